@@ -1,0 +1,33 @@
+// What a module is given and what it gives back. Modules see infrastructure only through these
+// interfaces; drivers are chosen once, in infra/index.ts, from the configuration.
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Config } from './config.js';
+import type { Infra } from './infra/index.js';
+import type { MigrationSet } from './infra/db/migrations.js';
+import type { JobQueue } from './infra/queue/contract.js';
+
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export interface AppContext extends Infra {
+  config: Config;
+  shape: 'embedded' | 'scaled';
+  log: FastifyBaseLogger;
+  metrics: Registry;
+  /** preHandler for admin and destructive routes: needs the API key when one is configured */
+  requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+}
+
+export interface WorkyardModule {
+  name: string;
+  /** the module's tables, run on start and by `workyard migrate` */
+  migrations?: MigrationSet;
+  /** registers the module's HTTP surface (encapsulated: it sees only what it registers) */
+  routes?: (app: App, ctx: AppContext) => Promise<void> | void;
+  /** registers the module's job handlers; runs in every process that runs workers */
+  jobs?: (queue: JobQueue, ctx: AppContext) => void;
+  /** runs once on shutdown, after the server stopped taking requests */
+  close?: () => Promise<void>;
+}

@@ -1,0 +1,112 @@
+// Builds Workyard from its parts: infrastructure from the config, then each module's tables,
+// routes and job handlers. `start` (API + workers), `serve` (API) and `worker` all come through here.
+import fastifyFormbody from '@fastify/formbody';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { App, AppContext, WorkyardModule } from './app-context.js';
+import { type Config, shapeOf } from './config.js';
+import { adminGuard } from './http/auth.js';
+import { errorHandler, notFoundHandler } from './http/error-handler.js';
+import { createMetrics, instrumentHttp, instrumentQueue } from './http/metrics.js';
+import { opsRoutes } from './http/ops-routes.js';
+import { validatorCompiler } from './http/validation.js';
+import { migrateToLatest } from './infra/db/migrations.js';
+import { type InfraOptions, createInfra } from './infra/index.js';
+import { queueMigrations } from './infra/queue/sql-queue-store.js';
+import { createLogger } from './logger.js';
+import { modules as allModules } from './modules/index.js';
+
+export interface BuildOptions {
+  /** serve HTTP (API) */
+  api?: boolean;
+  /** run job handlers in this process */
+  worker?: boolean;
+  infra?: InfraOptions;
+  logger?: FastifyBaseLogger;
+  modules?: WorkyardModule[];
+}
+
+export interface Workyard {
+  app: App;
+  ctx: AppContext;
+  /** listens (API) and starts the workers; resolves with the address when listening */
+  start(): Promise<string | null>;
+  /** graceful: stop taking requests, let active jobs finish (up to the shutdown timeout), close */
+  close(): Promise<void>;
+}
+
+const VERSION = '0.1.0';
+
+export async function buildWorkyard(config: Config, options: BuildOptions = {}): Promise<Workyard> {
+  const api = options.api ?? true;
+  const worker = options.worker ?? true;
+  const modules = options.modules ?? allModules;
+  const log = options.logger ?? createLogger(config.logLevel);
+  const infra = await createInfra(config, log, options.infra);
+  try {
+    await migrateToLatest(infra.database, [queueMigrations, ...modules.flatMap((m) => (m.migrations ? [m.migrations] : []))]);
+  } catch (error) {
+    await infra.close(0);
+    throw error;
+  }
+
+  const shape = shapeOf(config);
+  const metrics = createMetrics({ shape, queue: infra.drivers.queue, database: infra.drivers.database });
+  const queue = instrumentQueue(infra.queue, metrics, config.dependencyTimeoutMs);
+  const ctx: AppContext = { ...infra, queue, config, shape, log, metrics, requireAdmin: adminGuard(config.apiKey) };
+
+  const app = Fastify({
+    loggerInstance: log,
+    // One log line per request would cost more than many requests take; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    // Long waits (sync compute, SSE) must not be cut by the server's own timeouts.
+    requestTimeout: 0,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 2048 },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  await app.register(fastifyFormbody);
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Workyard', version: VERSION, description: 'Background work behind a web API' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: false });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  instrumentHttp(app, metrics);
+  opsRoutes(app, ctx);
+  for (const module of modules) {
+    if (module.routes) await app.register(async (scope) => module.routes!(scope as App, ctx));
+  }
+  if (worker) for (const module of modules) module.jobs?.(queue, ctx);
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    ctx,
+    async start() {
+      let address: string | null = null;
+      if (api) address = await app.listen({ port: config.port, host: config.host });
+      else await app.ready();
+      if (worker) await queue.startWorkers();
+      return address;
+    },
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        for (const module of modules) await module.close?.().catch((error) => log.warn({ err: error, module: module.name }, 'module close failed'));
+        await infra.close(config.shutdownTimeoutMs);
+      })();
+      return closing;
+    },
+  };
+}
+
+export { VERSION };

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, shapeOf } from './config.js';
+
+describe('configuration', () => {
+  it('defaults to the embedded shape', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', databaseUrl: undefined, redisUrl: undefined, s3: undefined });
+    expect(config.dataDir).toMatch(/data$/);
+    expect(shapeOf(config)).toBe('embedded');
+  });
+
+  it('chooses the scaled shape from URLs alone', () => {
+    const config = loadConfig({ WORKYARD_DATABASE_URL: 'postgres://u@h/db', WORKYARD_REDIS_URL: 'rediss://h:6380' });
+    expect(shapeOf(config)).toBe('scaled');
+    expect(config.redisUrl).toBe('rediss://h:6380');
+  });
+
+  it.each([
+    ['WORKYARD_PORT', 'eighty', /WORKYARD_PORT="eighty" is invalid: expected a whole number/],
+    ['WORKYARD_PORT', '70000', /WORKYARD_PORT/],
+    ['WORKYARD_DATABASE_URL', 'mysql://x', /WORKYARD_DATABASE_URL.*postgres:\/\//],
+    ['WORKYARD_REDIS_URL', 'not a url', /WORKYARD_REDIS_URL/],
+    ['WORKYARD_BLOBS_WRITE_BEHIND', 'maybe', /WORKYARD_BLOBS_WRITE_BEHIND.*true or false/],
+    ['WORKYARD_S3_ENDPOINT', 'http://127.0.0.1:9000', /WORKYARD_S3_BUCKET/],
+  ])('refuses %s=%s naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('takes S3 settings with path-style on for a custom endpoint', () => {
+    const config = loadConfig({ WORKYARD_S3_ENDPOINT: 'http://127.0.0.1:9000', WORKYARD_S3_BUCKET: 'blobs' });
+    expect(config.s3).toMatchObject({ endpoint: 'http://127.0.0.1:9000', bucket: 'blobs', region: 'us-east-1', forcePathStyle: true });
+  });
+});

@@ -1,0 +1,148 @@
+// The one place environment variables are read. Every value is validated at start-up so that a
+// typo stops the process with a message naming the variable, instead of failing on first use.
+import path from 'node:path';
+
+export interface S3Config {
+  endpoint?: string;
+  bucket: string;
+  region: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** absent → SQLite file in the data dir */
+  databaseUrl?: string;
+  /** absent → the SQL queue driver and in-process counters */
+  redisUrl?: string;
+  /** prefix of every Redis key, so that several deployments (or test runs) can share one Redis */
+  redisPrefix: string;
+  /** absent → blobs on local disk under the data dir */
+  s3?: S3Config;
+  syncTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  /** every call to a dependency gives up after this long and answers 503 */
+  dependencyTimeoutMs: number;
+  apiKey?: string;
+  logLevel: string;
+  blobs: { maxBytes: number; writeBehind: boolean };
+  harvest: { allowPrivate: boolean; respectRobots: boolean; maxImageBytes: number };
+  rateLimit: { max: number; windowMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    expected: string,
+    value: string,
+  ) {
+    super(`${variable}=${JSON.stringify(value)} is invalid: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `a whole number from ${min} to ${max}`, raw);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, 'true or false', raw);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `a URL (${protocols.join(' or ')})`, raw);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `a URL starting with ${protocols.map((p) => p + '//').join(' or ')}`, raw);
+  }
+  return raw;
+}
+
+function s3(env: Env): S3Config | undefined {
+  const endpoint = url(env, 'WORKYARD_S3_ENDPOINT', ['http:', 'https:']);
+  const bucket = read(env, 'WORKYARD_S3_BUCKET');
+  if (!endpoint && !bucket) return undefined;
+  if (!bucket) throw new ConfigError('WORKYARD_S3_BUCKET', 'a bucket name when WORKYARD_S3_ENDPOINT is set', '');
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError('WORKYARD_S3_BUCKET', 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)', bucket);
+  }
+  return {
+    endpoint,
+    bucket,
+    region: read(env, 'WORKYARD_S3_REGION') ?? 'us-east-1',
+    accessKeyId: read(env, 'WORKYARD_S3_ACCESS_KEY_ID'),
+    secretAccessKey: read(env, 'WORKYARD_S3_SECRET_ACCESS_KEY'),
+    // MinIO and s3rver serve buckets by path, not by virtual host.
+    forcePathStyle: boolean(env, 'WORKYARD_S3_FORCE_PATH_STYLE', endpoint !== undefined),
+  };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = read(env, 'WORKYARD_LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('WORKYARD_LOG_LEVEL', 'one of fatal, error, warn, info, debug, trace, silent', logLevel);
+  }
+  const redisPrefix = read(env, 'WORKYARD_REDIS_PREFIX') ?? 'workyard';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(redisPrefix)) {
+    throw new ConfigError('WORKYARD_REDIS_PREFIX', 'letters, digits, _ . - (1 to 64)', redisPrefix);
+  }
+  return {
+    port: integer(env, 'WORKYARD_PORT', 8080, 0, 65535),
+    host: read(env, 'WORKYARD_HOST') ?? '127.0.0.1',
+    dataDir: path.resolve(read(env, 'WORKYARD_DATA_DIR') ?? './data'),
+    databaseUrl: url(env, 'WORKYARD_DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'WORKYARD_REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix,
+    s3: s3(env),
+    syncTimeoutMs: integer(env, 'WORKYARD_SYNC_TIMEOUT_MS', 10_000, 1, 3_600_000),
+    shutdownTimeoutMs: integer(env, 'WORKYARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    dependencyTimeoutMs: integer(env, 'WORKYARD_DEPENDENCY_TIMEOUT_MS', 800, 50, 60_000),
+    apiKey: read(env, 'WORKYARD_API_KEY'),
+    logLevel,
+    blobs: {
+      maxBytes: integer(env, 'WORKYARD_BLOBS_MAX_BYTES', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+      writeBehind: boolean(env, 'WORKYARD_BLOBS_WRITE_BEHIND', false),
+    },
+    harvest: {
+      allowPrivate: boolean(env, 'WORKYARD_HARVEST_ALLOW_PRIVATE', false),
+      respectRobots: boolean(env, 'WORKYARD_HARVEST_RESPECT_ROBOTS', true),
+      maxImageBytes: integer(env, 'WORKYARD_HARVEST_MAX_IMAGE_BYTES', 20 * 1024 ** 2, 1, Number.MAX_SAFE_INTEGER),
+    },
+    rateLimit: {
+      max: integer(env, 'WORKYARD_RATE_LIMIT_MAX', 0, 0, 10_000_000),
+      windowMs: integer(env, 'WORKYARD_RATE_LIMIT_WINDOW_MS', 60_000, 1, 86_400_000),
+    },
+  };
+}
+
+/** Which shape a process runs, for /readyz and /metrics: scaled as soon as any shared engine is named. */
+export function shapeOf(config: Config): 'embedded' | 'scaled' {
+  return config.databaseUrl || config.redisUrl || config.s3 ? 'scaled' : 'embedded';
+}

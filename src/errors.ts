@@ -1,0 +1,119 @@
+// Every error Workyard answers with has one JSON shape:
+//   {"error": {"code": "validation_failed", "message": "...", "field": "numbers"}}
+// Codes are declared here once and reused everywhere, so clients can branch on them.
+
+export const ErrorCodes = {
+  validation_failed: 400,
+  unauthorized: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  range_not_satisfiable: 416,
+  rate_limited: 429,
+  internal_error: 500,
+  dependency_unavailable: 503,
+  timeout: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    field?: string;
+    dependency?: string;
+    [extra: string]: unknown;
+  };
+}
+
+export class AppError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: { field?: string; dependency?: string; [extra: string]: unknown } = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.statusCode = ErrorCodes[code];
+  }
+
+  toJSON(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...this.details } };
+  }
+}
+
+export const validationError = (field: string, message: string) =>
+  new AppError('validation_failed', message, { field });
+
+export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
+
+/** The name of an engine Workyard depends on, as clients see it in 503 answers and /readyz. */
+export type DependencyName = 'redis' | 'postgres' | 'sqlite' | 's3' | 'disk';
+
+export class DependencyUnavailableError extends AppError {
+  constructor(
+    readonly dependency: DependencyName,
+    cause?: unknown,
+  ) {
+    const reason = cause instanceof Error ? `: ${cause.message}` : '';
+    super('dependency_unavailable', `${dependency} is unavailable${reason}`, { dependency });
+    this.name = 'DependencyUnavailableError';
+  }
+}
+
+export class TimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * Runs a call to a dependency with a deadline. A dependency that is down must give a fast 503
+ * naming it, never a hung request; the underlying call may still settle later and is ignored.
+ */
+export async function callDependency<T>(
+  dependency: DependencyName,
+  timeoutMs: number,
+  call: () => Promise<T>,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DependencyUnavailableError(dependency, new TimeoutError(`no answer within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([call(), deadline]);
+  } catch (error) {
+    if (error instanceof AppError || !isConnectionError(error)) throw error;
+    throw new DependencyUnavailableError(dependency, error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const connectionErrorCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_FULL',
+  '57P01', '57P02', '57P03', '53300',
+]);
+
+/**
+ * Tells an engine that cannot be reached from an engine that refused a query (a constraint, a
+ * bad statement): only the first is a 503, the second is a bug or a 4xx decided by the caller.
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (connectionErrorCodes.has(code) || code.startsWith('08'))) return true;
+  if (error.name === 'MaxRetriesPerRequestError' || error.name === 'TimeoutError') return true;
+  return /connection (is )?closed|connection terminated|enableOfflineQueue|socket (hang up|closed)|not connected|client has encountered a connection error|Connection ended/i.test(
+    error.message,
+  );
+}

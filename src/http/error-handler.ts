@@ -1,0 +1,52 @@
+// Turns every error into the one JSON shape of errors.ts. Nothing a client sends may produce a
+// 500: validation, parsing and size errors map to 4xx with the field they are about.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type ErrorCode, ErrorCodes } from '../errors.js';
+import { fieldOfValidationError } from './validation.js';
+
+const codeByStatus: Record<number, ErrorCode> = Object.fromEntries(
+  Object.entries(ErrorCodes).map(([code, status]) => [status, code as ErrorCode]),
+);
+
+export function toAppError(error: FastifyError & { validation?: any[]; validationContext?: string }): AppError {
+  if (error instanceof AppError) return error;
+  if (error.validation?.length) {
+    const first = error.validation[0];
+    const field = fieldOfValidationError(first, error.validationContext);
+    const where = error.validationContext && error.validationContext !== 'body' ? ` (${error.validationContext})` : '';
+    return new AppError('validation_failed', `${field}${where}: ${first.message ?? 'is invalid'}`, { field });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('validation_failed', `body: ${error.message}`, { field: 'body' });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      if (error.statusCode === 415) return new AppError('unsupported_media_type', error.message, { field: 'content-type' });
+      break;
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('payload_too_large', 'request body is too large', { field: 'body' });
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return new AppError(codeByStatus[status] ?? 'validation_failed', error.message);
+  }
+  if (status === 503) return new AppError('dependency_unavailable', error.message);
+  return new AppError('internal_error', 'internal error');
+}
+
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const appError = toAppError(error);
+  if (appError.statusCode >= 500 && appError.code !== 'dependency_unavailable') {
+    request.log.error({ err: error }, 'request failed');
+  } else if (appError.code === 'dependency_unavailable') {
+    request.log.warn({ err: error }, 'dependency unavailable');
+  }
+  if (appError.code === 'dependency_unavailable') reply.header('retry-after', '1');
+  return reply.status(appError.statusCode).type('application/json; charset=utf-8').send(appError.toJSON());
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
+  const error = new AppError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`);
+  return reply.status(404).send(error.toJSON());
+}

@@ -1,0 +1,85 @@
+// Prometheus metrics: HTTP durations by route, queue depth by job name and state, job outcomes.
+// Each app has its own registry, so that several apps in one test process do not collide.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { App } from '../app-context.js';
+import type { JobHandler, JobQueue } from '../infra/queue/contract.js';
+
+export function createMetrics(labels: Record<string, string>): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels(labels);
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+export function instrumentHttp(app: App, registry: Registry): void {
+  const durations = new Histogram({
+    name: 'workyard_http_request_duration_seconds',
+    help: 'HTTP request durations by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL: millions of distinct paths must not become millions of series.
+    const route = request.routeOptions.url ?? 'unmatched';
+    durations.observe({ route, method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+}
+
+export function instrumentQueue(queue: JobQueue, registry: Registry, timeoutMs: number): JobQueue {
+  new Gauge({
+    name: 'workyard_queue_jobs',
+    help: 'Jobs by job name and state',
+    labelNames: ['job', 'state'],
+    registers: [registry],
+    async collect() {
+      let timer: NodeJS.Timeout | undefined;
+      const counts = await Promise.race([
+        queue.counts(),
+        new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs))),
+      ]).catch(() => null);
+      clearTimeout(timer);
+      this.reset();
+      for (const [job, byState] of Object.entries(counts ?? {})) {
+        for (const [state, count] of Object.entries(byState)) this.set({ job, state }, count);
+      }
+    },
+  });
+  const outcomes = new Counter({
+    name: 'workyard_jobs_finished_total',
+    help: 'Job runs by job name and outcome, in this process',
+    labelNames: ['job', 'outcome'],
+    registers: [registry],
+  });
+  const runTime = new Histogram({
+    name: 'workyard_job_duration_seconds',
+    help: 'Job run durations by job name, in this process',
+    labelNames: ['job'],
+    buckets: [0.0001, 0.001, 0.01, 0.1, 0.5, 1, 5, 10, 60, 300],
+    registers: [registry],
+  });
+  // Handlers are wrapped where they are registered, so every driver is measured the same way.
+  return new Proxy(queue, {
+    get(target, property, receiver) {
+      if (property !== 'process') return Reflect.get(target, property, receiver);
+      return (name: string, handler: JobHandler<any, any>, options?: { concurrency?: number }) =>
+        target.process(
+          name,
+          async (job) => {
+            const end = runTime.startTimer({ job: name });
+            try {
+              const result = await handler(job);
+              outcomes.inc({ job: name, outcome: 'completed' });
+              return result;
+            } catch (error) {
+              outcomes.inc({ job: name, outcome: 'failed' });
+              throw error;
+            } finally {
+              end();
+            }
+          },
+          options,
+        );
+    },
+  });
+}

@@ -1,0 +1,78 @@
+// The SQL layer: one Kysely instance over SQLite (embedded) or PostgreSQL (scaled). Modules write
+// their queries once with Kysely; the few places where the dialects differ ask `dialect`.
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { callDependency, type DependencyName } from '../../errors.js';
+import { cachingSqliteDatabase } from './sqlite-statement-cache.js';
+
+export type SqlDialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  readonly db: Kysely<any>;
+  readonly dialect: SqlDialect;
+  /** the name clients see in a 503 and in /readyz */
+  readonly dependency: DependencyName;
+  /** runs a query with the dependency deadline: a database that is down answers 503 fast */
+  run<T>(query: (db: Kysely<any>) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… or undefined for SQLite */
+  url?: string;
+  /** where the SQLite file lives */
+  dataDir: string;
+  timeoutMs: number;
+  poolSize?: number;
+}
+
+// PostgreSQL returns BIGINT (our epoch-millisecond timestamps, counts) as strings by default;
+// every value we store fits a double exactly, so numbers are what callers get on both dialects.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
+
+export function openDatabase(options: DatabaseOptions): Database {
+  return options.url ? openPostgres(options) : openSqlite(options);
+}
+
+function openSqlite(options: DatabaseOptions): Database {
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  const file = path.join(options.dataDir, 'workyard.sqlite');
+  const raw = new SqliteDatabase(file, { timeout: 5_000 });
+  // WAL lets readers proceed while a writer commits, and lets worker processes share the file.
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: cachingSqliteDatabase(raw) }) });
+  return wrap(db, 'sqlite', 'sqlite', options.timeoutMs);
+}
+
+function openPostgres(options: DatabaseOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    // A PostgreSQL that is down must not hold requests: connecting and each statement have deadlines.
+    connectionTimeoutMillis: options.timeoutMs,
+    query_timeout: Math.max(options.timeoutMs * 10, 30_000),
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection emits 'error' on the pool; without a listener it would crash the process.
+  pool.on('error', () => {});
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  return wrap(db, 'postgres', 'postgres', options.timeoutMs);
+}
+
+function wrap(db: Kysely<any>, dialect: SqlDialect, dependency: DependencyName, timeoutMs: number): Database {
+  return {
+    db,
+    dialect,
+    dependency,
+    run: (query) => callDependency(dependency, timeoutMs, () => query(db)),
+    ping: () => callDependency(dependency, timeoutMs, async () => void (await sql`select 1`.execute(db))),
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,56 @@
+// Chooses every driver from the configuration, once. Nothing else in Workyard branches on the shape.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import type { DependencyName } from '../errors.js';
+import { type Database, openDatabase } from './db/database.js';
+import type { JobQueue } from './queue/contract.js';
+import { LocalNotifier, PostgresNotifier } from './queue/notifier.js';
+import { SqlJobQueue } from './queue/sql-queue.js';
+
+export interface DependencyCheck {
+  name: DependencyName;
+  /** resolves when the dependency answers, rejects (within the dependency timeout) when not */
+  ping(): Promise<void>;
+}
+
+export interface Infra {
+  database: Database;
+  queue: JobQueue;
+  /** what /readyz reports on */
+  dependencies: DependencyCheck[];
+  /** the driver each role uses, for /readyz and /metrics */
+  drivers: Record<string, string>;
+}
+
+export interface InfraOptions {
+  /** overrides for tests: a short lease makes stalled-job recovery quick to observe */
+  queueLeaseMs?: number;
+  queuePollMs?: number;
+}
+
+export async function createInfra(config: Config, log: FastifyBaseLogger, options: InfraOptions = {}): Promise<Infra & { close(graceMs?: number): Promise<void> }> {
+  const database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.dependencyTimeoutMs });
+  const dependencies: DependencyCheck[] = [{ name: database.dependency, ping: () => database.ping() }];
+  const drivers: Record<string, string> = { database: database.dialect };
+
+  let queue: JobQueue;
+  if (config.redisUrl) {
+    throw new Error('the BullMQ queue driver is not built yet');
+  } else {
+    const notifier = config.databaseUrl ? new PostgresNotifier(config.databaseUrl, database.db) : new LocalNotifier();
+    if (notifier instanceof PostgresNotifier) await notifier.start();
+    queue = new SqlJobQueue(database, { notifier, leaseMs: options.queueLeaseMs, pollMs: options.queuePollMs, log });
+    drivers.queue = `sql-${database.dialect}`;
+  }
+
+  return {
+    database,
+    queue,
+    dependencies,
+    drivers,
+    async close(graceMs) {
+      await queue.close(graceMs);
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,455 @@
+// The SQL queue driver: jobs are rows in the configured database (SQLite embedded, PostgreSQL
+// scaled). Workers claim due rows with a lease they keep renewing; a row whose lease runs out is
+// taken to have lost its worker and runs again. Claims and outcomes are batched, so one statement
+// serves many jobs when the queue is busy.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Database } from '../db/database.js';
+import { AppError, TimeoutError, notFound } from '../../errors.js';
+import {
+  type CancelOutcome,
+  type EnqueueOptions,
+  FINAL_STATES,
+  type JobCounts,
+  type JobEvent,
+  type JobHandler,
+  type JobQueue,
+  type JobRecord,
+  type WorkerOptions,
+  backoffDelay,
+  errorMessage,
+} from './contract.js';
+import type { Notifier, QueueSignal } from './notifier.js';
+import { type FinishOutcome, type JobRow, SqlQueueStore, rowToRecord } from './sql-queue-store.js';
+
+export interface SqlQueueOptions {
+  notifier: Notifier;
+  /** how long a claimed job is ours without renewal (default 30 s) */
+  leaseMs?: number;
+  /** how often idle workers and waiters look at the table (default 500 ms) */
+  pollMs?: number;
+  /** finished jobs are deleted after this long (default 7 days) */
+  retentionMs?: number;
+  log?: { warn(obj: object, msg: string): void };
+}
+
+interface Registration {
+  name: string;
+  handler: JobHandler<any, any>;
+  concurrency: number;
+  active: Map<string, ActiveJob>;
+  claimScheduled: boolean;
+  claiming: boolean;
+  wakeTimer?: NodeJS.Timeout;
+}
+
+interface ActiveJob {
+  row: JobRow;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+export class SqlJobQueue implements JobQueue {
+  readonly driver = 'sql' as const;
+  private readonly store: SqlQueueStore;
+  private readonly workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly events = new EventEmitter().setMaxListeners(0);
+  private readonly registrations = new Map<string, Registration>();
+  private readonly waiters = new Map<string, Set<(row: JobRow) => void>>();
+  private readonly pendingOutcomes: { outcome: FinishOutcome; registration: Registration; job: ActiveJob }[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> = Promise.resolve();
+  private running = false;
+  private closed = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly retentionMs: number;
+
+  constructor(
+    private readonly database: Database,
+    private readonly options: SqlQueueOptions,
+  ) {
+    this.store = new SqlQueueStore(database.db, database.dialect);
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.pollMs = options.pollMs ?? 500;
+    this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
+    options.notifier.onSignal((signal) => this.onSignal(signal));
+    // Waiters on jobs finished by other processes are answered by the signal, or by this poll
+    // when a signal was lost.
+    this.every(this.pollMs, () => this.pollWaiters());
+  }
+
+  async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<JobRecord<Data>> {
+    const row = this.newRow(name, data, options);
+    const inserted = await this.database.run(() => this.store.insert([row]));
+    if (!inserted.has(row.id)) {
+      const existing = await this.database.run(() => this.store.get(row.id));
+      if (existing) return rowToRecord(existing) as JobRecord<Data>;
+    }
+    this.announce('enqueued', name, [row.id]);
+    return rowToRecord({ ...row, progress: '0', result: null, error: null, attempts: 0, lease_until: null, locked_by: null, started_at: null, finished_at: null }) as JobRecord<Data>;
+  }
+
+  async enqueueBulk<Data>(jobs: { name: string; data: Data; options?: EnqueueOptions }[]): Promise<string[]> {
+    const rows = jobs.map((job) => this.newRow(job.name, job.data, job.options ?? {}));
+    const inserted = await this.database.run(() => this.store.insert(rows));
+    const byName = new Map<string, string[]>();
+    for (const row of rows) {
+      if (inserted.has(row.id)) byName.set(row.name, [...(byName.get(row.name) ?? []), row.id]);
+    }
+    for (const [name, ids] of byName) this.announce('enqueued', name, ids);
+    return rows.map((row) => row.id);
+  }
+
+  private newRow(name: string, data: unknown, options: EnqueueOptions) {
+    const now = Date.now();
+    const attempts = options.attempts ?? 1;
+    if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError('attempts must be a whole number ≥ 1');
+    return {
+      id: options.jobId ?? randomUUID(),
+      name,
+      data: JSON.stringify(data ?? null),
+      state: 'queued' as const,
+      max_attempts: attempts,
+      backoff_ms: options.backoffMs ?? 1000,
+      run_at: now + Math.max(0, options.delayMs ?? 0),
+      created_at: now,
+    };
+  }
+
+  async getJob<Data = unknown, Result = unknown>(id: string): Promise<JobRecord<Data, Result> | null> {
+    const row = await this.database.run(() => this.store.get(id));
+    return row ? (rowToRecord(row) as JobRecord<Data, Result>) : null;
+  }
+
+  async cancel(id: string): Promise<CancelOutcome> {
+    const row = await this.database.run(() => this.store.cancel(id, Date.now()));
+    if (row) {
+      this.announce('finished', row.name, [row.id]);
+      this.settle(row);
+      return 'cancelled';
+    }
+    return (await this.database.run(() => this.store.get(id))) ? 'not_cancellable' : 'not_found';
+  }
+
+  async waitForFinish<Data = unknown, Result = unknown>(id: string, timeoutMs: number): Promise<JobRecord<Data, Result>> {
+    return new Promise((resolve, reject) => {
+      const onFinish = (row: JobRow) => {
+        clearTimeout(timer);
+        this.removeWaiter(id, onFinish);
+        resolve(rowToRecord(row) as JobRecord<Data, Result>);
+      };
+      const waiting = this.waiters.get(id) ?? new Set();
+      waiting.add(onFinish);
+      this.waiters.set(id, waiting);
+      const timer = setTimeout(() => {
+        this.removeWaiter(id, onFinish);
+        reject(new TimeoutError(`job ${id} did not finish within ${timeoutMs} ms`));
+      }, timeoutMs);
+      // The job may have finished before we started to wait.
+      this.database.run(() => this.store.get(id)).then(
+        (row) => {
+          if (!row) {
+            clearTimeout(timer);
+            this.removeWaiter(id, onFinish);
+            reject(notFound(`job ${id}`));
+          } else if (FINAL_STATES.has(row.state)) onFinish(row);
+        },
+        (error) => {
+          clearTimeout(timer);
+          this.removeWaiter(id, onFinish);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private removeWaiter(id: string, waiter: (row: JobRow) => void): void {
+    const waiting = this.waiters.get(id);
+    waiting?.delete(waiter);
+    if (waiting?.size === 0) this.waiters.delete(id);
+  }
+
+  subscribe(jobId: string, listener: (event: JobEvent) => void): () => void {
+    this.events.on(jobId, listener);
+    // Subscribers count as waiters so that a finish seen only by polling reaches them too.
+    const onFinish = (row: JobRow) => this.events.emit(jobId, finishEvent(row));
+    const waiting = this.waiters.get(jobId) ?? new Set();
+    waiting.add(onFinish);
+    this.waiters.set(jobId, waiting);
+    return () => {
+      this.events.off(jobId, listener);
+      this.removeWaiter(jobId, onFinish);
+    };
+  }
+
+  process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
+    if (this.registrations.has(name)) throw new Error(`a worker for ${name} is already registered`);
+    this.registrations.set(name, {
+      name,
+      handler: handler as JobHandler<any, any>,
+      concurrency: Math.max(1, options.concurrency ?? 1),
+      active: new Map(),
+      claimScheduled: false,
+      claiming: false,
+    });
+    if (this.running) this.scheduleClaim(this.registrations.get(name)!);
+  }
+
+  async startWorkers(): Promise<void> {
+    if (this.running || this.closed) return;
+    this.running = true;
+    this.every(this.pollMs, () => {
+      for (const registration of this.registrations.values()) this.scheduleClaim(registration);
+    });
+    this.every(Math.max(50, Math.floor(this.leaseMs / 3)), () => this.renewLeasesAndRecover());
+    this.every(10 * 60_000, () => this.store.removeFinishedBefore(Date.now() - this.retentionMs));
+    for (const registration of this.registrations.values()) this.scheduleClaim(registration);
+  }
+
+  private every(ms: number, task: () => unknown): void {
+    const timer = setInterval(() => {
+      Promise.resolve()
+        .then(task)
+        .catch((error) => this.options.log?.warn({ err: error }, 'queue background task failed'));
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** Claims coalesce: many completions in one tick lead to one claim for all the free slots. */
+  private scheduleClaim(registration: Registration): void {
+    if (!this.running || registration.claimScheduled) return;
+    registration.claimScheduled = true;
+    setImmediate(() => {
+      registration.claimScheduled = false;
+      void this.claim(registration);
+    });
+  }
+
+  private async claim(registration: Registration): Promise<void> {
+    if (!this.running || registration.claiming) return;
+    const free = registration.concurrency - registration.active.size;
+    if (free <= 0) return;
+    registration.claiming = true;
+    let rows: JobRow[] = [];
+    try {
+      rows = await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);
+    } catch (error) {
+      this.options.log?.warn({ err: error, job: registration.name }, 'claiming jobs failed; will retry');
+    } finally {
+      registration.claiming = false;
+    }
+    for (const row of rows) this.run(registration, row);
+    if (rows.length === free) this.scheduleClaim(registration);
+    else if (rows.length === 0) await this.sleepUntilDue(registration);
+  }
+
+  /** A delayed job becomes due without any signal: wake for it rather than wait for the poll. */
+  private async sleepUntilDue(registration: Registration): Promise<void> {
+    const next = await this.store.nextRunAt(registration.name).catch(() => null);
+    if (next === null) return;
+    const wait = next - Date.now();
+    if (wait >= this.pollMs) return;
+    clearTimeout(registration.wakeTimer);
+    registration.wakeTimer = setTimeout(() => this.scheduleClaim(registration), Math.max(1, wait));
+    registration.wakeTimer.unref();
+  }
+
+  private run(registration: Registration, row: JobRow): void {
+    const abort = new AbortController();
+    const job: ActiveJob = { row, abort, done: Promise.resolve() };
+    registration.active.set(row.id, job);
+    this.emit(row.id, { type: 'active', jobId: row.id, name: row.name });
+    job.done = (async () => {
+      const context = {
+        id: row.id,
+        name: row.name,
+        data: JSON.parse(row.data),
+        attempt: Number(row.attempts),
+        signal: abort.signal,
+        reportProgress: async (progress: JobRecord['progress']) => {
+          const text = JSON.stringify(progress);
+          row.progress = text;
+          await this.database.run(() => this.store.setProgress(row.id, this.workerId, text));
+          this.emit(row.id, { type: 'progress', jobId: row.id, name: row.name, progress });
+          this.options.notifier.publish({ origin: this.workerId, kind: 'progress', name: row.name, ids: [row.id] });
+        },
+      };
+      let outcome: FinishOutcome;
+      try {
+        const result = await registration.handler(context);
+        outcome = { id: row.id, state: 'completed', result: JSON.stringify(result ?? null), error: null, runAt: Number(row.run_at), finishedAt: Date.now() };
+      } catch (error) {
+        const retry = Number(row.attempts) < Number(row.max_attempts);
+        const now = Date.now();
+        outcome = {
+          id: row.id,
+          state: retry ? 'queued' : 'failed',
+          result: null,
+          error: errorMessage(error),
+          runAt: retry ? now + backoffDelay(Number(row.backoff_ms), Number(row.attempts)) : Number(row.run_at),
+          finishedAt: retry ? null : now,
+        };
+      }
+      await this.recordOutcome({ outcome, registration, job });
+    })();
+  }
+
+  private recordOutcome(entry: { outcome: FinishOutcome; registration: Registration; job: ActiveJob }): Promise<void> {
+    this.pendingOutcomes.push(entry);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.flushing = this.flushing.then(() => new Promise<void>((resolve) => setImmediate(() => this.flushOutcomes().finally(resolve))));
+    }
+    return this.flushing;
+  }
+
+  private async flushOutcomes(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.pendingOutcomes.splice(0);
+    if (!batch.length) return;
+    let applied: Set<string> | null = null;
+    for (let attempt = 0; applied === null; attempt++) {
+      try {
+        applied = await this.store.finish(batch.map((e) => e.outcome), this.workerId);
+      } catch (error) {
+        // The database may be briefly away: keep the outcomes and try again while the lease holds;
+        // past it, another worker will run the job again (at-least-once).
+        this.options.log?.warn({ err: error, attempt }, 'recording job outcomes failed; retrying');
+        if (this.closed && attempt > 3) applied = new Set();
+        else await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+      }
+    }
+    const finished = new Map<string, string[]>();
+    const requeued = new Map<string, string[]>();
+    for (const { outcome, registration, job } of batch) {
+      registration.active.delete(outcome.id);
+      this.scheduleClaim(registration);
+      if (!applied.has(outcome.id)) continue;
+      const row: JobRow = {
+        ...job.row,
+        state: outcome.state,
+        result: outcome.result,
+        error: outcome.error,
+        run_at: outcome.runAt,
+        finished_at: outcome.finishedAt,
+        lease_until: null,
+        locked_by: null,
+      };
+      if (outcome.state === 'queued') {
+        this.emit(row.id, { type: 'failed', jobId: row.id, name: row.name, error: outcome.error ?? '', willRetry: true });
+        requeued.set(row.name, [...(requeued.get(row.name) ?? []), row.id]);
+      } else {
+        finished.set(row.name, [...(finished.get(row.name) ?? []), row.id]);
+        this.settle(row);
+      }
+    }
+    for (const [name, ids] of finished) this.options.notifier.publish({ origin: this.workerId, kind: 'finished', name, ids });
+    for (const [name, ids] of requeued) this.announce('enqueued', name, ids);
+  }
+
+  /** Tells local waiters and subscribers that a job reached a final state. */
+  private settle(row: JobRow): void {
+    this.emit(row.id, finishEvent(row));
+    const waiting = this.waiters.get(row.id);
+    if (waiting) for (const waiter of [...waiting]) waiter(row);
+  }
+
+  private emit(jobId: string, event: JobEvent): void {
+    this.events.emit(jobId, event);
+  }
+
+  private announce(kind: QueueSignal['kind'], name: string, ids: string[]): void {
+    const signal: QueueSignal = { origin: this.workerId, kind, name, ids };
+    this.onSignal(signal);
+    this.options.notifier.publish(signal);
+  }
+
+  private onSignal(signal: QueueSignal): void {
+    if (signal.kind === 'enqueued') {
+      const registration = this.registrations.get(signal.name);
+      if (registration) this.scheduleClaim(registration);
+      return;
+    }
+    if (signal.origin === this.workerId) return;
+    const watched = signal.ids.filter((id) => this.waiters.has(id) || this.events.listenerCount(id) > 0);
+    if (!watched.length) return;
+    if (signal.kind === 'progress') {
+      for (const id of watched) {
+        this.store.get(id).then((row) => row && this.emit(id, { type: 'progress', jobId: id, name: row.name, progress: JSON.parse(row.progress) }), () => {});
+      }
+      return;
+    }
+    this.store.getFinished(watched).then((rows) => rows.forEach((row) => this.settle(row)), () => {});
+  }
+
+  private async pollWaiters(): Promise<void> {
+    const ids = [...this.waiters.keys()];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.store.getFinished(ids.slice(i, i + 500));
+      for (const row of rows) this.settle(row);
+    }
+  }
+
+  private async renewLeasesAndRecover(): Promise<void> {
+    const now = Date.now();
+    const mine = [...this.registrations.values()].flatMap((r) => [...r.active.keys()]);
+    await this.store.extendLeases(this.workerId, mine, now + this.leaseMs);
+    const recovered = await this.store.recoverStalled(now);
+    for (const row of recovered) {
+      if (row.state === 'queued') this.announce('enqueued', row.name, [row.id]);
+      else {
+        this.settle(row);
+        this.options.notifier.publish({ origin: this.workerId, kind: 'finished', name: row.name, ids: [row.id] });
+      }
+    }
+  }
+
+  async counts(): Promise<JobCounts> {
+    return this.database.run(() => this.store.counts());
+  }
+
+  async listRecent(options: { limit?: number; name?: string } = {}): Promise<JobRecord[]> {
+    const rows = await this.database.run(() => this.store.listRecent(options.limit ?? 20, options.name));
+    return rows.map(rowToRecord);
+  }
+
+  async ping(): Promise<void> {
+    await this.database.ping();
+  }
+
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.closed) return;
+    this.running = false;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    const active = [...this.registrations.values()].flatMap((r) => {
+      clearTimeout(r.wakeTimer);
+      return [...r.active.values()];
+    });
+    const allDone = Promise.all(active.map((job) => job.done));
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), graceMs)));
+    if ((await Promise.race([allDone, graceOver])) === 'timeout') {
+      // Past the grace period: ask handlers to stop. Their jobs keep their lease and are
+      // recovered by another worker when it expires.
+      for (const job of active) job.abort.abort(new AppError('internal_error', 'worker shutting down'));
+    }
+    clearTimeout(graceTimer);
+    await this.flushing;
+    for (const waiting of this.waiters.values()) waiting.clear();
+    this.waiters.clear();
+    this.events.removeAllListeners();
+    await this.options.notifier.close();
+  }
+}
+
+function finishEvent(row: JobRow): JobEvent {
+  if (row.state === 'completed') {
+    return { type: 'completed', jobId: row.id, name: row.name, result: row.result === null ? null : JSON.parse(row.result) };
+  }
+  if (row.state === 'cancelled') return { type: 'cancelled', jobId: row.id, name: row.name };
+  return { type: 'failed', jobId: row.id, name: row.name, error: row.error ?? 'failed', willRetry: false };
+}

@@ -1,0 +1,5 @@
+// Every module Workyard runs, in the order their routes are registered.
+import type { WorkyardModule } from '../app-context.js';
+import { tasksModule } from './tasks/index.js';
+
+export const modules: WorkyardModule[] = [tasksModule];

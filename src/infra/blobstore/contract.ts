@@ -1,0 +1,41 @@
+// The blob store contract: a key → bytes store. Two drivers (local disk, S3) pass one conformance
+// suite. Bodies are streams both ways, so no driver ever holds a whole object in memory.
+import type { Readable } from 'node:stream';
+
+export interface BlobMeta {
+  key: string;
+  size: number;
+  /** quoted, as in HTTP: "\"abc123\"" */
+  etag: string;
+  contentType: string;
+  lastModified: Date;
+}
+
+export interface ByteRange {
+  /** first byte, inclusive */
+  start: number;
+  /** last byte, inclusive */
+  end: number;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** known length, when the caller has one (lets S3 skip multipart for small bodies) */
+  contentLength?: number;
+}
+
+export interface BlobStore {
+  readonly driver: 'disk' | 's3';
+  /** Resolves once the object is durable: any node reading the store sees it from then on. */
+  put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<BlobMeta>;
+  /** null when there is no such key */
+  get(key: string, range?: ByteRange): Promise<{ meta: BlobMeta; body: Readable } | null>;
+  head(key: string): Promise<BlobMeta | null>;
+  /** true when something was deleted */
+  delete(key: string): Promise<boolean>;
+  /** keys in lexical order after the cursor */
+  list(options: { prefix?: string; limit: number; cursor?: string }): Promise<{ items: BlobMeta[]; nextCursor: string | null }>;
+  /** throws a DependencyUnavailableError when the store cannot be reached */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

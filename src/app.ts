@@ -82,8 +82,11 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   instrumentHttp(app, metrics);
   opsRoutes(app, ctx);
-  for (const module of modules) {
-    if (module.routes) await app.register(async (scope) => module.routes!(scope as App, ctx));
+  // A worker-only process serves just the operations routes (when given a port), for probes and metrics.
+  if (api) {
+    for (const module of modules) {
+      if (module.routes) await app.register(async (scope) => module.routes!(scope as App, ctx));
+    }
   }
   if (worker) for (const module of modules) module.jobs?.(queue, ctx);
 
@@ -94,6 +97,7 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
     async start() {
       let address: string | null = null;
       if (api) address = await app.listen({ port: config.port, host: config.host });
+      else if (worker && config.workerPort !== undefined) address = await app.listen({ port: config.workerPort, host: config.host });
       else await app.ready();
       if (worker) await queue.startWorkers();
       return address;

@@ -14,6 +14,8 @@ export interface S3Config {
 export interface Config {
   port: number;
   host: string;
+  /** `workyard worker` serves /healthz, /readyz and /metrics on this port when set */
+  workerPort?: number;
   dataDir: string;
   /** absent → SQLite file in the data dir */
   databaseUrl?: string;
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, 'WORKYARD_PORT', 8080, 0, 65535),
     host: read(env, 'WORKYARD_HOST') ?? '127.0.0.1',
+    workerPort: read(env, 'WORKYARD_WORKER_PORT') === undefined ? undefined : integer(env, 'WORKYARD_WORKER_PORT', 0, 0, 65535),
     dataDir: path.resolve(read(env, 'WORKYARD_DATA_DIR') ?? './data'),
     databaseUrl: url(env, 'WORKYARD_DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'WORKYARD_REDIS_URL', ['redis:', 'rediss:']),

@@ -35,6 +35,11 @@ export interface BlobStore {
   delete(key: string): Promise<boolean>;
   /** keys in lexical order after the cursor */
   list(options: { prefix?: string; limit: number; cursor?: string }): Promise<{ items: BlobMeta[]; nextCursor: string | null }>;
+  /**
+   * How many objects the store holds and their total size, from a cheap source (a running total,
+   * not a listing); optional: the dashboard shows what it can without it.
+   */
+  stats?(): Promise<{ count: number; bytes: number }>;
   /** throws a DependencyUnavailableError when the store cannot be reached */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -11,6 +11,7 @@ import { adminGuard } from './http/auth.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { createMetrics, instrumentHttp, instrumentQueue } from './http/metrics.js';
 import { opsRoutes } from './http/ops-routes.js';
+import { securityPlugin } from './http/security.js';
 import { validatorCompiler } from './http/validation.js';
 import { migrateToLatest } from './infra/db/migrations.js';
 import { type InfraOptions, createInfra } from './infra/index.js';
@@ -72,6 +73,7 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   await app.register(fastifyFormbody);
+  await app.register(securityPlugin, { config });
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'Workyard', version: VERSION, description: 'Background work behind a web API' },

@@ -33,7 +33,11 @@ export interface Config {
   logLevel: string;
   blobs: { maxBytes: number; writeBehind: boolean };
   harvest: { allowPrivate: boolean; respectRobots: boolean; maxImageBytes: number };
-  rateLimit: { max: number; windowMs: number };
+  /**
+   * Requests per window per client address and route group (a route's tag in /docs); 0 = no
+   * limit. `groups` overrides `max` for the groups it names.
+   */
+  rateLimit: { max: number; windowMs: number; groups: Record<string, number> };
 }
 
 export class ConfigError extends Error {
@@ -106,6 +110,20 @@ function s3(env: Env): S3Config | undefined {
   };
 }
 
+/** `WORKYARD_RATE_LIMIT_GROUPS=harvest=10,blobs=200`: per-group maxima (0 lifts the limit for that group). */
+function rateLimitGroups(env: Env): Record<string, number> {
+  const name = 'WORKYARD_RATE_LIMIT_GROUPS';
+  const raw = read(env, name);
+  const groups: Record<string, number> = {};
+  if (raw === undefined) return groups;
+  for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([a-z][a-z0-9_-]{0,31})=(\d{1,8})$/.exec(entry);
+    if (!match) throw new ConfigError(name, 'group=max pairs separated by commas, e.g. harvest=10,blobs=200', raw);
+    groups[match[1]] = Number(match[2]);
+  }
+  return groups;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = read(env, 'WORKYARD_LOG_LEVEL') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
@@ -141,6 +159,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: {
       max: integer(env, 'WORKYARD_RATE_LIMIT_MAX', 0, 0, 10_000_000),
       windowMs: integer(env, 'WORKYARD_RATE_LIMIT_WINDOW_MS', 60_000, 1, 86_400_000),
+      groups: rateLimitGroups(env),
     },
   };
 }

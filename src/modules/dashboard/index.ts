@@ -1,0 +1,6 @@
+// The operator dashboard: queues, latest tasks, requests by path, blobs and harvests on one page,
+// live; and bull-board when the queue runs on BullMQ.
+import type { WorkyardModule } from '../../app-context.js';
+import { dashboardRoutes } from './routes.js';
+
+export const dashboardModule: WorkyardModule = { name: 'dashboard', routes: dashboardRoutes };

@@ -1,0 +1,21 @@
+// A panel's data, or why it has none. Every read has the dependency deadline, and every failure
+// becomes a reason shown in place of the panel: the page itself must answer whatever is down.
+import { errorMessage } from '../../../infra/queue/contract.js';
+
+export type Panel<T> = { available: true; data: T } | { available: false; reason: string };
+
+export const unavailable = (reason: string): Panel<never> => ({ available: false, reason });
+
+export async function readPanel<T>(what: string, timeoutMs: number, read: () => Promise<T>): Promise<Panel<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return { available: true, data: await Promise.race([read(), deadline]) };
+  } catch (error) {
+    return { available: false, reason: errorMessage(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}

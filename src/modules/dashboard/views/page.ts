@@ -1,0 +1,82 @@
+// The dashboard page: server-rendered panels, then the script keeps them live. Styles and the
+// script are files the app serves (no CDN, and the Content-Security-Policy allows only 'self').
+import type { PanelFragments } from './panels.js';
+import { escapeHtml } from './html.js';
+
+export const ASSETS_PATH = '/dashboard/assets';
+
+export interface PageOptions {
+  panels: PanelFragments;
+  shape: string;
+  drivers: Record<string, string>;
+  /** links to show; only those whose routes exist */
+  links: { href: string; label: string }[];
+  /** the harvest module's HTTP surface exists: the page's script reads it */
+  harvest: boolean;
+}
+
+const section = (name: string, title: string, body: string, wide = false) =>
+  `<section class="panel${wide ? ' wide' : ''}" aria-labelledby="h-${name}"><h2 id="h-${name}">${title}</h2><div data-panel="${name}">${body}</div></section>`;
+
+export function renderPage(options: PageOptions): string {
+  const drivers = Object.entries(options.drivers)
+    .map(([role, driver]) => `<span class="chip"><span class="muted">${escapeHtml(role)}</span> ${escapeHtml(driver)}</span>`)
+    .join('');
+  const links = options.links.map((l) => `<a href="${escapeHtml(l.href)}">${escapeHtml(l.label)}</a>`).join('');
+  const harvest = options.harvest
+    ? '<p class="muted">Loading…</p>'
+    : '<p class="unavailable"><strong>Not available</strong> — the harvest module is not part of this installation</p>';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Workyard dashboard</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${ASSETS_PATH}/dashboard.css">
+<script src="${ASSETS_PATH}/dashboard.js" defer></script>
+</head>
+<body>
+<header class="top">
+  <div class="brand"><span class="logo" aria-hidden="true"></span><h1>Workyard</h1><span class="chip shape">${escapeHtml(options.shape)}</span>${drivers}</div>
+  <nav>${links}<span class="live" data-live="connecting" role="status">connecting…</span></nav>
+</header>
+<main class="board">
+${section('queues', 'Queues', options.panels.queues, true)}
+${section('tasks', 'Latest tasks', options.panels.tasks, true)}
+${section('stats', 'Requests by path', options.panels.stats)}
+<div class="column">
+${section('blobs', 'Blobs', options.panels.blobs)}
+<section class="panel" aria-labelledby="h-harvest"><h2 id="h-harvest">Recent harvests</h2><div data-panel="harvest" data-harvest="${options.harvest ? 'on' : 'off'}">${harvest}</div></section>
+</div>
+</main>
+</body>
+</html>
+`;
+}
+
+/** Shown to a browser without the key: a form that sends it as ?key= (which then sets a cookie). */
+export function renderKeyForm(message: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Workyard dashboard — key needed</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${ASSETS_PATH}/dashboard.css">
+</head>
+<body>
+<main class="key-form">
+<h1>Workyard</h1>
+<p>${escapeHtml(message)}</p>
+<form method="get" action="/dashboard">
+<label for="key">API key (WORKYARD_API_KEY)</label>
+<input id="key" name="key" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Open the dashboard</button>
+</form>
+</main>
+</body>
+</html>
+`;
+}

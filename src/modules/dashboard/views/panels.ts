@@ -1,0 +1,114 @@
+// Each panel as an HTML fragment. The page is rendered from these, and the live stream sends the
+// fragments that changed, so the page and its live updates can never disagree.
+import type { JobRecord } from '../../../infra/queue/contract.js';
+import type { BlobTotals } from '../panels/blobs-panel.js';
+import type { Panel } from '../panels/panel.js';
+import type { QueueRow } from '../panels/queue-panel.js';
+import type { TopPaths } from '../panels/stats-panel.js';
+import type { DashboardSummary } from '../summary.js';
+import { renderBarChart } from './bar-chart.js';
+import { escapeHtml, formatBytes, formatCount, formatDuration } from './html.js';
+
+export type PanelName = 'queues' | 'tasks' | 'stats' | 'blobs';
+export type PanelFragments = Record<PanelName, string>;
+
+const notAvailable = (reason: string) => `<p class="unavailable"><strong>Not available</strong> — ${escapeHtml(reason)}</p>`;
+
+function orUnavailable<T>(panel: Panel<T>, render: (data: T) => string): string {
+  return panel.available ? render(panel.data) : notAvailable(panel.reason);
+}
+
+const percent = (share: number | null) => (share === null ? '—' : `${(share * 100).toFixed(share === 1 || share === 0 ? 0 : 1)} %`);
+const perMinute = (rate: number | null) => (rate === null ? '—' : rate >= 10 ? rate.toFixed(0) : rate.toFixed(1));
+
+export function renderQueues(rows: QueueRow[]): string {
+  if (!rows.length) return '<p class="empty">No jobs yet.</p>';
+  const body = rows
+    .map(
+      (r) =>
+        `<tr data-job="${escapeHtml(r.name)}"><th scope="row">${escapeHtml(r.name)}</th>` +
+        `<td class="num" data-state="waiting">${formatCount(r.waiting)}</td>` +
+        `<td class="num" data-state="active">${formatCount(r.active)}</td>` +
+        `<td class="num" data-state="completed">${formatCount(r.completed)}</td>` +
+        `<td class="num${r.failed ? ' bad' : ''}" data-state="failed">${formatCount(r.failed)}</td>` +
+        `<td class="num">${percent(r.completionRate)}${rateBar(r.completionRate)}</td>` +
+        `<td class="num">${perMinute(r.completedPerMinute)}</td></tr>`,
+    )
+    .join('');
+  return (
+    '<table class="grid"><thead><tr><th scope="col">job</th><th scope="col" class="num">waiting</th><th scope="col" class="num">active</th>' +
+    '<th scope="col" class="num">completed</th><th scope="col" class="num">failed</th>' +
+    '<th scope="col" class="num" title="completed ÷ (completed + failed)">completion rate</th>' +
+    '<th scope="col" class="num" title="completions per minute over the last minute, measured while the dashboard is open">done / min</th>' +
+    `</tr></thead><tbody>${body}</tbody></table>`
+  );
+}
+
+const rateBar = (share: number | null) =>
+  share === null ? '' : `<span class="meter" aria-hidden="true"><span style="width:${(share * 100).toFixed(1)}%"></span></span>`;
+
+function progressOf(job: JobRecord): string {
+  const p = job.progress;
+  if (typeof p === 'number') {
+    if (job.state === 'completed' || p <= 0) return '';
+    const value = Math.min(100, Math.max(0, p));
+    return `<span class="meter" title="${value}%"><span style="width:${value}%"></span></span>`;
+  }
+  const text = JSON.stringify(p);
+  return text === '{}' ? '' : `<code title="${escapeHtml(text)}">${escapeHtml(text.length > 40 ? `${text.slice(0, 39)}…` : text)}</code>`;
+}
+
+function timingOf(job: JobRecord, now: number): string {
+  if (job.finishedAt !== null) {
+    const took = job.startedAt === null ? '' : ` · took ${formatDuration(job.finishedAt - job.startedAt)}`;
+    return `ended ${formatDuration(now - job.finishedAt)} ago${took}`;
+  }
+  if (job.startedAt !== null) return `running for ${formatDuration(now - job.startedAt)}`;
+  return `waiting for ${formatDuration(now - job.createdAt)}`;
+}
+
+export function renderTasks(tasks: JobRecord[], now: number): string {
+  if (!tasks.length) return '<p class="empty">No tasks yet.</p>';
+  const body = tasks
+    .map((t) => {
+      const error = t.error ? `<div class="error-text" title="${escapeHtml(t.error)}">${escapeHtml(t.error.slice(0, 120))}</div>` : '';
+      return (
+        `<tr data-task-id="${escapeHtml(t.id)}" data-status="${t.state}">` +
+        `<td>${escapeHtml(t.name)}</td>` +
+        `<td><a href="/tasks/${encodeURIComponent(t.id)}" title="${escapeHtml(t.id)}"><code>${escapeHtml(t.id.slice(0, 8))}</code></a></td>` +
+        `<td><span class="status status-${t.state}">${t.state}</span>${error}</td>` +
+        `<td>${progressOf(t)}</td>` +
+        `<td class="muted">${timingOf(t, now)}</td></tr>`
+      );
+    })
+    .join('');
+  return `<table class="grid"><thead><tr><th scope="col">kind</th><th scope="col">task</th><th scope="col">status</th><th scope="col">progress</th><th scope="col">when</th></tr></thead><tbody>${body}</tbody></table>`;
+}
+
+export function renderStats(stats: TopPaths): string {
+  if (!stats.paths.length) return '<p class="empty">No requests counted yet.</p>';
+  return (
+    `<p class="muted">${formatCount(stats.total)} requests to ${formatCount(stats.unique)} distinct paths; the top ${stats.paths.length}:</p>` +
+    renderBarChart(stats.paths)
+  );
+}
+
+export function renderBlobs(totals: BlobTotals): string {
+  const lowerBound = totals.exact ? '' : '≥ ';
+  return (
+    '<div class="figures">' +
+    `<div class="figure"><span class="figure-value" data-figure="blob-count">${lowerBound}${formatCount(totals.count)}</span><span class="figure-label">blobs</span></div>` +
+    `<div class="figure"><span class="figure-value" data-figure="blob-bytes">${lowerBound}${formatBytes(totals.bytes)}</span><span class="figure-label">in total</span></div>` +
+    '</div>' +
+    `<p class="muted">stored on ${totals.driver === 's3' ? 'S3' : 'local disk'}${totals.exact ? '' : ' (counted from the first listing page)'}</p>`
+  );
+}
+
+export function renderPanels(summary: DashboardSummary): PanelFragments {
+  return {
+    queues: orUnavailable(summary.queues, renderQueues),
+    tasks: orUnavailable(summary.tasks, (tasks) => renderTasks(tasks, summary.at)),
+    stats: orUnavailable(summary.stats, renderStats),
+    blobs: orUnavailable(summary.blobs, renderBlobs),
+  };
+}

@@ -26,6 +26,11 @@ export interface WorkyardModule {
   migrations?: MigrationSet;
   /** registers the module's HTTP surface (encapsulated: it sees only what it registers) */
   routes?: (app: App, ctx: AppContext) => Promise<void> | void;
+  /**
+   * adds hooks to the root instance, which see every request the app handles (every module's
+   * routes, 404s, docs): request counting and the like. Runs in API processes, before any plugin.
+   */
+  rootHooks?: (app: App, ctx: AppContext) => void;
   /** registers the module's job handlers; runs in every process that runs workers */
   jobs?: (queue: JobQueue, ctx: AppContext) => void;
   /** runs once on shutdown, after the server stopped taking requests */

@@ -16,6 +16,7 @@ import { validatorCompiler } from './http/validation.js';
 import { migrateToLatest } from './infra/db/migrations.js';
 import { type InfraOptions, createInfra } from './infra/index.js';
 import { queueMigrations } from './infra/queue/sql-queue-store.js';
+import { countersMigrations } from './infra/counters/counter-store.js';
 import { createLogger } from './logger.js';
 import { modules as allModules } from './modules/index.js';
 
@@ -47,7 +48,7 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   const log = options.logger ?? createLogger(config.logLevel);
   const infra = await createInfra(config, log, options.infra);
   try {
-    await migrateToLatest(infra.database, [queueMigrations, ...modules.flatMap((m) => (m.migrations ? [m.migrations] : []))]);
+    await migrateToLatest(infra.database, [queueMigrations, countersMigrations, ...modules.flatMap((m) => (m.migrations ? [m.migrations] : []))]);
   } catch (error) {
     await infra.close(0);
     throw error;
@@ -72,6 +73,8 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  // Before any plugin loads, so that these hooks apply to every route, the 404 handler included.
+  if (api) for (const module of modules) module.rootHooks?.(app, ctx);
   await app.register(fastifyFormbody);
   await app.register(securityPlugin, { config });
   await app.register(fastifySwagger, {

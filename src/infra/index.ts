@@ -6,6 +6,10 @@ import { type Database, openDatabase } from './db/database.js';
 import type { JobQueue } from './queue/contract.js';
 import { LocalNotifier, PostgresNotifier } from './queue/notifier.js';
 import { SqlJobQueue } from './queue/sql-queue.js';
+import type { Counters } from './counters/contract.js';
+import { EmbeddedCounters } from './counters/embedded.js';
+import { RedisCounters } from './counters/redis.js';
+import { closeRedisClient, createRedisClient } from './redis/connection.js';
 
 export interface DependencyCheck {
   name: DependencyName;
@@ -16,6 +20,8 @@ export interface DependencyCheck {
 export interface Infra {
   database: Database;
   queue: JobQueue;
+  /** request counts per key (the stats module's paths) */
+  counters: Counters;
   /** what /readyz reports on */
   dependencies: DependencyCheck[];
   /** the driver each role uses, for /readyz and /metrics */
@@ -43,12 +49,30 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
     drivers.queue = `sql-${database.dialect}`;
   }
 
+  // Counters: one Redis sorted set shared by every API process, else the SQL database.
+  let counters: Counters;
+  let closeCountersClient = async () => {};
+  if (config.redisUrl) {
+    const client = createRedisClient(config, { name: 'workyard-counters' });
+    closeCountersClient = () => closeRedisClient(client);
+    counters = new RedisCounters(client, { prefix: config.redisPrefix, timeoutMs: config.dependencyTimeoutMs, log });
+    drivers.counters = 'redis';
+    if (!dependencies.some((d) => d.name === 'redis')) dependencies.push({ name: 'redis', ping: () => counters.ping() });
+  } else {
+    counters = new EmbeddedCounters(database, { log });
+    drivers.counters = 'embedded';
+  }
+
   return {
     database,
     queue,
+    counters,
     dependencies,
     drivers,
     async close(graceMs) {
+      // The server has stopped taking requests: the last increments go out before their store closes.
+      await counters.close();
+      await closeCountersClient();
       await queue.close(graceMs);
       await database.close();
     },

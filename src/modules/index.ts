@@ -1,6 +1,7 @@
 // Every module Workyard runs, in the order their routes are registered.
 import type { WorkyardModule } from '../app-context.js';
 import { dashboardModule } from './dashboard/index.js';
+import { feedbackModule } from './feedback/index.js';
 import { tasksModule } from './tasks/index.js';
 
-export const modules: WorkyardModule[] = [tasksModule, dashboardModule];
+export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule];

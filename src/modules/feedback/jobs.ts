@@ -1,0 +1,38 @@
+// The queued save. The job id is the row id, and the insert skips an id that is already stored:
+// a job that runs again (its worker was killed after the insert, before the queue recorded the
+// outcome) finds its own row and stores no second copy.
+import type { JobQueue } from '../../infra/queue/contract.js';
+import type { FeedbackService } from './service.js';
+import type { FeedbackInput } from './validation.js';
+
+export const FEEDBACK_SAVE_JOB = 'feedback.save';
+
+export interface FeedbackSaveJob extends FeedbackInput {
+  /** when the person submitted it (epoch ms): the listing's time, however late the worker runs */
+  created_at: number;
+}
+
+export interface FeedbackSaveResult {
+  id: string;
+  /** false when an earlier run of this job had already stored the row */
+  stored: boolean;
+}
+
+// Accepted feedback must outlive a database outage: retries back off 1, 2, 4 … 256 s (about 8.5
+// minutes in all) before the job is marked failed, and a failed job keeps its data in the queue.
+export const SAVE_JOB_RETRIES = { attempts: 10, backoffMs: 1000 } as const;
+
+// Saves are small inserts that the group commit joins together: many at once per worker process.
+const SAVE_CONCURRENCY = 64;
+
+export function registerFeedbackJobs(queue: JobQueue, service: FeedbackService): void {
+  queue.process<FeedbackSaveJob, FeedbackSaveResult>(
+    FEEDBACK_SAVE_JOB,
+    async (job) => {
+      const { name, email, message, rating, created_at } = job.data;
+      const stored = await service.save({ id: job.id, name, email, message, rating: rating ?? null, via: 'queued', created_at });
+      return { id: job.id, stored };
+    },
+    { concurrency: SAVE_CONCURRENCY },
+  );
+}

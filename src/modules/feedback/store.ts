@@ -1,0 +1,92 @@
+// The feedback table and its SQL, one text for SQLite and PostgreSQL. Every statement goes through
+// `database.run`, so a database that is down answers 503 within the dependency deadline.
+import type { Database } from '../../infra/db/database.js';
+import type { MigrationSet } from '../../infra/db/migrations.js';
+import type { FeedbackInput } from './validation.js';
+
+export const feedbackMigrations: MigrationSet = {
+  '20261126-10-feedback-entries': () => ({
+    async up(db) {
+      await db.schema
+        .createTable('feedback')
+        // text, not a serial: a queued save uses its job id, so a retried job finds its own row
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('rating', 'integer')
+        .addColumn('via', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // the listing: newest first, ties broken by id so that pages never overlap
+      await db.schema.createIndex('feedback_newest').on('feedback').columns(['created_at', 'id']).execute();
+    },
+  }),
+};
+
+/** How an entry reached the table: saved in the request, or by a worker from the queue. */
+export type SaveVia = 'sync' | 'queued';
+
+export interface FeedbackRow extends FeedbackInput {
+  id: string;
+  via: SaveVia;
+  /** epoch milliseconds: when the person submitted it, not when a worker saved it */
+  created_at: number;
+}
+
+/** What listings show: no email address, which the person gave to us, not to every visitor. */
+export interface FeedbackEntry {
+  id: string;
+  name: string;
+  rating: number | null;
+  message: string;
+  via: SaveVia;
+  createdAt: number;
+}
+
+export const PAGE_SIZE = 50;
+// SQLite allows 32,766 bound values per statement; 7 columns × 1,000 rows stays far below.
+const INSERT_CHUNK = 1000;
+
+export class FeedbackStore {
+  constructor(private readonly database: Database) {}
+
+  /** Inserts the rows, skipping ids that are already stored; returns the ids that were new. */
+  async insert(rows: FeedbackRow[]): Promise<Set<string>> {
+    const inserted = new Set<string>();
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const chunk = rows.slice(i, i + INSERT_CHUNK);
+      const result = await this.database.run((db) =>
+        db.insertInto('feedback').values(chunk).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute(),
+      );
+      for (const row of result) inserted.add(row.id as string);
+    }
+    return inserted;
+  }
+
+  /** One page, newest first; `hasNext` says whether an older page has entries. */
+  async page(page: number, size = PAGE_SIZE): Promise<{ entries: FeedbackEntry[]; hasNext: boolean }> {
+    const rows = await this.database.run((db) =>
+      db
+        .selectFrom('feedback')
+        .select(['id', 'name', 'rating', 'message', 'via', 'created_at'])
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        // one more than a page, to know whether there is a next one without counting the table
+        .limit(size + 1)
+        .offset((page - 1) * size)
+        .execute(),
+    );
+    return {
+      entries: rows.slice(0, size).map((row) => ({
+        id: row.id,
+        name: row.name,
+        rating: row.rating === null ? null : Number(row.rating),
+        message: row.message,
+        via: row.via,
+        createdAt: Number(row.created_at),
+      })),
+      hasNext: rows.length > size,
+    };
+  }
+}

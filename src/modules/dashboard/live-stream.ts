@@ -1,6 +1,7 @@
 // GET /dashboard/events: one server-sent-events stream per open page. It sends the panels that
-// changed since the last message: every couple of seconds, and at once when a task it shows moves
+// changed since the last message: every second, and at once when a task it shows moves
 // (it subscribes to the job events of the unfinished tasks on the page).
+// Reads are shared by all open streams (DashboardData), so a second per tick is one set of queries.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JobQueue } from '../../infra/queue/contract.js';
 import { FINAL_STATES } from '../../infra/queue/contract.js';
@@ -8,7 +9,7 @@ import type { DashboardData, DashboardSummary } from './summary.js';
 import { type PanelFragments, renderPanels } from './views/panels.js';
 
 export interface LiveStreamOptions {
-  /** how often the panels are read again (default 2 s) */
+  /** how often the panels are read again, which is how soon a new task shows (default 1 s) */
   intervalMs?: number;
   /** a comment line that keeps proxies from closing a quiet stream (default 15 s) */
   heartbeatMs?: number;
@@ -86,7 +87,7 @@ export class LiveStreams {
       for (const id of unfinished) if (!watched.has(id)) watched.set(id, this.queue.subscribe(id, pushSoon));
     };
 
-    const ticker = setInterval(() => void push(1000), this.options.intervalMs ?? 2000);
+    const ticker = setInterval(() => void push(1000), this.options.intervalMs ?? 1000);
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), this.options.heartbeatMs ?? 15_000);
     const end = () => {
       if (ended) return;

@@ -18,7 +18,11 @@ function orUnavailable<T>(panel: Panel<T>, render: (data: T) => string): string 
   return panel.available ? render(panel.data) : notAvailable(panel.reason);
 }
 
-const percent = (share: number | null) => (share === null ? '—' : `${(share * 100).toFixed(share === 1 || share === 0 ? 0 : 1)} %`);
+function percent(share: number | null): string {
+  if (share === null) return '—';
+  const value = share * 100;
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} %`;
+}
 const perMinute = (rate: number | null) => (rate === null ? '—' : rate >= 10 ? rate.toFixed(0) : rate.toFixed(1));
 
 export function renderQueues(rows: QueueRow[]): string {

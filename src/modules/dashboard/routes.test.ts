@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { modules } from '../index.js';
+import { KEY_COOKIE } from './operator-access.js';
+import { SLOW_JOB, readEvents, slowJobModule } from './test-support.js';
+
+const KEY = 'dashboard-test-key';
+const cookie = { cookie: `${KEY_COOKIE}=${KEY}` };
+
+describe('GET /dashboard (embedded shape)', () => {
+  let wy: TestWorkyard;
+  beforeAll(async () => {
+    wy = await startTestWorkyard({ WORKYARD_API_KEY: KEY }, { modules: [...modules, slowJobModule] });
+  });
+  afterAll(() => wy?.close());
+  const inject = (options: Parameters<TestWorkyard['workyard']['app']['inject']>[0]) => wy.workyard.app.inject(options);
+
+  describe('the operator key', () => {
+    it('is required: a client gets the JSON error, a browser a form that asks for it', async () => {
+      const json = await inject({ url: '/dashboard/summary' });
+      expect(json.statusCode).toBe(401);
+      expect(json.json()).toMatchObject({ error: { code: 'unauthorized', field: 'authorization' } });
+      const page = await inject({ url: '/dashboard', headers: { accept: 'text/html,application/xhtml+xml' } });
+      expect(page.statusCode).toBe(401);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.body).toContain('<form method="get" action="/dashboard">');
+      expect(page.body).toContain('name="key"');
+    });
+
+    it('is accepted as a Bearer header', async () => {
+      const res = await inject({ url: '/dashboard', headers: { authorization: `Bearer ${KEY}` } });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['set-cookie']).toBeUndefined();
+    });
+
+    it('is accepted as ?key=, which sets an HttpOnly, SameSite=Strict cookie that then suffices', async () => {
+      const res = await inject({ url: `/dashboard?key=${KEY}` });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      const set = String(res.headers['set-cookie']);
+      expect(set).toMatch(new RegExp(`^${KEY_COOKIE}=${KEY}; Path=/; HttpOnly; SameSite=Strict`));
+      expect((await inject({ url: '/dashboard/summary', headers: cookie })).statusCode).toBe(200);
+    });
+
+    it('refuses a wrong key in any form', async () => {
+      expect((await inject({ url: '/dashboard?key=wrong' })).statusCode).toBe(401);
+      expect((await inject({ url: '/dashboard/summary', headers: { cookie: `${KEY_COOKIE}=wrong` } })).statusCode).toBe(401);
+      expect((await inject({ url: '/dashboard/summary', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
+      // A right cookie does not rescue a wrong header: the header is what the client said.
+      expect((await inject({ url: '/dashboard/summary', headers: { ...cookie, authorization: 'Bearer wrong' } })).statusCode).toBe(401);
+    });
+
+    it('is not needed for the page assets, which hold no data', async () => {
+      const css = await inject({ url: '/dashboard/assets/dashboard.css' });
+      expect(css.statusCode).toBe(200);
+      expect(css.headers['content-type']).toMatch(/^text\/css/);
+      const js = await inject({ url: '/dashboard/assets/dashboard.js' });
+      expect(js.statusCode).toBe(200);
+      expect(js.headers['content-type']).toMatch(/^text\/javascript/);
+      expect(js.body).toContain("new EventSource('/dashboard/events')");
+    });
+  });
+
+  describe('the page', () => {
+    it('shows the counts of every job name, the latest tasks and a completion rate', async () => {
+      const ok = await wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 1 });
+      const bad = await wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 1, fail: true });
+      await wy.workyard.ctx.queue.waitForFinish(ok.id, 10_000);
+      await wy.workyard.ctx.queue.waitForFinish(bad.id, 10_000);
+      // Past the one-second cache of the figures.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const res = await inject({ url: '/dashboard', headers: cookie });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      const row = new RegExp(`<tr data-job="${SLOW_JOB}">.*?</tr>`).exec(res.body)?.[0] ?? '';
+      expect(row).toContain('data-state="completed">1<');
+      expect(row).toContain('data-state="failed">1<');
+      expect(row).toContain('50 %');
+      expect(res.body).toContain(`data-task-id="${ok.id}" data-status="completed"`);
+      expect(res.body).toContain(`data-task-id="${bad.id}" data-status="failed"`);
+      expect(res.body).toContain('failed on purpose');
+      for (const link of ['/docs', '/metrics', '/readyz']) expect(res.body).toContain(`href="${link}"`);
+    });
+
+    it('says plainly which parts are not installed', async () => {
+      const summary = (await inject({ url: '/dashboard/summary', headers: cookie })).json();
+      expect(summary.queues.available).toBe(true);
+      if (!('counters' in wy.workyard.ctx)) expect(summary.stats).toEqual({ available: false, reason: expect.stringMatching(/not part of this installation/) });
+      if (!('blobs' in wy.workyard.ctx)) expect(summary.blobs).toEqual({ available: false, reason: expect.stringMatching(/not part of this installation/) });
+      const page = await inject({ url: '/dashboard', headers: cookie });
+      const harvestInstalled = wy.workyard.app.hasRoute({ method: 'GET', url: '/images_tasks' });
+      expect(page.body).toContain(`data-harvest="${harvestInstalled ? 'on' : 'off'}"`);
+    });
+
+    it('escapes job names and errors, which any code may set', async () => {
+      const name = '<img src=x onerror=alert(1)>';
+      await wy.workyard.ctx.queue.enqueue(name, {});
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const res = await inject({ url: '/dashboard', headers: cookie });
+      expect(res.body).not.toContain(name);
+      expect(res.body).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    });
+
+    it('is listed in /docs', async () => {
+      const spec = (await inject({ url: '/openapi.json' })).json();
+      expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/dashboard', '/dashboard/summary', '/dashboard/events']));
+    });
+  });
+
+  describe('the live stream', () => {
+    it('sends every panel at once, then the task panel again as soon as a task moves', async () => {
+      const controller = new AbortController();
+      const res = await fetch(`${wy.baseUrl}/dashboard/events`, { headers: cookie, signal: controller.signal });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      let jobId = '';
+      const events = await readEvents(
+        res.body!,
+        (event, all) => {
+          if (all.length === 1) {
+            // The first message has every panel; now start a task and watch it.
+            expect(Object.keys(JSON.parse(event.data)).sort()).toEqual(['blobs', 'queues', 'stats', 'tasks']);
+            void wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 600 }, { delayMs: 2_500 }).then((job) => (jobId = job.id));
+            return false;
+          }
+          const tasks: string | undefined = JSON.parse(event.data).tasks;
+          return Boolean(jobId && tasks?.includes(`data-task-id="${jobId}" data-status="completed"`));
+        },
+        15_000,
+      );
+      controller.abort();
+      const statuses = events
+        .map((e) => JSON.parse(e.data).tasks as string | undefined)
+        .map((html) => new RegExp(`data-task-id="${jobId}" data-status="(\\w+)"`).exec(html ?? '')?.[1])
+        .filter(Boolean);
+      expect(statuses[0]).toBe('queued');
+      expect(statuses[statuses.length - 1]).toBe('completed');
+    });
+
+    it('needs the key too', async () => {
+      const res = await fetch(`${wy.baseUrl}/dashboard/events`);
+      expect(res.status).toBe(401);
+      await res.body?.cancel();
+    });
+  });
+});

@@ -1,7 +1,8 @@
 // Every module Workyard runs, in the order their routes are registered.
 import type { WorkyardModule } from '../app-context.js';
+import { computeModule } from './compute/index.js';
 import { dashboardModule } from './dashboard/index.js';
 import { feedbackModule } from './feedback/index.js';
 import { tasksModule } from './tasks/index.js';
 
-export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule];
+export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule];

@@ -1,0 +1,86 @@
+// compute's HTTP surface: /sync/sum waits for the worker without holding the event loop (the
+// request is just a pending promise while the queue works), /async/* hands out an id to poll.
+import type { App, AppContext } from '../../app-context.js';
+import { AppError, TimeoutError, notFound } from '../../errors.js';
+import type { SumJobData, SumJobResult } from './jobs.js';
+import { acceptJsonBodiesOnly } from './json-body.js';
+import {
+  ErrorReply,
+  SUM_BODY_LIMIT,
+  SUMMATION_NOTE,
+  SessionParams,
+  SessionQuery,
+  SessionReply,
+  SumBody,
+  SyncSumReply,
+  TaskResultReply,
+} from './schemas.js';
+import { failedSumError, readSumTask, startSumTask, sumJobData, viewOfJob } from './sum-tasks.js';
+
+const tags = ['compute'];
+
+export function computeRoutes(app: App, ctx: AppContext): void {
+  acceptJsonBodiesOnly(app);
+
+  app.post('/sync/sum', {
+    bodyLimit: SUM_BODY_LIMIT,
+    schema: {
+      tags,
+      summary: 'Add numbers in a worker and wait for the sum (the server keeps serving meanwhile)',
+      description:
+        `${SUMMATION_NOTE}\n\nThe request waits for the worker without blocking the server. Past WORKYARD_SYNC_TIMEOUT_MS ` +
+        '(default 10 s) it answers 504 with the `task_id`, and the result stays readable at /async/get_task_result/{task_id}.',
+      body: SumBody,
+      response: { 200: SyncSumReply, 400: ErrorReply, 409: ErrorReply, 413: ErrorReply, 415: ErrorReply, 503: ErrorReply, 504: ErrorReply },
+    },
+  }, async (request) => {
+    const id = await startSumTask(ctx, sumJobData(request.body));
+    const job = await waitForSum(ctx, id);
+    const view = viewOfJob(job);
+    if (view.status !== 'done') throw failedSumError(id, view);
+    return { result: view.result!, task_id: id };
+  });
+
+  app.post('/async/post_task', {
+    bodyLimit: SUM_BODY_LIMIT,
+    schema: {
+      tags,
+      summary: 'Queue a sum task and answer at once with its id',
+      description: `${SUMMATION_NOTE}\n\nAnswers 202 with a \`session_id\`; read the result at /async/get_task_result.`,
+      body: SumBody,
+      response: { 202: SessionReply, 400: ErrorReply, 413: ErrorReply, 415: ErrorReply, 503: ErrorReply },
+    },
+  }, async (request, reply) => {
+    const id = await startSumTask(ctx, sumJobData(request.body));
+    return reply.status(202).send({ session_id: id });
+  });
+
+  const resultSchema = {
+    tags,
+    summary: 'Status and result of a sum task',
+    description:
+      'Read from the task record in the SQL database, so results outlive restarts and the queue\'s retention. ' +
+      'status: pending (queued), running (a worker has it), done (`result` is the sum) or failed (`error` says why).',
+    response: { 200: TaskResultReply, 400: ErrorReply, 404: ErrorReply, 503: ErrorReply },
+  };
+  const answerTaskResult = async (id: string) => {
+    const view = await readSumTask(ctx, id);
+    if (!view) throw notFound(`sum task ${id}`);
+    return view;
+  };
+  app.get('/async/get_task_result', { schema: { ...resultSchema, querystring: SessionQuery } }, (request) => answerTaskResult(request.query.session_id));
+  app.get('/async/get_task_result/:session_id', { schema: { ...resultSchema, params: SessionParams } }, (request) => answerTaskResult(request.params.session_id));
+}
+
+async function waitForSum(ctx: AppContext, id: string) {
+  try {
+    return await ctx.queue.waitForFinish<SumJobData, SumJobResult>(id, ctx.config.syncTimeoutMs);
+  } catch (error) {
+    if (error instanceof TimeoutError) {
+      throw new AppError('timeout', `the sum did not finish within ${ctx.config.syncTimeoutMs} ms; it goes on, read its result by task_id`, { task_id: id });
+    }
+    // The task was queued and goes on: whoever retries can read it rather than start another.
+    if (error instanceof AppError) throw new AppError(error.code, error.message, { ...error.details, task_id: id });
+    throw error;
+  }
+}

@@ -1,0 +1,123 @@
+// compute's SQL: one record per sum task, so a result outlives both a restart and the queue's
+// retention of finished jobs. Written as pending when the task is enqueued and once more, with the
+// outcome, by the worker that ran it.
+import type { Kysely } from 'kysely';
+import type { Database } from '../../infra/db/database.js';
+import type { MigrationSet } from '../../infra/db/migrations.js';
+import { WriteBatcher } from './write-batcher.js';
+
+const TABLE = 'wy_compute_tasks';
+
+export const computeMigrations: MigrationSet = {
+  '20261127-00-compute-tasks': () => ({
+    async up(db) {
+      await db.schema
+        .createTable(TABLE)
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('status', 'text', (c) => c.notNull())
+        // a double on both dialects (SQLite gives the type REAL affinity), so results round-trip exactly
+        .addColumn('result', 'double precision')
+        .addColumn('error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint')
+        .execute();
+    },
+  }),
+};
+
+export type RecordedStatus = 'pending' | 'done' | 'failed';
+
+export interface ComputeTaskRecord {
+  id: string;
+  status: RecordedStatus;
+  result: number | null;
+  error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export type TaskOutcome = { status: 'done'; result: number } | { status: 'failed'; error: string };
+
+// Rows per statement: 6 bound values each keeps far below SQLite's 32,766 and PostgreSQL's 65,535.
+const ROWS_PER_STATEMENT = 500;
+
+export class ComputeTaskStore {
+  // Thousands of tasks can start or finish in the same tick; each batch is one statement per 500.
+  private readonly pending: WriteBatcher<ComputeTaskRecord>;
+  private readonly outcomes: WriteBatcher<ComputeTaskRecord>;
+
+  constructor(private readonly database: Database) {
+    this.pending = new WriteBatcher((rows) => this.database.run((db) => insertPending(db, rows)));
+    this.outcomes = new WriteBatcher((rows) => this.database.run((db) => upsertOutcomes(db, rows)));
+  }
+
+  addPending(id: string, createdAt = Date.now()): Promise<void> {
+    return this.pending.add({ id, status: 'pending', result: null, error: null, created_at: createdAt, finished_at: null });
+  }
+
+  recordOutcome(id: string, outcome: TaskOutcome, finishedAt = Date.now()): Promise<void> {
+    return this.outcomes.add({
+      id,
+      status: outcome.status,
+      result: outcome.status === 'done' ? outcome.result : null,
+      error: outcome.status === 'failed' ? outcome.error : null,
+      created_at: finishedAt,
+      finished_at: finishedAt,
+    });
+  }
+
+  async get(id: string): Promise<ComputeTaskRecord | undefined> {
+    const row = await this.database.run((db) => db.selectFrom(TABLE).selectAll().where('id', '=', id).executeTakeFirst());
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      status: row.status,
+      result: row.result === null ? null : Number(row.result),
+      error: row.error,
+      created_at: Number(row.created_at),
+      finished_at: row.finished_at === null ? null : Number(row.finished_at),
+    };
+  }
+}
+
+/** A record that exists already (the worker finished first) is left as it is. */
+async function insertPending(db: Kysely<any>, rows: ComputeTaskRecord[]): Promise<void> {
+  for (const chunk of chunks(rows)) {
+    await db.insertInto(TABLE).values(chunk).onConflict((oc) => oc.column('id').doNothing()).execute();
+  }
+}
+
+/** Outcomes replace the pending record, or create it when the pending write never landed. */
+async function upsertOutcomes(db: Kysely<any>, rows: ComputeTaskRecord[]): Promise<void> {
+  // One statement may not touch a row twice (PostgreSQL refuses it): the latest outcome wins.
+  const latest = [...new Map(rows.map((row) => [row.id, row])).values()];
+  for (const chunk of chunks(latest)) {
+    await db
+      .insertInto(TABLE)
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet((eb) => ({
+          status: eb.ref('excluded.status'),
+          result: eb.ref('excluded.result'),
+          error: eb.ref('excluded.error'),
+          finished_at: eb.ref('excluded.finished_at'),
+        })),
+      )
+      .execute();
+  }
+}
+
+function* chunks<T>(rows: T[]): Generator<T[]> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) yield rows.slice(i, i + ROWS_PER_STATEMENT);
+}
+
+// One store per database, shared by the routes and the jobs of one Workyard so that their writes
+// batch together; keyed by the database rather than held by the module object, because tests
+// build several Workyards in one process.
+const stores = new WeakMap<Database, ComputeTaskStore>();
+
+export function computeStoreFor(database: Database): ComputeTaskStore {
+  let store = stores.get(database);
+  if (!store) stores.set(database, (store = new ComputeTaskStore(database)));
+  return store;
+}

@@ -1,0 +1,31 @@
+// Coalesces the writes asked for in one tick into one call, as the SQL queue does with job
+// outcomes: under load one statement serves many requests, and alone a write waits one
+// setImmediate, a few microseconds.
+export class WriteBatcher<T> {
+  private queued: { item: T; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private scheduled = false;
+
+  constructor(private readonly write: (items: T[]) => Promise<void>) {}
+
+  /** Resolves once the batch holding this item is written; rejects with the batch's error. */
+  add(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ item, resolve, reject });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queued;
+    this.queued = [];
+    Promise.resolve()
+      .then(() => this.write(batch.map((entry) => entry.item)))
+      .then(
+      () => batch.forEach((entry) => entry.resolve()),
+      (error) => batch.forEach((entry) => entry.reject(error)),
+    );
+  }
+}

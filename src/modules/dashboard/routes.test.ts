@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { modules } from '../index.js';
@@ -13,7 +14,7 @@ describe('GET /dashboard (embedded shape)', () => {
     wy = await startTestWorkyard({ WORKYARD_API_KEY: KEY }, { modules: [...modules, slowJobModule] });
   });
   afterAll(() => wy?.close());
-  const inject = (options: Parameters<TestWorkyard['workyard']['app']['inject']>[0]) => wy.workyard.app.inject(options);
+  const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
 
   describe('the operator key', () => {
     it('is required: a client gets the JSON error, a browser a form that asks for it', async () => {
@@ -85,11 +86,24 @@ describe('GET /dashboard (embedded shape)', () => {
     it('says plainly which parts are not installed', async () => {
       const summary = (await inject({ url: '/dashboard/summary', headers: cookie })).json();
       expect(summary.queues.available).toBe(true);
-      if (!('counters' in wy.workyard.ctx)) expect(summary.stats).toEqual({ available: false, reason: expect.stringMatching(/not part of this installation/) });
       if (!('blobs' in wy.workyard.ctx)) expect(summary.blobs).toEqual({ available: false, reason: expect.stringMatching(/not part of this installation/) });
       const page = await inject({ url: '/dashboard', headers: cookie });
       const harvestInstalled = wy.workyard.app.hasRoute({ method: 'GET', url: '/images_tasks' });
       expect(page.body).toContain(`data-harvest="${harvestInstalled ? 'on' : 'off'}"`);
+    });
+
+    it('draws the request counts as one bar per path, the most requested first', async () => {
+      const counters = wy.workyard.ctx.counters;
+      const paths = { '/api/dashboard-test/a': 5, '/api/dashboard-test/b': 3, '/api/dashboard-test/c': 1 };
+      for (const [path, times] of Object.entries(paths)) for (let i = 0; i < times; i++) counters.increment(path);
+      await counters.flush();
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const res = await inject({ url: '/dashboard', headers: cookie });
+      const bars = [...res.body.matchAll(/<g class="bar" data-path="([^"]*)" data-count="(\d+)">/g)].map((m) => [m[1], Number(m[2])] as const);
+      const ours = bars.filter(([path]) => path.startsWith('/api/dashboard-test/'));
+      expect(ours).toEqual(Object.entries(paths));
+      const { unique } = await counters.top({ limit: 1, offset: 0 });
+      expect(bars).toHaveLength(Math.min(20, unique));
     });
 
     it('escapes job names and errors, which any code may set', async () => {

@@ -6,7 +6,7 @@ import type { JobRecord } from '../../infra/queue/contract.js';
 import { type BlobTotals, readBlobTotals } from './panels/blobs-panel.js';
 import { type Panel, readPanel, unavailable } from './panels/panel.js';
 import { CompletionRateTracker, type QueueRow, queueRows } from './panels/queue-panel.js';
-import { type RequestCounters, type TopPaths, readTopPaths } from './panels/stats-panel.js';
+import { type TopPaths, readTopPaths } from './panels/stats-panel.js';
 import { readRecentTasks } from './panels/tasks-panel.js';
 
 export interface DashboardSummary {
@@ -18,8 +18,8 @@ export interface DashboardSummary {
   blobs: Panel<BlobTotals>;
 }
 
-/** The parts of the context that other modules' infrastructure adds when it is installed. */
-type OptionalParts = { counters?: RequestCounters; blobs?: BlobStore };
+/** The parts of the context that exist only in some installations. */
+type OptionalParts = { blobs?: BlobStore };
 
 export class DashboardData {
   private latest: { startedAt: number; summary: Promise<DashboardSummary> } | null = null;
@@ -39,7 +39,7 @@ export class DashboardData {
   private async readNow(): Promise<DashboardSummary> {
     const { ctx } = this;
     const deadline = ctx.config.dependencyTimeoutMs;
-    const { counters, blobs } = ctx as AppContext & OptionalParts;
+    const { blobs } = ctx as AppContext & OptionalParts;
     const queuesAndTasks = (async () => {
       const counts = await readPanel('the job queue', deadline, () => ctx.queue.counts());
       // A queue that did not answer for its counts is not asked again for its tasks.
@@ -50,7 +50,7 @@ export class DashboardData {
     })();
     const [{ queues, tasks }, stats, blobTotals] = await Promise.all([
       queuesAndTasks,
-      counters ? readPanel('the request counters', deadline, () => readTopPaths(counters)) : unavailable('the request counters are not part of this installation'),
+      readPanel('the request counters', deadline, () => readTopPaths(ctx.counters)),
       blobs ? readPanel('the blob store', deadline, () => readBlobTotals(blobs)) : unavailable('the blob store is not part of this installation'),
     ]);
     return { at: Date.now(), queues, tasks, stats, blobs: blobTotals };

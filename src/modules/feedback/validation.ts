@@ -7,9 +7,11 @@ import { type Static, Type } from 'typebox';
 
 export const LIMITS = { name: 100, email: 254, message: 5000 } as const;
 
-// At least one visible character, and no NUL: PostgreSQL cannot store U+0000 in text, and a
-// submission that cannot be stored must be refused up front rather than fail as a 500 later.
-export const TEXT_PATTERN = '^[^\\u0000]*\\S[^\\u0000]*$';
+// No NUL anywhere (PostgreSQL cannot store U+0000 in text, and a submission that cannot be stored
+// must be refused up front, not fail as a 500 later), and at least one character that is not a
+// space. Written so that it runs in linear time: the obvious `^[^\0]*\S[^\0]*$` backtracks
+// quadratically and took 300 ms on a 5,000-character message ending in NUL.
+export const TEXT_PATTERN = '^(?=[^\\u0000]*$)\\s*\\S';
 const textPattern = new RegExp(TEXT_PATTERN, 'u');
 // The address rule Ajv's "email" format applies, reused so both paths agree on what is valid.
 const emailPattern = fullFormats.email as RegExp;

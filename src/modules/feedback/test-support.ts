@@ -1,0 +1,83 @@
+// Helpers for the feedback module's tests: a Workyard on SQLite or on a fresh PostgreSQL database,
+// and a browser-like form session (the page's cookie and token, then urlencoded posts).
+import type { LightMyRequestResponse } from 'fastify';
+import type { App } from '../../app-context.js';
+import type { WorkyardModule } from '../../app-context.js';
+import { createTestDatabase } from '../../../test/support/services.js';
+import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { tasksModule } from '../tasks/index.js';
+import { feedbackModule } from './index.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface FeedbackWorkyard extends TestWorkyard {
+  app: App;
+  /** feedback rows in the database, straight from SQL */
+  countRows(): Promise<number>;
+}
+
+/** A Workyard with the tasks and feedback modules only, so that the suite does not depend on the others. */
+export async function startFeedbackWorkyard(dialect: Dialect, options: { modules?: WorkyardModule[]; env?: Record<string, string> } = {}): Promise<FeedbackWorkyard> {
+  const database = dialect === 'postgres' ? await createTestDatabase() : null;
+  const wy = await startTestWorkyard(
+    { ...(database ? { WORKYARD_DATABASE_URL: database.url } : {}), ...options.env },
+    { modules: options.modules ?? [tasksModule, feedbackModule] },
+  );
+  return {
+    ...wy,
+    app: wy.workyard.app,
+    async countRows() {
+      const row = await wy.workyard.ctx.database.db.selectFrom('feedback').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async close() {
+      await wy.close();
+      await database?.drop();
+    },
+  };
+}
+
+export interface FormSession {
+  cookie: string;
+  token: string;
+  post(path: string, fields: Record<string, string | string[]>, extra?: { token?: string | null; cookie?: string | null }): Promise<LightMyRequestResponse>;
+}
+
+/** Opens /feedback as a browser would and keeps its CSRF cookie and token for form posts. */
+export async function openFormSession(app: App): Promise<FormSession> {
+  const page = await app.inject({ url: '/feedback' });
+  const cookie = String(page.headers['set-cookie']).split(';')[0];
+  const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
+  if (!cookie || !token) throw new Error('the feedback page did not set a CSRF cookie and token');
+  return {
+    cookie,
+    token,
+    post(path, fields, extra = {}) {
+      const body = new URLSearchParams();
+      for (const [key, value] of Object.entries(fields)) for (const v of [value].flat()) body.append(key, v);
+      const tokenToSend = extra.token === undefined ? token : extra.token;
+      if (tokenToSend !== null) body.append('_csrf', tokenToSend);
+      const cookieToSend = extra.cookie === undefined ? cookie : extra.cookie;
+      return app.inject({
+        method: 'POST',
+        url: path,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookieToSend ? { cookie: cookieToSend } : {}) },
+        payload: body.toString(),
+      });
+    },
+  };
+}
+
+/** Polls until the check passes or the time is up (then fails with the last value seen). */
+export async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!ok(value)) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await read();
+  }
+  return value;
+}
+
+export const validFeedback = { name: 'Ada Lovelace', email: 'ada@example.com', message: 'The engine works.', rating: 5 };

@@ -1,0 +1,93 @@
+// The dashboard in a real browser (Debian's Chromium through playwright-core): it loads without a
+// console error, shows a task go from queued to done without a reload, and draws one bar per
+// requested path. Leaves a screenshot in test-results/dashboard.png.
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SLOW_JOB, slowJobModule } from '../../src/modules/dashboard/test-support.js';
+import { modules } from '../../src/modules/index.js';
+import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
+
+const KEY = 'browser-test-key';
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const SCREENSHOT = path.resolve('test-results/dashboard.png');
+const REQUESTED = { '/api/orders': 9, '/api/orders/42': 6, '/api/customers': 4, '/api/search': 2, '/api/health-check': 1 };
+
+describe('the dashboard in Chromium', () => {
+  let wy: TestWorkyard;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    wy = await startTestWorkyard({ WORKYARD_API_KEY: KEY }, { modules: [...modules, slowJobModule] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(15_000);
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await wy?.close();
+  });
+
+  it('asks a browser without the key for it, and opens with it', async () => {
+    const response = await page.goto(`${wy.baseUrl}/dashboard`);
+    expect(response?.status()).toBe(401);
+    await page.fill('input[name="key"]', KEY);
+    await Promise.all([page.waitForURL(/\/dashboard/), page.click('button[type="submit"]')]);
+    await page.waitForSelector('[data-live="live"]');
+    // The key set a cookie and left the address bar.
+    expect(new URL(page.url()).searchParams.has('key')).toBe(false);
+  });
+
+  it('loads without console errors, shows a task go from queued to done live, and one bar per path', async () => {
+    // The 401 of the key form is the browser's to report; from here on nothing may be.
+    consoleErrors.length = 0;
+    const statsInstalled = modules.some((m) => m.name === 'stats');
+    for (const [requestPath, times] of Object.entries(REQUESTED)) {
+      for (let i = 0; i < times; i++) {
+        // With the stats module every request is counted by path; without it, the counters are fed directly.
+        if (statsInstalled) await (await fetch(`${wy.baseUrl}${requestPath}`)).body?.cancel();
+        else wy.workyard.ctx.counters.increment(requestPath);
+      }
+    }
+    await wy.workyard.ctx.counters.flush();
+    const finished = await wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 50 });
+    const failed = await wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 50, fail: true });
+    await wy.workyard.ctx.queue.waitForFinish(finished.id, 10_000);
+    await wy.workyard.ctx.queue.waitForFinish(failed.id, 10_000);
+
+    await page.goto(`${wy.baseUrl}/dashboard?key=${KEY}`);
+    await page.waitForSelector('[data-live="live"]');
+    // Marks this document: a reload would lose the mark.
+    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+
+    const job = await wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 1_500 }, { delayMs: 2_500 });
+    const row = page.locator(`tr[data-task-id="${job.id}"]`);
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('queued');
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('active');
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('completed');
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    await expect.poll(() => page.locator(`tr[data-job="${SLOW_JOB}"] td[data-state="completed"]`).textContent()).toBe('2');
+
+    const bars = page.locator('svg.bar-chart g.bar');
+    for (const requestPath of Object.keys(REQUESTED)) {
+      await expect.poll(() => page.locator(`svg.bar-chart g.bar[data-path="${requestPath}"]`).count()).toBe(1);
+    }
+    const { unique } = await wy.workyard.ctx.counters.top({ limit: 1, offset: 0 });
+    await expect.poll(() => bars.count()).toBe(Math.min(20, unique));
+    const top = await bars.first().getAttribute('data-count');
+    expect(Number(top)).toBeGreaterThanOrEqual(REQUESTED['/api/orders']);
+
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+    expect(consoleErrors).toEqual([]);
+  });
+});

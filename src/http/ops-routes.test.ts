@@ -20,7 +20,10 @@ describe('operations routes (embedded shape)', () => {
     const body = res.json();
     expect(body.shape).toBe('embedded');
     expect(body.drivers.queue).toBe('sql-sqlite');
-    expect(body.dependencies).toEqual([expect.objectContaining({ name: 'sqlite', status: 'up', latency_ms: expect.any(Number) })]);
+    expect(body.dependencies).toEqual([
+      expect.objectContaining({ name: 'sqlite', status: 'up', latency_ms: expect.any(Number) }),
+      expect.objectContaining({ name: 'disk', status: 'up', latency_ms: expect.any(Number) }),
+    ]);
   });
 
   it('answers an unknown route with the standard 404 error shape', async () => {

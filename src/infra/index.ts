@@ -2,10 +2,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { DependencyName } from '../errors.js';
+import type { BlobStore } from './blobstore/contract.js';
+import { openBlobStore } from './blobstore/index.js';
 import { type Database, openDatabase } from './db/database.js';
 import type { JobQueue } from './queue/contract.js';
-import { LocalNotifier, PostgresNotifier } from './queue/notifier.js';
-import { SqlJobQueue } from './queue/sql-queue.js';
+import { openJobQueue } from './queue/open.js';
 import type { Counters } from './counters/contract.js';
 import { EmbeddedCounters } from './counters/embedded.js';
 import { RedisCounters } from './counters/redis.js';
@@ -22,6 +23,8 @@ export interface Infra {
   queue: JobQueue;
   /** request counts per key (the stats module's paths) */
   counters: Counters;
+  /** key → bytes: S3 when configured, else local disk under the data dir */
+  blobs: BlobStore;
   /** what /readyz reports on */
   dependencies: DependencyCheck[];
   /** the driver each role uses, for /readyz and /metrics */
@@ -32,6 +35,8 @@ export interface InfraOptions {
   /** overrides for tests: a short lease makes stalled-job recovery quick to observe */
   queueLeaseMs?: number;
   queuePollMs?: number;
+  /** BullMQ: how often workers look for stalled jobs (default: the lease) */
+  queueStalledCheckMs?: number;
 }
 
 export async function createInfra(config: Config, log: FastifyBaseLogger, options: InfraOptions = {}): Promise<Infra & { close(graceMs?: number): Promise<void> }> {
@@ -39,15 +44,13 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
   const dependencies: DependencyCheck[] = [{ name: database.dependency, ping: () => database.ping() }];
   const drivers: Record<string, string> = { database: database.dialect };
 
-  let queue: JobQueue;
-  if (config.redisUrl) {
-    throw new Error('the BullMQ queue driver is not built yet');
-  } else {
-    const notifier = config.databaseUrl ? new PostgresNotifier(config.databaseUrl, database.db) : new LocalNotifier();
-    if (notifier instanceof PostgresNotifier) await notifier.start();
-    queue = new SqlJobQueue(database, { notifier, leaseMs: options.queueLeaseMs, pollMs: options.queuePollMs, log });
-    drivers.queue = `sql-${database.dialect}`;
-  }
+  const { queue, driver: queueDriver } = await openJobQueue(config, database, log, {
+    leaseMs: options.queueLeaseMs,
+    pollMs: options.queuePollMs,
+    stalledCheckMs: options.queueStalledCheckMs,
+  });
+  drivers.queue = queueDriver;
+  if (queue.driver === 'bullmq') dependencies.push({ name: 'redis', ping: () => queue.ping() });
 
   // Counters: one Redis sorted set shared by every API process, else the SQL database.
   let counters: Counters;
@@ -63,10 +66,15 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
     drivers.counters = 'embedded';
   }
 
+  const blobs = await openBlobStore(config, log);
+  drivers.blobs = blobs.driver;
+  dependencies.push({ name: blobs.driver, ping: () => blobs.ping() });
+
   return {
     database,
     queue,
     counters,
+    blobs,
     dependencies,
     drivers,
     async close(graceMs) {
@@ -74,6 +82,7 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
       await counters.close();
       await closeCountersClient();
       await queue.close(graceMs);
+      await blobs.close();
       await database.close();
     },
   };

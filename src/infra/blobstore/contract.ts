@@ -9,6 +9,8 @@ export interface BlobMeta {
   etag: string;
   contentType: string;
   lastModified: Date;
+  /** small text fields stored with the object (S3 user metadata), when it was put with some */
+  metadata?: Record<string, string>;
 }
 
 export interface ByteRange {
@@ -22,13 +24,18 @@ export interface PutOptions {
   contentType?: string;
   /** known length, when the caller has one (lets S3 skip multipart for small bodies) */
   contentLength?: number;
+  /** small text fields kept with the object: lowercase names [a-z0-9-], printable ASCII values, 2 KB in all */
+  metadata?: Record<string, string>;
 }
 
 export interface BlobStore {
   readonly driver: 'disk' | 's3';
   /** Resolves once the object is durable: any node reading the store sees it from then on. */
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<BlobMeta>;
-  /** null when there is no such key */
+  /**
+   * null when there is no such key. A range's end is clipped to the object; a range that starts
+   * past the end is an AppError range_not_satisfiable.
+   */
   get(key: string, range?: ByteRange): Promise<{ meta: BlobMeta; body: Readable } | null>;
   head(key: string): Promise<BlobMeta | null>;
   /** true when something was deleted */

@@ -1,0 +1,240 @@
+// One suite every blob store driver passes (disk.test.ts, s3.test.ts run it): what a put, get,
+// head, delete and list answer, byte for byte, so that modules never care which store they have.
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { buffer as readAll } from 'node:stream/consumers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../errors.js';
+import type { BlobStore } from './contract.js';
+
+export interface ConformanceTarget {
+  store: BlobStore;
+  cleanup(): Promise<void>;
+  /**
+   * false for a test server that writes an object in place as its bytes arrive (s3rver), so an
+   * aborted put leaves a damaged object there; S3 and MinIO discard a PUT whose body did not
+   * arrive whole, as the disk store does.
+   */
+  atomicReplace?: boolean;
+  /**
+   * true for a test server that lists by walking its files, named key + suffix (s3rver), so key
+   * "a" comes after "a b" and "a-c", and directory "a/" before both; S3 lists in UTF-8 byte order,
+   * as the disk store does. The suite then leaves out "a" and "a/b".
+   */
+  listsByFileName?: boolean;
+}
+
+const md5Etag = (bytes: Buffer) => `"${createHash('md5').update(bytes).digest('hex')}"`;
+
+function chunked(bytes: Buffer, chunkSize = 1000): Readable {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += chunkSize) chunks.push(bytes.subarray(at, at + chunkSize));
+  return Readable.from(chunks);
+}
+
+/** A body that sends some bytes, then fails, as a client that disconnects does. */
+function failingAfter(bytes: Buffer): Readable {
+  return Readable.from(
+    (async function* () {
+      yield bytes;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      throw new Error('the client went away');
+    })(),
+  );
+}
+
+async function expectAppError(promise: Promise<unknown>, code: string, field?: string) {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  expect((error as AppError).code).toBe(code);
+  if (field) expect((error as AppError).details.field).toBe(field);
+}
+
+export function blobStoreConformance(name: string, open: () => Promise<ConformanceTarget>) {
+  describe(`blob store conformance: ${name}`, () => {
+    let target: ConformanceTarget;
+    let store: BlobStore;
+    beforeAll(async () => {
+      target = await open();
+      store = target.store;
+    });
+    afterAll(() => target?.cleanup());
+
+    it('puts a buffer and reads back the same bytes, metadata and an MD5 etag', async () => {
+      const bytes = randomBytes(5000);
+      const meta = await store.put('conf/buffer', bytes, { contentType: 'image/png', metadata: { extension: 'png' } });
+      expect(meta).toMatchObject({ key: 'conf/buffer', size: 5000, etag: md5Etag(bytes), contentType: 'image/png' });
+      const head = await store.head('conf/buffer');
+      expect(head).toMatchObject({ key: 'conf/buffer', size: 5000, etag: meta.etag, contentType: 'image/png', metadata: { extension: 'png' } });
+      expect(Math.abs(head!.lastModified.getTime() - Date.now())).toBeLessThan(60_000);
+      const got = await store.get('conf/buffer');
+      expect(got!.meta).toMatchObject({ size: 5000, etag: meta.etag, contentType: 'image/png' });
+      expect((await readAll(got!.body)).equals(bytes)).toBe(true);
+    });
+
+    it('streams a body of unknown length and one of announced length', async () => {
+      const bytes = randomBytes(200_000);
+      const unknown = await store.put('conf/stream-unknown', chunked(bytes));
+      expect(unknown).toMatchObject({ size: bytes.length, etag: md5Etag(bytes), contentType: 'application/octet-stream' });
+      const known = await store.put('conf/stream-known', chunked(bytes), { contentLength: bytes.length, contentType: 'text/plain; charset=utf-8' });
+      expect(known).toMatchObject({ size: bytes.length, etag: md5Etag(bytes), contentType: 'text/plain; charset=utf-8' });
+      for (const key of ['conf/stream-unknown', 'conf/stream-known']) {
+        expect((await readAll((await store.get(key))!.body)).equals(bytes)).toBe(true);
+      }
+    });
+
+    it('streams an object larger than a multipart part', async () => {
+      const bytes = randomBytes(12 * 1024 * 1024);
+      const meta = await store.put('conf/large', chunked(bytes, 64 * 1024));
+      expect(meta.size).toBe(bytes.length);
+      const got = await store.get('conf/large');
+      expect(got!.meta.size).toBe(bytes.length);
+      expect((await readAll(got!.body)).equals(bytes)).toBe(true);
+      expect(await store.delete('conf/large')).toBe(true);
+    });
+
+    it('refuses a body that is shorter or longer than announced, and keeps the old object', async () => {
+      const old = await store.put('conf/length', Buffer.from('old'));
+      await expectAppError(store.put('conf/length', chunked(randomBytes(100)), { contentLength: 101 }), 'validation_failed', 'content-length');
+      await expectAppError(store.put('conf/length', chunked(randomBytes(100)), { contentLength: 99 }), 'validation_failed', 'content-length');
+      expect((await store.head('conf/length'))!.etag).toBe(old.etag);
+    });
+
+    it('keeps nothing of a body that fails midway, and keeps the old object', async () => {
+      await expect(store.put('conf/failing-new', failingAfter(randomBytes(10_000)))).rejects.toThrow();
+      expect(await store.head('conf/failing-new')).toBeNull();
+      if (target.atomicReplace === false) return;
+      const old = await store.put('conf/failing-old', Buffer.from('still here'));
+      await expect(store.put('conf/failing-old', failingAfter(randomBytes(10_000)), { contentLength: 20_000 })).rejects.toThrow();
+      const got = await store.get('conf/failing-old');
+      expect(got!.meta.etag).toBe(old.etag);
+      expect((await readAll(got!.body)).toString()).toBe('still here');
+    });
+
+    it('stores an empty object', async () => {
+      const meta = await store.put('conf/empty', Buffer.alloc(0));
+      expect(meta.size).toBe(0);
+      const got = await store.get('conf/empty');
+      expect(got!.meta.size).toBe(0);
+      expect((await readAll(got!.body)).length).toBe(0);
+    });
+
+    it('overwrites: the new bytes and etag replace the old ones', async () => {
+      const first = await store.put('conf/overwrite', Buffer.from('first version'));
+      const second = await store.put('conf/overwrite', Buffer.from('second'), { contentType: 'text/plain' });
+      expect(second.etag).not.toBe(first.etag);
+      const got = await store.get('conf/overwrite');
+      expect(got!.meta).toMatchObject({ size: 6, etag: second.etag, contentType: 'text/plain' });
+      expect((await readAll(got!.body)).toString()).toBe('second');
+    });
+
+    it('answers null, null, false for a key that does not exist', async () => {
+      expect(await store.get('conf/missing')).toBeNull();
+      expect(await store.head('conf/missing')).toBeNull();
+      expect(await store.delete('conf/missing')).toBe(false);
+    });
+
+    it('deletes', async () => {
+      await store.put('conf/deleted', Buffer.from('x'));
+      expect(await store.delete('conf/deleted')).toBe(true);
+      expect(await store.head('conf/deleted')).toBeNull();
+      expect(await store.get('conf/deleted')).toBeNull();
+      expect(await store.delete('conf/deleted')).toBe(false);
+    });
+
+    it('reads byte ranges: inclusive, the end clipped to the object, a start past the end refused', async () => {
+      const bytes = Buffer.from('0123456789');
+      await store.put('conf/range', bytes);
+      const middle = await store.get('conf/range', { start: 2, end: 5 });
+      expect(middle!.meta.size).toBe(10);
+      expect((await readAll(middle!.body)).toString()).toBe('2345');
+      const tail = await store.get('conf/range', { start: 7, end: 1000 });
+      expect((await readAll(tail!.body)).toString()).toBe('789');
+      const last = await store.get('conf/range', { start: 9, end: 9 });
+      expect((await readAll(last!.body)).toString()).toBe('9');
+      await expectAppError(store.get('conf/range', { start: 10, end: 20 }), 'range_not_satisfiable');
+      expect(await store.get('conf/range-missing', { start: 0, end: 1 })).toBeNull();
+    });
+
+    it('takes any key the rules allow: unicode, spaces, slashes, 1,024 bytes', async () => {
+      // 1,024 bytes in segments of 200: s3rver keeps a key as a file path, and file names have a limit S3 keys do not.
+      let longest = 'conf/keys/';
+      while (longest.length + 200 < 1024) longest += 'x'.repeat(199) + '/';
+      longest += 'x'.repeat(1024 - longest.length);
+      const keys = ['conf/keys/héllo wörld', 'conf/keys/日本語/ファイル.txt', 'conf/keys/emoji 😀', longest, "conf/keys/sym!@#$%^&*()+=[]{};:'\",<>?\\|`~"];
+      for (const key of keys) {
+        const bytes = Buffer.from(key);
+        await store.put(key, bytes);
+        const got = await store.get(key);
+        expect(got!.meta.key).toBe(key);
+        expect((await readAll(got!.body)).equals(bytes)).toBe(true);
+      }
+    });
+
+    it('refuses keys that break the rules, naming the key', async () => {
+      const bad = ['', '/lead', 'trail/', 'a//b', '.', '..', 'a/../b', 'a/./b', 'ctl\u0000', 'ctl\n', 'del\u007f', 'c1\u0085', 'x'.repeat(1025), 'é'.repeat(513), 'lone\ud800'];
+      for (const key of bad) {
+        await expectAppError(store.put(key, Buffer.from('x')), 'validation_failed', 'key');
+        await expectAppError(store.get(key), 'validation_failed', 'key');
+        await expectAppError(store.head(key), 'validation_failed', 'key');
+        await expectAppError(store.delete(key), 'validation_failed', 'key');
+      }
+    });
+
+    it('lists in byte order of the keys, with prefix, limit and cursor', async () => {
+      const allKeys = ['list/a', 'list/a/b', 'list/a-c', 'list/b', 'list/é', 'list/z', 'list/\uffff', 'list/😀', 'list/A', 'list/a b'];
+      const keys = target.listsByFileName ? allKeys.filter((key) => key !== 'list/a' && key !== 'list/a/b') : allKeys;
+      for (const key of keys) await store.put(key, Buffer.from(key), { contentType: 'text/plain' });
+      const expected = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+
+      const all = await store.list({ prefix: 'list/', limit: 100 });
+      expect(all.items.map((item) => item.key)).toEqual(expected);
+      expect(all.nextCursor).toBeNull();
+      expect(all.items[0]).toMatchObject({ size: Buffer.byteLength(expected[0]), contentType: 'text/plain', etag: md5Etag(Buffer.from(expected[0])) });
+      expect(all.items[0].lastModified).toBeInstanceOf(Date);
+
+      const paged: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const result = await store.list({ prefix: 'list/', limit: 3, cursor });
+        expect(result.items.length).toBeLessThanOrEqual(3);
+        paged.push(...result.items.map((item) => item.key));
+        if (!result.nextCursor) break;
+        cursor = result.nextCursor;
+      }
+      expect(paged).toEqual(expected);
+
+      expect((await store.list({ prefix: 'list/a', limit: 100 })).items.map((item) => item.key)).toEqual(expected.filter((key) => key.startsWith('list/a')));
+      expect((await store.list({ prefix: 'list/a/', limit: 100 })).items.map((item) => item.key)).toEqual(keys.filter((key) => key.startsWith('list/a/')));
+      expect(await store.list({ prefix: 'list/none', limit: 10 })).toEqual({ items: [], nextCursor: null });
+      expect((await store.list({ prefix: 'list/', limit: 100, cursor: 'list/b' })).items.map((item) => item.key)).toEqual(expected.filter((key) => Buffer.compare(Buffer.from(key), Buffer.from('list/b')) > 0));
+      const exact = await store.list({ prefix: 'list/', limit: expected.length });
+      expect(exact.items.length).toBe(expected.length);
+      expect(exact.nextCursor).toBeNull();
+    });
+
+    it('lists without a prefix, and refuses a limit out of range', async () => {
+      const page = await store.list({ limit: 2 });
+      expect(page.items.length).toBe(2);
+      expect(page.nextCursor).toBe(page.items[1].key);
+      await expectAppError(store.list({ limit: 0 }), 'validation_failed', 'limit');
+      await expectAppError(store.list({ limit: 1001 }), 'validation_failed', 'limit');
+    });
+
+    it('keeps concurrent puts of one key whole: the last one wins, never a mix', async () => {
+      const versions = Array.from({ length: 6 }, () => randomBytes(64 * 1024));
+      await Promise.all(versions.map((bytes) => store.put('conf/race', chunked(bytes, 4096))));
+      const got = await store.get('conf/race');
+      const bytes = await readAll(got!.body);
+      expect(versions.some((version) => version.equals(bytes))).toBe(true);
+      expect(got!.meta.etag).toBe(md5Etag(bytes));
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,311 @@
+// The embedded blob store: objects on local disk under <data dir>/blobs (layout in disk-layout.ts).
+// A put streams into a temporary file, fsyncs it, renames it into place and fsyncs the directory,
+// so a put that resolved survives a crash or a power cut, and a reader never sees half an object.
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { AppError, DependencyUnavailableError, callDependency } from '../../errors.js';
+import type { BlobMeta, BlobStore, ByteRange, PutOptions } from './contract.js';
+import {
+  type StoredMeta,
+  TRAILER_FIXED_BYTES,
+  TRAILER_MAGIC,
+  encodeTrailer,
+  hexToKey,
+  keyToHex,
+  objectPath,
+  sortTreeEntries,
+} from './disk-layout.js';
+import { assertValidKey, assertValidPrefix } from './keys.js';
+import { checkContentLength, checkMetadata, listLimit, rangeOf } from './store-rules.js';
+
+export interface DiskBlobStoreOptions {
+  /** the store's root: <data dir>/blobs */
+  dir: string;
+  /** deadline of ping(), as for every dependency */
+  timeoutMs: number;
+}
+
+// Errors that mean the disk cannot serve us (full, read-only, failing), not that a key is missing.
+const DISK_FAILURES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE']);
+// Temporary files of puts that crashed; a put in progress in another process is far younger than this.
+const STALE_TEMP_MS = 3_600_000;
+
+export class DiskBlobStore implements BlobStore {
+  readonly driver = 'disk' as const;
+  private readonly objectsDir: string;
+  private readonly tempDir: string;
+
+  constructor(private readonly options: DiskBlobStoreOptions) {
+    this.objectsDir = path.join(options.dir, 'objects');
+    this.tempDir = path.join(options.dir, 'tmp');
+    fs.mkdirSync(this.objectsDir, { recursive: true });
+    fs.mkdirSync(this.tempDir, { recursive: true });
+    this.removeStaleTempFiles();
+  }
+
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<BlobMeta> {
+    assertValidKey(key);
+    checkMetadata(options.metadata);
+    const temp = path.join(this.tempDir, randomUUID());
+    let handle: FileHandle | undefined;
+    try {
+      handle = await fs.promises.open(temp, 'wx');
+      const md5 = createHash('md5');
+      let size = 0;
+      const chunks = Buffer.isBuffer(body) ? [body] : body;
+      for await (const chunk of chunks as AsyncIterable<Buffer>) {
+        md5.update(chunk);
+        size += chunk.length;
+        await writeAll(handle, chunk);
+      }
+      checkContentLength(options.contentLength, size);
+      const meta: StoredMeta = {
+        key,
+        contentType: options.contentType || 'application/octet-stream',
+        etag: `"${md5.digest('hex')}"`,
+        lastModified: Date.now(),
+        ...(options.metadata && Object.keys(options.metadata).length ? { metadata: options.metadata } : {}),
+      };
+      await writeAll(handle, encodeTrailer(meta));
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      await this.publish(temp, objectPath(this.objectsDir, key));
+      return toBlobMeta(meta, size);
+    } catch (error) {
+      if (!Buffer.isBuffer(body) && !body.destroyed) body.destroy();
+      await handle?.close().catch(() => {});
+      await fs.promises.rm(temp, { force: true }).catch(() => {});
+      throw diskError(error);
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<{ meta: BlobMeta; body: Readable } | null> {
+    assertValidKey(key);
+    const opened = await this.open(key);
+    if (!opened) return null;
+    const { handle, meta } = opened;
+    try {
+      const { start, end } = rangeOf(meta.size, range);
+      if (end < start) {
+        await handle.close();
+        return { meta, body: Readable.from([]) };
+      }
+      // The stream owns the handle from here: it closes it at the end, on error and when destroyed.
+      return { meta, body: handle.createReadStream({ start, end, autoClose: true }) };
+    } catch (error) {
+      await handle.close().catch(() => {});
+      throw diskError(error);
+    }
+  }
+
+  async head(key: string): Promise<BlobMeta | null> {
+    assertValidKey(key);
+    const opened = await this.open(key);
+    if (!opened) return null;
+    await opened.handle.close();
+    return opened.meta;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    assertValidKey(key);
+    const file = objectPath(this.objectsDir, key);
+    try {
+      await fs.promises.unlink(file);
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw diskError(error);
+    }
+    await this.removeEmptyParents(path.dirname(file));
+    return true;
+  }
+
+  async list(options: { prefix?: string; limit: number; cursor?: string }): Promise<{ items: BlobMeta[]; nextCursor: string | null }> {
+    const prefix = options.prefix ?? '';
+    assertValidPrefix(prefix);
+    if (options.cursor !== undefined) assertValidPrefix(options.cursor, 'cursor');
+    const limit = listLimit(options.limit);
+    const prefixHex = keyToHex(prefix);
+    const cursorHex = options.cursor ? keyToHex(options.cursor) : '';
+    const items: BlobMeta[] = [];
+    let more = false;
+    try {
+      // One past the limit tells whether there is a next page without a second walk.
+      for await (const meta of this.walk(this.objectsDir, '', prefixHex, cursorHex)) {
+        if (items.length === limit) {
+          more = true;
+          break;
+        }
+        items.push(meta);
+      }
+    } catch (error) {
+      throw diskError(error);
+    }
+    return { items, nextCursor: more ? items[items.length - 1].key : null };
+  }
+
+  ping(): Promise<void> {
+    return callDependency('disk', this.options.timeoutMs, async () => {
+      try {
+        await fs.promises.access(this.objectsDir, fs.constants.R_OK | fs.constants.W_OK);
+        await fs.promises.access(this.tempDir, fs.constants.W_OK);
+      } catch (error) {
+        throw new DependencyUnavailableError('disk', error);
+      }
+    });
+  }
+
+  async close(): Promise<void> {}
+
+  /** Keys in lexical order below `dir`, whose keys' hex all start with `hexSoFar`. */
+  private async *walk(dir: string, hexSoFar: string, prefixHex: string, cursorHex: string): AsyncGenerator<BlobMeta> {
+    let dirents: fs.Dirent[];
+    try {
+      dirents = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return; // removed by a delete while we walked
+      throw error;
+    }
+    const entries = sortTreeEntries(dirents.map((d) => ({ name: d.name, isDirectory: d.isDirectory() })));
+    for (const entry of entries) {
+      const hex = hexSoFar + entry.chunk;
+      // Entries are in key order: once past the prefix's range, nothing further can match.
+      if (hex > prefixHex && !hex.startsWith(prefixHex)) return;
+      if (entry.kind === 'file') {
+        if (!hex.startsWith(prefixHex) || (cursorHex && hex <= cursorHex)) continue;
+        const opened = await this.open(hexToKey(hex));
+        if (!opened) continue; // deleted since readdir
+        await opened.handle.close();
+        yield opened.meta;
+      } else {
+        // Every key below starts with `hex` and is longer: skip the subtree when all of it is
+        // outside the prefix or at or before the cursor.
+        if (!hex.startsWith(prefixHex) && !prefixHex.startsWith(hex)) continue;
+        if (cursorHex && hex < cursorHex && !cursorHex.startsWith(hex)) continue;
+        yield* this.walk(path.join(dir, entry.chunk), hex, prefixHex, cursorHex);
+      }
+    }
+  }
+
+  /** Opens an object and reads its metadata; null when there is no such key. */
+  private async open(key: string): Promise<{ handle: FileHandle; meta: BlobMeta } | null> {
+    let handle: FileHandle;
+    try {
+      handle = await fs.promises.open(objectPath(this.objectsDir, key), 'r');
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw diskError(error);
+    }
+    try {
+      const { size: fileSize } = await handle.stat();
+      const fixed = await readAt(handle, fileSize - TRAILER_FIXED_BYTES, TRAILER_FIXED_BYTES);
+      if (!fixed.subarray(4).equals(TRAILER_MAGIC)) throw new Error(`blob file of key ${JSON.stringify(key)} has no valid trailer`);
+      const jsonLength = fixed.readUInt32BE(0);
+      const size = fileSize - TRAILER_FIXED_BYTES - jsonLength;
+      const stored = JSON.parse((await readAt(handle, size, jsonLength)).toString('utf8')) as StoredMeta;
+      return { handle, meta: toBlobMeta(stored, size) };
+    } catch (error) {
+      await handle.close().catch(() => {});
+      throw diskError(error);
+    }
+  }
+
+  private async publish(temp: string, final: string): Promise<void> {
+    const parent = path.dirname(final);
+    // A concurrent delete may remove a directory that has just become empty, between our mkdir
+    // and our rename: make it again and retry.
+    for (let attempt = 0; ; attempt++) {
+      const firstCreated = await fs.promises.mkdir(parent, { recursive: true });
+      try {
+        await fs.promises.rename(temp, final);
+      } catch (error) {
+        if (isMissing(error) && attempt < 5) continue;
+        throw error;
+      }
+      // The rename is durable once its directory is synced; a new directory's own entry lives in
+      // its parent, so every directory from the first one created upwards is synced too.
+      const toSync = [parent];
+      if (firstCreated) {
+        for (let dir = parent; dir !== path.dirname(firstCreated) && dir !== path.dirname(dir); dir = path.dirname(dir)) toSync.push(path.dirname(dir));
+      }
+      for (const dir of new Set(toSync)) await syncDirectory(dir);
+      return;
+    }
+  }
+
+  private async removeEmptyParents(dir: string): Promise<void> {
+    for (let current = dir; current !== this.objectsDir && current.startsWith(this.objectsDir); current = path.dirname(current)) {
+      try {
+        await fs.promises.rmdir(current);
+      } catch {
+        return; // not empty (or already gone): the directories above are not empty either
+      }
+    }
+  }
+
+  private removeStaleTempFiles(): void {
+    const now = Date.now();
+    for (const name of fs.readdirSync(this.tempDir)) {
+      const file = path.join(this.tempDir, name);
+      try {
+        if (now - fs.statSync(file).mtimeMs > STALE_TEMP_MS) fs.rmSync(file, { force: true });
+      } catch {
+        // another process removed it first
+      }
+    }
+  }
+}
+
+function toBlobMeta(stored: StoredMeta, size: number): BlobMeta {
+  return {
+    key: stored.key,
+    size,
+    etag: stored.etag,
+    contentType: stored.contentType,
+    lastModified: new Date(stored.lastModified),
+    ...(stored.metadata ? { metadata: stored.metadata } : {}),
+  };
+}
+
+async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length; ) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  if (position < 0) throw new Error('blob file is shorter than its trailer');
+  const buffer = Buffer.alloc(length);
+  let read = 0;
+  while (read < length) {
+    const { bytesRead } = await handle.read(buffer, read, length - read, position + read);
+    if (bytesRead === 0) throw new Error('blob file ended early');
+    read += bytesRead;
+  }
+  return buffer;
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function diskError(error: unknown): unknown {
+  if (error instanceof AppError) return error;
+  const code = (error as { code?: string }).code;
+  return code && DISK_FAILURES.has(code) ? new DependencyUnavailableError('disk', error) : error;
+}
+

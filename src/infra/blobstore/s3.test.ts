@@ -1,0 +1,59 @@
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type S3rverHandle, S3RVER_CREDENTIALS, freePort, startS3rver } from '../../../test/support/s3rver.js';
+import { blobStoreConformance } from './blobstore.conformance.js';
+import { S3BlobStore } from './s3.js';
+
+const s3Config = (endpoint: string, bucket: string) => ({ endpoint, bucket, region: 'us-east-1', forcePathStyle: true, ...S3RVER_CREDENTIALS });
+
+let server: S3rverHandle;
+beforeAll(async () => {
+  server = await startS3rver();
+});
+afterAll(() => server?.stop());
+
+// s3rver is slower than S3 under a busy test machine: the deadline here is generous on purpose.
+blobStoreConformance('s3 (s3rver)', async () => {
+  const store = new S3BlobStore(s3Config(server.endpoint, 'conformance'), { timeoutMs: 10_000, partSize: 5 * 1024 * 1024 });
+  await store.start();
+  return { store, cleanup: () => store.close(), atomicReplace: false, listsByFileName: true };
+});
+
+describe('s3 blob store', () => {
+  it('creates its bucket on start, and a second node finds it there', async () => {
+    const first = new S3BlobStore(s3Config(server.endpoint, 'made-on-start'), { timeoutMs: 10_000 });
+    await first.start();
+    await first.put('k', Buffer.from('v'));
+    const second = new S3BlobStore(s3Config(server.endpoint, 'made-on-start'), { timeoutMs: 10_000 });
+    await second.start();
+    expect((await second.head('k'))!.size).toBe(1);
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  it('answers 503 naming s3 within the deadline when the server is unreachable', async () => {
+    const port = await freePort();
+    const store = new S3BlobStore(s3Config(`http://127.0.0.1:${port}`, 'nowhere'), { timeoutMs: 500 });
+    await store.start(); // does not throw: the bucket is checked again on first use
+    for (const call of [() => store.ping(), () => store.head('k'), () => store.get('k'), () => store.put('k', Buffer.from('v')), () => store.put('k', Readable.from([Buffer.from('v')])), () => store.list({ limit: 10 })]) {
+      const started = Date.now();
+      await expect(call()).rejects.toMatchObject({ code: 'dependency_unavailable', details: { dependency: 's3' } });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+    await store.close();
+  });
+
+  it('answers 503 within the deadline when the server accepts connections but never answers', async () => {
+    const net = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const silent = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as import('node:net').AddressInfo;
+    const store = new S3BlobStore(s3Config(`http://127.0.0.1:${port}`, 'silent'), { timeoutMs: 400 });
+    const started = Date.now();
+    await expect(store.head('k')).rejects.toMatchObject({ code: 'dependency_unavailable', details: { dependency: 's3' } });
+    expect(Date.now() - started).toBeLessThan(1_500);
+    await store.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+});

@@ -1,0 +1,282 @@
+// The scaled blob store: S3 or any S3-compatible server (MinIO, s3rver; path-style addressing
+// from the config). S3 is strongly consistent, so an object is readable from every node as soon
+// as its put resolved. Bodies stream both ways: a put of known length is one streamed PutObject,
+// one of unknown length a multipart Upload that buffers at most a few parts.
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { FastifyBaseLogger } from 'fastify';
+import { Readable, Transform } from 'node:stream';
+import type { S3Config } from '../../config.js';
+import { AppError } from '../../errors.js';
+import type { BlobMeta, BlobStore, ByteRange, PutOptions } from './contract.js';
+import { assertValidKey, assertValidPrefix } from './keys.js';
+import { checkContentLength, checkMetadata, listLimit, rangeOf } from './store-rules.js';
+import { isMissingObject, isUnsatisfiableRange, s3Call, toS3Error } from './s3-errors.js';
+
+export interface S3BlobStoreOptions {
+  /** deadline of every call that does not carry a body (head, get until its headers, list, delete) */
+  timeoutMs: number;
+  log?: FastifyBaseLogger;
+  /** multipart part size for bodies of unknown length (default 8 MiB; S3's minimum is 5 MiB) */
+  partSize?: number;
+}
+
+/** S3 takes one PutObject up to 5 GiB; larger bodies must go multipart. */
+const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+/** a body transfer that makes no progress for this long is cut (slow clients stall it, not kill it) */
+const TRANSFER_IDLE_TIMEOUT_MS = 120_000;
+/** HEADs in flight at once while a listing fetches content types */
+const LIST_HEAD_CONCURRENCY = 16;
+
+export class S3BlobStore implements BlobStore {
+  readonly driver = 's3' as const;
+  private readonly client: S3Client;
+  /** for streamed bodies, which cannot be sent twice: the SDK must not retry them */
+  private readonly streamingClient: S3Client;
+  private readonly bucket: string;
+  private bucketReady: Promise<void> | null = null;
+
+  constructor(
+    config: S3Config,
+    private readonly options: S3BlobStoreOptions,
+  ) {
+    this.bucket = config.bucket;
+    const common = {
+      endpoint: config.endpoint,
+      region: config.region,
+      forcePathStyle: config.forcePathStyle,
+      credentials: config.accessKeyId && config.secretAccessKey ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } : undefined,
+      // Newer SDKs add CRC32 checksums with aws-chunked bodies by default, which MinIO releases
+      // and s3rver do not all understand; S3 itself verifies payloads through the signature.
+      requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+      responseChecksumValidation: 'WHEN_REQUIRED' as const,
+      requestHandler: { connectionTimeout: options.timeoutMs, socketTimeout: TRANSFER_IDLE_TIMEOUT_MS, httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } },
+    };
+    this.client = new S3Client({ ...common, maxAttempts: 2 });
+    this.streamingClient = new S3Client({ ...common, maxAttempts: 1 });
+  }
+
+  /** Makes the bucket if it is missing. A store that cannot be reached now is retried on first use. */
+  async start(): Promise<void> {
+    await this.ready().catch((error) => this.options.log?.warn({ err: error, bucket: this.bucket }, 's3 is not reachable yet; the bucket is checked again on first use'));
+  }
+
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<BlobMeta> {
+    assertValidKey(key);
+    checkMetadata(options.metadata);
+    const contentType = options.contentType || 'application/octet-stream';
+    try {
+      await this.ready();
+      const params = { Bucket: this.bucket, Key: key, ContentType: contentType, Metadata: options.metadata };
+      let etag: string | undefined;
+      let size: number;
+      if (Buffer.isBuffer(body)) {
+        checkContentLength(options.contentLength, body.length);
+        size = body.length;
+        etag = (await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: size }))).ETag;
+      } else if (options.contentLength !== undefined && options.contentLength <= MAX_SINGLE_PUT) {
+        // Known length: one request, the body streamed straight through. A body that fails, or
+        // turns out shorter or longer than announced, aborts the request: S3 then keeps nothing.
+        const controller = new AbortController();
+        const counted = exactLength(options.contentLength);
+        let bodyError: unknown;
+        body.on('error', (error) => counted.destroy(error));
+        const bodyFailed = new Promise<never>((_, reject) =>
+          counted.once('error', (error) => {
+            bodyError = error;
+            controller.abort();
+            reject(error);
+          }),
+        );
+        bodyFailed.catch(() => {});
+        try {
+          const command = new PutObjectCommand({ ...params, Body: body.pipe(counted), ContentLength: options.contentLength });
+          etag = (await Promise.race([this.streamingClient.send(command, { abortSignal: controller.signal }), bodyFailed])).ETag;
+        } catch (error) {
+          throw bodyError ?? error;
+        }
+        size = options.contentLength;
+      } else {
+        let counted = 0;
+        const counter = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            counted += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        body.on('error', (error) => counter.destroy(error));
+        const upload = new Upload({ client: this.client, params: { ...params, Body: body.pipe(counter) }, partSize: this.options.partSize ?? 8 * 1024 ** 2, queueSize: 2, leavePartsOnError: false });
+        etag = (await upload.done()).ETag;
+        checkContentLength(options.contentLength, counted);
+        size = counted;
+      }
+      return { key, size, etag: etag ?? '""', contentType, lastModified: new Date(), ...(options.metadata ? { metadata: options.metadata } : {}) };
+    } catch (error) {
+      if (!Buffer.isBuffer(body) && !body.destroyed) body.destroy();
+      throw toS3Error(error);
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<{ meta: BlobMeta; body: Readable } | null> {
+    assertValidKey(key);
+    if (range) rangeOf(Number.MAX_SAFE_INTEGER, range); // the range's own shape; S3 checks it against the size
+    await this.ready();
+    try {
+      const response = await s3Call(this.options.timeoutMs, (abortSignal) =>
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }), { abortSignal }),
+      );
+      const total = response.ContentRange ? Number(response.ContentRange.split('/')[1]) : Number(response.ContentLength ?? 0);
+      return {
+        meta: {
+          key,
+          size: total,
+          etag: response.ETag ?? '""',
+          contentType: response.ContentType ?? 'application/octet-stream',
+          lastModified: response.LastModified ?? new Date(0),
+          ...metadataOf(response.Metadata),
+        },
+        body: (response.Body as Readable | undefined) ?? Readable.from([]),
+      };
+    } catch (error) {
+      if (isMissingObject(error)) return null;
+      if (isUnsatisfiableRange(error)) {
+        throw new AppError('range_not_satisfiable', `the range starts at byte ${range?.start} past the end of the object`, { field: 'range' });
+      }
+      throw error;
+    }
+  }
+
+  async head(key: string): Promise<BlobMeta | null> {
+    assertValidKey(key);
+    await this.ready();
+    try {
+      const response = await s3Call(this.options.timeoutMs, (abortSignal) => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
+      return {
+        key,
+        size: Number(response.ContentLength ?? 0),
+        etag: response.ETag ?? '""',
+        contentType: response.ContentType ?? 'application/octet-stream',
+        lastModified: response.LastModified ?? new Date(0),
+        ...metadataOf(response.Metadata),
+      };
+    } catch (error) {
+      if (isMissingObject(error)) return null;
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    // S3 deletes silently whether or not the key exists; the HEAD tells the caller which it was.
+    if (!(await this.head(key))) return false;
+    await s3Call(this.options.timeoutMs, (abortSignal) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
+    return true;
+  }
+
+  async list(options: { prefix?: string; limit: number; cursor?: string }): Promise<{ items: BlobMeta[]; nextCursor: string | null }> {
+    const prefix = options.prefix ?? '';
+    assertValidPrefix(prefix);
+    if (options.cursor !== undefined) assertValidPrefix(options.cursor, 'cursor');
+    const limit = listLimit(options.limit);
+    await this.ready();
+    const listed: { key: string; size: number }[] = [];
+    let continuationToken: string | undefined;
+    let truncated = false;
+    // S3 may answer with fewer keys than asked and a continuation token: follow it to fill the page.
+    do {
+      const page = await s3Call(this.options.timeoutMs, (abortSignal) =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix || undefined,
+            StartAfter: continuationToken ? undefined : options.cursor || undefined,
+            ContinuationToken: continuationToken,
+            MaxKeys: limit - listed.length,
+          }),
+          { abortSignal },
+        ),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) listed.push({ key: object.Key, size: Number(object.Size ?? 0) });
+      truncated = page.IsTruncated === true;
+      continuationToken = page.NextContinuationToken;
+    } while (truncated && continuationToken && listed.length < limit);
+
+    // A listing has no content types: each item's HEAD has them (and skips keys deleted meanwhile).
+    const items = (await mapLimited(listed, LIST_HEAD_CONCURRENCY, (item) => this.head(item.key))).filter((meta): meta is BlobMeta => meta !== null);
+    return { items, nextCursor: truncated && listed.length ? listed[listed.length - 1].key : null };
+  }
+
+  async ping(): Promise<void> {
+    await s3Call(this.options.timeoutMs, (abortSignal) => this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal }));
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+    this.streamingClient.destroy();
+  }
+
+  private ready(): Promise<void> {
+    this.bucketReady ??= this.ensureBucket().catch((error) => {
+      this.bucketReady = null;
+      throw error;
+    });
+    return this.bucketReady;
+  }
+
+  private async ensureBucket(): Promise<void> {
+    try {
+      await s3Call(this.options.timeoutMs, (abortSignal) => this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal }));
+    } catch (error) {
+      if (!isMissingObject(error)) throw error;
+      try {
+        await s3Call(this.options.timeoutMs, (abortSignal) => this.client.send(new CreateBucketCommand({ Bucket: this.bucket }), { abortSignal }));
+        this.options.log?.info({ bucket: this.bucket }, 'created the blob bucket');
+      } catch (createError) {
+        // Another node created it between our HEAD and our CREATE.
+        const name = (createError as { name?: string }).name;
+        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw createError;
+      }
+    }
+  }
+}
+
+function metadataOf(metadata: Record<string, string> | undefined): { metadata?: Record<string, string> } {
+  return metadata && Object.keys(metadata).length ? { metadata } : {};
+}
+
+/** Passes a body through and fails it if it does not have exactly `length` bytes. */
+function exactLength(length: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > length) return callback(new AppError('validation_failed', `the body is longer than the ${length} bytes announced`, { field: 'content-length' }));
+      callback(null, chunk);
+    },
+    flush(callback) {
+      if (seen !== length) return callback(new AppError('validation_failed', `the body had ${seen} bytes, not the ${length} announced`, { field: 'content-length' }));
+      callback();
+    },
+  });
+}
+
+async function mapLimited<T, R>(items: T[], concurrency: number, map: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await map(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}

@@ -66,14 +66,14 @@ describe('the dashboard in Chromium', () => {
     await page.goto(`${wy.baseUrl}/dashboard?key=${KEY}`);
     await page.waitForSelector('[data-live="live"]');
     // Marks this document: a reload would lose the mark.
-    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    await page.evaluate(() => ((globalThis as unknown as { sameDocument: boolean }).sameDocument = true));
 
     const job = await wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 1_500 }, { delayMs: 2_500 });
     const row = page.locator(`tr[data-task-id="${job.id}"]`);
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('queued');
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('active');
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('completed');
-    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     await expect.poll(() => page.locator(`tr[data-job="${SLOW_JOB}"] td[data-state="completed"]`).textContent()).toBe('2');
 
     const bars = page.locator('svg.bar-chart g.bar');

@@ -1,0 +1,97 @@
+// The connect-time half of the SSRF guard: an undici Agent whose connector resolves the host name
+// itself, refuses the connection when any resolved address is forbidden, and then connects to the
+// very address it checked (so a second DNS answer cannot swap in another one). Every connection
+// goes through it — first request, redirects, robots.txt and images alike.
+import dns from 'node:dns';
+import net from 'node:net';
+import { Agent, buildConnector } from 'undici';
+import { type AddressPolicy, decideAddress } from './address-policy.js';
+import { HarvestError, RefusedAddressError } from './errors.js';
+
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+
+/** Resolves a host name to all its addresses (dns.lookup by default; tests pass their own). */
+export type LookupAll = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export const systemLookup: LookupAll = (hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true });
+
+export interface GuardedAgentOptions {
+  policy: AddressPolicy;
+  connectTimeoutMs: number;
+  lookup?: LookupAll;
+  /** opens the socket once the address passed; tests wrap it to prove that none is opened */
+  baseConnector?: buildConnector.connector;
+}
+
+/** Resolves `hostname` and returns the addresses to try, or throws if any of them is forbidden. */
+export async function resolveAllowedAddresses(
+  hostname: string,
+  policy: AddressPolicy,
+  lookup: LookupAll,
+  timeoutMs: number,
+): Promise<ResolvedAddress[]> {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  const family = net.isIP(host);
+  const addresses = family ? [{ address: host, family }] : await lookupWithDeadline(host, lookup, timeoutMs);
+  if (addresses.length === 0) throw new HarvestError('network', `host not found: ${host}`);
+  // All of them, not only the first: a name that also resolves to 10.0.0.1 is refused whichever
+  // address the connection would have used.
+  for (const { address } of addresses) {
+    const decision = decideAddress(address, policy);
+    if (!decision.allowed) throw new RefusedAddressError(host, address, decision.reason);
+  }
+  return addresses;
+}
+
+async function lookupWithDeadline(host: string, lookup: LookupAll, timeoutMs: number): Promise<ResolvedAddress[]> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      lookup(host),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new HarvestError('timeout', `resolving ${host} took longer than ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') throw new HarvestError('network', `host not found: ${host}`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function guardedConnector(options: GuardedAgentOptions): buildConnector.connector {
+  const base = options.baseConnector ?? buildConnector({ timeout: options.connectTimeoutMs });
+  const lookup = options.lookup ?? systemLookup;
+  return (connectOptions, callback) => {
+    resolveAllowedAddresses(connectOptions.hostname, options.policy, lookup, options.connectTimeoutMs).then(
+      (addresses) => connectToFirstReachable(base, connectOptions, addresses, callback),
+      (error: Error) => callback(error, null),
+    );
+  };
+}
+
+/** Tries the checked addresses in order (an IPv6 answer may be unreachable where IPv4 works). */
+function connectToFirstReachable(
+  base: buildConnector.connector,
+  connectOptions: buildConnector.Options,
+  addresses: ResolvedAddress[],
+  callback: buildConnector.Callback,
+  index = 0,
+): void {
+  // `host` keeps the original name, from which undici derives the TLS server name (SNI and the
+  // certificate check), while `hostname` pins the socket to the address that was checked.
+  base({ ...connectOptions, hostname: addresses[index].address }, (error, socket) => {
+    if (error && index + 1 < addresses.length) return connectToFirstReachable(base, connectOptions, addresses, callback, index + 1);
+    if (error) callback(error, null);
+    else callback(null, socket!);
+  });
+}
+
+export function createGuardedAgent(options: GuardedAgentOptions): Agent {
+  return new Agent({ connect: guardedConnector(options), keepAliveTimeout: 4_000 });
+}

@@ -1,0 +1,167 @@
+// Puts the pieces together for one process: the guarded agent, the fetcher, robots.txt, the
+// per-host limit and the image collector. The jobs call `pageText` and `pageImages`.
+import type { Agent, buildConnector } from 'undici';
+import type { Config } from '../../config.js';
+import type { BlobStore } from '../../infra/blobstore/contract.js';
+import type { Database } from '../../infra/db/database.js';
+import { assertValidRanges } from './address-policy.js';
+import { decodeHtml } from './charset.js';
+import { HarvestError } from './errors.js';
+import { type FetchTimeouts, Fetcher } from './fetcher.js';
+import { type LookupAll, createGuardedAgent } from './guarded-agent.js';
+import { HostLimiter } from './host-limiter.js';
+import { type CollectOutcome, ImageCollector } from './image-collector.js';
+import { ImageDownloader } from './image-downloader.js';
+import { findImageUrls } from './page-images.js';
+import { extractVisibleText } from './page-text.js';
+import { RobotsCache, RobotsRules, parseRobots } from './robots.js';
+
+export const MAX_HTML_BYTES = 10 * 1024 * 1024;
+const MAX_ROBOTS_BYTES = 512 * 1024;
+const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
+
+/** What tests and deployments may tune; everything else comes from the configuration. */
+export interface HarvestOptions {
+  /** resolves host names (dns.lookup by default) */
+  lookup?: LookupAll;
+  /** CIDR ranges allowed even when private addresses are not (an intranet; a test fixture) */
+  exemptRanges?: string[];
+  /** opens sockets once the guard let an address pass (tests wrap it to count attempts) */
+  baseConnector?: buildConnector.connector;
+  timeouts?: Partial<FetchTimeouts> & { connectMs?: number };
+  /** downloads at once per host, across this process's tasks (default 8) */
+  perHostConcurrency?: number;
+  /** downloads at once per task (default 16) */
+  taskConcurrency?: number;
+  /** tasks at once per job name in this process (default 4) */
+  jobConcurrency?: number;
+  /** how long an image claim holds before another task may take it over (default 120 s) */
+  claimLeaseMs?: number;
+  /** first pause when waiting for another task's download (default 50 ms) */
+  waitPollMs?: number;
+  /** the blob store, when the context has none (tests) */
+  blobs?: BlobStore;
+}
+
+export interface HarvesterDeps {
+  database: Database;
+  config: Config['harvest'];
+  blobs: BlobStore | null;
+  userAgent: string;
+}
+
+export class Harvester {
+  private agent: Agent | null = null;
+  private readonly fetcher: Fetcher;
+  private readonly robots: RobotsCache;
+  private readonly limiter: HostLimiter;
+  private readonly timeouts: FetchTimeouts & { connectMs: number };
+  private readonly collector: ImageCollector | null;
+
+  constructor(
+    private readonly deps: HarvesterDeps,
+    private readonly options: HarvestOptions = {},
+  ) {
+    assertValidRanges(options.exemptRanges ?? []);
+    this.timeouts = { connectMs: 5_000, totalMs: 30_000, headersMs: 10_000, bodyIdleMs: 10_000, ...options.timeouts };
+    this.fetcher = new Fetcher(() => this.dispatcher(), deps.userAgent);
+    this.robots = new RobotsCache((origin) => this.loadRobots(origin));
+    this.limiter = new HostLimiter(options.perHostConcurrency ?? 8);
+    const downloader = new ImageDownloader({
+      fetcher: this.fetcher,
+      limiter: this.limiter,
+      maxBytes: deps.config.maxImageBytes,
+      timeouts: this.timeouts,
+      beforeRequest: (url) => this.checkRobots(url),
+    });
+    this.collector = deps.blobs
+      ? new ImageCollector({
+          database: deps.database,
+          blobs: deps.blobs,
+          downloader,
+          concurrency: options.taskConcurrency ?? 16,
+          claimLeaseMs: options.claimLeaseMs ?? 120_000,
+          blobPutTimeoutMs: 30_000,
+          waitPollMs: options.waitPollMs ?? 50,
+        })
+      : null;
+  }
+
+  /** Created on first use and again after close(), so a job still running during shutdown keeps working. */
+  private dispatcher(): Agent {
+    this.agent ??= createGuardedAgent({
+      policy: { allowPrivate: this.deps.config.allowPrivate, exemptRanges: this.options.exemptRanges },
+      connectTimeoutMs: this.timeouts.connectMs,
+      lookup: this.options.lookup,
+      baseConnector: this.options.baseConnector,
+    });
+    return this.agent;
+  }
+
+  async pageText(url: string, signal: AbortSignal): Promise<string> {
+    const page = await this.fetchPage(url, signal);
+    return extractVisibleText(page.html);
+  }
+
+  async pageImages(taskId: string, url: string, signal: AbortSignal): Promise<CollectOutcome> {
+    if (!this.collector) throw new HarvestError('refused', 'no blob store is configured, so images cannot be stored');
+    const page = await this.fetchPage(url, signal);
+    return this.collector.collect(taskId, findImageUrls(page.html, page.url), signal);
+  }
+
+  private async fetchPage(url: string, signal: AbortSignal): Promise<{ html: string; url: URL }> {
+    const fetched = await this.fetcher.fetch(new URL(url), {
+      accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.1',
+      maxBytes: MAX_HTML_BYTES,
+      maxBytesName: 'the 10 MB page limit',
+      timeouts: this.timeouts,
+      signal,
+      beforeRequest: (hop) => this.checkRobots(hop),
+    });
+    if (fetched.status < 200 || fetched.status >= 300) throw new HarvestError('http', `HTTP ${fetched.status} from ${fetched.url.href}`);
+    const type = (fetched.contentType ?? '').split(';')[0].trim().toLowerCase();
+    if (!HTML_TYPES.has(type)) {
+      throw new HarvestError('content', `not an HTML page: ${fetched.url.href} is ${type || 'without a content type'} (text/html or application/xhtml+xml expected)`);
+    }
+    return { html: decodeHtml(fetched.body, fetched.contentType).text, url: fetched.url };
+  }
+
+  private async checkRobots(url: URL): Promise<void> {
+    if (!this.deps.config.respectRobots) return;
+    const rules = await this.robots.rulesFor(url);
+    const path = url.pathname + url.search;
+    if (rules.isAllowed(path)) return;
+    throw new HarvestError(
+      'refused',
+      rules.unavailable
+        ? `robots.txt of ${url.origin} could not be read (${rules.unavailable}), so nothing there is fetched (WORKYARD_HARVEST_RESPECT_ROBOTS=false to ignore robots.txt)`
+        : `robots.txt of ${url.origin} disallows ${path} (WORKYARD_HARVEST_RESPECT_ROBOTS=false to ignore robots.txt)`,
+    );
+  }
+
+  /** RFC 9309: 4xx means no rules; 5xx or no answer means keep out. A forbidden address fails the page. */
+  private async loadRobots(origin: string): Promise<RobotsRules> {
+    try {
+      const fetched = await this.fetcher.fetch(new URL('/robots.txt', origin), {
+        accept: 'text/plain,*/*;q=0.5',
+        maxBytes: MAX_ROBOTS_BYTES,
+        timeouts: { ...this.timeouts, totalMs: Math.min(this.timeouts.totalMs, 10_000) },
+      });
+      if (fetched.status >= 200 && fetched.status < 300) return parseRobots(fetched.body.toString('utf8'));
+      if (fetched.status >= 500) return RobotsRules.unavailableBecause(`HTTP ${fetched.status}`);
+      return RobotsRules.allowAll;
+    } catch (error) {
+      if (!(error instanceof HarvestError) || error.failure === 'refused' || error.failure === 'aborted') throw error;
+      // Too many redirects makes it "unavailable" (allow); no answer at all makes it unreachable (keep out).
+      if (error.failure === 'redirect') return RobotsRules.allowAll;
+      return RobotsRules.unavailableBecause(error.message);
+    }
+  }
+
+  close(): void {
+    const agent = this.agent;
+    this.agent = null;
+    // In the background: the grace period is for jobs, which may still finish their requests.
+    agent?.close().catch(() => {});
+  }
+}

@@ -1,0 +1,165 @@
+// The dedupe rules, carried over from the seed: for each image a task finds,
+//   stored before            → link it, no download;
+//   failed before            → try it again;
+//   being fetched by another → wait for that task, then link its outcome;
+//   never seen               → fetch it.
+// Who fetches is decided by the database, not by this process: the unique source key lets one
+// INSERT win, and a conditional UPDATE hands a failed or abandoned image to exactly one claimer,
+// so two workers on two machines still download each image once. Bytes are stored once per sha256.
+import { createHash, randomUUID } from 'node:crypto';
+import type { BlobStore } from '../../infra/blobstore/contract.js';
+import type { Database } from '../../infra/db/database.js';
+import { callDependency } from '../../errors.js';
+import { HarvestError } from './errors.js';
+import type { DownloadedImage, ImageDownloader } from './image-downloader.js';
+import * as store from './store.js';
+
+export interface ImageCollectorOptions {
+  database: Database;
+  blobs: BlobStore;
+  downloader: ImageDownloader;
+  /** downloads one task runs at once (the per-host limit applies on top) */
+  concurrency: number;
+  /** how long a claim holds before another task may take the image over */
+  claimLeaseMs: number;
+  /** deadline of one blob put */
+  blobPutTimeoutMs: number;
+  /** first pause while waiting for another task's download (it doubles up to 1 s) */
+  waitPollMs: number;
+}
+
+export interface CollectOutcome {
+  stored: number;
+  failed: number;
+}
+
+interface Found {
+  url: string;
+  key: string;
+  position: number;
+}
+
+export const blobKeyOf = (sha256: string) => `harvest/images/${sha256.slice(0, 2)}/${sha256}`;
+
+export class ImageCollector {
+  constructor(private readonly options: ImageCollectorOptions) {}
+
+  async collect(taskId: string, urls: string[], signal: AbortSignal): Promise<CollectOutcome> {
+    const { database } = this.options;
+    const found: Found[] = urls.map((url, position) => ({ url, key: createHash('sha256').update(url).digest('hex'), position }));
+    const byKey = new Map(found.map((f) => [f.key, f]));
+    const links = new Map<string, store.ImageLink>();
+    const positionOf = new Map<string, number>();
+    const settle = (imageId: string, error: string | null) => links.set(imageId, { image_id: imageId, position: positionOf.get(imageId)!, error });
+
+    // Never seen: one multi-row INSERT claims them all; the unique key decides races.
+    const now = Date.now();
+    const fresh = found.map((f) => ({ id: randomUUID(), source_key: f.key, source_url: f.url }));
+    const inserted = await database.run((db) => store.insertClaimedImages(db, taskId, fresh, now, now + this.options.claimLeaseMs));
+    const owned: store.ImageRow[] = [];
+    for (const image of fresh) {
+      if (inserted.has(image.id)) owned.push({ ...image, status: 'running', claimed_by: taskId, lease_until: null, sha256: null, content_type: null, size: null, error: null });
+    }
+    const existing = await database.run((db) => store.imagesBySourceKey(db, found.filter((f) => !inserted.has(fresh[f.position].id)).map((f) => f.key)));
+    for (const image of [...owned, ...existing]) positionOf.set(image.id, byKey.get(image.source_key)!.position);
+
+    let pending = existing;
+    let pause = this.options.waitPollMs;
+    while (true) {
+      const waiting: string[] = [];
+      const claimable: string[] = [];
+      for (const image of pending) {
+        if (image.status === 'done') settle(image.id, null);
+        else if (image.status === 'failed' && links.has(image.id)) settle(image.id, image.error); // failed while we waited
+        else if (image.status === 'failed' || isAbandoned(image, taskId)) claimable.push(image.id);
+        else waiting.push(image.id);
+      }
+      if (claimable.length) {
+        const t = Date.now();
+        const claimed = await database.run((db) => store.claimImages(db, taskId, claimable, t, t + this.options.claimLeaseMs));
+        for (const image of pending) if (claimed.has(image.id)) owned.push(image);
+        // Another task claimed the rest first: wait for it like for any running image.
+        for (const id of claimable) if (!claimed.has(id)) waiting.push(id);
+      }
+      await this.downloadAll(taskId, owned.splice(0), settle, signal);
+      if (!waiting.length) break;
+      // Remember that these were running for someone else: if they fail, that is their outcome for us too.
+      for (const id of waiting) if (!links.has(id)) links.set(id, { image_id: id, position: positionOf.get(id)!, error: 'waiting' });
+      await sleep(pause, signal);
+      pause = Math.min(pause * 2, 1_000);
+      pending = await database.run((db) => store.imagesById(db, waiting));
+    }
+
+    const all = [...links.values()];
+    await database.run((db) => store.linkImages(db, taskId, all));
+    const failed = all.filter((link) => link.error !== null).length;
+    return { stored: all.length - failed, failed };
+  }
+
+  private async downloadAll(taskId: string, images: store.ImageRow[], settle: (id: string, error: string | null) => void, signal: AbortSignal): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < images.length) {
+        const image = images[next++];
+        settle(image.id, await this.fetchAndStore(taskId, image, signal));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, images.length) }, worker));
+  }
+
+  /** Returns null when stored, the reason when not; throws only when the database or blob store is down. */
+  private async fetchAndStore(taskId: string, image: store.ImageRow, signal: AbortSignal): Promise<string | null> {
+    const { database } = this.options;
+    let downloaded: DownloadedImage;
+    try {
+      downloaded = await this.options.downloader.download(image.source_url, signal);
+    } catch (error) {
+      if (!(error instanceof HarvestError)) throw error;
+      await database.run((db) => store.failImage(db, { id: image.id, taskId, error: error.message, now: Date.now() }));
+      // A worker shutting down is not the image's fault: the task stops (and the claim is released).
+      if (error.failure === 'aborted') throw error;
+      return error.message;
+    }
+    try {
+      await this.storeBytes(downloaded);
+      await database.run((db) =>
+        store.completeImage(db, { id: image.id, taskId, sha256: downloaded.sha256, contentType: downloaded.contentType, size: downloaded.bytes.length, now: Date.now() }),
+      );
+      return null;
+    } catch (error) {
+      // Release the claim so that a later task tries again rather than waiting out the lease.
+      await database.run((db) => store.failImage(db, { id: image.id, taskId, error: 'could not be stored', now: Date.now() })).catch(() => {});
+      throw error;
+    }
+  }
+
+  private async storeBytes(image: DownloadedImage): Promise<void> {
+    const { database, blobs } = this.options;
+    if (await database.run((db) => store.blobExists(db, image.sha256))) return;
+    const blobKey = blobKeyOf(image.sha256);
+    // Content-addressed: two workers putting the same bytes write the same object, so no lock is needed.
+    await callDependency(blobs.driver, this.options.blobPutTimeoutMs, () =>
+      blobs.put(blobKey, image.bytes, { contentType: image.contentType, contentLength: image.bytes.length }),
+    );
+    await database.run((db) => store.insertBlob(db, { sha256: image.sha256, blobKey, size: image.bytes.length, contentType: image.contentType, now: Date.now() }));
+  }
+}
+
+function isAbandoned(image: store.ImageRow, taskId: string): boolean {
+  return image.status === 'running' && (image.claimed_by === taskId || image.claimed_by === null || (image.lease_until ?? 0) < Date.now());
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new HarvestError('aborted', 'the worker stopped while waiting for another task'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new HarvestError('aborted', 'the worker stopped while waiting for another task'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,75 @@
+// Gets one image's bytes: a data: URL decoded, or an http(s) URL downloaded under the per-host
+// limit and the byte cap. What comes back is an image (by its Content-Type, or by its first
+// bytes), with its sha256.
+import { createHash } from 'node:crypto';
+import { decodeDataUrl } from './data-url.js';
+import { HarvestError } from './errors.js';
+import type { FetchTimeouts, Fetcher } from './fetcher.js';
+import type { HostLimiter } from './host-limiter.js';
+import { declaredImageType, sniffImageType } from './image-type.js';
+
+export interface DownloadedImage {
+  bytes: Buffer;
+  contentType: string;
+  sha256: string;
+}
+
+export interface ImageDownloaderOptions {
+  fetcher: Fetcher;
+  limiter: HostLimiter;
+  maxBytes: number;
+  timeouts: FetchTimeouts;
+  /** robots.txt, for each hop */
+  beforeRequest?: (url: URL) => Promise<void>;
+}
+
+const ACCEPT_IMAGES = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.5';
+
+// Types whose signature sniffImageType knows: bytes declared as one of them that match no image
+// signature are a broken image, not an image in a format we cannot recognise.
+const SNIFFABLE = new Set(['image/png', 'image/jpeg', 'image/jpg', 'image/gif', 'image/webp', 'image/bmp', 'image/x-icon', 'image/vnd.microsoft.icon', 'image/tiff', 'image/avif']);
+
+export class ImageDownloader {
+  constructor(private readonly options: ImageDownloaderOptions) {}
+
+  async download(source: string, signal?: AbortSignal): Promise<DownloadedImage> {
+    return /^data:/i.test(source) ? this.decode(source) : this.fetch(source, signal);
+  }
+
+  private decode(source: string): DownloadedImage {
+    const decoded = decodeDataUrl(source);
+    if (!decoded) throw new HarvestError('content', 'invalid data: URL');
+    if (decoded.bytes.length > this.options.maxBytes) {
+      throw new HarvestError('too_large', `data: image is larger than ${this.options.maxBytes} bytes (WORKYARD_HARVEST_MAX_IMAGE_BYTES)`);
+    }
+    return this.toImage(decoded.bytes, decoded.mediaType, 'data: URL');
+  }
+
+  private async fetch(source: string, signal?: AbortSignal): Promise<DownloadedImage> {
+    const url = new URL(source);
+    const fetched = await this.options.limiter.run(url.host, () =>
+      this.options.fetcher.fetch(url, {
+        accept: ACCEPT_IMAGES,
+        maxBytes: this.options.maxBytes,
+        maxBytesName: 'WORKYARD_HARVEST_MAX_IMAGE_BYTES',
+        timeouts: this.options.timeouts,
+        signal,
+        beforeRequest: this.options.beforeRequest,
+      }),
+    );
+    if (fetched.status < 200 || fetched.status >= 300) throw new HarvestError('http', `HTTP ${fetched.status} from ${fetched.url.href}`);
+    return this.toImage(fetched.body, fetched.contentType, fetched.url.href);
+  }
+
+  private toImage(bytes: Buffer, contentType: string | undefined, where: string): DownloadedImage {
+    if (bytes.length === 0) throw new HarvestError('content', `${where} is empty`);
+    const declared = declaredImageType(contentType);
+    const sniffed = sniffImageType(bytes);
+    if (!sniffed && declared && SNIFFABLE.has(declared)) {
+      throw new HarvestError('content', `broken image: ${where} is declared ${declared} but its bytes are not one`);
+    }
+    const type = sniffed ?? declared;
+    if (!type) throw new HarvestError('content', `not an image: ${where} is ${contentType ? contentType.split(';')[0].trim() : 'without a content type'}`);
+    return { bytes, contentType: type, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+}

@@ -1,0 +1,70 @@
+// Harvest's tables. An image is one row per absolute source URL (unique by a digest of the URL,
+// since URLs can be longer than an index entry may be), linked to every task that found it;
+// its bytes are one blob per sha256, however many URLs serve them.
+import { sql } from 'kysely';
+import type { MigrationSet } from '../../infra/db/migrations.js';
+
+export const harvestMigrations: MigrationSet = {
+  '20261126-01-harvest-tables': () => ({
+    async up(db) {
+      await db.schema
+        .createTable('harvest_tasks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull()) // images | text
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull()) // queued | running | done | failed
+        .addColumn('error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('started_at', 'bigint')
+        .addColumn('finished_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('harvest_tasks_by_kind_created').on('harvest_tasks').columns(['kind', 'created_at', 'id']).execute();
+
+      await db.schema
+        .createTable('harvest_blobs')
+        .addColumn('sha256', 'text', (c) => c.primaryKey())
+        .addColumn('blob_key', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('harvest_images')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('source_key', 'text', (c) => c.notNull().unique()) // sha256 of source_url: the race-safe dedupe
+        .addColumn('source_url', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull()) // running | done | failed
+        .addColumn('claimed_by', 'text') // the task downloading it while running
+        .addColumn('lease_until', 'bigint') // past this, a running claim is taken to be abandoned
+        .addColumn('sha256', 'text', (c) => c.references('harvest_blobs.sha256'))
+        .addColumn('content_type', 'text')
+        .addColumn('size', 'bigint')
+        .addColumn('error', 'text')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('harvest_task_images')
+        .addColumn('task_id', 'text', (c) => c.notNull().references('harvest_tasks.id').onDelete('cascade'))
+        .addColumn('image_id', 'text', (c) => c.notNull().references('harvest_images.id'))
+        .addColumn('position', 'integer', (c) => c.notNull()) // order found on the page
+        .addColumn('error', 'text') // why this task could not get it (null: stored)
+        .addPrimaryKeyConstraint('harvest_task_images_pk', ['task_id', 'image_id'])
+        .execute();
+      await db.schema.createIndex('harvest_task_images_by_image').on('harvest_task_images').column('image_id').execute();
+
+      await db.schema
+        .createTable('harvest_texts')
+        .addColumn('task_id', 'text', (c) => c.primaryKey().references('harvest_tasks.id').onDelete('cascade'))
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('length', 'integer', (c) => c.notNull())
+        .execute();
+    },
+    async down(db) {
+      for (const table of ['harvest_texts', 'harvest_task_images', 'harvest_images', 'harvest_blobs', 'harvest_tasks']) {
+        await sql`drop table if exists ${sql.table(table)}`.execute(db);
+      }
+    },
+  }),
+};

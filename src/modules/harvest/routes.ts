@@ -1,0 +1,141 @@
+// The HTTP surface: /images_tasks and /text_tasks (create, list, get), a task's images and their
+// bytes, and a text task's text.
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import type { App, AppContext } from '../../app-context.js';
+import { AppError, callDependency, notFound, validationError } from '../../errors.js';
+import type { BlobStore } from '../../infra/blobstore/contract.js';
+import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB } from './jobs.js';
+import * as store from './store.js';
+import { AcceptedSchema, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './views.js';
+
+const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
+const CreateBody = Type.Object(
+  { url: Type.String({ minLength: 1, maxLength: 4096, description: 'the page to harvest: an absolute http:// or https:// URL' }) },
+  { additionalProperties: false },
+);
+const ListQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+});
+const TaskParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const ImageParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }), imageId: Type.String({ minLength: 1, maxLength: 100 }) });
+
+// Images come from anywhere; served from our origin, an SVG must not be able to run script here.
+const IMAGE_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+  // Content-addressed: the bytes behind an image id never change.
+  'cache-control': 'private, max-age=86400, immutable',
+};
+
+export function parsePageUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw validationError('url', 'url must be an absolute http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw validationError('url', `url must use http or https, not ${url.protocol.slice(0, -1)}`);
+  if (url.username || url.password) throw validationError('url', 'url must not contain credentials');
+  url.hash = '';
+  return url.href;
+}
+
+export function harvestRoutes(app: App, ctx: AppContext, blobs: BlobStore | null): void {
+  const { database } = ctx;
+
+  async function createTask(kind: store.TaskKind, rawUrl: string) {
+    const url = parsePageUrl(rawUrl);
+    const id = randomUUID();
+    await database.run((db) => store.insertTask(db, { id, kind, url, now: Date.now() }));
+    try {
+      await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { taskId: id }, { jobId: id, attempts: HARVEST_JOB_ATTEMPTS, backoffMs: HARVEST_JOB_BACKOFF_MS });
+    } catch (error) {
+      // No job, no task: a task that would stay queued forever is worse than the 503.
+      await database.run((db) => store.deleteTask(db, id)).catch(() => {});
+      throw error;
+    }
+    return { id, status: 'queued' as const };
+  }
+
+  /** The task, with the queue's word taken when the job was cancelled or given up on before the handler could say so. */
+  async function currentTask(kind: store.TaskKind, id: string): Promise<store.TaskRow> {
+    const row = await database.run((db) => store.getTask(db, kind, id));
+    if (!row) throw notFound(`${kind} task ${id}`);
+    if (row.status === 'done' || row.status === 'failed') return row;
+    const job = await ctx.queue.getJob(id).catch(() => null);
+    if (job?.state !== 'cancelled' && job?.state !== 'failed') return row;
+    const error = job.state === 'cancelled' ? 'cancelled before it ran' : (job.error ?? 'the job failed');
+    await database.run((db) => store.failUnfinishedTask(db, id, error, job.finishedAt ?? Date.now()));
+    return (await database.run((db) => store.getTask(db, kind, id)))!;
+  }
+
+  for (const kind of ['images', 'text'] as const) {
+    const base = kind === 'images' ? '/images_tasks' : '/text_tasks';
+    const TaskSchema = kind === 'images' ? ImagesTaskSchema : TextTaskSchema;
+    const view: (row: store.TaskRow) => any = kind === 'images' ? imagesTaskView : textTaskView;
+    const tags = ['harvest'];
+
+    app.post(base, {
+      schema: {
+        tags,
+        summary: kind === 'images' ? 'Collect the images of a web page' : 'Collect the visible text of a web page',
+        body: CreateBody,
+        response: { 202: AcceptedSchema, 400: ErrorSchema, 503: ErrorSchema },
+      },
+    }, async (request, reply) => {
+      const accepted = await createTask(kind, request.body.url);
+      return reply.status(202).header('location', `${base}/${accepted.id}`).send(accepted);
+    });
+
+    app.get(base, {
+      schema: { tags, summary: `${kind === 'images' ? 'Images' : 'Text'} tasks, newest first`, querystring: ListQuery, response: { 200: Type.Array(TaskSchema), 400: ErrorSchema } },
+    }, async (request) => {
+      const rows = await database.run((db) => store.listTasks(db, kind, request.query.limit, request.query.offset));
+      return rows.map(view);
+    });
+
+    app.get(`${base}/:id`, {
+      schema: { tags, summary: `A ${kind} task`, params: TaskParams, response: { 200: TaskSchema, 404: ErrorSchema } },
+    }, async (request) => view(await currentTask(kind, request.params.id)));
+  }
+
+  app.get('/images_tasks/:id/images', {
+    schema: { tags: ['harvest'], summary: 'The images a task found, in page order (stored ones have an href)', params: TaskParams, response: { 200: Type.Array(TaskImageSchema), 404: ErrorSchema } },
+  }, async (request) => {
+    const { id } = request.params;
+    if (!(await database.run((db) => store.getTask(db, 'images', id)))) throw notFound(`images task ${id}`);
+    const rows = await database.run((db) => store.listTaskImages(db, id));
+    return rows.map((row) => taskImageView(id, row));
+  });
+
+  app.get('/images_tasks/:id/images/:imageId', {
+    schema: { tags: ['harvest'], summary: 'The bytes of a stored image, with its content type', params: ImageParams, response: { 404: ErrorSchema, 503: ErrorSchema } },
+  }, async (request, reply) => {
+    const { id, imageId } = request.params;
+    const image = await database.run((db) => store.taskImageBlob(db, id, imageId));
+    if (!image) throw notFound(`image ${imageId} of images task ${id}`);
+    if (!blobs) throw new AppError('dependency_unavailable', 'no blob store is configured', { dependency: 'disk' });
+    const blob = await callDependency(blobs.driver, ctx.config.dependencyTimeoutMs, () => blobs.get(image.blob_key));
+    if (!blob) throw notFound(`the stored bytes of image ${imageId}`);
+    return reply.headers({ ...IMAGE_HEADERS, 'content-type': image.content_type, 'content-length': String(blob.meta.size) }).send(blob.body as never);
+  });
+
+  app.get('/text_tasks/:id/text', {
+    schema: {
+      tags: ['harvest'],
+      summary: 'The visible text a task collected (text/plain; charset=utf-8)',
+      params: TaskParams,
+      response: { 200: Type.String(), 404: ErrorSchema, 409: ErrorSchema },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params;
+    const task = await currentTask('text', id);
+    if (task.status !== 'done') {
+      throw new AppError('conflict', `text task ${id} is ${task.status}${task.error ? ` (${task.error})` : ''}; its text is served once it is done`, { status: task.status });
+    }
+    const text = await database.run((db) => store.getText(db, id));
+    return reply.type('text/plain; charset=utf-8').send(text ?? '');
+  });
+}

@@ -1,0 +1,269 @@
+// Harvest's SQL, the same on SQLite and PostgreSQL. Every function takes the Kysely instance, so
+// callers run it through `database.run` (the 503 deadline) or inside a transaction.
+import type { Kysely } from 'kysely';
+
+export type TaskKind = 'images' | 'text';
+export type TaskStatus = 'queued' | 'running' | 'done' | 'failed';
+export type ImageStatus = 'running' | 'done' | 'failed';
+
+export interface TaskRow {
+  id: string;
+  kind: TaskKind;
+  url: string;
+  status: TaskStatus;
+  error: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  /** images: links stored; text: characters */
+  collected: number;
+  /** images: links that failed */
+  failed: number;
+}
+
+export interface ImageRow {
+  id: string;
+  source_key: string;
+  source_url: string;
+  status: ImageStatus;
+  claimed_by: string | null;
+  lease_until: number | null;
+  sha256: string | null;
+  content_type: string | null;
+  size: number | null;
+  error: string | null;
+}
+
+export interface TaskImageRow {
+  id: string;
+  source_url: string;
+  position: number;
+  error: string | null;
+  content_type: string | null;
+  size: number | null;
+  sha256: string | null;
+}
+
+export interface NewImage {
+  id: string;
+  source_key: string;
+  source_url: string;
+}
+
+export interface ImageLink {
+  image_id: string;
+  position: number;
+  error: string | null;
+}
+
+/** Rows per multi-row statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
+const CHUNK = 400;
+
+const chunks = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK));
+
+// ---- tasks
+
+export async function insertTask(db: Kysely<any>, task: { id: string; kind: TaskKind; url: string; now: number }): Promise<void> {
+  await db
+    .insertInto('harvest_tasks')
+    .values({ id: task.id, kind: task.kind, url: task.url, status: 'queued', error: null, created_at: task.now, started_at: null, finished_at: null })
+    .execute();
+}
+
+export async function deleteTask(db: Kysely<any>, id: string): Promise<void> {
+  await db.deleteFrom('harvest_tasks').where('id', '=', id).execute();
+}
+
+function selectTasks(db: Kysely<any>, kind: TaskKind) {
+  return db
+    .selectFrom('harvest_tasks as t')
+    .where('t.kind', '=', kind)
+    .select(['t.id', 't.kind', 't.url', 't.status', 't.error', 't.created_at', 't.started_at', 't.finished_at'])
+    .select((eb) =>
+      kind === 'images'
+        ? [
+            eb.selectFrom('harvest_task_images as l').whereRef('l.task_id', '=', 't.id').where('l.error', 'is', null).select(eb.fn.countAll().as('n')).as('collected'),
+            eb.selectFrom('harvest_task_images as l').whereRef('l.task_id', '=', 't.id').where('l.error', 'is not', null).select(eb.fn.countAll().as('n')).as('failed'),
+          ]
+        : [eb.selectFrom('harvest_texts as x').whereRef('x.task_id', '=', 't.id').select('x.length').as('collected'), eb.lit(0).as('failed')],
+    );
+}
+
+const toTaskRow = (row: any): TaskRow => ({ ...row, collected: Number(row.collected ?? 0), failed: Number(row.failed ?? 0) });
+
+export async function getTask(db: Kysely<any>, kind: TaskKind, id: string): Promise<TaskRow | null> {
+  const row = await selectTasks(db, kind).where('t.id', '=', id).executeTakeFirst();
+  return row ? toTaskRow(row) : null;
+}
+
+/** Newest first; ties (same millisecond) broken by id so that pages never overlap. */
+export async function listTasks(db: Kysely<any>, kind: TaskKind, limit: number, offset: number): Promise<TaskRow[]> {
+  const rows = await selectTasks(db, kind).orderBy('t.created_at', 'desc').orderBy('t.id', 'desc').limit(limit).offset(offset).execute();
+  return rows.map(toTaskRow);
+}
+
+export async function markTaskRunning(db: Kysely<any>, id: string, now: number): Promise<{ url: string; kind: TaskKind } | null> {
+  const row = await db
+    .updateTable('harvest_tasks')
+    .set({ status: 'running', error: null, started_at: now, finished_at: null })
+    .where('id', '=', id)
+    .returning(['url', 'kind'])
+    .executeTakeFirst();
+  return (row as { url: string; kind: TaskKind } | undefined) ?? null;
+}
+
+export async function finishTask(db: Kysely<any>, id: string, outcome: { status: TaskStatus; error: string | null; now: number }): Promise<void> {
+  const finished = outcome.status === 'done' || outcome.status === 'failed';
+  await db
+    .updateTable('harvest_tasks')
+    .set({ status: outcome.status, error: outcome.error, finished_at: finished ? outcome.now : null })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Marks a task failed only if it has not finished: for jobs the queue gave up on or cancelled. */
+export async function failUnfinishedTask(db: Kysely<any>, id: string, error: string, now: number): Promise<void> {
+  await db
+    .updateTable('harvest_tasks')
+    .set({ status: 'failed', error, finished_at: now })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .execute();
+}
+
+// ---- text
+
+export async function saveText(db: Kysely<any>, taskId: string, text: string): Promise<void> {
+  await db
+    .insertInto('harvest_texts')
+    .values({ task_id: taskId, text, length: text.length })
+    .onConflict((oc) => oc.column('task_id').doUpdateSet({ text, length: text.length }))
+    .execute();
+}
+
+export async function getText(db: Kysely<any>, taskId: string): Promise<string | null> {
+  const row = await db.selectFrom('harvest_texts').where('task_id', '=', taskId).select('text').executeTakeFirst();
+  return row ? (row.text as string) : null;
+}
+
+// ---- images
+
+/** Inserts the images nobody has seen, claimed for this task; returns the ids it inserted. */
+export async function insertClaimedImages(db: Kysely<any>, taskId: string, images: NewImage[], now: number, leaseUntil: number): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (const chunk of chunks(images)) {
+    const rows = await db
+      .insertInto('harvest_images')
+      .values(chunk.map((image) => ({ ...image, status: 'running', claimed_by: taskId, lease_until: leaseUntil, updated_at: now })))
+      .onConflict((oc) => oc.column('source_key').doNothing())
+      .returning('id')
+      .execute();
+    for (const row of rows) inserted.add(row.id as string);
+  }
+  return inserted;
+}
+
+export async function imagesBySourceKey(db: Kysely<any>, keys: string[]): Promise<ImageRow[]> {
+  const rows: ImageRow[] = [];
+  for (const chunk of chunks(keys)) rows.push(...((await db.selectFrom('harvest_images').selectAll().where('source_key', 'in', chunk).execute()) as ImageRow[]));
+  return rows;
+}
+
+export async function imagesById(db: Kysely<any>, ids: string[]): Promise<ImageRow[]> {
+  const rows: ImageRow[] = [];
+  for (const chunk of chunks(ids)) rows.push(...((await db.selectFrom('harvest_images').selectAll().where('id', 'in', chunk).execute()) as ImageRow[]));
+  return rows;
+}
+
+/**
+ * Claims existing images this task may download: failed ones (tried again), and running ones
+ * whose claim was abandoned (lease over) or is this task's own (a re-run after a crash). The
+ * WHERE makes it race-safe: of two tasks claiming one row, one updates it, the other gets nothing.
+ */
+export async function claimImages(db: Kysely<any>, taskId: string, ids: string[], now: number, leaseUntil: number): Promise<Set<string>> {
+  const claimed = new Set<string>();
+  for (const chunk of chunks(ids)) {
+    const rows = await db
+      .updateTable('harvest_images')
+      .set({ status: 'running', claimed_by: taskId, lease_until: leaseUntil, error: null, updated_at: now })
+      .where('id', 'in', chunk)
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'failed'),
+          eb.and([eb('status', '=', 'running'), eb.or([eb('lease_until', '<', now), eb('claimed_by', '=', taskId), eb('claimed_by', 'is', null)])]),
+        ]),
+      )
+      .returning('id')
+      .execute();
+    for (const row of rows) claimed.add(row.id as string);
+  }
+  return claimed;
+}
+
+export async function completeImage(
+  db: Kysely<any>,
+  image: { id: string; taskId: string; sha256: string; contentType: string; size: number; now: number },
+): Promise<void> {
+  await db
+    .updateTable('harvest_images')
+    .set({ status: 'done', sha256: image.sha256, content_type: image.contentType, size: image.size, error: null, claimed_by: null, lease_until: null, updated_at: image.now })
+    .where('id', '=', image.id)
+    .where('claimed_by', '=', image.taskId)
+    .execute();
+}
+
+export async function failImage(db: Kysely<any>, image: { id: string; taskId: string; error: string; now: number }): Promise<void> {
+  await db
+    .updateTable('harvest_images')
+    .set({ status: 'failed', error: image.error, claimed_by: null, lease_until: null, updated_at: image.now })
+    .where('id', '=', image.id)
+    .where('claimed_by', '=', image.taskId)
+    .execute();
+}
+
+export async function blobExists(db: Kysely<any>, sha256: string): Promise<boolean> {
+  return (await db.selectFrom('harvest_blobs').where('sha256', '=', sha256).select('sha256').executeTakeFirst()) !== undefined;
+}
+
+export async function insertBlob(db: Kysely<any>, blob: { sha256: string; blobKey: string; size: number; contentType: string; now: number }): Promise<void> {
+  await db
+    .insertInto('harvest_blobs')
+    .values({ sha256: blob.sha256, blob_key: blob.blobKey, size: blob.size, content_type: blob.contentType, created_at: blob.now })
+    .onConflict((oc) => oc.column('sha256').doNothing())
+    .execute();
+}
+
+/** Links images to a task; a re-run of the task overwrites its earlier outcome. */
+export async function linkImages(db: Kysely<any>, taskId: string, links: ImageLink[]): Promise<void> {
+  for (const chunk of chunks(links)) {
+    await db
+      .insertInto('harvest_task_images')
+      .values(chunk.map((link) => ({ task_id: taskId, ...link })))
+      .onConflict((oc) => oc.columns(['task_id', 'image_id']).doUpdateSet((eb) => ({ error: eb.ref('excluded.error'), position: eb.ref('excluded.position') })))
+      .execute();
+  }
+}
+
+export async function listTaskImages(db: Kysely<any>, taskId: string): Promise<TaskImageRow[]> {
+  return (await db
+    .selectFrom('harvest_task_images as l')
+    .innerJoin('harvest_images as i', 'i.id', 'l.image_id')
+    .where('l.task_id', '=', taskId)
+    .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'i.size', 'i.sha256'])
+    .orderBy('l.position')
+    .execute()) as TaskImageRow[];
+}
+
+/** The blob behind a task's stored image, or null when the task has no such stored image. */
+export async function taskImageBlob(db: Kysely<any>, taskId: string, imageId: string): Promise<{ blob_key: string; content_type: string; size: number } | null> {
+  const row = await db
+    .selectFrom('harvest_task_images as l')
+    .innerJoin('harvest_images as i', 'i.id', 'l.image_id')
+    .innerJoin('harvest_blobs as b', 'b.sha256', 'i.sha256')
+    .where('l.task_id', '=', taskId)
+    .where('l.image_id', '=', imageId)
+    .where('l.error', 'is', null)
+    .select(['b.blob_key', 'i.content_type', 'b.size'])
+    .executeTakeFirst();
+  return (row as { blob_key: string; content_type: string; size: number } | undefined) ?? null;
+}

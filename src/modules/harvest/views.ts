@@ -1,0 +1,71 @@
+// How harvest tasks and images look to API clients: snake_case fields, ISO-8601 times.
+import { Type } from 'typebox';
+import type { TaskImageRow, TaskRow } from './store.js';
+
+const Status = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]);
+const Time = Type.String({ format: 'date-time' });
+const NullableTime = Type.Union([Time, Type.Null()]);
+
+const taskFields = {
+  id: Type.String(),
+  url: Type.String(),
+  status: Status,
+  error: Type.Union([Type.String(), Type.Null()]),
+  created_at: Time,
+  started_at: NullableTime,
+  finished_at: NullableTime,
+};
+
+export const ImagesTaskSchema = Type.Object({
+  ...taskFields,
+  images_count: Type.Integer({ description: 'images stored for this task' }),
+  images_failed: Type.Integer({ description: 'images found but not stored (see each image’s error)' }),
+});
+
+export const TextTaskSchema = Type.Object({
+  ...taskFields,
+  text_length: Type.Union([Type.Integer(), Type.Null()], { description: 'characters of text collected, once done' }),
+});
+
+export const TaskImageSchema = Type.Object({
+  id: Type.String(),
+  src: Type.String({ description: 'the absolute URL (or data: URL) the page named' }),
+  content_type: Type.Union([Type.String(), Type.Null()]),
+  size: Type.Union([Type.Integer(), Type.Null()]),
+  sha256: Type.Union([Type.String(), Type.Null()]),
+  href: Type.Union([Type.String(), Type.Null()], { description: 'where this API serves the bytes; null when not stored' }),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'why the image was not stored; null when it was' }),
+});
+
+export const AcceptedSchema = Type.Object({ id: Type.String(), status: Type.Literal('queued') });
+
+const iso = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
+
+function taskView(row: TaskRow) {
+  return {
+    id: row.id,
+    url: row.url,
+    status: row.status,
+    error: row.error,
+    created_at: iso(row.created_at)!,
+    started_at: iso(row.started_at),
+    finished_at: iso(row.finished_at),
+  };
+}
+
+export const imagesTaskView = (row: TaskRow) => ({ ...taskView(row), images_count: row.collected, images_failed: row.failed });
+
+export const textTaskView = (row: TaskRow) => ({ ...taskView(row), text_length: row.status === 'done' ? row.collected : null });
+
+export function taskImageView(taskId: string, row: TaskImageRow) {
+  const stored = row.error === null;
+  return {
+    id: row.id,
+    src: row.source_url,
+    content_type: stored ? row.content_type : null,
+    size: stored && row.size !== null ? Number(row.size) : null,
+    sha256: stored ? row.sha256 : null,
+    href: stored ? `/images_tasks/${taskId}/images/${row.id}` : null,
+    error: row.error,
+  };
+}

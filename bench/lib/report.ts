@@ -26,12 +26,23 @@ export interface BenchSection {
   cpu: string;
   notes?: string[];
   rows: BenchRow[];
+  /** measured with --quick (shortened runs): indicative figures only */
+  quick?: boolean;
+  /** set when a later run of this benchmark failed: why, and when; the figures are the older ones */
+  stale?: { date: string; reason: string };
 }
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const jsonFile = path.join(benchDir, 'results.json');
 const mdFile = path.join(benchDir, 'RESULTS.md');
-const ORDER = ['queue', 'feedback', 'compute', 'stats', 'blobs', 'harvest'];
+
+/** The modules with a benchmark, in the order `npm run bench` runs them and the report lists them. */
+export const BENCH_MODULES = ['queue', 'feedback', 'compute', 'stats', 'blobs', 'harvest'] as const;
+
+/** `npm run bench -- --quick` (or WORKYARD_BENCH_QUICK=1): benchmarks shorten their runs. */
+export function quickMode(): boolean {
+  return process.argv.includes('--quick') || process.env.WORKYARD_BENCH_QUICK === '1';
+}
 
 export function cpuName(): string {
   return `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'} × ${os.cpus().length}`;
@@ -39,10 +50,18 @@ export function cpuName(): string {
 
 export function recordSection(section: Omit<BenchSection, 'date' | 'cpu'>): void {
   const all = readResults();
-  all[section.module] = { ...section, date: new Date().toISOString(), cpu: cpuName() };
-  fs.writeFileSync(jsonFile, JSON.stringify(all, null, 2) + '\n');
-  fs.writeFileSync(mdFile, renderMarkdown(all));
+  const { stale: _stale, ...fresh } = section as BenchSection;
+  all[section.module] = { ...fresh, ...(quickMode() ? { quick: true } : {}), date: new Date().toISOString(), cpu: cpuName() };
+  writeResults(all);
   printSection(all[section.module]);
+}
+
+/** A benchmark failed: its old figures stay, marked as not re-measured, so no one mistakes them for new ones. */
+export function markStale(module: string, reason: string): void {
+  const all = readResults();
+  if (!all[module]) return;
+  all[module] = { ...all[module], stale: { date: new Date().toISOString(), reason } };
+  writeResults(all);
 }
 
 export function readResults(): Record<string, BenchSection> {
@@ -53,26 +72,64 @@ export function readResults(): Record<string, BenchSection> {
   }
 }
 
+export function writeResults(all: Record<string, BenchSection>): void {
+  fs.writeFileSync(jsonFile, JSON.stringify(all, null, 2) + '\n');
+  fs.writeFileSync(mdFile, renderMarkdown(all));
+}
+
 const fmt = (n: number | undefined) =>
   n === undefined || Number.isNaN(n) ? '' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
 
+const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+const escapeCell = (text: string) => text.replace(/\|/g, '\\|');
+
+function orderOf(modules: string[]): string[] {
+  const rank = (m: string) => (BENCH_MODULES as readonly string[]).indexOf(m) + 1 || 99;
+  return [...new Set([...BENCH_MODULES, ...modules])].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+function goalsMet(s: BenchSection): string {
+  const judged = s.rows.filter((r) => r.met !== undefined);
+  if (!judged.length) return '—';
+  return `${judged.filter((r) => r.met).length} of ${judged.length}`;
+}
+
 export function renderMarkdown(all: Record<string, BenchSection>): string {
-  const modules = Object.keys(all).sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
+  const modules = orderOf(Object.keys(all));
   const lines = [
     '# Benchmark results',
     '',
-    'Written by the benchmarks themselves (`bench/lib/report.ts`); `npm run bench` runs them all. Every',
-    'figure stands beside the ceiling it is compared with, measured in the same run on the same machine.',
+    'Written by the benchmarks themselves (`bench/lib/report.ts`); `npm run bench` runs them all in turn',
+    '(`npm run bench -- --quick` for shortened runs, `-- --only queue,stats` for some). Every figure stands',
+    'beside the ceiling it is compared with, measured in the same run on the same machine.',
     '',
+    '| module | measured | CPU | figures | goals met |',
+    '| --- | --- | --- | --- | --- |',
   ];
   for (const name of modules) {
     const s = all[name];
-    lines.push(`## ${name}`, '', `Command: \`${s.command}\` — ${s.date.slice(0, 16).replace('T', ' ')} UTC on ${s.cpu}`, '');
+    if (!s) {
+      lines.push(`| ${name} | not yet | | | |`);
+      continue;
+    }
+    const flags = [s.quick ? 'quick run' : '', s.stale ? `last run failed ${when(s.stale.date)}` : ''].filter(Boolean).join('; ');
+    lines.push(`| [${name}](#${name}) | ${when(s.date)}${flags ? ` (${flags})` : ''} | ${escapeCell(s.cpu)} | ${s.rows.length} | ${goalsMet(s)} |`);
+  }
+  lines.push('');
+  for (const name of modules) {
+    const s = all[name];
+    lines.push(`## ${name}`, '');
+    if (!s) {
+      lines.push(`Not measured yet: \`npm run bench:${name}\` does not exist or has not recorded a run.`, '');
+      continue;
+    }
+    lines.push(`Command: \`${s.command}\` — ${when(s.date)} on ${s.cpu}${s.quick ? ' — **quick run** (shortened: indicative figures)' : ''}`, '');
+    if (s.stale) lines.push(`> **Not re-measured:** the run of ${when(s.stale.date)} failed (${s.stale.reason}); the figures below are from ${when(s.date)}.`, '');
     lines.push('| figure | value | ceiling (same run) | ratio | goal | met |', '| --- | --- | --- | --- | --- | --- |');
     for (const r of s.rows) {
-      const ceiling = r.ceiling ? `${fmt(r.ceiling.value)} ${r.unit} (${r.ceiling.name})` : '';
-      const met = r.met === undefined ? '' : r.met ? 'yes' : 'no';
-      lines.push(`| ${r.figure} | ${fmt(r.value)} ${r.unit} | ${ceiling} | ${r.ratio === undefined ? '' : fmt(r.ratio)} | ${r.goal ?? ''} | ${met} |`);
+      const ceiling = r.ceiling ? `${fmt(r.ceiling.value)} ${r.unit} (${escapeCell(r.ceiling.name)})` : '';
+      const met = r.met === undefined ? '' : r.met ? 'yes' : '**no**';
+      lines.push(`| ${escapeCell(r.figure)} | ${fmt(r.value)} ${r.unit} | ${ceiling} | ${r.ratio === undefined ? '' : fmt(r.ratio)} | ${escapeCell(r.goal ?? '')} | ${met} |`);
     }
     if (s.notes?.length) lines.push('', ...s.notes.map((n) => `- ${n}`));
     lines.push('');
@@ -81,7 +138,7 @@ export function renderMarkdown(all: Record<string, BenchSection>): string {
 }
 
 export function printSection(s: BenchSection): void {
-  console.log(`\n${s.module}: ${s.command}`);
+  console.log(`\n${s.module}: ${s.command}${s.quick ? ' (quick run)' : ''}`);
   console.table(
     s.rows.map((r) => ({
       figure: r.figure,

@@ -12,6 +12,9 @@ describe('GET /dashboard (embedded shape)', () => {
   let wy: TestWorkyard;
   beforeAll(async () => {
     wy = await startTestWorkyard({ WORKYARD_API_KEY: KEY }, { modules: [...modules, slowJobModule] });
+    // Before the first read: blob totals are read again only every few seconds.
+    await wy.workyard.ctx.blobs.put('dashboard-test/one', Buffer.alloc(1000, 1));
+    await wy.workyard.ctx.blobs.put('dashboard-test/two', Buffer.alloc(2048, 2));
   });
   afterAll(() => wy?.close());
   const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
@@ -83,13 +86,19 @@ describe('GET /dashboard (embedded shape)', () => {
       for (const link of ['/docs', '/metrics', '/readyz']) expect(res.body).toContain(`href="${link}"`);
     });
 
-    it('says plainly which parts are not installed', async () => {
+    it('shows the blob count and total size', async () => {
       const summary = (await inject({ url: '/dashboard/summary', headers: cookie })).json();
-      expect(summary.queues.available).toBe(true);
-      if (!('blobs' in wy.workyard.ctx)) expect(summary.blobs).toEqual({ available: false, reason: expect.stringMatching(/not part of this installation/) });
+      expect(summary.blobs).toEqual({ available: true, driver: 'disk', count: 2, bytes: 3048, exact: true });
+      const page = await inject({ url: '/dashboard', headers: cookie });
+      expect(page.body).toContain('<span class="figure-value" data-figure="blob-count">2</span>');
+      expect(page.body).toContain('<span class="figure-value" data-figure="blob-bytes">3.0 KiB</span>');
+    });
+
+    it('reads the harvest module only when it is installed', async () => {
       const page = await inject({ url: '/dashboard', headers: cookie });
       const harvestInstalled = wy.workyard.app.hasRoute({ method: 'GET', url: '/images_tasks' });
       expect(page.body).toContain(`data-harvest="${harvestInstalled ? 'on' : 'off'}"`);
+      if (!harvestInstalled) expect(page.body).toContain('the harvest module is not part of this installation');
     });
 
     it('draws the request counts as one bar per path, the most requested first', async () => {

@@ -1,10 +1,9 @@
 // Everything the dashboard shows, read once for every viewer: a read is shared by all the pages
 // open at the time (and reused for up to maxAgeMs), so ten open dashboards cost one set of queries.
 import type { AppContext } from '../../app-context.js';
-import type { BlobStore } from '../../infra/blobstore/contract.js';
 import type { JobRecord } from '../../infra/queue/contract.js';
 import { type BlobTotals, readBlobTotals } from './panels/blobs-panel.js';
-import { type Panel, readPanel, unavailable } from './panels/panel.js';
+import { type Panel, readPanel } from './panels/panel.js';
 import { CompletionRateTracker, type QueueRow, queueRows } from './panels/queue-panel.js';
 import { type TopPaths, readTopPaths } from './panels/stats-panel.js';
 import { readRecentTasks } from './panels/tasks-panel.js';
@@ -18,12 +17,16 @@ export interface DashboardSummary {
   blobs: Panel<BlobTotals>;
 }
 
-/** The parts of the context that exist only in some installations. */
-type OptionalParts = { blobs?: BlobStore };
+/**
+ * Blob totals without a driver's stats() come from a listing: that is not asked for every second
+ * (an S3 listing is billed), and blob totals need not be as fresh as job counts.
+ */
+const BLOB_TOTALS_MAX_AGE_MS = { fromStats: 5_000, fromListing: 15_000 };
 
 export class DashboardData {
   private latest: { startedAt: number; summary: Promise<DashboardSummary> } | null = null;
   private readonly rates = new CompletionRateTracker();
+  private blobTotals: { readAt: number; panel: Promise<Panel<BlobTotals>> } | null = null;
 
   constructor(private readonly ctx: AppContext) {}
 
@@ -39,7 +42,6 @@ export class DashboardData {
   private async readNow(): Promise<DashboardSummary> {
     const { ctx } = this;
     const deadline = ctx.config.dependencyTimeoutMs;
-    const { blobs } = ctx as AppContext & OptionalParts;
     const queuesAndTasks = (async () => {
       const counts = await readPanel('the job queue', deadline, () => ctx.queue.counts());
       // A queue that did not answer for its counts is not asked again for its tasks.
@@ -51,8 +53,18 @@ export class DashboardData {
     const [{ queues, tasks }, stats, blobTotals] = await Promise.all([
       queuesAndTasks,
       readPanel('the request counters', deadline, () => readTopPaths(ctx.counters)),
-      blobs ? readPanel('the blob store', deadline, () => readBlobTotals(blobs)) : unavailable('the blob store is not part of this installation'),
+      this.readBlobTotals(deadline),
     ]);
     return { at: Date.now(), queues, tasks, stats, blobs: blobTotals };
+  }
+
+  private readBlobTotals(deadline: number): Promise<Panel<BlobTotals>> {
+    const { blobs } = this.ctx;
+    const maxAge = blobs.stats ? BLOB_TOTALS_MAX_AGE_MS.fromStats : BLOB_TOTALS_MAX_AGE_MS.fromListing;
+    const now = Date.now();
+    if (this.blobTotals && now - this.blobTotals.readAt <= maxAge) return this.blobTotals.panel;
+    const panel = readPanel('the blob store', deadline, () => readBlobTotals(blobs));
+    this.blobTotals = { readAt: now, panel };
+    return panel;
   }
 }

@@ -4,8 +4,6 @@ import { errorMessage } from '../../../infra/queue/contract.js';
 
 export type Panel<T> = { available: true; data: T } | { available: false; reason: string };
 
-export const unavailable = (reason: string): Panel<never> => ({ available: false, reason });
-
 export async function readPanel<T>(what: string, timeoutMs: number, read: () => Promise<T>): Promise<Panel<T>> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {

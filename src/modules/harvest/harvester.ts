@@ -39,14 +39,12 @@ export interface HarvestOptions {
   claimLeaseMs?: number;
   /** first pause when waiting for another task's download (default 50 ms) */
   waitPollMs?: number;
-  /** the blob store, when the context has none (tests) */
-  blobs?: BlobStore;
 }
 
 export interface HarvesterDeps {
   database: Database;
   config: Config['harvest'];
-  blobs: BlobStore | null;
+  blobs: BlobStore;
   userAgent: string;
 }
 
@@ -56,7 +54,7 @@ export class Harvester {
   private readonly robots: RobotsCache;
   private readonly limiter: HostLimiter;
   private readonly timeouts: FetchTimeouts & { connectMs: number };
-  private readonly collector: ImageCollector | null;
+  private readonly collector: ImageCollector;
 
   constructor(
     private readonly deps: HarvesterDeps,
@@ -74,17 +72,15 @@ export class Harvester {
       timeouts: this.timeouts,
       beforeRequest: (url) => this.checkRobots(url),
     });
-    this.collector = deps.blobs
-      ? new ImageCollector({
-          database: deps.database,
-          blobs: deps.blobs,
-          downloader,
-          concurrency: options.taskConcurrency ?? 16,
-          claimLeaseMs: options.claimLeaseMs ?? 120_000,
-          blobPutTimeoutMs: 30_000,
-          waitPollMs: options.waitPollMs ?? 50,
-        })
-      : null;
+    this.collector = new ImageCollector({
+      database: deps.database,
+      blobs: deps.blobs,
+      downloader,
+      concurrency: options.taskConcurrency ?? 16,
+      claimLeaseMs: options.claimLeaseMs ?? 120_000,
+      blobPutTimeoutMs: 30_000,
+      waitPollMs: options.waitPollMs ?? 50,
+    });
   }
 
   /** Created on first use and again after close(), so a job still running during shutdown keeps working. */
@@ -104,7 +100,6 @@ export class Harvester {
   }
 
   async pageImages(taskId: string, url: string, signal: AbortSignal): Promise<CollectOutcome> {
-    if (!this.collector) throw new HarvestError('refused', 'no blob store is configured, so images cannot be stored');
     const page = await this.fetchPage(url, signal);
     return this.collector.collect(taskId, findImageUrls(page.html, page.url), signal);
   }

@@ -6,8 +6,7 @@ import type { BlobStore } from './blobstore/contract.js';
 import { openBlobStore } from './blobstore/index.js';
 import { type Database, openDatabase } from './db/database.js';
 import type { JobQueue } from './queue/contract.js';
-import { LocalNotifier, PostgresNotifier } from './queue/notifier.js';
-import { SqlJobQueue } from './queue/sql-queue.js';
+import { openJobQueue } from './queue/open.js';
 import type { Counters } from './counters/contract.js';
 import { EmbeddedCounters } from './counters/embedded.js';
 import { RedisCounters } from './counters/redis.js';
@@ -36,6 +35,8 @@ export interface InfraOptions {
   /** overrides for tests: a short lease makes stalled-job recovery quick to observe */
   queueLeaseMs?: number;
   queuePollMs?: number;
+  /** BullMQ: how often workers look for stalled jobs (default: the lease) */
+  queueStalledCheckMs?: number;
 }
 
 export async function createInfra(config: Config, log: FastifyBaseLogger, options: InfraOptions = {}): Promise<Infra & { close(graceMs?: number): Promise<void> }> {
@@ -43,15 +44,13 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
   const dependencies: DependencyCheck[] = [{ name: database.dependency, ping: () => database.ping() }];
   const drivers: Record<string, string> = { database: database.dialect };
 
-  let queue: JobQueue;
-  if (config.redisUrl) {
-    throw new Error('the BullMQ queue driver is not built yet');
-  } else {
-    const notifier = config.databaseUrl ? new PostgresNotifier(config.databaseUrl, database.db) : new LocalNotifier();
-    if (notifier instanceof PostgresNotifier) await notifier.start();
-    queue = new SqlJobQueue(database, { notifier, leaseMs: options.queueLeaseMs, pollMs: options.queuePollMs, log });
-    drivers.queue = `sql-${database.dialect}`;
-  }
+  const { queue, driver: queueDriver } = await openJobQueue(config, database, log, {
+    leaseMs: options.queueLeaseMs,
+    pollMs: options.queuePollMs,
+    stalledCheckMs: options.queueStalledCheckMs,
+  });
+  drivers.queue = queueDriver;
+  if (queue.driver === 'bullmq') dependencies.push({ name: 'redis', ping: () => queue.ping() });
 
   // Counters: one Redis sorted set shared by every API process, else the SQL database.
   let counters: Counters;

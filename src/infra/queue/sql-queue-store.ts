@@ -35,6 +35,13 @@ export const queueMigrations: MigrationSet = {
       await db.schema.createIndex('wy_jobs_created').on('wy_jobs').columns(['created_at']).execute();
     },
   }),
+  // A run cut short by a dead worker is not a failure of the job: it is counted apart from
+  // attempts, as BullMQ counts stalls apart from attempts made.
+  '20261126-01-queue-stalls': () => ({
+    async up(db) {
+      await db.schema.alterTable('wy_jobs').addColumn('stalls', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  }),
 };
 
 export interface JobRow {
@@ -45,7 +52,10 @@ export interface JobRow {
   progress: string;
   result: string | null;
   error: string | null;
+  /** runs started, stalled ones included */
   attempts: number;
+  /** runs whose worker stopped renewing the lease (died or hung) */
+  stalls: number;
   max_attempts: number;
   backoff_ms: number;
   run_at: number;
@@ -200,15 +210,18 @@ export class SqlQueueStore {
   }
 
   /**
-   * Jobs whose lease ran out (their worker died or hung): run again if attempts remain, else
-   * failed. Returns the rows as they now stand.
+   * Jobs whose lease ran out (their worker died or hung) run again; one that stalled more than
+   * `maxStalls` times fails (it may be what kills its workers). Returns the rows as they now stand.
    */
-  async recoverStalled(now: number): Promise<JobRow[]> {
+  async recoverStalled(now: number, maxStalls: number): Promise<JobRow[]> {
     const result = await sql<JobRow>`
       update wy_jobs set
-        state = case when attempts >= max_attempts then 'failed' else 'queued' end,
-        error = 'stalled: the worker stopped renewing its lease',
-        finished_at = case when attempts >= max_attempts then ${now} else null end,
+        stalls = stalls + 1,
+        state = case when stalls + 1 > ${maxStalls} then 'failed' else 'queued' end,
+        error = case when stalls + 1 > ${maxStalls} then 'stalled more often than allowed: the worker stopped renewing its lease'
+          else 'stalled: the worker stopped renewing its lease' end,
+        -- PostgreSQL types a parameter inside CASE … ELSE NULL as text, not as the column's bigint.
+        finished_at = case when stalls + 1 > ${maxStalls} then cast(${now} as bigint) else null end,
         run_at = ${now}, lease_until = null, locked_by = null
       where state = 'active' and lease_until < ${now}
       returning *`.execute(this.db);

@@ -30,6 +30,8 @@ export interface SqlQueueOptions {
   pollMs?: number;
   /** finished jobs are deleted after this long (default 7 days) */
   retentionMs?: number;
+  /** a job stalled more often than this fails (default 1, as BullMQ's maxStalledCount) */
+  maxStalls?: number;
   log?: { warn(obj: object, msg: string): void };
 }
 
@@ -88,7 +90,7 @@ export class SqlJobQueue implements JobQueue {
       if (existing) return rowToRecord(existing) as JobRecord<Data>;
     }
     this.announce('enqueued', name, [row.id]);
-    return rowToRecord({ ...row, progress: '0', result: null, error: null, attempts: 0, lease_until: null, locked_by: null, started_at: null, finished_at: null }) as JobRecord<Data>;
+    return rowToRecord({ ...row, progress: '0', result: null, error: null, attempts: 0, stalls: 0, lease_until: null, locked_by: null, started_at: null, finished_at: null }) as JobRecord<Data>;
   }
 
   async enqueueBulk<Data>(jobs: { name: string; data: Data; options?: EnqueueOptions }[]): Promise<string[]> {
@@ -172,14 +174,25 @@ export class SqlJobQueue implements JobQueue {
   }
 
   subscribe(jobId: string, listener: (event: JobEvent) => void): () => void {
-    this.events.on(jobId, listener);
-    // Subscribers count as waiters so that a finish seen only by polling reaches them too.
-    const onFinish = (row: JobRow) => this.events.emit(jobId, finishEvent(row));
+    // A finish may be seen more than once (locally, by a signal, by polling); a subscriber
+    // hears the final event once.
+    let ended = false;
+    const onEvent = (event: JobEvent) => {
+      if (isFinal(event)) {
+        if (ended) return;
+        ended = true;
+      }
+      listener(event);
+    };
+    this.events.on(jobId, onEvent);
+    // Subscribers count as waiters so that a finish seen only by polling reaches them too
+    // (settle() emits the final event to every subscriber).
+    const onFinish = () => {};
     const waiting = this.waiters.get(jobId) ?? new Set();
     waiting.add(onFinish);
     this.waiters.set(jobId, waiting);
     return () => {
-      this.events.off(jobId, listener);
+      this.events.off(jobId, onEvent);
       this.removeWaiter(jobId, onFinish);
     };
   }
@@ -282,14 +295,16 @@ export class SqlJobQueue implements JobQueue {
         const result = await registration.handler(context);
         outcome = { id: row.id, state: 'completed', result: JSON.stringify(result ?? null), error: null, runAt: Number(row.run_at), finishedAt: Date.now() };
       } catch (error) {
-        const retry = Number(row.attempts) < Number(row.max_attempts);
+        // Stalled runs are not failures of the job: only failed runs use up its attempts.
+        const failures = Number(row.attempts) - Number(row.stalls ?? 0);
+        const retry = failures < Number(row.max_attempts);
         const now = Date.now();
         outcome = {
           id: row.id,
           state: retry ? 'queued' : 'failed',
           result: null,
           error: errorMessage(error),
-          runAt: retry ? now + backoffDelay(Number(row.backoff_ms), Number(row.attempts)) : Number(row.run_at),
+          runAt: retry ? now + backoffDelay(Number(row.backoff_ms), failures) : Number(row.run_at),
           finishedAt: retry ? null : now,
         };
       }
@@ -397,7 +412,7 @@ export class SqlJobQueue implements JobQueue {
     const now = Date.now();
     const mine = [...this.registrations.values()].flatMap((r) => [...r.active.keys()]);
     await this.store.extendLeases(this.workerId, mine, now + this.leaseMs);
-    const recovered = await this.store.recoverStalled(now);
+    const recovered = await this.store.recoverStalled(now, this.options.maxStalls ?? 1);
     for (const row of recovered) {
       if (row.state === 'queued') this.announce('enqueued', row.name, [row.id]);
       else {
@@ -444,6 +459,10 @@ export class SqlJobQueue implements JobQueue {
     this.events.removeAllListeners();
     await this.options.notifier.close();
   }
+}
+
+function isFinal(event: JobEvent): boolean {
+  return event.type === 'completed' || event.type === 'cancelled' || (event.type === 'failed' && !event.willRetry);
 }
 
 function finishEvent(row: JobRow): JobEvent {

@@ -43,12 +43,37 @@ export function createRedisClient(config: Pick<Config, 'redisUrl' | 'dependencyT
   const client = new Redis(config.redisUrl, redisClientOptions(config, options.kind ?? 'command', options.name));
   // Without a listener ioredis logs every failed reconnection attempt to stderr.
   client.on('error', (error: Error) => options.onError?.(error));
+  client.once('ready', () => connectedOnce.add(client));
   return client;
 }
+
+/**
+ * A command client refuses commands until its first connection is up, which would turn the
+ * first requests after start-up into 503s. Callers await this (within their deadline) first:
+ * it waits only for the first connection; after an outage, commands fail fast again.
+ */
+export function firstConnection(client: Redis): Promise<void> {
+  if (client.status === 'ready' || connectedOnce.has(client)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      client.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = () => {
+      client.off('ready', onReady);
+      reject(new Error('Connection is closed.'));
+    };
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+  });
+}
+
+const connectedOnce = new WeakSet<Redis>();
 
 /** Resolves when Redis answers PING, rejects with a 503-shaped error naming redis within the deadline. */
 export function pingRedis(client: Redis, timeoutMs: number): Promise<void> {
   return callDependency('redis', timeoutMs, async () => {
+    await firstConnection(client);
     await client.ping();
   });
 }

@@ -1,0 +1,153 @@
+// Job events for the BullMQ driver: one QueueEvents reader per job name, started when someone in
+// this process first waits on or subscribes to a job of that name, and one listener on it that
+// dispatches by job id through maps. Ten thousand waiters cost ten thousand map entries, not
+// ten thousand listeners on an emitter.
+import type { QueueEvents } from 'bullmq';
+import type { JobEvent, JobProgress, JobRecord } from './contract.js';
+import { CANCELLED_EVENT, RETRYING_EVENT, fromBullId } from './bullmq-keys.js';
+
+export interface JobEventHubDeps {
+  /** a QueueEvents for this name reading from just after `lastEventId` */
+  openQueueEvents(name: string, lastEventId: string): QueueEvents;
+  /** the id of the newest event in this name's stream ('0-0' if empty), through the dependency deadline */
+  lastEventId(name: string): Promise<string>;
+  /** the job's record as it stands, to hand to waiters once it finished */
+  fetchRecord(id: string, name: string): Promise<JobRecord | null>;
+  onError(error: unknown): void;
+}
+
+type Waiter = (record: JobRecord) => void;
+interface Listeners {
+  set: Set<(event: JobEvent) => void>;
+  /** a final event reaches each subscriber once, even if it is seen twice (locally and from Redis) */
+  ended: boolean;
+}
+
+const FINAL_EVENTS = new Set(['completed', 'failed', CANCELLED_EVENT]);
+
+export class JobEventHub {
+  private readonly readers = new Map<string, Promise<QueueEvents>>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly listeners = new Map<string, Listeners>();
+  private closed = false;
+
+  constructor(private readonly deps: JobEventHubDeps) {}
+
+  /**
+   * Resolves once events of this name are being collected from a point before the call, so a
+   * caller that then reads a job's state misses no event that follows the read.
+   */
+  async watch(name: string): Promise<void> {
+    let reader = this.readers.get(name);
+    if (!reader) {
+      reader = this.deps.lastEventId(name).then((lastEventId) => {
+        const events = this.deps.openQueueEvents(name, lastEventId);
+        events.on('error', (error) => this.deps.onError(error));
+        for (const type of ['active', 'progress', 'completed', 'failed', 'waiting', RETRYING_EVENT, CANCELLED_EVENT]) {
+          events.on(type as 'active', (args: Record<string, unknown>) => this.dispatch(name, type, args));
+        }
+        return events;
+      });
+      this.readers.set(name, reader);
+      // A failed start (Redis down) must not stick: the next caller tries again.
+      reader.catch(() => this.readers.delete(name));
+    }
+    await reader;
+  }
+
+  addWaiter(id: string, waiter: Waiter): void {
+    const set = this.waiters.get(id) ?? new Set();
+    set.add(waiter);
+    this.waiters.set(id, set);
+  }
+
+  removeWaiter(id: string, waiter: Waiter): void {
+    const set = this.waiters.get(id);
+    set?.delete(waiter);
+    if (set?.size === 0) this.waiters.delete(id);
+  }
+
+  addListener(id: string, listener: (event: JobEvent) => void): void {
+    const entry = this.listeners.get(id) ?? { set: new Set(), ended: false };
+    entry.set.add(listener);
+    this.listeners.set(id, entry);
+  }
+
+  removeListener(id: string, listener: (event: JobEvent) => void): void {
+    const entry = this.listeners.get(id);
+    entry?.set.delete(listener);
+    if (entry?.set.size === 0) this.listeners.delete(id);
+  }
+
+  /** Hands a finished job to its waiters (and its final event to subscribers) without a round trip. */
+  settle(record: JobRecord): void {
+    this.emit(record.id, finalEvent(record));
+    const set = this.waiters.get(record.id);
+    if (set) for (const waiter of [...set]) waiter(record);
+  }
+
+  emit(id: string, event: JobEvent): void {
+    const entry = this.listeners.get(id);
+    if (!entry) return;
+    const final = event.type === 'completed' || event.type === 'cancelled' || (event.type === 'failed' && !event.willRetry);
+    if (final) {
+      if (entry.ended) return;
+      entry.ended = true;
+    }
+    for (const listener of [...entry.set]) listener(event);
+  }
+
+  private dispatch(name: string, type: string, args: Record<string, unknown>): void {
+    if (this.closed || typeof args.jobId !== 'string') return;
+    const id = fromBullId(args.jobId);
+    const event = toJobEvent(type, id, name, args);
+    if (event) this.emit(id, event);
+    if (FINAL_EVENTS.has(type) && this.waiters.has(id)) {
+      this.deps.fetchRecord(id, name).then(
+        (record) => {
+          if (!record) return;
+          const set = this.waiters.get(id);
+          if (set) for (const waiter of [...set]) waiter(record);
+        },
+        // The waiter's own timeout still answers it; the failure is logged.
+        (error) => this.deps.onError(error),
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const readers = [...this.readers.values()];
+    this.readers.clear();
+    this.waiters.clear();
+    this.listeners.clear();
+    await Promise.all(readers.map((reader) => reader.then((events) => events.close(), () => {}).catch(() => {})));
+  }
+}
+
+function toJobEvent(type: string, jobId: string, name: string, args: Record<string, unknown>): JobEvent | null {
+  switch (type) {
+    case 'active':
+      return { type: 'active', jobId, name };
+    case 'waiting':
+      return { type: 'queued', jobId, name };
+    case 'progress':
+      return { type: 'progress', jobId, name, progress: args.data as JobProgress };
+    case 'completed':
+      return { type: 'completed', jobId, name, result: args.returnvalue ?? null };
+    case 'failed':
+      return { type: 'failed', jobId, name, error: String(args.failedReason ?? 'failed'), willRetry: false };
+    case RETRYING_EVENT:
+      return { type: 'failed', jobId, name, error: String(args.error ?? 'failed'), willRetry: true };
+    case CANCELLED_EVENT:
+      return { type: 'cancelled', jobId, name };
+    default:
+      return null;
+  }
+}
+
+export function finalEvent(record: JobRecord): JobEvent {
+  if (record.state === 'completed') return { type: 'completed', jobId: record.id, name: record.name, result: record.result };
+  if (record.state === 'cancelled') return { type: 'cancelled', jobId: record.id, name: record.name };
+  return { type: 'failed', jobId: record.id, name: record.name, error: record.error ?? 'failed', willRetry: false };
+}

@@ -1,0 +1,65 @@
+// The id → name index outlives the jobs BullMQ drops after the retention period; this sweeps it.
+// An entry is written just before its job, so an entry without a job may be one being enqueued:
+// only entries found without a job on two sweeps in a row are deleted.
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type WorkyardRedisKeys, toBullId } from './bullmq-keys.js';
+
+const SWEEP_EVERY_MS = 10 * 60_000;
+const SCAN_COUNT = 1_000;
+/** bounds the memory a sweep may hold; the rest waits for the next sweeps */
+const MAX_SUSPECTS = 100_000;
+
+export class IndexSweeper {
+  private timer?: NodeJS.Timeout;
+  private suspects = new Set<string>();
+  private sweeping = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: WorkyardRedisKeys,
+    private readonly queueFor: (name: string) => Queue,
+  ) {}
+
+  start(onError: (error: unknown) => void): void {
+    this.timer = setInterval(() => void this.sweep().catch(onError), SWEEP_EVERY_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass over the index; returns how many entries it deleted. */
+  async sweep(): Promise<number> {
+    if (this.sweeping) return 0;
+    this.sweeping = true;
+    const next = new Set<string>();
+    let deleted = 0;
+    try {
+      let cursor = '0';
+      do {
+        const [nextCursor, flat] = await this.redis.hscan(this.keys.index, cursor, 'COUNT', SCAN_COUNT);
+        cursor = nextCursor;
+        const pairs: [string, string][] = [];
+        for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
+        const pipeline = this.redis.pipeline();
+        for (const [id, name] of pairs) {
+          pipeline.exists(this.queueFor(name).toKey(toBullId(id)), this.keys.cancelled(id));
+        }
+        const results = (await pipeline.exec()) ?? [];
+        const gone: string[] = [];
+        pairs.forEach(([id], i) => {
+          if (Number(results[i]?.[1] ?? 1) > 0) return;
+          if (this.suspects.has(id)) gone.push(id);
+          else if (next.size < MAX_SUSPECTS) next.add(id);
+        });
+        if (gone.length) deleted += await this.redis.hdel(this.keys.index, ...gone);
+      } while (cursor !== '0');
+      this.suspects = next;
+      return deleted;
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+// counts() and listRecent() for the BullMQ driver: both walk the job names ever enqueued (a small
+// set) and ask each BullMQ queue, plus the cancelled jobs that BullMQ no longer holds.
+import type { Job, JobType, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JOB_STATES, type JobCounts, type JobRecord, type JobState } from './contract.js';
+import type { WorkyardRedisKeys } from './bullmq-keys.js';
+import { jobToRecord } from './bullmq-records.js';
+
+const QUEUED_TYPES: JobType[] = ['waiting', 'delayed', 'prioritized', 'waiting-children'];
+const LISTED: [JobType, JobState][] = [
+  ...QUEUED_TYPES.map((type): [JobType, JobState] => [type, 'queued']),
+  ['active', 'active'],
+  ['completed', 'completed'],
+  ['failed', 'failed'],
+];
+
+export async function countsOf(redis: Redis, keys: WorkyardRedisKeys, queueFor: (name: string) => Queue, retentionMs: number): Promise<JobCounts> {
+  const names = await redis.smembers(keys.names);
+  const now = Date.now();
+  const counts: JobCounts = {};
+  await Promise.all(
+    names.map(async (name) => {
+      const [byType, cancelled] = await Promise.all([
+        queueFor(name).getJobCounts(...QUEUED_TYPES, 'active', 'completed', 'failed'),
+        redis.zcount(keys.cancelledByName(name), now - retentionMs, '+inf'),
+      ]);
+      const row = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+      for (const type of QUEUED_TYPES) row.queued += byType[type] ?? 0;
+      row.active = byType.active ?? 0;
+      row.completed = byType.completed ?? 0;
+      row.failed = byType.failed ?? 0;
+      row.cancelled = cancelled;
+      counts[name] = row;
+    }),
+  );
+  return counts;
+}
+
+/** The newest `limit` jobs by creation time: up to `limit` from each state of each name, merged. */
+export async function recentOf(
+  redis: Redis,
+  keys: WorkyardRedisKeys,
+  queueFor: (name: string) => Queue,
+  limit: number,
+  name: string | undefined,
+  fetchCancelled: (id: string) => Promise<JobRecord | null>,
+): Promise<JobRecord[]> {
+  const names = name ? [name] : await redis.smembers(keys.names);
+  const records: JobRecord[] = [];
+  await Promise.all(
+    names.flatMap((n) => [
+      ...LISTED.map(async ([type, state]) => {
+        const jobs: Job[] = await queueFor(n).getJobs([type], 0, limit - 1, false);
+        for (const job of jobs) if (job) records.push(jobToRecord(job, state));
+      }),
+      (async () => {
+        const ids = await redis.zrevrange(keys.cancelledByName(n), 0, limit - 1);
+        for (const record of await Promise.all(ids.map(fetchCancelled))) if (record) records.push(record);
+      })(),
+    ]),
+  );
+  const seen = new Set<string>();
+  return records
+    .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
+    .filter((r) => !seen.has(r.id) && seen.add(r.id))
+    .slice(0, limit);
+}

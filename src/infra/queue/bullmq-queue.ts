@@ -1,0 +1,400 @@
+// The BullMQ queue driver: jobs live in Redis, one BullMQ Queue per job name, workers in any
+// process on any machine. Calls made on request paths go through one fast-failing connection and
+// the dependency deadline (503 naming redis); workers and event readers use connections that wait
+// out an outage and resume. An index (id → name) lets getJob and cancel work with the id alone.
+import { randomUUID } from 'node:crypto';
+import { Job, type JobsOptions, Queue, QueueEvents, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AppError, TimeoutError, callDependency, notFound } from '../../errors.js';
+import { closeRedisClient, createRedisClient, firstConnection, pingRedis } from '../redis/connection.js';
+import {
+  type CancelOutcome,
+  type EnqueueOptions,
+  FINAL_STATES,
+  type JobCounts,
+  type JobEvent,
+  type JobHandler,
+  type JobQueue,
+  type JobRecord,
+  type WorkerOptions,
+  errorMessage,
+} from './contract.js';
+import { JobEventHub } from './bullmq-events.js';
+import { IndexSweeper } from './bullmq-index-sweeper.js';
+import { CANCEL_SCRIPT, RETRYING_EVENT, WorkyardRedisKeys, assertBullmqJobName, fromBullId, toBullId } from './bullmq-keys.js';
+import { countsOf, recentOf } from './bullmq-listing.js';
+import { jobToRecord, stateOf } from './bullmq-records.js';
+
+export interface BullmqQueueOptions {
+  redisUrl: string;
+  /** every key starts with it (config.redisPrefix) */
+  prefix: string;
+  /** deadline of each call made on a request path (config.dependencyTimeoutMs) */
+  timeoutMs: number;
+  /** BullMQ lockDuration: a job whose worker stops renewing its lock for this long is stalled (default 30 s) */
+  leaseMs?: number;
+  /** how often workers look for stalled jobs (default: leaseMs) */
+  stalledCheckMs?: number;
+  /** a job stalled more often than this fails (default 1, as BullMQ's maxStalledCount) */
+  maxStalls?: number;
+  /** finished and cancelled jobs are kept this long (default 7 days) */
+  retentionMs?: number;
+  log?: { warn(obj: object, msg: string): void };
+}
+
+interface Registration {
+  name: string;
+  handler: JobHandler<any, any>;
+  concurrency: number;
+  worker?: Worker;
+  active: Set<{ abort: AbortController; done: Promise<unknown> }>;
+}
+
+type RedisWithCancel = Redis & {
+  workyardCancel(...args: (string | number)[]): Promise<number>;
+};
+
+export class BullmqJobQueue implements JobQueue {
+  readonly driver = 'bullmq' as const;
+  private readonly keys: WorkyardRedisKeys;
+  /** request paths: no offline queue, fails at once while Redis is away */
+  private readonly redis: RedisWithCancel;
+  /** workers and event readers (duplicated by BullMQ for its blocking commands) */
+  private blockingRedis?: Redis;
+  private readonly queues = new Map<string, Queue>();
+  private readonly knownNames = new Set<string>();
+  private readonly registrations = new Map<string, Registration>();
+  private readonly hub: JobEventHub;
+  private readonly sweeper: IndexSweeper;
+  private readonly leaseMs: number;
+  private readonly retentionMs: number;
+  private running = false;
+  private closed = false;
+  private lastWarning = 0;
+
+  constructor(private readonly options: BullmqQueueOptions) {
+    this.keys = new WorkyardRedisKeys(options.prefix);
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
+    this.redis = this.connect('command', 'workyard-queue') as RedisWithCancel;
+    this.redis.defineCommand('workyardCancel', { numberOfKeys: 9, lua: CANCEL_SCRIPT });
+    this.hub = new JobEventHub({
+      openQueueEvents: (name, lastEventId) =>
+        new QueueEvents(name, { connection: this.blocking(), prefix: options.prefix, lastEventId, blockingTimeout: 5_000 }),
+      lastEventId: (name) =>
+        this.call(async () => (await this.redis.xrevrange(this.queueFor(name).keys.events, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0'),
+      fetchRecord: (id, name) => this.call(() => this.fetchRecord(id, name)),
+      onError: (error) => this.warn(error, 'queue events failed'),
+    });
+    this.sweeper = new IndexSweeper(this.redis, this.keys, (name) => this.queueFor(name));
+  }
+
+  private connect(kind: 'command' | 'blocking', name: string): Redis {
+    return createRedisClient(
+      { redisUrl: this.options.redisUrl, dependencyTimeoutMs: this.options.timeoutMs },
+      { kind, name, onError: (error) => this.warn(error, `redis connection (${name}) failed`) },
+    );
+  }
+
+  private blocking(): Redis {
+    this.blockingRedis ??= this.connect('blocking', 'workyard-worker');
+    return this.blockingRedis;
+  }
+
+  /** An outage makes every connection report each reconnection attempt; one line per 10 s is enough. */
+  private warn(error: unknown, message: string): void {
+    if (this.closed || Date.now() - this.lastWarning < 10_000) return;
+    this.lastWarning = Date.now();
+    this.options.log?.warn({ err: error }, message);
+  }
+
+  private call<T>(fn: () => Promise<T>, timeoutMs = this.options.timeoutMs): Promise<T> {
+    return callDependency('redis', timeoutMs, async () => {
+      await firstConnection(this.redis);
+      return fn();
+    });
+  }
+
+  private queueFor(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      assertBullmqJobName(name);
+      queue = new Queue(name, { connection: this.redis, prefix: this.options.prefix });
+      queue.on('error', (error) => this.warn(error, `queue ${name} failed`));
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  private jobOptions(bullId: string, options: EnqueueOptions): JobsOptions {
+    const attempts = options.attempts ?? 1;
+    if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError('attempts must be a whole number ≥ 1');
+    const age = Math.ceil(this.retentionMs / 1000);
+    return {
+      jobId: bullId,
+      attempts,
+      backoff: { type: 'exponential', delay: Math.max(0, options.backoffMs ?? 1000) },
+      delay: Math.max(0, options.delayMs ?? 0),
+      // Finished jobs stay readable (/tasks/:id, dead letters) for the retention, then BullMQ drops them.
+      removeOnComplete: { age },
+      removeOnFail: { age },
+    };
+  }
+
+  /** Names are recorded once per process, for counts() and listRecent(). */
+  private rememberName(name: string): Promise<unknown> | null {
+    if (this.knownNames.has(name)) return null;
+    this.knownNames.add(name);
+    return this.redis.sadd(this.keys.names, name).catch((error) => {
+      this.knownNames.delete(name);
+      throw error;
+    });
+  }
+
+  async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<JobRecord<Data>> {
+    const queue = this.queueFor(name);
+    const id = options.jobId ?? randomUUID();
+    const jobOptions = this.jobOptions(toBullId(id), options);
+    return this.call(async () => {
+      if (options.jobId !== undefined) {
+        const [claimed] = await Promise.all([this.redis.hsetnx(this.keys.index, id, name), this.rememberName(name)]);
+        if (!claimed) {
+          const existing = await this.fetchById(id);
+          if (existing) return existing as JobRecord<Data>;
+          // The index outlived its job (retention): the id is free again.
+          await this.redis.hset(this.keys.index, id, name);
+        }
+        return newRecord(await queue.add(name, data ?? null, jobOptions), id) as JobRecord<Data>;
+      }
+      const [, , job] = await Promise.all([this.redis.hset(this.keys.index, id, name), this.rememberName(name), queue.add(name, data ?? null, jobOptions)]);
+      return newRecord(job, id) as JobRecord<Data>;
+    });
+  }
+
+  async enqueueBulk<Data>(jobs: { name: string; data: Data; options?: EnqueueOptions }[]): Promise<string[]> {
+    const entries = jobs.map((job) => {
+      const id = job.options?.jobId ?? randomUUID();
+      this.queueFor(job.name);
+      return { ...job, id, chosen: job.options?.jobId !== undefined, opts: this.jobOptions(toBullId(id), job.options ?? {}) };
+    });
+    if (!entries.length) return [];
+    // A big batch takes longer than one command: the deadline grows with it.
+    return this.call(async () => {
+      const pipeline = this.redis.pipeline();
+      const generated = entries.filter((e) => !e.chosen);
+      const chosen = entries.filter((e) => e.chosen);
+      if (generated.length) pipeline.hset(this.keys.index, ...generated.flatMap((e) => [e.id, e.name]));
+      for (const e of chosen) pipeline.hsetnx(this.keys.index, e.id, e.name);
+      if (chosen.length) pipeline.hmget(this.keys.index, ...chosen.map((e) => e.id));
+      const names = [...new Set(entries.map((e) => e.name))].filter((n) => !this.knownNames.has(n));
+      if (names.length) pipeline.sadd(this.keys.names, ...names);
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([error]) => error);
+      if (failed) throw failed[0];
+      names.forEach((n) => this.knownNames.add(n));
+      // A caller-chosen id already taken by a job of another name is that job (idempotent);
+      // one taken by this name is added again and BullMQ keeps the existing job.
+      const owners = chosen.length ? (results[(generated.length ? 1 : 0) + chosen.length][1] as (string | null)[]) : [];
+      const taken = new Set(chosen.filter((e, i) => owners[i] !== e.name).map((e) => e.id));
+      const byName = new Map<string, typeof entries>();
+      for (const e of entries) if (!taken.has(e.id)) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
+      await Promise.all(
+        [...byName].map(([name, list]) => this.queueFor(name).addBulk(list.map((e) => ({ name, data: e.data ?? null, opts: e.opts })))),
+      );
+      return entries.map((e) => e.id);
+    }, this.options.timeoutMs + Math.ceil(entries.length / 2));
+  }
+
+  async getJob<Data = unknown, Result = unknown>(id: string): Promise<JobRecord<Data, Result> | null> {
+    return (await this.call(() => this.fetchById(id))) as JobRecord<Data, Result> | null;
+  }
+
+  private async fetchById(id: string): Promise<JobRecord | null> {
+    const name = await this.redis.hget(this.keys.index, id);
+    return name ? this.fetchRecord(id, name) : null;
+  }
+
+  private async fetchRecord(id: string, name: string): Promise<JobRecord | null> {
+    const queue = this.queueFor(name);
+    const bullId = toBullId(id);
+    const [job, state] = await Promise.all([Job.fromId(queue, bullId), queue.getJobState(bullId)]);
+    if (job) return jobToRecord(job, stateOf(state));
+    return this.fetchCancelled(id);
+  }
+
+  private async fetchCancelled(id: string): Promise<JobRecord | null> {
+    const copy = await this.redis.hgetall(this.keys.cancelled(id));
+    if (!copy.record) return null;
+    const record = JSON.parse(copy.record) as JobRecord;
+    return { ...record, state: 'cancelled', error: null, attempts: Number(copy.ats ?? record.attempts), finishedAt: Number(copy.cancelledOn) };
+  }
+
+  async cancel(id: string): Promise<CancelOutcome> {
+    return this.call(async () => {
+      const record = await this.fetchById(id);
+      if (!record) return 'not_found';
+      if (record.state !== 'queued') return 'not_cancellable';
+      const queue = this.queueFor(record.name);
+      const bullId = toBullId(id);
+      const jobKey = queue.toKey(bullId);
+      const outcome = await this.redis.workyardCancel(
+        jobKey, queue.keys.wait, queue.keys.paused, queue.keys.delayed, queue.keys.prioritized, queue.keys.events,
+        this.keys.cancelled(id), this.keys.cancelledByName(record.name), `${jobKey}:logs`,
+        bullId, Date.now(), this.retentionMs, id, JSON.stringify(record),
+      );
+      if (outcome !== 1) return outcome === 0 ? 'not_found' : 'not_cancellable';
+      const cancelled = await this.fetchCancelled(id);
+      if (cancelled) this.hub.settle(cancelled);
+      return 'cancelled';
+    });
+  }
+
+  async waitForFinish<Data = unknown, Result = unknown>(id: string, timeoutMs: number): Promise<JobRecord<Data, Result>> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.hub.removeWaiter(id, onRecord);
+        outcome();
+      };
+      const onRecord = (record: JobRecord) => finish(() => resolve(record as JobRecord<Data, Result>));
+      const timer = setTimeout(() => finish(() => reject(new TimeoutError(`job ${id} did not finish within ${timeoutMs} ms`))), timeoutMs);
+      this.hub.addWaiter(id, onRecord);
+      (async () => {
+        const name = await this.call(() => this.redis.hget(this.keys.index, id));
+        if (!name) return finish(() => reject(notFound(`job ${id}`)));
+        // Events are collected from before the read below, so a finish between the two is not missed.
+        await this.hub.watch(name);
+        const record = await this.call(() => this.fetchRecord(id, name));
+        if (!record) finish(() => reject(notFound(`job ${id}`)));
+        else if (FINAL_STATES.has(record.state)) onRecord(record);
+      })().catch((error) => finish(() => reject(error)));
+    });
+  }
+
+  subscribe(jobId: string, listener: (event: JobEvent) => void): () => void {
+    this.hub.addListener(jobId, listener);
+    this.call(() => this.redis.hget(this.keys.index, jobId))
+      .then(async (name) => {
+        if (name) await this.hub.watch(name);
+      })
+      .catch((error) => this.warn(error, 'subscribing to job events failed'));
+    return () => this.hub.removeListener(jobId, listener);
+  }
+
+  process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
+    assertBullmqJobName(name);
+    if (this.registrations.has(name)) throw new Error(`a worker for ${name} is already registered`);
+    const registration: Registration = { name, handler: handler as JobHandler<any, any>, concurrency: Math.max(1, options.concurrency ?? 1), active: new Set() };
+    this.registrations.set(name, registration);
+    if (this.running) this.startWorker(registration);
+  }
+
+  async startWorkers(): Promise<void> {
+    if (this.running || this.closed) return;
+    this.running = true;
+    for (const registration of this.registrations.values()) this.startWorker(registration);
+    this.sweeper.start((error) => this.warn(error, 'sweeping the job index failed'));
+  }
+
+  private startWorker(registration: Registration): void {
+    const worker = new Worker(registration.name, (job, _token, signal) => this.runJob(registration, job, signal), {
+      connection: this.blocking(),
+      prefix: this.options.prefix,
+      concurrency: registration.concurrency,
+      lockDuration: this.leaseMs,
+      stalledInterval: this.options.stalledCheckMs ?? this.leaseMs,
+      maxStalledCount: this.options.maxStalls ?? 1,
+    });
+    worker.on('error', (error) => this.warn(error, `worker ${registration.name} failed`));
+    registration.worker = worker;
+  }
+
+  private async runJob(registration: Registration, job: Job, bullSignal?: AbortSignal): Promise<unknown> {
+    const abort = new AbortController();
+    bullSignal?.addEventListener('abort', () => abort.abort(bullSignal.reason), { once: true });
+    let done!: () => void;
+    const entry = { abort, done: new Promise<void>((resolve) => (done = resolve)) };
+    registration.active.add(entry);
+    try {
+      const result = await registration.handler({
+        id: fromBullId(String(job.id)),
+        name: registration.name,
+        data: job.data,
+        attempt: job.attemptsStarted,
+        signal: abort.signal,
+        reportProgress: (progress) => this.call(() => job.updateProgress(progress)),
+      });
+      return result ?? null;
+    } catch (error) {
+      const message = errorMessage(error);
+      // BullMQ's own 'failed' event only marks the last failure; subscribers also hear of each retry.
+      if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) {
+        const events = this.queueFor(registration.name).keys.events;
+        this.redis.xadd(events, 'MAXLEN', '~', 10_000, '*', 'event', RETRYING_EVENT, 'jobId', String(job.id), 'error', message).catch(() => {});
+      }
+      throw error instanceof Error && error.message ? error : new Error(message);
+    } finally {
+      registration.active.delete(entry);
+      done();
+    }
+  }
+
+  async counts(): Promise<JobCounts> {
+    return this.call(() => countsOf(this.redis, this.keys, (name) => this.queueFor(name), this.retentionMs));
+  }
+
+  async listRecent(options: { limit?: number; name?: string } = {}): Promise<JobRecord[]> {
+    const limit = Math.max(1, options.limit ?? 20);
+    return this.call(() => recentOf(this.redis, this.keys, (name) => this.queueFor(name), limit, options.name, (id) => this.fetchCancelled(id)));
+  }
+
+  async ping(): Promise<void> {
+    await pingRedis(this.redis, this.options.timeoutMs);
+  }
+
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.running = false;
+    this.sweeper.stop();
+    const registrations = [...this.registrations.values()];
+    // Stop taking jobs, then give the running ones the grace period.
+    await Promise.all(registrations.map((r) => r.worker?.pause(true).catch(() => {})));
+    const active = () => registrations.flatMap((r) => [...r.active]);
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), graceMs)));
+    const outcome = await Promise.race([Promise.all(active().map((job) => job.done)), graceOver]);
+    clearTimeout(graceTimer);
+    const force = outcome === 'timeout';
+    if (force) {
+      // Their locks lapse and another worker runs them again once they count as stalled.
+      for (const job of active()) job.abort.abort(new AppError('internal_error', 'worker shutting down'));
+    }
+    await Promise.all(registrations.map((r) => r.worker?.close(force).catch(() => {})));
+    await this.hub.close();
+    await Promise.all([...this.queues.values()].map((queue) => queue.close().catch(() => {})));
+    await closeRedisClient(this.redis);
+    if (this.blockingRedis) await closeRedisClient(this.blockingRedis);
+  }
+}
+
+/** The record of a job just added, without reading it back. */
+function newRecord(job: Job, id: string): JobRecord {
+  return {
+    id,
+    name: job.name,
+    data: job.data,
+    state: 'queued',
+    progress: 0,
+    result: null,
+    error: null,
+    attempts: 0,
+    maxAttempts: job.opts.attempts ?? 1,
+    createdAt: job.timestamp,
+    startedAt: null,
+    finishedAt: null,
+  };
+}

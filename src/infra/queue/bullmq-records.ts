@@ -1,0 +1,45 @@
+// How a BullMQ job reads as a Workyard JobRecord: BullMQ's seven states fold into the contract's
+// five, and the fields take the contract's names and units (epoch milliseconds, null when unset).
+import type { Job, JobState as BullState } from 'bullmq';
+import type { JobProgress, JobRecord, JobState } from './contract.js';
+import { fromBullId } from './bullmq-keys.js';
+
+export function stateOf(bullState: BullState | 'unknown'): JobState {
+  switch (bullState) {
+    case 'active':
+      return 'active';
+    case 'completed':
+      return 'completed';
+    case 'failed':
+      return 'failed';
+    default:
+      // waiting, delayed (a delayed job or one backing off before its retry), prioritized, waiting-children
+      return 'queued';
+  }
+}
+
+export function jobToRecord(job: Job, state: JobState, cancelledOn?: number): JobRecord {
+  const finished = state === 'completed' || state === 'failed' || state === 'cancelled';
+  return {
+    id: fromBullId(String(job.id)),
+    name: job.name,
+    data: job.data ?? null,
+    state,
+    progress: normaliseProgress(job.progress),
+    result: state === 'completed' ? (job.returnvalue ?? null) : null,
+    // BullMQ keeps the last failure's reason on the job after a successful retry; the contract
+    // shows an error only while it is the job's latest word (failed, or queued for a retry).
+    error: state === 'failed' || state === 'queued' ? (job.failedReason || null) : null,
+    attempts: job.attemptsStarted ?? 0,
+    maxAttempts: job.opts.attempts ?? 1,
+    createdAt: job.timestamp,
+    startedAt: job.processedOn ?? null,
+    finishedAt: state === 'cancelled' ? (cancelledOn ?? null) : finished ? (job.finishedOn ?? null) : null,
+  };
+}
+
+function normaliseProgress(progress: unknown): JobProgress {
+  if (typeof progress === 'number') return progress;
+  if (progress && typeof progress === 'object') return progress as Record<string, unknown>;
+  return 0;
+}

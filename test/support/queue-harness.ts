@@ -1,0 +1,40 @@
+// Opens queues for the conformance suite and the kill test the way Workyard does (openJobQueue),
+// each instance with its own connections, closing them with the queue.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Config } from '../../src/config.js';
+import { type Database, openDatabase } from '../../src/infra/db/database.js';
+import { migrateToLatest } from '../../src/infra/db/migrations.js';
+import type { JobQueue } from '../../src/infra/queue/contract.js';
+import { openJobQueue } from '../../src/infra/queue/open.js';
+import { queueMigrations } from '../../src/infra/queue/sql-queue-store.js';
+
+export type QueueConfig = Pick<Config, 'redisUrl' | 'redisPrefix' | 'databaseUrl' | 'dependencyTimeoutMs' | 'dataDir'>;
+
+const quiet = { warn: () => {} };
+
+export function tempDataDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-queue-'));
+}
+
+/** A queue on `config`, with its own database connection (when SQL), closed together. */
+export async function openTestQueue(config: QueueConfig, tuning: { leaseMs?: number; pollMs?: number; stalledCheckMs?: number } = {}, log = quiet): Promise<JobQueue> {
+  let database: Database | undefined;
+  if (!config.redisUrl) {
+    database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.dependencyTimeoutMs });
+    await migrateToLatest(database, [queueMigrations]);
+  }
+  const leaseMs = tuning.leaseMs ?? 5_000;
+  const { queue } = await openJobQueue(config, database, log, {
+    leaseMs,
+    pollMs: tuning.pollMs ?? 100,
+    stalledCheckMs: tuning.stalledCheckMs ?? Math.max(200, Math.floor(leaseMs / 2)),
+  });
+  const close = queue.close.bind(queue);
+  queue.close = async (graceMs?: number) => {
+    await close(graceMs);
+    await database?.close();
+  };
+  return queue;
+}

@@ -1,5 +1,6 @@
 // Harvest end to end: a Workyard (embedded: SQLite, SQL queue, disk blobs) harvesting a fixture
 // site the test serves on 127.0.0.1, with private addresses allowed.
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../app.js';
 import { type FixtureSite, bytes, fakePng, html, redirect, slow, startFixtureSite } from '../../../test/support/harvest-fixture-site.js';
@@ -14,7 +15,7 @@ describe('harvest (fixture site on 127.0.0.1, private addresses allowed)', () =>
   let site: FixtureSite;
   let wy: TestWorkyard;
 
-  const inject = (options: Parameters<TestWorkyard['workyard']['app']['inject']>[0]) => wy.workyard.app.inject(options);
+  const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
 
   async function submit(kind: 'images' | 'text', path: string): Promise<string> {
     const res = await inject({ method: 'POST', url: `/${kind}_tasks`, payload: { url: `${site.url}${path}` } });

@@ -3,6 +3,7 @@ import type { WorkyardModule } from '../app-context.js';
 import { computeModule } from './compute/index.js';
 import { dashboardModule } from './dashboard/index.js';
 import { feedbackModule } from './feedback/index.js';
+import { harvestModule } from './harvest/index.js';
 import { tasksModule } from './tasks/index.js';
 
-export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule];
+export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule, harvestModule];

@@ -4,6 +4,7 @@ import type { App, AppContext } from '../../app-context.js';
 import { AppError, TimeoutError, notFound } from '../../errors.js';
 import type { SumJobData, SumJobResult } from './jobs.js';
 import { acceptJsonBodiesOnly } from './json-body.js';
+import { PacedRelease } from './paced-release.js';
 import {
   ErrorReply,
   SUM_BODY_LIMIT,
@@ -21,6 +22,7 @@ const tags = ['compute'];
 
 export function computeRoutes(app: App, ctx: AppContext): void {
   acceptJsonBodiesOnly(app);
+  const answers = new PacedRelease();
 
   app.post('/sync/sum', {
     bodyLimit: SUM_BODY_LIMIT,
@@ -36,6 +38,7 @@ export function computeRoutes(app: App, ctx: AppContext): void {
   }, async (request) => {
     const id = await startSumTask(ctx, sumJobData(request.body));
     const job = await waitForSum(ctx, id);
+    await answers.turn();
     const view = viewOfJob(job);
     if (view.status !== 'done') throw failedSumError(id, view);
     return { result: view.result!, task_id: id };

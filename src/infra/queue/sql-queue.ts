@@ -213,21 +213,27 @@ export class SqlJobQueue implements JobQueue {
   async startWorkers(): Promise<void> {
     if (this.running || this.closed) return;
     this.running = true;
-    this.every(this.pollMs, () => {
-      for (const registration of this.registrations.values()) this.scheduleClaim(registration);
-    });
+    // Running workers are a reason for the process to stay alive (a worker-only process may
+    // have nothing else holding the event loop open); the other timers are not.
+    this.every(
+      this.pollMs,
+      () => {
+        for (const registration of this.registrations.values()) this.scheduleClaim(registration);
+      },
+      { keepAlive: true },
+    );
     this.every(Math.max(50, Math.floor(this.leaseMs / 3)), () => this.renewLeasesAndRecover());
     this.every(10 * 60_000, () => this.store.removeFinishedBefore(Date.now() - this.retentionMs));
     for (const registration of this.registrations.values()) this.scheduleClaim(registration);
   }
 
-  private every(ms: number, task: () => unknown): void {
+  private every(ms: number, task: () => unknown, { keepAlive = false } = {}): void {
     const timer = setInterval(() => {
       Promise.resolve()
         .then(task)
         .catch((error) => this.options.log?.warn({ err: error }, 'queue background task failed'));
     }, ms);
-    timer.unref();
+    if (!keepAlive) timer.unref();
     this.timers.push(timer);
   }
 

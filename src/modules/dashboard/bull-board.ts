@@ -1,6 +1,7 @@
 // bull-board at /admin/queues when the queue driver is BullMQ, behind the same operator key as the
 // dashboard. It needs BullMQ's own Queue objects, which only the driver has: it hands them over
-// through an optional method, and the list is refreshed on each visit (queues appear per job name).
+// through an optional method, read again on each visit (a job name may appear at any time, in any
+// process).
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
@@ -11,8 +12,8 @@ import type { JobQueue } from '../../infra/queue/contract.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
-/** What the BullMQ driver offers for admin tools. */
-export type QueueWithBullQueues = JobQueue & { bullQueues?(): Queue[] };
+/** What the BullMQ driver offers admin tools. */
+export type QueueWithBullQueues = JobQueue & { bullQueues?(): Promise<Queue[]> };
 
 export async function mountBullBoard(app: App, ctx: AppContext, guard: (request: FastifyRequest, reply: FastifyReply) => Promise<void>): Promise<void> {
   const queue = ctx.queue as QueueWithBullQueues;
@@ -20,19 +21,35 @@ export async function mountBullBoard(app: App, ctx: AppContext, guard: (request:
     ctx.log.warn('the BullMQ driver does not hand out its queues: /admin/queues is not mounted');
     return;
   }
-  const adapters = new Map<string, BullMQAdapter>();
+  const listQueues = () => queue.bullQueues!();
   const serverAdapter = new FastifyAdapter().setBasePath(BULL_BOARD_PATH);
   const board = createBullBoard({ queues: [], serverAdapter, options: { uiConfig: { boardTitle: 'Workyard queues' } } });
-  const refresh = () => {
-    const current = queue.bullQueues!();
-    if (current.length === adapters.size && current.every((q) => adapters.has(q.name))) return;
-    adapters.clear();
-    for (const q of current) adapters.set(q.name, new BullMQAdapter(q));
-    board.replaceQueues([...adapters.values()]);
+  let shown = '';
+  const refresh = async (request: FastifyRequest) => {
+    try {
+      const queues = await listQueues();
+      const names = queues.map((q) => q.name).join('\n');
+      if (names === shown) return;
+      board.replaceQueues(queues.map((q) => new BullMQAdapter(q)));
+      shown = names;
+    } catch (error) {
+      // Redis is away: bull-board keeps the queues it knows and reports the outage itself.
+      request.log.warn({ err: error }, 'bull-board could not list the queues');
+    }
   };
   await app.register(async (scope) => {
     scope.addHook('onRequest', guard);
-    scope.addHook('onRequest', async () => refresh());
+    scope.addHook('onRequest', refresh);
+    scope.addHook('onSend', async (_request, reply, payload) => withoutExternalFonts(reply, payload));
     await scope.register(serverAdapter.registerPlugin() as any, { prefix: BULL_BOARD_PATH });
   });
+}
+
+/**
+ * bull-board's page asks Google Fonts for its typeface: Workyard works offline and its
+ * Content-Security-Policy refuses other origins, so the link goes (system fonts stand in).
+ */
+function withoutExternalFonts(reply: FastifyReply, payload: unknown): unknown {
+  if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
+  return payload.replace(/<link[^>]+href="https:\/\/fonts\.(googleapis|gstatic)\.com[^>]*>/g, '');
 }

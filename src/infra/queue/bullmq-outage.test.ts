@@ -1,0 +1,149 @@
+// The BullMQ driver with Redis going away and coming back, on a private redis-server (never the
+// shared one): calls answer 503 naming redis within a second, and work resumes when Redis is
+// back, with no restart, both for a driver started before Redis and for one that lost it.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DependencyUnavailableError } from '../../errors.js';
+import { openTestQueue } from '../../../test/support/queue-harness.js';
+import { needService } from '../../../test/support/services.js';
+import type { JobQueue } from './contract.js';
+
+// redis-server must be installed; the shared Redis answering says it is (CI installs both).
+const ok = await needService('redis');
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A redis-server on a fixed port and directory, which can be stopped and started again. */
+class RestartableRedis {
+  private child?: ChildProcess;
+  constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+  get url() {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+  async start(): Promise<void> {
+    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--save', '', '--loglevel', 'warning'], { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (!(await answers(this.port))) {
+      if (Date.now() > deadline) throw new Error(`redis-server did not start on ${this.port}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await gone;
+  }
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (value: boolean) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+async function expectFast503(call: () => Promise<unknown>): Promise<void> {
+  const started = Date.now();
+  const error = await call().then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DependencyUnavailableError);
+  expect((error as DependencyUnavailableError).dependency).toBe('redis');
+  expect(Date.now() - started).toBeLessThan(1_000);
+}
+
+async function eventually<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+describe.skipIf(!ok)('bullmq driver: Redis down and back', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-redis-outage-'));
+  let redis: RestartableRedis;
+  const queues: JobQueue[] = [];
+  const open = async (url: string) => {
+    const queue = await openTestQueue({ dataDir: dir, redisUrl: url, redisPrefix: 'outage', dependencyTimeoutMs: 800 }, { leaseMs: 2_000 });
+    queues.push(queue);
+    return queue;
+  };
+
+  afterAll(async () => {
+    await Promise.all(queues.map((queue) => queue.close(0)));
+    await redis?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers 503 within a second while Redis is down and resumes by itself when it is back', async () => {
+    redis = new RestartableRedis(await freePort(), dir);
+    await redis.start();
+    const queue = await open(redis.url);
+    queue.process<number, number>('outage-job', async (job) => job.data * 2);
+    await queue.startWorkers();
+    const before = await queue.enqueue('outage-job', 1);
+    expect(await queue.waitForFinish(before.id, 10_000)).toMatchObject({ state: 'completed', result: 2 });
+
+    await redis.stop();
+    await expectFast503(() => queue.enqueue('outage-job', 2));
+    await expectFast503(() => queue.enqueueBulk([{ name: 'outage-job', data: 3 }]));
+    await expectFast503(() => queue.getJob(before.id));
+    await expectFast503(() => queue.cancel(before.id));
+    await expectFast503(() => queue.counts());
+    await expectFast503(() => queue.ping());
+    await expectFast503(() => queue.waitForFinish(before.id, 5_000));
+
+    await redis.start();
+    await eventually(() => queue.ping(), 10_000);
+    const after = await eventually(() => queue.enqueue('outage-job', 21), 5_000);
+    // The worker's blocking connection reconnects by itself and takes the new job.
+    expect(await queue.waitForFinish(after.id, 15_000)).toMatchObject({ state: 'completed', result: 42 });
+    expect(await queue.getJob(before.id)).toMatchObject({ state: 'completed', result: 2 });
+  });
+
+  it('a driver started while Redis is down answers 503, then works once Redis comes up', async () => {
+    const port = await freePort();
+    const late = new RestartableRedis(port, fs.mkdtempSync(path.join(dir, 'late-')));
+    const queue = await open(late.url);
+    queue.process<number, number>('late-job', async (job) => job.data + 1);
+    await queue.startWorkers();
+    await expectFast503(() => queue.enqueue('late-job', 1));
+    await expectFast503(() => queue.ping());
+    await late.start();
+    try {
+      const job = await eventually(() => queue.enqueue('late-job', 41), 10_000);
+      expect(await queue.waitForFinish(job.id, 15_000)).toMatchObject({ state: 'completed', result: 42 });
+    } finally {
+      await queue.close(0);
+      await late.stop();
+    }
+  });
+});

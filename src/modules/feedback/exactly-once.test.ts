@@ -1,0 +1,130 @@
+// Exactly once: 2,000 saves are queued through the API while the worker process saving them is
+// killed (SIGKILL, no chance to clean up) and restarted, twice. The jobs it held are run again by
+// the next worker once their lease runs out; the job id being the row id, every submission ends up
+// stored once: exactly 2,000 rows, the 2,000 task ids, every job completed.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, needService } from '../../../test/support/services.js';
+import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { FEEDBACK_SAVE_JOB } from './jobs.js';
+import { eventually } from './test-support.js';
+
+const postgresOk = await needService('postgres');
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+const TOTAL = 2000;
+
+interface WorkerProcess {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<NodeJS.Signals | number | null>;
+}
+
+/** `workyard worker` in a process of its own, as it runs in production (tsx instead of the build). */
+function startWorker(env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
+  child.stderr!.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  return { child, output: () => output, exited };
+}
+
+async function kill(worker: WorkerProcess): Promise<void> {
+  worker.child.kill('SIGKILL');
+  expect(await worker.exited).toBe('SIGKILL');
+}
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe.skipIf(dialect === 'postgres' && !postgresOk)(`queued feedback saves on ${dialect}`, () => {
+    const cleanups: (() => Promise<unknown> | unknown)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    it(`stores exactly ${TOTAL} rows for ${TOTAL} queued saves while the worker is SIGKILLed and restarted twice`, { timeout: 180_000 }, async () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-feedback-once-'));
+      cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+      const database = dialect === 'postgres' ? await createTestDatabase() : null;
+      if (database) cleanups.push(() => database.drop());
+      const env: Record<string, string> = {
+        WORKYARD_DATA_DIR: dataDir,
+        WORKYARD_LOG_LEVEL: 'warn',
+        WORKYARD_SHUTDOWN_TIMEOUT_MS: '1000',
+        ...(database ? { WORKYARD_DATABASE_URL: database.url } : {}),
+      };
+
+      // The API only (as `workyard serve`): it enqueues, it never runs a job.
+      const api: TestWorkyard = await startTestWorkyard(env, { worker: false });
+      cleanups.push(() => api.close());
+      const { app, ctx } = api.workyard;
+      const countRows = async () => Number((await ctx.database.db.selectFrom('feedback').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+
+      const workers: WorkerProcess[] = [];
+      const startNextWorker = () => {
+        const worker = startWorker(env);
+        workers.push(worker);
+        cleanups.push(() => worker.child.exitCode === null && worker.child.signalCode === null && kill(worker));
+        return worker;
+      };
+      startNextWorker();
+
+      // 2,000 submissions, 20 at a time, over HTTP as clients send them
+      const taskIds: string[] = [];
+      const enqueueing = (async () => {
+        for (let i = 0; i < TOTAL; i += 20) {
+          const answers = await Promise.all(
+            Array.from({ length: Math.min(20, TOTAL - i) }, (_, j) =>
+              app.inject({ method: 'POST', url: '/feedback/async', headers: { 'content-type': 'application/json' }, payload: { name: `Person ${i + j}`, email: 'p@example.com', message: `Submission ${i + j}` } }),
+            ),
+          );
+          for (const answer of answers) {
+            expect(answer.statusCode).toBe(202);
+            taskIds.push(answer.json().task_id);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+
+      try {
+        // Kill while it is busy: after it has saved some, and again later with another worker.
+        await eventually(countRows, (n) => n >= 200, 60_000);
+        await kill(workers[0]);
+        startNextWorker();
+        await eventually(countRows, (n) => n >= 900, 60_000);
+        await kill(workers[1]);
+        startNextWorker();
+        await enqueueing;
+
+        // The jobs the killed workers held come back when their lease (30 s) runs out.
+        await eventually(async () => (await ctx.queue.counts())[FEEDBACK_SAVE_JOB], (c) => c !== undefined && c.completed + c.failed === TOTAL, 120_000);
+      } catch (error) {
+        for (const [i, worker] of workers.entries()) console.error(`worker ${i} (pid ${worker.child.pid}) output:\n${worker.output()}`);
+        const stuck = await ctx.database.db.selectFrom('wy_jobs').select(['id', 'locked_by', 'lease_until', 'attempts']).where('state', '=', 'active').limit(5).execute().catch((e) => e);
+        console.error(`at ${Date.now()}, jobs still active:`, stuck);
+        throw error;
+      }
+
+      expect(new Set(taskIds).size).toBe(TOTAL);
+      expect(await countRows()).toBe(TOTAL);
+      const ids = (await ctx.database.db.selectFrom('feedback').select('id').execute()).map((row) => row.id as string);
+      expect(new Set(ids)).toEqual(new Set(taskIds));
+      const counts = (await ctx.queue.counts())[FEEDBACK_SAVE_JOB];
+      expect(counts).toMatchObject({ completed: TOTAL, failed: 0, queued: 0, active: 0 });
+
+      // The kills did interrupt jobs: some ran more than once, and those that had already stored
+      // their row before the kill found it and stored nothing the second time.
+      const jobs = await ctx.queue.listRecent({ name: FEEDBACK_SAVE_JOB, limit: TOTAL });
+      const rerun = jobs.filter((job) => job.attempts > 1);
+      const foundTheirRow = rerun.filter((job) => (job.result as { stored: boolean }).stored === false);
+      console.log(`[exactly-once ${dialect}] ${rerun.length} jobs ran again after a kill; ${foundTheirRow.length} of them found their row already stored`);
+      expect(rerun.length).toBeGreaterThan(0);
+    });
+  });
+}

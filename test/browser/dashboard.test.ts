@@ -1,12 +1,13 @@
 // The dashboard in a real browser (Debian's Chromium through playwright-core): it loads without a
-// console error, shows a task go from queued to done without a reload, and draws one bar per
-// requested path. Leaves a screenshot in test-results/dashboard.png.
+// console error, shows a task go from queued to done without a reload, draws one bar per
+// requested path and shows a harvest's thumbnails. Leaves a screenshot in test-results/dashboard.png.
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLOW_JOB, slowJobModule } from '../../src/modules/dashboard/test-support.js';
 import { modules } from '../../src/modules/index.js';
+import { type FixtureSite, bytes, html, startFixtureSite } from '../support/harvest-fixture-site.js';
 import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
 
 const KEY = 'browser-test-key';
@@ -14,15 +15,37 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SCREENSHOT = path.resolve('test-results/dashboard.png');
 const REQUESTED = { '/api/orders': 9, '/api/orders/42': 6, '/api/customers': 4, '/api/search': 2, '/api/health-check': 1 };
+const harvestInstalled = modules.some((m) => m.name === 'harvest');
+
+/** A small picture that renders, so the thumbnails in the screenshot are real. */
+function tile(hue: number, shape: 'circle' | 'square' | 'triangle'): Buffer {
+  const figure = {
+    circle: '<circle cx="32" cy="32" r="16" fill="#fff" fill-opacity=".85"/>',
+    square: '<rect x="18" y="18" width="28" height="28" rx="4" fill="#fff" fill-opacity=".85"/>',
+    triangle: '<path d="M32 14 L50 48 L14 48 Z" fill="#fff" fill-opacity=".85"/>',
+  }[shape];
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">` +
+      `<stop offset="0" stop-color="hsl(${hue},80%,62%)"/><stop offset="1" stop-color="hsl(${(hue + 40) % 360},75%,45%)"/></linearGradient></defs>` +
+      `<rect width="64" height="64" fill="url(#g)"/>${figure}</svg>`,
+  );
+}
+const TILES = [tile(230, 'circle'), tile(160, 'square'), tile(20, 'triangle'), tile(290, 'square'), tile(50, 'circle')];
 
 describe('the dashboard in Chromium', () => {
   let wy: TestWorkyard;
   let browser: Browser;
   let page: Page;
+  let site: FixtureSite;
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    wy = await startTestWorkyard({ WORKYARD_API_KEY: KEY }, { modules: [...modules, slowJobModule] });
+    site = await startFixtureSite({
+      '/gallery.html': html(`<!doctype html><title>Gallery</title>${TILES.map((_, i) => `<img src="/tile-${i}.svg">`).join('')}`),
+      ...Object.fromEntries(TILES.map((svg, i) => [`/tile-${i}.svg`, bytes(svg, 'image/svg+xml')])),
+    });
+    // The fixture site is on loopback, which harvest refuses unless told otherwise.
+    wy = await startTestWorkyard({ WORKYARD_API_KEY: KEY, WORKYARD_HARVEST_ALLOW_PRIVATE: 'true' }, { modules: [...modules, slowJobModule] });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
@@ -34,6 +57,7 @@ describe('the dashboard in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await wy?.close();
+    await site?.close();
   });
 
   it('asks a browser without the key for it, and opens with it', async () => {
@@ -84,6 +108,19 @@ describe('the dashboard in Chromium', () => {
     await expect.poll(() => bars.count()).toBe(Math.min(20, unique));
     const top = await bars.first().getAttribute('data-count');
     expect(Number(top)).toBeGreaterThanOrEqual(REQUESTED['/api/orders']);
+
+    if (harvestInstalled) {
+      // Through the harvest module's own API, as any client would.
+      const created = await fetch(`${wy.baseUrl}/images_tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${site.url}/gallery.html` }) });
+      expect(created.status).toBe(202);
+      const { id } = (await created.json()) as { id: string };
+      const thumbnails = page.locator(`[data-harvest-id="${id}"] .thumbs img`);
+      await expect.poll(() => thumbnails.count(), { timeout: 15_000 }).toBe(TILES.length);
+      // Every thumbnail really loaded: the browser decoded it.
+      await expect.poll(() => thumbnails.evaluateAll((images) => images.filter((image) => (image as unknown as { naturalWidth: number }).naturalWidth > 0).length)).toBe(TILES.length);
+    } else {
+      await expect.poll(() => page.locator('[data-panel="harvest"]').textContent()).toContain('not part of this installation');
+    }
 
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -21,7 +21,7 @@ export interface DashboardSummary {
  * Blob totals without a driver's stats() come from a listing: that is not asked for every second
  * (an S3 listing is billed), and blob totals need not be as fresh as job counts.
  */
-const BLOB_TOTALS_MAX_AGE_MS = { fromStats: 5_000, fromListing: 15_000 };
+const BLOB_TOTALS_MAX_AGE_MS = { fromStats: 2_000, fromListing: 5_000 };
 
 export class DashboardData {
   private latest: { startedAt: number; summary: Promise<DashboardSummary> } | null = null;

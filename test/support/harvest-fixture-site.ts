@@ -45,7 +45,8 @@ export async function startFixtureSite(routes: Record<string, FixtureHandler> = 
   const listen = (host: string, port: number) =>
     new Promise<http.Server>((resolve, reject) => {
       const server = http.createServer(listener);
-      server.keepAliveTimeout = 1_000;
+      // Long enough for undici to reuse connections (it drops those whose hinted timeout is near); close() ends them anyway.
+      server.keepAliveTimeout = 30_000;
       server.on('connection', () => connections++);
       server.once('error', reject);
       server.listen(port, host, () => resolve(server));

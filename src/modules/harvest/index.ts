@@ -1,7 +1,7 @@
 // The harvest module: tasks that fetch a web page and collect its visible text or its images,
 // deduplicated by source URL and by content, behind an SSRF guard and robots.txt.
 import type { WorkyardModule } from '../../app-context.js';
-import { VERSION } from '../../app.js';
+import { createRequire } from 'node:module';
 import { type HarvestOptions, Harvester } from './harvester.js';
 import { registerHarvestJobs } from './jobs.js';
 import { harvestMigrations } from './migrations.js';
@@ -9,8 +9,12 @@ import { harvestRoutes } from './routes.js';
 
 export type { HarvestOptions } from './harvester.js';
 
-/** Read when a job or route is set up, never at import: app.ts imports this module. */
-export const harvestUserAgent = () => `Workyard/${VERSION} (+harvest)`;
+// The version comes from package.json (three levels up from src/ and dist/ alike), not from
+// app.ts: app.ts imports the module list, so importing it back here would make a cycle that
+// breaks whenever this file happens to be loaded first.
+const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+export const harvestUserAgent = () => `Workyard/${version} (+harvest)`;
 
 export function createHarvestModule(options: HarvestOptions = {}): WorkyardModule {
   // One harvester per context: two Workyards in one process (tests) keep their own agents.

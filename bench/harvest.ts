@@ -1,0 +1,121 @@
+// Benchmark: an images task on a fixture page of 500 distinct 20 KB images, from POST to `done`
+// (fetch, parse, robots.txt, guard, download, sha256, blob store, SQL dedupe and links), beside
+// plain undici downloading the same 500 images with the same per-host concurrency, in the same
+// run, on loopback. Embedded shape: SQLite, SQL queue, disk blobs in a temporary directory.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Agent, request } from 'undici';
+import { createHarvestModule } from '../src/modules/harvest/index.js';
+import { tasksModule } from '../src/modules/tasks/index.js';
+import { bytes, fakePng, html, startFixtureSite } from '../test/support/harvest-fixture-site.js';
+import { startTestWorkyard } from '../test/support/workyard.js';
+import { type BenchRow, quickMode, recordSection } from './lib/report.js';
+
+// --quick: a fifth of the page, for a check that the benchmark runs rather than for figures.
+const IMAGES = quickMode() ? 100 : 500;
+const IMAGE_BYTES = 20 * 1024;
+const CONCURRENCY = 8;
+const DEADLINE_MS = 180_000;
+
+const deadline = setTimeout(() => {
+  console.error(`bench:harvest did not finish within ${DEADLINE_MS / 1000} s`);
+  process.exit(1);
+}, DEADLINE_MS);
+
+const paths = Array.from({ length: IMAGES }, (_, i) => `/img/${i}.png`);
+const site = await startFixtureSite({ '/page.html': html(paths.map((p) => `<img src="${p}">`).join('\n')) });
+for (const [i, p] of paths.entries()) site.route(p, bytes(fakePng(`bench-${i}`, IMAGE_BYTES), 'image/png'));
+
+/** The ceiling: the same downloads with plain undici, CONCURRENCY at a time, bodies read in full. */
+async function plainUndici(): Promise<number> {
+  const agent = new Agent({ connections: CONCURRENCY });
+  const started = performance.now();
+  let next = 0;
+  let received = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < paths.length) {
+        const response = await request(`${site.url}${paths[next++]}`, { dispatcher: agent });
+        received += (await response.body.arrayBuffer()).byteLength;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await agent.close();
+  if (received !== IMAGES * IMAGE_BYTES) throw new Error(`plain undici received ${received} bytes`);
+  return seconds;
+}
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-bench-harvest-'));
+const wy = await startTestWorkyard(
+  { WORKYARD_HARVEST_ALLOW_PRIVATE: 'true', WORKYARD_DATA_DIR: dataDir, WORKYARD_LOG_LEVEL: 'warn' },
+  { modules: [tasksModule, createHarvestModule({ perHostConcurrency: CONCURRENCY })] },
+);
+
+/**
+ * POST over HTTP, then wait for the job through the queue (no polling load on the event loop the
+ * harvest shares), then read the task over HTTP; seconds from the POST to the job's end.
+ */
+async function harvestPage(): Promise<{ seconds: number; task: { status: string; images_count: number; error: string | null } }> {
+  const started = performance.now();
+  const posted = await fetch(`${wy.baseUrl}/images_tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${site.url}/page.html` }) });
+  const { id } = (await posted.json()) as { id: string };
+  await wy.workyard.ctx.queue.waitForFinish(id, DEADLINE_MS);
+  const seconds = (performance.now() - started) / 1000;
+  const task = (await (await fetch(`${wy.baseUrl}/images_tasks/${id}`)).json()) as { status: string; images_count: number; error: string | null };
+  return { seconds, task };
+}
+
+try {
+  await plainUndici(); // warm-up: JIT and the fixture server, for both sides alike
+  const ceilingSeconds = await plainUndici();
+  const first = await harvestPage();
+  if (first.task.status !== 'done' || first.task.images_count !== IMAGES) throw new Error(`harvest ended ${JSON.stringify(first.task)}`);
+  const downloadsBefore = paths.reduce((sum, p) => sum + site.hits(p), 0);
+  const again = await harvestPage();
+  const downloadsAgain = paths.reduce((sum, p) => sum + site.hits(p), 0) - downloadsBefore;
+  if (again.task.images_count !== IMAGES || downloadsAgain !== 0) throw new Error(`the second harvest downloaded ${downloadsAgain} images`);
+
+  const ceilingRate = IMAGES / ceilingSeconds;
+  const rate = IMAGES / first.seconds;
+  const rows: BenchRow[] = [
+    {
+      figure: `images task, ${IMAGES} × 20 KB, POST → done`,
+      value: rate,
+      unit: 'images/s',
+      ceiling: { name: `plain undici, ${CONCURRENCY} at a time`, value: ceilingRate },
+      ratio: rate / ceilingRate,
+      goal: '≥ 0.8 × ceiling',
+      met: rate / ceilingRate >= 0.8,
+    },
+    {
+      figure: `time to done, ${IMAGES} images`,
+      value: first.seconds * 1000,
+      unit: 'ms',
+      ceiling: { name: `plain undici, ${CONCURRENCY} at a time`, value: ceilingSeconds * 1000 },
+      ratio: first.seconds / ceilingSeconds,
+    },
+    {
+      figure: 'same page again (all stored: links only, no download)',
+      value: again.seconds * 1000,
+      unit: 'ms',
+      ceiling: { name: `plain undici, ${CONCURRENCY} at a time`, value: ceilingSeconds * 1000 },
+      ratio: again.seconds / ceilingSeconds,
+    },
+  ];
+  recordSection({
+    module: 'harvest',
+    command: 'npm run bench:harvest',
+    notes: [
+      `Embedded shape (SQLite, SQL queue, disk blob store with fsync); fixture site and Workyard in one process on loopback; per-host concurrency ${CONCURRENCY} on both sides.`,
+      'The harvest figure includes the page fetch, robots.txt, the SSRF guard, parsing, sha256, one blob put (fsync) per image and the SQL dedupe; on a busy disk the blob puts bound it.',
+    ],
+    rows,
+  });
+} finally {
+  await wy.close();
+  await site.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  clearTimeout(deadline);
+}

@@ -33,6 +33,6 @@ export interface WorkyardModule {
   rootHooks?: (app: App, ctx: AppContext) => void;
   /** registers the module's job handlers; runs in every process that runs workers */
   jobs?: (queue: JobQueue, ctx: AppContext) => void;
-  /** runs once on shutdown, after the server stopped taking requests */
-  close?: () => Promise<void>;
+  /** runs once on shutdown, after the server stopped taking requests (per app: one process may run several) */
+  close?: (ctx: AppContext) => Promise<void>;
 }

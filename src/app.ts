@@ -110,7 +110,7 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
     close() {
       closing ??= (async () => {
         await app.close();
-        for (const module of modules) await module.close?.().catch((error) => log.warn({ err: error, module: module.name }, 'module close failed'));
+        for (const module of modules) await module.close?.(ctx).catch((error) => log.warn({ err: error, module: module.name }, 'module close failed'));
         await infra.close(config.shutdownTimeoutMs);
       })();
       return closing;

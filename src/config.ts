@@ -31,7 +31,8 @@ export interface Config {
   dependencyTimeoutMs: number;
   apiKey?: string;
   logLevel: string;
-  blobs: { maxBytes: number; writeBehind: boolean };
+  /** fastTier: where write-behind keeps bytes until uploaded (absent → Redis when configured, else SQL) */
+  blobs: { maxBytes: number; writeBehind: boolean; fastTier?: 'sql' | 'redis' };
   harvest: { allowPrivate: boolean; respectRobots: boolean; maxImageBytes: number };
   /**
    * Requests per window per client address and route group (a route's tag in /docs); 0 = no
@@ -150,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     blobs: {
       maxBytes: integer(env, 'WORKYARD_BLOBS_MAX_BYTES', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
       writeBehind: boolean(env, 'WORKYARD_BLOBS_WRITE_BEHIND', false),
+      fastTier: blobsFastTier(env),
     },
     harvest: {
       allowPrivate: boolean(env, 'WORKYARD_HARVEST_ALLOW_PRIVATE', false),
@@ -162,6 +164,14 @@ export function loadConfig(env: Env = process.env): Config {
       groups: rateLimitGroups(env),
     },
   };
+}
+
+function blobsFastTier(env: Env): 'sql' | 'redis' | undefined {
+  const raw = read(env, 'WORKYARD_BLOBS_FAST_TIER');
+  if (raw === undefined) return undefined;
+  if (raw !== 'sql' && raw !== 'redis') throw new ConfigError('WORKYARD_BLOBS_FAST_TIER', 'sql or redis', raw);
+  if (raw === 'redis' && !read(env, 'WORKYARD_REDIS_URL')) throw new ConfigError('WORKYARD_BLOBS_FAST_TIER', 'sql unless WORKYARD_REDIS_URL is set', raw);
+  return raw;
 }
 
 /** Which shape a process runs, for /readyz and /metrics: scaled as soon as any shared engine is named. */

@@ -16,7 +16,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { FastifyBaseLogger } from 'fastify';
 import { Readable, Transform } from 'node:stream';
 import type { S3Config } from '../../config.js';
-import { AppError } from '../../errors.js';
+import { AppError, DependencyUnavailableError } from '../../errors.js';
 import type { BlobMeta, BlobStore, ByteRange, PutOptions } from './contract.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { checkContentLength, checkMetadata, listLimit, rangeOf } from './store-rules.js';
@@ -135,6 +135,8 @@ export class S3BlobStore implements BlobStore {
         this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }), { abortSignal }),
       );
       const total = response.ContentRange ? Number(response.ContentRange.split('/')[1]) : Number(response.ContentLength ?? 0);
+      let body = (response.Body as Readable | undefined) ?? Readable.from([]);
+      if (range) body = exactSpan(body, response.ContentRange, range, total);
       return {
         meta: {
           key,
@@ -144,7 +146,7 @@ export class S3BlobStore implements BlobStore {
           lastModified: response.LastModified ?? new Date(0),
           ...metadataOf(response.Metadata),
         },
-        body: (response.Body as Readable | undefined) ?? Readable.from([]),
+        body,
       };
     } catch (error) {
       if (isMissingObject(error)) return null;
@@ -246,6 +248,35 @@ export class S3BlobStore implements BlobStore {
       }
     }
   }
+}
+
+/**
+ * The bytes of the range asked for, whatever span the server sent: some S3-compatible servers
+ * answer `bytes=0-0` with the whole object (s3rver reads an end of 0 as "no end").
+ */
+function exactSpan(body: Readable, contentRange: string | undefined, range: ByteRange, size: number): Readable {
+  const sent = /^bytes (\d+)-(\d+)\//.exec(contentRange ?? '');
+  const wantedEnd = Math.min(range.end, size - 1);
+  if (sent && Number(sent[1]) === range.start && Number(sent[2]) === wantedEnd) return body;
+  if (!sent || Number(sent[1]) !== range.start || Number(sent[2]) < wantedEnd) {
+    body.destroy();
+    throw new DependencyUnavailableError('s3', new Error(`asked for bytes ${range.start}-${wantedEnd}, got ${contentRange ?? 'no Content-Range'}`));
+  }
+  let left = wantedEnd - range.start + 1;
+  const cut = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (left <= 0) return callback();
+      const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+      left -= part.length;
+      callback(null, part);
+      if (left === 0) {
+        this.push(null);
+        body.destroy();
+      }
+    },
+  });
+  body.on('error', (error) => cut.destroy(error));
+  return body.pipe(cut);
 }
 
 function metadataOf(metadata: Record<string, string> | undefined): { metadata?: Record<string, string> } {

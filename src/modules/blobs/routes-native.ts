@@ -1,0 +1,188 @@
+// The native HTTP surface: raw bytes in and out, streamed end to end (a body is never whole in
+// memory), with the HTTP rules clients and caches expect: ranges, entity tags, HEAD, listing.
+import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { App, AppContext } from '../../app-context.js';
+import { AppError, notFound, validationError } from '../../errors.js';
+import type { BlobMeta, ByteRange } from '../../infra/blobstore/contract.js';
+import { MAX_LIST_LIMIT } from '../../infra/blobstore/store-rules.js';
+import type { BlobService } from './blob-service.js';
+import { ifRangeHolds, noneMatchHits, parseRange, resolveRange } from './http-conditions.js';
+import { countedBody, tooLarge } from './request-body.js';
+
+const TAGS = ['blobs'];
+const KeyParams = Type.Object({ '*': Type.String({ description: 'the key: 1 to 1,024 bytes of UTF-8, "/" allowed' }) });
+const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
+const PutResult = Type.Object({ key: Type.String(), size: Type.Integer(), etag: Type.String() });
+const ListItem = Type.Object({ key: Type.String(), size: Type.Integer(), etag: Type.String(), content_type: Type.String(), last_modified: Type.String({ format: 'date-time' }) });
+const ListQuery = Type.Object({
+  prefix: Type.String({ default: '', maxLength: 1024 }),
+  limit: Type.Integer({ minimum: 1, maximum: MAX_LIST_LIMIT, default: 100 }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'next_cursor of the previous page' })),
+});
+
+const keyOf = (request: FastifyRequest) => (request.params as { '*': string })['*'];
+
+// A media type as a header carries it: printable ASCII, bounded.
+const CONTENT_TYPE = /^[\x20-\x7e]{1,255}$/;
+
+function contentLengthOf(request: FastifyRequest): number | undefined {
+  const header = request.headers['content-length'];
+  if (header === undefined || request.headers['transfer-encoding'] !== undefined) return undefined;
+  return Number(header);
+}
+
+function objectHeaders(reply: FastifyReply, meta: BlobMeta): FastifyReply {
+  return reply
+    .header('content-type', meta.contentType)
+    .header('etag', meta.etag)
+    .header('last-modified', meta.lastModified.toUTCString())
+    .header('accept-ranges', 'bytes');
+}
+
+function notModified(reply: FastifyReply, meta: BlobMeta) {
+  return reply.code(304).header('etag', meta.etag).header('last-modified', meta.lastModified.toUTCString()).send();
+}
+
+function unsatisfiable(reply: FastifyReply, size: number | undefined) {
+  if (size !== undefined) reply.header('content-range', `bytes */${size}`);
+  const error = new AppError('range_not_satisfiable', `the range is outside the object${size === undefined ? '' : ` of ${size} bytes`}`, { field: 'range' });
+  return reply.code(416).type('application/json; charset=utf-8').send(error.toJSON());
+}
+
+export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobService): Promise<void> {
+  const maxBytes = ctx.config.blobs.maxBytes;
+
+  // The raw body of a PUT reaches the handler as the request stream itself: this scope has no
+  // parser that reads a body, whatever its Content-Type (JSON and forms included).
+  await app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    // An error answered before the body was read: close the connection rather than drain gigabytes.
+    raw.addHook('onError', async (request, reply) => {
+      if (!request.raw.complete) reply.header('connection', 'close');
+    });
+
+    raw.put('/blobs/*', {
+      schema: {
+        tags: TAGS,
+        summary: 'Store the raw request body under the key (any Content-Type, kept), streamed to the store',
+        description: `Streams the body to the store without buffering it. Content-Length above WORKYARD_BLOBS_MAX_BYTES (${maxBytes}) → 413 before reading; a chunked body is counted as it arrives.`,
+        params: KeyParams,
+        response: { 201: PutResult, 400: ErrorSchema, 413: ErrorSchema, 503: ErrorSchema },
+      },
+      onRequest: async (request, reply) => {
+        const length = request.headers['content-length'];
+        if (length !== undefined && Number(length) > maxBytes) {
+          reply.header('connection', 'close');
+          throw tooLarge(maxBytes);
+        }
+      },
+    }, async (request, reply) => {
+      const key = keyOf(request);
+      const contentType = request.headers['content-type'] ?? 'application/octet-stream';
+      if (!CONTENT_TYPE.test(contentType)) throw validationError('content-type', 'content-type must be 1 to 255 printable ASCII characters');
+      const body = countedBody(request.body as IncomingMessage | undefined, maxBytes);
+      const meta = await service.put(key, body, { contentType, contentLength: contentLengthOf(request) });
+      return reply.code(201).header('etag', meta.etag).send({ key: meta.key, size: meta.size, etag: meta.etag });
+    });
+  });
+
+  app.get('/blobs', {
+    schema: {
+      tags: TAGS,
+      summary: 'A page of blobs in byte order of their keys, under a prefix, after a cursor',
+      querystring: ListQuery,
+      response: { 200: Type.Object({ items: Type.Array(ListItem), next_cursor: Type.Union([Type.String(), Type.Null()]) }), 400: ErrorSchema },
+    },
+  }, async (request) => {
+    const { prefix, limit, cursor } = request.query as { prefix: string; limit: number; cursor?: string };
+    const page = await service.list({ prefix, limit, cursor });
+    return {
+      items: page.items.map((item) => ({ key: item.key, size: item.size, etag: item.etag, content_type: item.contentType, last_modified: item.lastModified.toISOString() })),
+      next_cursor: page.nextCursor,
+    };
+  });
+
+  app.get('/blobs/*', {
+    exposeHeadRoute: false,
+    schema: {
+      tags: TAGS,
+      summary: 'The bytes of a blob (Range → 206, If-None-Match → 304)',
+      params: KeyParams,
+      response: { 404: ErrorSchema, 416: ErrorSchema },
+    },
+  }, async (request, reply) => {
+    const key = keyOf(request);
+    const ifNoneMatch = request.headers['if-none-match'];
+    const ifRange = request.headers['if-range'] as string | undefined;
+    const rangeSpec = parseRange(request.headers.range);
+    // The object is replaced between the two reads below at most rarely; then read it again.
+    for (let attempt = 0; ; attempt++) {
+      // Conditions and suffix ranges need the object's etag or size before its bytes.
+      const expected = ifNoneMatch || ifRange || rangeSpec?.kind === 'suffix' ? await service.head(key) : null;
+      if ((ifNoneMatch || ifRange || rangeSpec?.kind === 'suffix') && !expected) throw notFound(`blob ${key}`);
+      if (expected && noneMatchHits(ifNoneMatch, expected.etag)) return notModified(reply, expected);
+      const honoured = rangeSpec && (!expected || ifRangeHolds(ifRange, expected.etag)) ? rangeSpec : null;
+
+      let span: ByteRange | undefined;
+      if (honoured) {
+        if (expected) {
+          const resolved = resolveRange(honoured, expected.size);
+          if (!resolved) return unsatisfiable(reply, expected.size);
+          span = resolved;
+        } else if (honoured.kind === 'from') {
+          span = { start: honoured.start, end: honoured.end ?? Number.MAX_SAFE_INTEGER };
+        }
+      }
+
+      let result: Awaited<ReturnType<BlobService['get']>>;
+      try {
+        result = await service.get(key, span);
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'range_not_satisfiable') return unsatisfiable(reply, (await service.head(key))?.size);
+        throw error;
+      }
+      if (!result) throw notFound(`blob ${key}`);
+      const { meta, body } = result;
+      if (expected && meta.etag !== expected.etag && attempt === 0) {
+        body.destroy();
+        continue;
+      }
+      // The typed reply knows only the JSON answers of the schema; the bytes are a stream.
+      const bytesReply = objectHeaders(reply as FastifyReply, meta);
+      if (!span) return bytesReply.code(200).header('content-length', meta.size).send(body);
+      const end = Math.min(span.end, meta.size - 1);
+      return bytesReply
+        .code(206)
+        .header('content-range', `bytes ${span.start}-${end}/${meta.size}`)
+        .header('content-length', end - span.start + 1)
+        .send(body);
+    }
+  });
+
+  app.head('/blobs/*', {
+    schema: { tags: TAGS, summary: 'The headers of a blob, without its bytes', params: KeyParams },
+  }, async (request, reply) => {
+    const meta = await service.head(keyOf(request));
+    if (!meta) throw notFound(`blob ${keyOf(request)}`);
+    if (noneMatchHits(request.headers['if-none-match'], meta.etag)) return notModified(reply, meta);
+    return objectHeaders(reply, meta).code(200).header('content-length', meta.size).send();
+  });
+
+  app.delete('/blobs/*', {
+    preHandler: ctx.requireAdmin,
+    schema: {
+      tags: TAGS,
+      summary: 'Delete a blob (204; 404 when there is none); needs the API key when one is set',
+      security: [{ apiKey: [] }],
+      params: KeyParams,
+      response: { 401: ErrorSchema, 404: ErrorSchema },
+    },
+  }, async (request, reply) => {
+    const key = keyOf(request);
+    if (!(await service.delete(key))) throw notFound(`blob ${key}`);
+    return (reply as FastifyReply).code(204).send();
+  });
+}

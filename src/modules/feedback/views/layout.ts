@@ -28,6 +28,7 @@ ol.entries{list-style:none;padding:0}
 ol.entries li{background:#fff;border:1px solid #ddd;border-radius:8px;padding:.75rem 1rem;margin-bottom:.75rem}
 .entry-head{display:flex;flex-wrap:wrap;gap:.75rem;align-items:baseline}
 .rating{color:#b8860b}
+.rating.none{color:#555}
 .meta{color:#555;font-size:.9rem}
 .message{white-space:pre-wrap;overflow-wrap:anywhere;margin:.5rem 0 0}
 .pager{display:flex;gap:1rem;align-items:center}

@@ -1,9 +1,10 @@
-// Harvest end to end: a Workyard (embedded: SQLite, SQL queue, disk blobs) harvesting a fixture
-// site the test serves on 127.0.0.1, with private addresses allowed.
+// Harvest end to end: a Workyard (SQL queue, disk blobs; records on SQLite, then on PostgreSQL)
+// harvesting a fixture site the test serves on 127.0.0.1, with private addresses allowed.
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../app.js';
 import { type FixtureSite, bytes, fakePng, html, redirect, slow, startFixtureSite } from '../../../test/support/harvest-fixture-site.js';
+import { createTestDatabase, needService } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { createHarvestModule } from './index.js';
@@ -11,9 +12,15 @@ import { createHarvestModule } from './index.js';
 const MAX_IMAGE_BYTES = 100_000;
 const png = (name: string, size = 300) => fakePng(name, size);
 
-describe('harvest (fixture site on 127.0.0.1, private addresses allowed)', () => {
+const pgAvailable = await needService('postgres');
+
+describe('harvest, records on SQLite (fixture site on 127.0.0.1, private addresses allowed)', () => harvestSuite('sqlite'));
+describe.skipIf(!pgAvailable)('harvest, records on PostgreSQL (fixture site on 127.0.0.1, private addresses allowed)', () => harvestSuite('postgres'));
+
+function harvestSuite(records: 'sqlite' | 'postgres') {
   let site: FixtureSite;
   let wy: TestWorkyard;
+  let dropDatabase = async () => {};
 
   const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
 
@@ -109,13 +116,20 @@ describe('harvest (fixture site on 127.0.0.1, private addresses allowed)', () =>
       res.writeHead(200, { 'content-type': 'image/png' }).end(png('flaky'));
     });
 
+    let databaseUrl: string | undefined;
+    if (records === 'postgres') {
+      const database = await createTestDatabase();
+      databaseUrl = database.url;
+      dropDatabase = database.drop;
+    }
     wy = await startTestWorkyard(
-      { WORKYARD_HARVEST_ALLOW_PRIVATE: 'true', WORKYARD_HARVEST_MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES) },
+      { WORKYARD_HARVEST_ALLOW_PRIVATE: 'true', WORKYARD_HARVEST_MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES), WORKYARD_DATABASE_URL: databaseUrl },
       { modules: [tasksModule, createHarvestModule({ timeouts: { totalMs: 1_500, headersMs: 1_000, bodyIdleMs: 1_000 }, waitPollMs: 10 })] },
     );
   });
   afterAll(async () => {
     await wy?.close();
+    await dropDatabase();
     await site?.close();
   });
 
@@ -294,4 +308,4 @@ describe('harvest (fixture site on 127.0.0.1, private addresses allowed)', () =>
       expect.arrayContaining(['/images_tasks', '/images_tasks/{id}', '/images_tasks/{id}/images', '/images_tasks/{id}/images/{imageId}', '/text_tasks', '/text_tasks/{id}', '/text_tasks/{id}/text']),
     );
   });
-});
+}

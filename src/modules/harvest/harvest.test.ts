@@ -309,3 +309,21 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     );
   });
 }
+
+describe('harvest task cancelled before a worker took it (API-only process)', () => {
+  let wy: TestWorkyard;
+  beforeAll(async () => {
+    wy = await startTestWorkyard({}, { worker: false, modules: [tasksModule, createHarvestModule()] });
+  });
+  afterAll(() => wy?.close());
+
+  it('reports the task failed, saying it was cancelled', async () => {
+    const posted = await wy.workyard.app.inject({ method: 'POST', url: '/text_tasks', payload: { url: 'https://example.com/' } });
+    const { id } = posted.json();
+    expect((await wy.workyard.app.inject({ url: `/text_tasks/${id}` })).json().status).toBe('queued');
+    expect((await wy.workyard.app.inject({ method: 'DELETE', url: `/tasks/${id}` })).statusCode).toBe(200);
+    const task = (await wy.workyard.app.inject({ url: `/text_tasks/${id}` })).json();
+    expect(task).toMatchObject({ status: 'failed', error: 'cancelled before it ran', finished_at: expect.any(String) });
+    expect((await wy.workyard.app.inject({ url: '/text_tasks' })).json()[0]).toMatchObject({ id, status: 'failed' });
+  });
+});

@@ -16,13 +16,14 @@ import {
   SyncSumReply,
   TaskResultReply,
 } from './schemas.js';
-import { failedSumError, readSumTask, startSumTask, sumJobData, viewOfJob } from './sum-tasks.js';
+import { SumTaskStarter, failedSumError, readSumTask, sumJobData, viewOfJob } from './sum-tasks.js';
 
 const tags = ['compute'];
 
 export function computeRoutes(app: App, ctx: AppContext): void {
   acceptJsonBodiesOnly(app);
   const answers = new PacedRelease();
+  const tasks = new SumTaskStarter(ctx);
 
   app.post('/sync/sum', {
     bodyLimit: SUM_BODY_LIMIT,
@@ -36,7 +37,7 @@ export function computeRoutes(app: App, ctx: AppContext): void {
       response: { 200: SyncSumReply, 400: ErrorReply, 409: ErrorReply, 413: ErrorReply, 415: ErrorReply, 503: ErrorReply, 504: ErrorReply },
     },
   }, async (request) => {
-    const id = await startSumTask(ctx, sumJobData(request.body));
+    const id = await tasks.start(sumJobData(request.body));
     const job = await waitForSum(ctx, id);
     await answers.turn();
     const view = viewOfJob(job);
@@ -54,7 +55,7 @@ export function computeRoutes(app: App, ctx: AppContext): void {
       response: { 202: SessionReply, 400: ErrorReply, 413: ErrorReply, 415: ErrorReply, 503: ErrorReply },
     },
   }, async (request, reply) => {
-    const id = await startSumTask(ctx, sumJobData(request.body));
+    const id = await tasks.start(sumJobData(request.body));
     return reply.status(202).send({ session_id: id });
   });
 

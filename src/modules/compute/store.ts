@@ -4,7 +4,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../infra/db/database.js';
 import type { MigrationSet } from '../../infra/db/migrations.js';
-import { WriteBatcher } from './write-batcher.js';
+import { Batcher } from './batcher.js';
 
 const TABLE = 'wy_compute_tasks';
 
@@ -42,17 +42,20 @@ export type TaskOutcome = { status: 'done'; result: number } | { status: 'failed
 const ROWS_PER_STATEMENT = 500;
 
 export class ComputeTaskStore {
-  // Thousands of tasks can start or finish in the same tick; each batch is one statement per 500.
-  private readonly pending: WriteBatcher<ComputeTaskRecord>;
-  private readonly outcomes: WriteBatcher<ComputeTaskRecord>;
+  // Thousands of tasks can finish in the same tick; each batch is one statement per 500.
+  private readonly outcomes: Batcher<ComputeTaskRecord>;
 
   constructor(private readonly database: Database) {
-    this.pending = new WriteBatcher((rows) => this.database.run((db) => insertPending(db, rows)));
-    this.outcomes = new WriteBatcher((rows) => this.database.run((db) => upsertOutcomes(db, rows)));
+    this.outcomes = new Batcher(async (rows) => {
+      await this.database.run((db) => upsertOutcomes(db, rows));
+      return rows.map((): void => undefined);
+    });
   }
 
-  addPending(id: string, createdAt = Date.now()): Promise<void> {
-    return this.pending.add({ id, status: 'pending', result: null, error: null, created_at: createdAt, finished_at: null });
+  /** Records new tasks as pending; the caller batches (see SumTaskStarter). */
+  addPending(ids: string[], createdAt = Date.now()): Promise<void> {
+    const rows = ids.map((id) => ({ id, status: 'pending' as const, result: null, error: null, created_at: createdAt, finished_at: null }));
+    return this.database.run((db) => insertPending(db, rows));
   }
 
   recordOutcome(id: string, outcome: TaskOutcome, finishedAt = Date.now()): Promise<void> {

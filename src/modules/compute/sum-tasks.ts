@@ -3,6 +3,7 @@
 import type { AppContext } from '../../app-context.js';
 import { AppError, validationError } from '../../errors.js';
 import type { JobRecord } from '../../infra/queue/contract.js';
+import { Batcher } from './batcher.js';
 import { SUM_ATTEMPTS, SUM_JOB, type SumJobData, type SumJobResult } from './jobs.js';
 import { computeStoreFor } from './store.js';
 import { SUM_OVERFLOW_MESSAGE } from './sum.js';
@@ -39,13 +40,28 @@ export function sumJobData(body: SumRequestBody): SumJobData {
   return { numbers, delay_ms: body.delay_ms ?? 0 };
 }
 
-/** Queues the task, then records it as pending; returns the task id. */
-export async function startSumTask(ctx: AppContext, data: SumJobData): Promise<string> {
-  // The queue chooses the id: a caller-chosen one costs BullMQ an extra round trip to Redis.
-  const job = await ctx.queue.enqueue<SumJobData>(SUM_JOB, data, { attempts: SUM_ATTEMPTS, backoffMs: 1_000 });
-  // If the worker was faster, its outcome is recorded already and this insert leaves it alone.
-  await computeStoreFor(ctx.database).addPending(job.id, job.createdAt);
-  return job.id;
+/**
+ * Starts sum tasks: the tasks asked for in one tick are queued in one bulk call, then recorded as
+ * pending in one statement. Queued first: if a worker is faster than the pending insert, its
+ * outcome is already recorded and the insert leaves it alone.
+ */
+export class SumTaskStarter {
+  private readonly batcher: Batcher<SumJobData, string>;
+
+  constructor(ctx: AppContext) {
+    const store = computeStoreFor(ctx.database);
+    this.batcher = new Batcher(async (tasks) => {
+      const options = { attempts: SUM_ATTEMPTS, backoffMs: 1_000 };
+      const ids = await ctx.queue.enqueueBulk(tasks.map((data) => ({ name: SUM_JOB, data, options })));
+      await store.addPending(ids);
+      return ids;
+    });
+  }
+
+  /** Resolves with the task id. */
+  start(data: SumJobData): Promise<string> {
+    return this.batcher.add(data);
+  }
 }
 
 /** null: no such sum task. */

@@ -1,0 +1,26 @@
+// The job behind POST /test/{n}/: a traffic run in a worker, its progress on the task.
+import type { AppContext } from '../../app-context.js';
+import type { JobQueue } from '../../infra/queue/contract.js';
+import { loopbackOrigin } from './loopback.js';
+import { type TrafficSummary, runTrafficInThread } from './traffic.js';
+
+export const TRAFFIC_JOB = 'stats.traffic';
+
+export interface TrafficJobData {
+  n: number;
+  /** the API's own loopback address, taken from the address it listens on */
+  baseUrl: string;
+}
+
+export function statsJobs(queue: JobQueue, _ctx: AppContext): void {
+  queue.process<TrafficJobData, TrafficSummary>(
+    TRAFFIC_JOB,
+    async (job) => {
+      // Checked again here: a job is data, and anyone able to enqueue could name another host.
+      const baseUrl = loopbackOrigin(job.data.baseUrl, 'baseUrl');
+      return runTrafficInThread({ n: job.data.n, baseUrl, signal: job.signal, onProgress: (progress) => job.reportProgress({ ...progress }) });
+    },
+    // One run at a time per worker: two runs would double the load the server has to bear.
+    { concurrency: 1 },
+  );
+}

@@ -1,0 +1,120 @@
+// The stats HTTP surface: simulated API endpoints, the counts, and test traffic runs.
+import type { AddressInfo } from 'node:net';
+import { Type } from 'typebox';
+import type { App, AppContext } from '../../app-context.js';
+import { AppError, TimeoutError } from '../../errors.js';
+import { countedPath } from './counted-path.js';
+import { TRAFFIC_JOB, type TrafficJobData } from './jobs.js';
+import { loopbackBaseUrl } from './loopback.js';
+import { MAX_TRAFFIC_REQUESTS, type TrafficSummary } from './traffic.js';
+
+const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
+
+const StatsQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'paths per page' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0, description: 'paths to skip' })),
+  },
+  { additionalProperties: false },
+);
+
+const StatsView = Type.Object({
+  total_requests: Type.Integer(),
+  unique_paths: Type.Integer(),
+  paths: Type.Array(Type.Object({ path: Type.String(), count: Type.Integer() })),
+});
+
+const TrafficParams = Type.Object({ n: Type.Integer({ minimum: 1, maximum: MAX_TRAFFIC_REQUESTS, description: 'how many GET requests to send' }) });
+const TrafficQuery = Type.Object(
+  { wait: Type.Optional(Type.Boolean({ default: false, description: 'answer with the summary once the run is done' })) },
+  { additionalProperties: false },
+);
+const TrafficSummarySchema = Type.Object({
+  task_id: Type.String(),
+  n: Type.Integer(),
+  ok: Type.Integer(),
+  failed: Type.Integer(),
+  duration_ms: Type.Integer(),
+  requests_per_second: Type.Number(),
+  segments: Type.Array(Type.String()),
+  first_error: Type.Optional(Type.String()),
+});
+
+/** How long `?wait=true` holds the request: long enough for a million requests on a slow machine. */
+const WAIT_LIMIT_MS = 15 * 60_000;
+
+export function statsRoutes(app: App, ctx: AppContext): void {
+  app.get('/api/*', {
+    schema: {
+      tags: ['stats'],
+      summary: 'A simulated API endpoint: any path under /api/ answers with itself (counted like every request)',
+      response: { 200: Type.Object({ path: Type.String() }) },
+    },
+  }, async (request) => ({ path: countedPath(request.url) }));
+
+  // Every other method is refused before the body is read: there is nothing to send a body to.
+  app.route({
+    method: app.supportedMethods.filter((method) => method !== 'GET' && method !== 'HEAD'),
+    url: '/api/*',
+    schema: { hide: true },
+    onRequest: async (request, reply) => {
+      reply.header('allow', 'GET, HEAD');
+      throw new AppError('method_not_allowed', `${request.method} is not allowed on ${countedPath(request.url)}: the simulated API answers GET only`);
+    },
+    handler: async () => {},
+  });
+
+  app.get('/stats/', {
+    schema: {
+      tags: ['stats'],
+      summary: 'Requests counted per URL path (query strings ignored), most requested first, ties by path',
+      querystring: StatsQuery,
+      response: { 200: StatsView, 400: ErrorSchema, 503: ErrorSchema },
+    },
+  }, async (request) => {
+    const { limit = 100, offset = 0 } = request.query;
+    const page = await ctx.counters.top({ limit, offset });
+    return {
+      total_requests: page.total,
+      unique_paths: page.unique,
+      paths: page.entries.map((entry) => ({ path: entry.key, count: entry.count })),
+    };
+  });
+
+  app.delete('/stats/', {
+    preHandler: ctx.requireAdmin,
+    schema: {
+      tags: ['stats'],
+      summary: 'Reset every count (for test runs)',
+      security: [{ apiKey: [] }],
+      response: { 204: Type.Null({ description: 'reset' }), 401: ErrorSchema, 503: ErrorSchema },
+    },
+  }, async (_request, reply) => {
+    await ctx.counters.reset();
+    return reply.status(204).send(null);
+  });
+
+  app.post('/test/:n/', {
+    schema: {
+      tags: ['stats'],
+      summary: 'Start a test run of n GET requests to /api/… of this server; ?wait=true answers with the summary',
+      params: TrafficParams,
+      querystring: TrafficQuery,
+      response: { 200: TrafficSummarySchema, 202: Type.Object({ task_id: Type.String() }), 400: ErrorSchema, 409: ErrorSchema, 504: ErrorSchema },
+    },
+  }, async (request, reply) => {
+    const baseUrl = loopbackBaseUrl(request.server.server.address() as AddressInfo | string | null);
+    const job = await ctx.queue.enqueue<TrafficJobData>(TRAFFIC_JOB, { n: request.params.n, baseUrl });
+    if (!request.query.wait) return reply.status(202).send({ task_id: job.id });
+    let finished;
+    try {
+      finished = await ctx.queue.waitForFinish<TrafficJobData, TrafficSummary>(job.id, WAIT_LIMIT_MS);
+    } catch (error) {
+      if (error instanceof TimeoutError) throw new AppError('timeout', 'the run goes on; follow it at /tasks/' + job.id, { task_id: job.id });
+      throw error;
+    }
+    if (finished.state === 'completed' && finished.result) return { task_id: job.id, ...finished.result };
+    if (finished.state === 'cancelled') throw new AppError('conflict', 'the run was cancelled before it started', { task_id: job.id });
+    throw new AppError('internal_error', `the run failed: ${finished.error ?? 'unknown error'}`, { task_id: job.id });
+  });
+}

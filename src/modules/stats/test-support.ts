@@ -1,0 +1,23 @@
+// What the stats tests share: a Workyard with only the modules they need, and readers of /stats/.
+import type { LightMyRequestResponse } from 'fastify';
+import { startTestWorkyard, type TestWorkyard } from '../../../test/support/workyard.js';
+import { tasksModule } from '../tasks/index.js';
+import { statsModule } from './index.js';
+
+export function startStatsWorkyard(env: Record<string, string | undefined> = {}): Promise<TestWorkyard> {
+  return startTestWorkyard(env, { modules: [tasksModule, statsModule] });
+}
+
+export interface StatsBody {
+  total_requests: number;
+  unique_paths: number;
+  paths: { path: string; count: number }[];
+}
+
+export async function readStats(wy: TestWorkyard, query = 'limit=10000'): Promise<StatsBody> {
+  const res: LightMyRequestResponse = await wy.workyard.app.inject({ url: `/stats/?${query}` });
+  if (res.statusCode !== 200) throw new Error(`/stats/ answered ${res.statusCode}: ${res.body}`);
+  return res.json();
+}
+
+export const countOf = (stats: StatsBody, path: string) => stats.paths.find((p) => p.path === path)?.count ?? 0;

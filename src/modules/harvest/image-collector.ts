@@ -46,7 +46,7 @@ export class ImageCollector {
 
   async collect(taskId: string, urls: string[], signal: AbortSignal): Promise<CollectOutcome> {
     const { database } = this.options;
-    const found: Found[] = urls.map((url, position) => ({ url, key: createHash('sha256').update(url).digest('hex'), position }));
+    const found: Found[] = [...new Set(urls)].map((url, position) => ({ url, key: createHash('sha256').update(url).digest('hex'), position }));
     const byKey = new Map(found.map((f) => [f.key, f]));
     const links = new Map<string, store.ImageLink>();
     const positionOf = new Map<string, number>();

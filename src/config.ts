@@ -26,6 +26,8 @@ export interface Config {
   /** absent → blobs on local disk under the data dir */
   s3?: S3Config;
   syncTimeoutMs: number;
+  /** how long a running job stays its worker's without renewal: a dead worker's job runs again after this */
+  queueLeaseMs: number;
   shutdownTimeoutMs: number;
   /** every call to a dependency gives up after this long and answers 503 */
   dependencyTimeoutMs: number;
@@ -144,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix,
     s3: s3(env),
     syncTimeoutMs: integer(env, 'WORKYARD_SYNC_TIMEOUT_MS', 10_000, 1, 3_600_000),
+    queueLeaseMs: integer(env, 'WORKYARD_QUEUE_LEASE_MS', 30_000, 500, 3_600_000),
     shutdownTimeoutMs: integer(env, 'WORKYARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
     dependencyTimeoutMs: integer(env, 'WORKYARD_DEPENDENCY_TIMEOUT_MS', 800, 50, 60_000),
     apiKey: read(env, 'WORKYARD_API_KEY'),

@@ -58,7 +58,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForReady(url: string, child: ChildProcess, logFile: string, timeoutMs = 60_000): Promise<void> {
+async function waitForReady(url: string, child: ChildProcess, logFile: string, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -150,6 +150,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         await stopProcess(target.child, 'SIGKILL');
       },
       async restart(target) {
+        await stopProcess(target.child, 'SIGKILL');
         const again = launch(target.role, target.index, target.port);
         processes[processes.indexOf(target)] = again;
         const list = target.role === 'api' ? apis : workers;

@@ -45,7 +45,7 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
   const drivers: Record<string, string> = { database: database.dialect };
 
   const { queue, driver: queueDriver } = await openJobQueue(config, database, log, {
-    leaseMs: options.queueLeaseMs,
+    leaseMs: options.queueLeaseMs ?? config.queueLeaseMs,
     pollMs: options.queuePollMs,
     stalledCheckMs: options.queueStalledCheckMs,
   });

@@ -11,7 +11,8 @@ export default class SummaryReporter implements Reporter {
         else if (state === 'failed') counts.failed++;
         else counts.skipped++;
       }
-      if (testModule.state() === 'failed' && ![...testModule.children.allTests()].length) counts.failed++;
+      // A file that failed outside any test (an import, a beforeAll) counts as one failure.
+      if (testModule.state() === 'failed' && ![...testModule.children.allTests()].some((t) => t.result().state === 'failed')) counts.failed++;
     }
     console.log(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
   }

@@ -84,6 +84,10 @@ describe('GET /dashboard (embedded shape)', () => {
       expect(res.body).toContain(`data-task-id="${bad.id}" data-status="failed"`);
       expect(res.body).toContain('failed on purpose');
       for (const link of ['/docs', '/metrics', '/readyz']) expect(res.body).toContain(`href="${link}"`);
+      // Within a strict Content-Security-Policy: no inline script, no style attribute, nothing from elsewhere.
+      expect(res.body).not.toMatch(/<script(?![^>]*\ssrc="\/)/);
+      expect(res.body).not.toMatch(/\sstyle="/);
+      expect(res.body).not.toMatch(/(src|href)="(https?:)?\/\//);
     });
 
     it('shows the blob count and total size', async () => {

@@ -13,7 +13,8 @@ export interface BarChartLayout {
 }
 
 const DEFAULT_LAYOUT: BarChartLayout = { width: 640, labelWidth: 230, barHeight: 20, gap: 6, countWidth: 70 };
-const MAX_LABEL_CHARS = 34;
+// What fits the label column in the monospace font the stylesheet gives labels.
+const MAX_LABEL_CHARS = 30;
 
 const shorten = (text: string) => (text.length > MAX_LABEL_CHARS ? `${text.slice(0, MAX_LABEL_CHARS - 1)}…` : text);
 

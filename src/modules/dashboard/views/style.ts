@@ -41,8 +41,9 @@ nav a { color: #c7d2fe; }
 .grid tbody th { font-weight: 600; }
 .grid .num { text-align: right; font-variant-numeric: tabular-nums; }
 .grid td.bad { color: var(--bad); font-weight: 600; }
-.meter { display: inline-block; width: 56px; height: 6px; margin-left: 8px; border-radius: 3px; background: var(--idle-soft); vertical-align: middle; overflow: hidden; }
-.meter > span { display: block; height: 100%; background: var(--ok); }
+.meter { display: inline-block; width: 56px; height: 6px; margin-left: 8px; vertical-align: middle; }
+.meter-track { fill: var(--idle-soft); }
+.meter-fill { fill: var(--ok); }
 .status { display: inline-block; min-width: 78px; text-align: center; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600; }
 .status-queued { background: var(--idle-soft); color: #475569; }
 .status-active { background: var(--warn-soft); color: var(--warn); animation: pulse 1.2s ease-in-out infinite; }

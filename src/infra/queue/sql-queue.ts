@@ -47,7 +47,8 @@ interface Registration {
 
 interface ActiveJob {
   row: JobRow;
-  abort: AbortController;
+  /** made on first use of the handler's signal: most handlers never look at it */
+  abort?: AbortController;
   done: Promise<void>;
 }
 
@@ -98,7 +99,7 @@ export class SqlJobQueue implements JobQueue {
     const inserted = await this.database.run(() => this.store.insert(rows));
     const byName = new Map<string, string[]>();
     for (const row of rows) {
-      if (inserted.has(row.id)) byName.set(row.name, [...(byName.get(row.name) ?? []), row.id]);
+      if (inserted.has(row.id)) pushTo(byName, row.name, row.id);
     }
     for (const [name, ids] of byName) this.announce('enqueued', name, ids);
     return rows.map((row) => row.id);
@@ -277,17 +278,19 @@ export class SqlJobQueue implements JobQueue {
   }
 
   private run(registration: Registration, row: JobRow): void {
-    const abort = new AbortController();
-    const job: ActiveJob = { row, abort, done: Promise.resolve() };
+    const job: ActiveJob = { row, done: Promise.resolve() };
     registration.active.set(row.id, job);
-    this.emit(row.id, { type: 'active', jobId: row.id, name: row.name });
+    if (this.events.listenerCount(row.id) > 0) this.emit(row.id, { type: 'active', jobId: row.id, name: row.name });
     job.done = (async () => {
       const context = {
         id: row.id,
         name: row.name,
         data: JSON.parse(row.data),
         attempt: Number(row.attempts),
-        signal: abort.signal,
+        get signal() {
+          job.abort ??= new AbortController();
+          return job.abort.signal;
+        },
         reportProgress: async (progress: JobRecord['progress']) => {
           const text = JSON.stringify(progress);
           row.progress = text;
@@ -349,6 +352,12 @@ export class SqlJobQueue implements JobQueue {
       registration.active.delete(outcome.id);
       this.scheduleClaim(registration);
       if (!applied.has(outcome.id)) continue;
+      if (outcome.state !== 'queued') pushTo(finished, job.row.name, outcome.id);
+      // The hot path: most jobs have no one waiting on or listening to them.
+      if (!this.isWatched(outcome.id)) {
+        if (outcome.state === 'queued') pushTo(requeued, job.row.name, outcome.id);
+        continue;
+      }
       const row: JobRow = {
         ...job.row,
         state: outcome.state,
@@ -361,9 +370,8 @@ export class SqlJobQueue implements JobQueue {
       };
       if (outcome.state === 'queued') {
         this.emit(row.id, { type: 'failed', jobId: row.id, name: row.name, error: outcome.error ?? '', willRetry: true });
-        requeued.set(row.name, [...(requeued.get(row.name) ?? []), row.id]);
+        pushTo(requeued, row.name, row.id);
       } else {
-        finished.set(row.name, [...(finished.get(row.name) ?? []), row.id]);
         this.settle(row);
       }
     }
@@ -371,9 +379,13 @@ export class SqlJobQueue implements JobQueue {
     for (const [name, ids] of requeued) this.announce('enqueued', name, ids);
   }
 
+  private isWatched(id: string): boolean {
+    return this.waiters.has(id) || this.events.listenerCount(id) > 0;
+  }
+
   /** Tells local waiters and subscribers that a job reached a final state. */
   private settle(row: JobRow): void {
-    this.emit(row.id, finishEvent(row));
+    if (this.events.listenerCount(row.id) > 0) this.emit(row.id, finishEvent(row));
     const waiting = this.waiters.get(row.id);
     if (waiting) for (const waiter of [...waiting]) waiter(row);
   }
@@ -456,7 +468,10 @@ export class SqlJobQueue implements JobQueue {
     if ((await Promise.race([allDone, graceOver])) === 'timeout') {
       // Past the grace period: ask handlers to stop. Their jobs keep their lease and are
       // recovered by another worker when it expires.
-      for (const job of active) job.abort.abort(new AppError('internal_error', 'worker shutting down'));
+      for (const job of active) {
+        job.abort ??= new AbortController();
+        job.abort.abort(new AppError('internal_error', 'worker shutting down'));
+      }
     }
     clearTimeout(graceTimer);
     await this.flushing;
@@ -465,6 +480,12 @@ export class SqlJobQueue implements JobQueue {
     this.events.removeAllListeners();
     await this.options.notifier.close();
   }
+}
+
+function pushTo(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 function isFinal(event: JobEvent): boolean {

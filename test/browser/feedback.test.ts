@@ -101,7 +101,7 @@ describe('the feedback page in Chromium', () => {
     expect(message!.y).toBeGreaterThanOrEqual(field!.y + field!.height - 1);
     expect(message!.y).toBeLessThan(field!.y + field!.height + 40);
     // styled by the page's stylesheet (allowed by its CSP hash)
-    expect(await error.evaluate((el) => getComputedStyle(el).color)).toBe('rgb(179, 38, 30)');
+    expect(await error.evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).color)).toBe('rgb(179, 38, 30)');
     // no other field is marked, and what was typed is still there
     expect(await page.locator('.error').count()).toBe(1);
     expect(await page.inputValue('#sync-name')).toBe('Bad Email');

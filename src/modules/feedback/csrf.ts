@@ -19,7 +19,9 @@ import { FORM_TYPE, JSON_TYPE, mediaTypeOf } from './request-kind.js';
 export const CSRF_COOKIE = 'wy_feedback_csrf';
 
 export async function registerFormCsrf(app: App): Promise<void> {
-  await app.register(fastifyCookie);
+  // Cookies are read only where a form needs them (hook: false), so JSON posts, the hot path, do
+  // not pay for parsing a Cookie header they do not use.
+  await app.register(fastifyCookie, { hook: false });
   await app.register(fastifyCsrfProtection, {
     cookieKey: CSRF_COOKIE,
     cookieOpts: { path: '/feedback', sameSite: 'strict', httpOnly: true },
@@ -34,8 +36,14 @@ export function formPostGuard(app: App) {
     if (type !== FORM_TYPE) {
       return done(new AppError('unsupported_media_type', `send ${JSON_TYPE} or ${FORM_TYPE}, not ${type || 'no body type'}`, { field: 'content-type' }));
     }
+    readCookies(app, request);
     app.csrfProtection(request, reply, done);
   };
+}
+
+/** Parses the Cookie header once, for the CSRF check or for a page that hands out a token. */
+export function readCookies(app: App, request: FastifyRequest): void {
+  request.cookies ??= app.parseCookie(request.headers.cookie ?? '');
 }
 
 export function isCsrfError(error: FastifyError): boolean {

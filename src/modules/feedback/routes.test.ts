@@ -53,7 +53,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect((await postJson('/feedback/sync', validFeedback, { 'content-type': 'application/json; charset=utf-8' })).statusCode).toBe(201);
         expect((await postJson('/feedback/sync', { ...validFeedback, rating: null })).statusCode).toBe(201);
         const { rating: _rating, ...noRating } = validFeedback;
-        expect((await postJson('/feedback/async', noRating)).statusCode).toBe(202);
+        const queued = await postJson('/feedback/async', noRating);
+        expect(queued.statusCode).toBe(202);
+        // saved before the next tests count rows
+        expect((await wy.workyard.ctx.queue.waitForFinish(queued.json().task_id, 10_000)).result).toMatchObject({ stored: true });
       });
 
       it('accepts the largest valid submission: 100- and 5,000-character texts of four-byte characters', async () => {

@@ -5,7 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../../app-context.js';
 import { errorHandler } from '../../http/error-handler.js';
-import { formPostGuard, isCsrfError, registerFormCsrf } from './csrf.js';
+import { formPostGuard, isCsrfError, readCookies, registerFormCsrf } from './csrf.js';
 import { JSON_TYPE, mediaTypeOf, prefersJson } from './request-kind.js';
 import type { FeedbackService } from './service.js';
 import { PAGE_SIZE } from './store.js';
@@ -63,6 +63,8 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
 
   async function renderFeedbackPage(reply: FastifyReply, status: number, model: Omit<FeedbackPageModel, 'entries' | 'hasNext' | 'csrfToken'>) {
     const { entries, hasNext } = await service.store.page(model.page);
+    // the token is derived from the secret in the visitor's cookie (a new secret when there is none)
+    readCookies(app, reply.request);
     const csrfToken = reply.generateCsrf();
     return sendPage(reply, status, 'Feedback', feedbackPage({ ...model, entries, hasNext, csrfToken }));
   }

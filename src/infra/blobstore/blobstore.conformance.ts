@@ -115,6 +115,22 @@ export function blobStoreConformance(name: string, open: () => Promise<Conforman
       expect((await readAll(got!.body)).toString()).toBe('still here');
     });
 
+    it('gives up a put when its signal aborts, before or during the transfer', async () => {
+      await expect(store.put('conf/aborted-before', Buffer.from('x'), { signal: AbortSignal.abort(new Error('too late')) })).rejects.toThrow('too late');
+      expect(await store.head('conf/aborted-before')).toBeNull();
+      const controller = new AbortController();
+      const slow = Readable.from(
+        (async function* () {
+          yield randomBytes(1000);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          yield randomBytes(1000);
+        })(),
+      );
+      setTimeout(() => controller.abort(new Error('deadline')), 50);
+      await expect(store.put('conf/aborted-during', slow, { contentLength: 2000, signal: controller.signal })).rejects.toThrow();
+      if (target.atomicReplace !== false) expect(await store.head('conf/aborted-during')).toBeNull();
+    });
+
     it('stores an empty object', async () => {
       const meta = await store.put('conf/empty', Buffer.alloc(0));
       expect(meta.size).toBe(0);

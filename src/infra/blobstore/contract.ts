@@ -26,6 +26,8 @@ export interface PutOptions {
   contentLength?: number;
   /** small text fields kept with the object: lowercase names [a-z0-9-], printable ASCII values, 2 KB in all */
   metadata?: Record<string, string>;
+  /** aborts the put (the request is cut, nothing is stored); the put rejects with the signal's reason */
+  signal?: AbortSignal;
 }
 
 export interface BlobStore {

@@ -57,6 +57,7 @@ export class DiskBlobStore implements BlobStore {
       let size = 0;
       const chunks = Buffer.isBuffer(body) ? [body] : body;
       for await (const chunk of chunks as AsyncIterable<Buffer>) {
+        options.signal?.throwIfAborted();
         md5.update(chunk);
         size += chunk.length;
         await writeAll(handle, chunk);
@@ -73,6 +74,7 @@ export class DiskBlobStore implements BlobStore {
       await handle.sync();
       await handle.close();
       handle = undefined;
+      options.signal?.throwIfAborted();
       await this.publish(temp, objectPath(this.objectsDir, key));
       return toBlobMeta(meta, size);
     } catch (error) {

@@ -4,7 +4,6 @@
 // stays until an upload has finished, the job runs again when its lease runs out, and a sweeper
 // queues entries whose job has run out of attempts (the store was down longer than the retries).
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { BlobMeta, BlobStore } from '../../infra/blobstore/contract.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
@@ -86,17 +85,13 @@ export class WriteBehind {
 
   private async uploadClaimed(entry: PendingEntry, token: string): Promise<void> {
     // The upload must end well within its lease: once the lease runs out another upload of the
-    // key may start, and two uploads of one key in flight could land in either order. A stream
-    // (not a Buffer) lets the deadline abort the request.
-    const body = Readable.from([entry.bytes]);
-    const deadline = setTimeout(() => body.destroy(new Error(`the upload of ${entry.key} took longer than ${this.leaseMs / 2} ms`)), this.leaseMs / 2);
+    // key may start, and two uploads of one key in flight could land in either order.
+    const signal = AbortSignal.timeout(this.leaseMs / 2);
     try {
-      await this.store.put(entry.key, body, { contentType: entry.contentType, contentLength: entry.size, metadata: entry.metadata });
+      await this.store.put(entry.key, entry.bytes, { contentType: entry.contentType, contentLength: entry.size, metadata: entry.metadata, signal });
     } catch (error) {
       await this.tier.release(entry.key, token).catch(() => {});
       throw error;
-    } finally {
-      clearTimeout(deadline);
     }
     await this.tier.finish(entry.key, entry.version, token);
   }

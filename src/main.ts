@@ -10,6 +10,7 @@ const USAGE = `usage: workyard <command>
   serve     API only
   worker    workers only
   migrate   create or update the database tables, then exit
+  traffic   N [--base-url URL]: send N test GET requests to a running Workyard (loopback only)
 
 Configuration comes from WORKYARD_* environment variables (see the README).`;
 
@@ -51,6 +52,8 @@ const commands: Record<string, Command> = {
     await workyard.close();
     console.log('migrations are up to date');
   },
+  // Loaded on use: the server commands do not need the progress bar.
+  traffic: async (args) => (await import('./modules/stats/traffic-cli.js')).trafficCommand(args),
 };
 
 export async function main(argv: string[]): Promise<void> {

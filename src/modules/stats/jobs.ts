@@ -2,9 +2,11 @@
 import type { AppContext } from '../../app-context.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
 import { loopbackOrigin } from './loopback.js';
-import { type TrafficSummary, runTrafficInThread } from './traffic.js';
+import { type TrafficSummary, runTraffic, runTrafficInThread } from './traffic.js';
 
 export const TRAFFIC_JOB = 'stats.traffic';
+/** runs of at least this many requests make them on a thread of their own, off the server's event loop */
+export const THREAD_FROM_REQUESTS = 2_000;
 
 export interface TrafficJobData {
   n: number;
@@ -18,7 +20,9 @@ export function statsJobs(queue: JobQueue, _ctx: AppContext): void {
     async (job) => {
       // Checked again here: a job is data, and anyone able to enqueue could name another host.
       const baseUrl = loopbackOrigin(job.data.baseUrl, 'baseUrl');
-      return runTrafficInThread({ n: job.data.n, baseUrl, signal: job.signal, onProgress: (progress) => job.reportProgress({ ...progress }) });
+      const options = { n: job.data.n, baseUrl, signal: job.signal, onProgress: (progress: object) => job.reportProgress({ ...progress }) };
+      // A thread costs a second or so to start; it pays off only for runs longer than that.
+      return job.data.n >= THREAD_FROM_REQUESTS ? runTrafficInThread(options) : runTraffic(options);
     },
     // One run at a time per worker: two runs would double the load the server has to bear.
     { concurrency: 1 },

@@ -1,0 +1,185 @@
+// Benchmark: the stats module.
+//  1. Throughput of counted GET /api/* (embedded counters, then Redis counters) as a ratio to a bare
+//     Fastify GET route measured in the same run (goal ≥ 0.9), and to the same Workyard with the
+//     count hook left out, which isolates what counting costs from what the rest of the app costs.
+//  2. GET /stats/?limit=100 latency with 1,000,000 unique paths stored, first page and a page in the
+//     middle: on Redis (goal p99 < 10 ms) and on the embedded SQLite store, beside the latency of the
+//     bare Fastify GET route under the same load.
+// Workyard runs in this process; autocannon runs in a worker thread so the two do not share a loop.
+import fs from 'node:fs';
+import { Redis } from 'ioredis';
+import { type WorkyardModule } from '../src/app-context.js';
+import { statsModule } from '../src/modules/stats/index.js';
+import { tasksModule } from '../src/modules/tasks/index.js';
+import { needService, redisUrl, uniqueRedisPrefix } from '../test/support/services.js';
+import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.js';
+import { startBareFastify } from './lib/ceiling.js';
+import { type LoadResult, load } from './lib/load.js';
+import { type BenchRow, quickMode, recordSection } from './lib/report.js';
+
+const QUICK = quickMode();
+const SECONDS = QUICK ? 2 : 5;
+const UNIQUE_PATHS = 1_000_000;
+const DEADLINE_MS = QUICK ? 300_000 : 900_000;
+const API_PATH = '/api/product/1/';
+
+const deadline = setTimeout(() => {
+  console.error(`bench:stats did not finish within ${DEADLINE_MS / 1000} s`);
+  process.exit(1);
+}, DEADLINE_MS);
+deadline.unref();
+
+async function measure(url: string, connections = 50): Promise<LoadResult> {
+  await load({ url, duration: 1, connections, workers: 1 }); // warm-up: JIT, connections
+  const result = await load({ url, duration: SECONDS, connections, workers: 1 });
+  if (result.errors || result.non2xx) throw new Error(`${url}: ${result.errors} errors and ${result.non2xx} non-2xx answers under load`);
+  return result;
+}
+
+/** A Workyard whose data directory (a million rows make a large SQLite file) goes when it closes. */
+async function start(env: Record<string, string> = {}, modules: WorkyardModule[] = [tasksModule, statsModule]): Promise<TestWorkyard> {
+  const wy = await startTestWorkyard({ WORKYARD_LOG_LEVEL: 'silent', ...env }, { modules });
+  return {
+    ...wy,
+    async close() {
+      await wy.close();
+      fs.rmSync(wy.dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A score per path shaped like real traffic: most paths rare, a few very frequent. */
+const countFor = (i: number) => 1 + Math.floor(10_000 * ((i * 7919) % 1_000_003 / 1_000_003) ** 6);
+
+async function fillRedis(client: Redis, prefix: string): Promise<number> {
+  const key = `${prefix}:{counters}:counts`;
+  let total = 0;
+  const chunk = 10_000;
+  for (let from = 0; from < UNIQUE_PATHS; from += chunk) {
+    const pipeline = client.pipeline();
+    for (let part = from; part < from + chunk; part += 1_000) {
+      const args: (string | number)[] = [];
+      for (let i = part; i < part + 1_000; i++) {
+        const count = countFor(i);
+        total += count;
+        args.push(-count, `/api/bench/${i}/`);
+      }
+      pipeline.zadd(key, ...args);
+    }
+    await pipeline.exec();
+  }
+  await client.set(`${prefix}:{counters}:total`, total);
+  return total;
+}
+
+async function fillSqlite(wy: TestWorkyard): Promise<void> {
+  const db = wy.workyard.ctx.database.db;
+  let total = 0;
+  for (let from = 0; from < UNIQUE_PATHS; from += 50_000) {
+    await db.transaction().execute(async (trx) => {
+      for (let part = from; part < from + 50_000; part += 500) {
+        const values = [];
+        for (let i = part; i < part + 500; i++) {
+          const count = countFor(i);
+          total += count;
+          values.push({ key: `/api/bench/${i}/`, count });
+        }
+        await trx.insertInto('wy_counter_counts').values(values).execute();
+      }
+    });
+  }
+  await db.updateTable('wy_counter_totals').set({ total, unique_keys: UNIQUE_PATHS }).where('id', '=', 1).execute();
+}
+
+const rows: BenchRow[] = [];
+const notes: string[] = [
+  `Each load: ${SECONDS} s of autocannon (50 connections for throughput, 10 for /stats/ latency) after a 1 s warm-up, in a worker thread; Workyard in the benchmark's process, tasks and stats modules only.`,
+];
+const throughputRow = (figure: string, result: LoadResult, bare: LoadResult): BenchRow => ({
+  figure,
+  value: result.requestsPerSecond,
+  unit: 'req/s',
+  ceiling: { name: 'bare Fastify GET', value: bare.requestsPerSecond },
+  ratio: result.requestsPerSecond / bare.requestsPerSecond,
+  goal: '≥ 0.9 × bare',
+  met: result.requestsPerSecond / bare.requestsPerSecond >= 0.9,
+});
+const latencyRows = (label: string, result: LoadResult, bare: LoadResult, goalMs?: number): BenchRow[] => [
+  { figure: `${label}: p50`, value: result.latencyP50Ms, unit: 'ms', ceiling: { name: 'bare Fastify GET, same load', value: bare.latencyP50Ms }, ratio: result.latencyP50Ms / Math.max(bare.latencyP50Ms, 0.01) },
+  {
+    figure: `${label}: p99`,
+    value: result.latencyP99Ms,
+    unit: 'ms',
+    ceiling: { name: 'bare Fastify GET, same load', value: bare.latencyP99Ms },
+    ratio: result.latencyP99Ms / Math.max(bare.latencyP99Ms, 0.01),
+    ...(goalMs === undefined ? {} : { goal: `p99 < ${goalMs} ms`, met: result.latencyP99Ms < goalMs }),
+  },
+];
+
+const bare = await startBareFastify();
+try {
+  // 1. Throughput: embedded counters, the same app uncounted, Redis counters.
+  const bareGet = await measure(`${bare.url}/bare${API_PATH}`);
+  const embedded = await start();
+  try {
+    const counted = await measure(`${embedded.baseUrl}${API_PATH}`);
+    rows.push(throughputRow('counted GET /api/* (embedded counters)', counted, bareGet));
+    const stats = await (await fetch(`${embedded.baseUrl}/stats/?limit=1`)).json() as { paths: { path: string; count: number }[] };
+    if (stats.paths[0]?.path !== API_PATH || stats.paths[0].count < counted.total) throw new Error(`the counts do not show the load: ${JSON.stringify(stats.paths[0])} after ${counted.total} requests`);
+  } finally {
+    await embedded.close();
+  }
+  const uncountedApp = await start({}, [tasksModule, { ...statsModule, rootHooks: undefined }]);
+  let uncounted: LoadResult;
+  try {
+    uncounted = await measure(`${uncountedApp.baseUrl}${API_PATH}`);
+    rows.push({ figure: 'same GET /api/*, count hook left out', value: uncounted.requestsPerSecond, unit: 'req/s', ceiling: { name: 'bare Fastify GET', value: bareGet.requestsPerSecond }, ratio: uncounted.requestsPerSecond / bareGet.requestsPerSecond });
+  } finally {
+    await uncountedApp.close();
+  }
+
+  const redisOk = await needService('redis');
+  if (!redisOk) notes.push('Redis did not answer: the Redis figures were not measured.');
+  if (redisOk) {
+    const prefix = uniqueRedisPrefix('bench-stats');
+    const admin = new Redis(redisUrl);
+    const scaled = await start({ WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix });
+    try {
+      const bareAgain = await measure(`${bare.url}/bare${API_PATH}`);
+      const counted = await measure(`${scaled.baseUrl}${API_PATH}`);
+      rows.push(throughputRow('counted GET /api/* (Redis counters)', counted, bareAgain));
+
+      // 2. /stats/ latency with a million unique paths in the sorted set.
+      await fetch(`${scaled.baseUrl}/stats/`, { method: 'DELETE' });
+      const loadStarted = performance.now();
+      await fillRedis(admin, prefix);
+      notes.push(`${UNIQUE_PATHS.toLocaleString('en')} unique paths loaded into Redis with pipelined ZADD in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s.`);
+      const bareLatency = await measure(`${bare.url}/bare`, 10);
+      rows.push(...latencyRows('GET /stats/?limit=100, 1M paths in Redis', await measure(`${scaled.baseUrl}/stats/?limit=100`, 10), bareLatency, 10));
+      rows.push(...latencyRows('GET /stats/?limit=100&offset=500000, 1M paths in Redis', await measure(`${scaled.baseUrl}/stats/?limit=100&offset=500000`, 10), bareLatency, 10));
+    } finally {
+      await scaled.close();
+      const keys = await admin.keys(`${prefix}:*`);
+      if (keys.length) await admin.unlink(...keys);
+      await admin.quit();
+    }
+  }
+
+  // The embedded store with the same million paths.
+  const sqlite = await start();
+  try {
+    const loadStarted = performance.now();
+    await fillSqlite(sqlite);
+    notes.push(`${UNIQUE_PATHS.toLocaleString('en')} unique paths loaded into SQLite in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s.`);
+    const bareLatency = await measure(`${bare.url}/bare`, 10);
+    rows.push(...latencyRows('GET /stats/?limit=100, 1M paths in SQLite', await measure(`${sqlite.baseUrl}/stats/?limit=100`, 10), bareLatency));
+    rows.push(...latencyRows('GET /stats/?limit=100&offset=500000, 1M paths in SQLite', await measure(`${sqlite.baseUrl}/stats/?limit=100&offset=500000`, 10), bareLatency));
+  } finally {
+    await sqlite.close();
+  }
+} finally {
+  await bare.close();
+}
+
+recordSection({ module: 'stats', command: `npm run bench:stats${QUICK ? ' -- --quick' : ''}`, notes, rows });
+process.exit(0);

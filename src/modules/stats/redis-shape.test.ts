@@ -1,0 +1,116 @@
+// Scaled shape: counts live in one Redis sorted set, so every API process sees every process's
+// requests; a Redis outage costs /stats/ a fast 503, never a request to /api/, and loses no count.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FaultProxy, startFaultProxy } from '../../../test/support/fault-proxy.js';
+import { needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
+import type { TestWorkyard } from '../../../test/support/workyard.js';
+import { closeRedisClient, createRedisClient } from '../../infra/redis/connection.js';
+import { type StatsBody, countOf, startStatsWorkyard } from './test-support.js';
+
+const redis = await needService('redis');
+
+async function removeKeys(prefix: string): Promise<void> {
+  const client = createRedisClient({ redisUrl, dependencyTimeoutMs: 2_000 }, { kind: 'blocking' });
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length) await client.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await closeRedisClient(client);
+}
+
+const stats = async (wy: TestWorkyard): Promise<StatsBody> => (await fetch(`${wy.baseUrl}/stats/?limit=1000`)).json() as Promise<StatsBody>;
+
+describe.skipIf(!redis)('stats on Redis shared by two API processes', () => {
+  const prefix = uniqueRedisPrefix('stats');
+  let a: TestWorkyard;
+  let b: TestWorkyard;
+  beforeAll(async () => {
+    const env = { WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix };
+    a = await startStatsWorkyard(env);
+    b = await startStatsWorkyard(env);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await removeKeys(prefix);
+  });
+
+  it('runs on the Redis counters driver', async () => {
+    const ready = (await (await fetch(`${a.baseUrl}/readyz`)).json()) as { drivers: Record<string, string> };
+    expect(ready.drivers.counters).toBe('redis');
+  });
+
+  it('counts the requests of both processes in one sorted set, visible to each within 100 ms', async () => {
+    expect((await fetch(`${a.baseUrl}/stats/`, { method: 'DELETE' })).status).toBe(204);
+    for (let i = 0; i < 5; i++) await fetch(`${a.baseUrl}/api/shared/?from=a`);
+    for (let i = 0; i < 7; i++) await fetch(`${b.baseUrl}/api/shared/?from=b`);
+    await fetch(`${b.baseUrl}/api/only-b/`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const fromA = await stats(a);
+    expect(countOf(fromA, '/api/shared/')).toBe(12);
+    expect(countOf(fromA, '/api/only-b/')).toBe(1);
+    const fromB = await stats(b);
+    expect(countOf(fromB, '/api/shared/')).toBe(12);
+    // both reads counted, one in each process
+    expect(countOf(fromB, '/stats/')).toBe(2);
+    expect(fromB.total_requests).toBe(5 + 7 + 1 + 2);
+  });
+
+  it('runs /test/{n}/ through the shared queue and counts every request', async () => {
+    await fetch(`${a.baseUrl}/stats/`, { method: 'DELETE' });
+    const res = await fetch(`${b.baseUrl}/test/400/?wait=true`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ n: 400, ok: 400, failed: 0 });
+    const page = await stats(a);
+    expect(page.paths.filter((p) => p.path.startsWith('/api/')).reduce((sum, p) => sum + p.count, 0)).toBe(400);
+  });
+});
+
+describe.skipIf(!redis)('stats while Redis is away', () => {
+  const prefix = uniqueRedisPrefix('stats-outage');
+  let proxy: FaultProxy;
+  let wy: TestWorkyard;
+  beforeAll(async () => {
+    const target = new URL(redisUrl);
+    proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    wy = await startStatsWorkyard({ WORKYARD_REDIS_URL: `redis://127.0.0.1:${proxy.port}`, WORKYARD_REDIS_PREFIX: prefix, WORKYARD_DEPENDENCY_TIMEOUT_MS: '500' });
+  });
+  afterAll(async () => {
+    proxy?.restore();
+    await wy?.close();
+    await proxy?.close();
+    await removeKeys(prefix);
+  });
+
+  it('answers /api/ as usual, /stats/ with a fast 503 naming redis, and loses no count', async () => {
+    await fetch(`${wy.baseUrl}/stats/`, { method: 'DELETE' });
+    await fetch(`${wy.baseUrl}/api/before/`);
+    proxy.cut();
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${wy.baseUrl}/api/during/`);
+      expect(res.status).toBe(200);
+    }
+    const started = performance.now();
+    const down = await fetch(`${wy.baseUrl}/stats/`);
+    expect(down.status).toBe(503);
+    expect(((await down.json()) as { error: unknown }).error).toMatchObject({ code: 'dependency_unavailable', dependency: 'redis' });
+    expect(performance.now() - started).toBeLessThan(1_000);
+
+    proxy.restore();
+    let page: StatsBody | null = null;
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const res = await fetch(`${wy.baseUrl}/stats/`);
+      if (res.status === 200) {
+        page = (await res.json()) as StatsBody;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(page).not.toBeNull();
+    expect(countOf(page!, '/api/before/')).toBe(1);
+    expect(countOf(page!, '/api/during/')).toBe(10);
+  });
+});

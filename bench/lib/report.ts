@@ -77,8 +77,9 @@ export function writeResults(all: Record<string, BenchSection>): void {
   fs.writeFileSync(mdFile, renderMarkdown(all));
 }
 
-const fmt = (n: number | undefined) =>
-  n === undefined || Number.isNaN(n) ? '' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
+// results.json stores NaN as null: a figure a run could not measure renders as blank, not a crash.
+const fmt = (n: number | undefined | null) =>
+  n === undefined || n === null || Number.isNaN(n) ? '' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
 
 const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 const escapeCell = (text: string) => text.replace(/\|/g, '\\|');

@@ -150,16 +150,17 @@ export class SqlQueueStore {
 
   /** Takes up to `limit` due jobs of one name for this worker, atomically across processes. */
   async claim(name: string, limit: number, workerId: string, now: number, leaseMs: number): Promise<JobRow[]> {
-    // SKIP LOCKED lets workers on other machines claim other rows instead of waiting on these;
-    // SQLite has one writer at a time, so the statement is atomic there as it stands.
-    const lock = this.dialect === 'postgres' ? sql`for update skip locked` : sql``;
+    const due = sql`select id from wy_jobs where name = ${name} and state = 'queued' and run_at <= ${now}
+      order by run_at, created_at limit ${limit}`;
+    // PostgreSQL: SKIP LOCKED lets workers on other machines claim other rows instead of waiting
+    // on these, and `= any(array(…))` makes the ids a value the planner looks up by primary key
+    // (with `in (…)` it hashes a scan of the whole table, once per claim). SQLite has one writer
+    // at a time, so the statement is atomic there as it stands.
+    const which = this.dialect === 'postgres' ? sql`id = any(array(${due} for update skip locked))` : sql`id in (${due})`;
     const result = await sql<JobRow>`
       update wy_jobs set state = 'active', attempts = attempts + 1, started_at = ${now},
         lease_until = ${now + leaseMs}, locked_by = ${workerId}, error = null
-      where id in (
-        select id from wy_jobs where name = ${name} and state = 'queued' and run_at <= ${now}
-        order by run_at, created_at limit ${limit} ${lock}
-      )
+      where ${which}
       returning *`.execute(this.db);
     return result.rows;
   }

@@ -108,12 +108,28 @@ for (const driver of await queueDrivers()) {
       expect(await result(failed.task_id)).toMatchObject({ status: 'failed', error: expect.stringContaining('range of a double') });
     });
 
-    it('keeps a task queued while no worker runs pending, and finishes it once workers run', async () => {
+    it('keeps a task queued while no worker runs pending (or failed once cancelled), and finishes it once workers run', async () => {
       await wy.close();
       wy = await startTestWorkyard({ ...setup.env, WORKYARD_DATA_DIR: dataDir }, { worker: false });
       const { session_id: id } = (await post('/async/post_task', { numbers: [7, 8] })).json();
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(await result(id)).toEqual({ session_id: id, status: 'pending', result: null, error: null });
+
+      // A task cancelled before it ran (DELETE /tasks/:id) reads as failed, and its waiter gets a 409.
+      const { session_id: cancelledId } = (await post('/async/post_task', { numbers: [1] })).json();
+      const waiting = post('/sync/sum', { numbers: [2] });
+      let waitingId: string | undefined;
+      for (let i = 0; i < 100 && !waitingId; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        waitingId = (await wy.workyard.ctx.queue.listRecent({ name: 'compute.sum', limit: 10 })).find((job) => (job.data as { numbers: number[] }).numbers[0] === 2)?.id;
+      }
+      for (const taskId of [cancelledId, waitingId!]) {
+        expect((await wy.workyard.app.inject({ method: 'DELETE', url: `/tasks/${taskId}` })).statusCode).toBe(200);
+      }
+      const answer = await waiting;
+      expect(answer.statusCode).toBe(409);
+      expect(answer.json().error).toMatchObject({ code: 'conflict', task_id: waitingId });
+      expect(await result(cancelledId)).toEqual({ session_id: cancelledId, status: 'failed', result: null, error: 'the task was cancelled before it ran' });
       await wy.close();
       await start();
       const { body } = await untilFinished(id);

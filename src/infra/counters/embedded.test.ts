@@ -30,7 +30,7 @@ async function harnessOn(database: Database, dropStore: () => Promise<void>) {
 describe('embedded counters on SQLite', () => {
   countersConformance(async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-counters-'));
-    const database = openDatabase({ dataDir, timeoutMs: 2_000 });
+    const database = openDatabase({ dataDir, timeoutMs: 10_000 });
     return harnessOn(database, async () => fs.rmSync(dataDir, { recursive: true, force: true }));
   });
 });
@@ -40,7 +40,7 @@ const postgres = await needService('postgres');
 describe.skipIf(!postgres)('embedded counters on PostgreSQL', () => {
   countersConformance(async () => {
     const store = await createTestDatabase();
-    const database = openDatabase({ url: store.url, dataDir: os.tmpdir(), timeoutMs: 2_000 });
+    const database = openDatabase({ url: store.url, dataDir: os.tmpdir(), timeoutMs: 10_000 });
     return harnessOn(database, () => store.drop());
   });
 });

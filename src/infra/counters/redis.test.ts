@@ -10,7 +10,8 @@ const redis = await needService('redis');
 describe.skipIf(!redis)('redis counters', () => {
   countersConformance(async () => {
     const prefix = uniqueRedisPrefix('counters');
-    const config = { redisUrl, dependencyTimeoutMs: 2_000 };
+    // Generous deadlines: this suite is about what is counted, not how fast (the machine may be busy).
+    const config = { redisUrl, dependencyTimeoutMs: 10_000 };
     const opened: { counters: RedisCounters; client: Redis }[] = [];
     return {
       async open() {
@@ -18,7 +19,7 @@ describe.skipIf(!redis)('redis counters', () => {
         // The client fails commands until connected (no offline queue); production tolerates that
         // with retries, a test waits for the connection instead.
         if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
-        const counters = new RedisCounters(client, { prefix, timeoutMs: 2_000 });
+        const counters = new RedisCounters(client, { prefix, timeoutMs: 10_000 });
         opened.push({ counters, client });
         return counters;
       },

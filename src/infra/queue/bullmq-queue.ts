@@ -54,6 +54,8 @@ type RedisWithCancel = Redis & {
   workyardCancel(...args: (string | number)[]): Promise<number>;
 };
 
+const DEFAULT_BACKOFF = { type: 'exponential', delay: 1000 } as const;
+
 export class BullmqJobQueue implements JobQueue {
   readonly driver = 'bullmq' as const;
   private readonly keys: WorkyardRedisKeys;
@@ -71,11 +73,14 @@ export class BullmqJobQueue implements JobQueue {
   private running = false;
   private closed = false;
   private lastWarning = 0;
+  /** BullMQ's removeOnComplete/removeOnFail: by age, the retention */
+  private readonly keep: { age: number };
 
   constructor(private readonly options: BullmqQueueOptions) {
     this.keys = new WorkyardRedisKeys(options.prefix);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
+    this.keep = { age: Math.ceil(this.retentionMs / 1000) };
     this.redis = this.connect('command', 'workyard-queue') as RedisWithCancel;
     this.redis.defineCommand('workyardCancel', { numberOfKeys: 9, lua: CANCEL_SCRIPT });
     this.hub = new JobEventHub({
@@ -129,15 +134,15 @@ export class BullmqJobQueue implements JobQueue {
   private jobOptions(bullId: string, options: EnqueueOptions): JobsOptions {
     const attempts = options.attempts ?? 1;
     if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError('attempts must be a whole number ≥ 1');
-    const age = Math.ceil(this.retentionMs / 1000);
+    const backoffMs = Math.max(0, options.backoffMs ?? 1000);
     return {
       jobId: bullId,
       attempts,
-      backoff: { type: 'exponential', delay: Math.max(0, options.backoffMs ?? 1000) },
+      backoff: backoffMs === 1000 ? DEFAULT_BACKOFF : { type: 'exponential', delay: backoffMs },
       delay: Math.max(0, options.delayMs ?? 0),
       // Finished jobs stay readable (/tasks/:id, dead letters) for the retention, then BullMQ drops them.
-      removeOnComplete: { age },
-      removeOnFail: { age },
+      removeOnComplete: this.keep,
+      removeOnFail: this.keep,
     };
   }
 
@@ -172,10 +177,10 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   async enqueueBulk<Data>(jobs: { name: string; data: Data; options?: EnqueueOptions }[]): Promise<string[]> {
-    const entries = jobs.map((job) => {
-      const id = job.options?.jobId ?? randomUUID();
-      this.queueFor(job.name);
-      return { ...job, id, chosen: job.options?.jobId !== undefined, opts: this.jobOptions(toBullId(id), job.options ?? {}) };
+    for (const name of new Set(jobs.map((job) => job.name))) this.queueFor(name);
+    const entries = jobs.map(({ name, data, options }) => {
+      const id = options?.jobId ?? randomUUID();
+      return { name, data, id, chosen: options?.jobId !== undefined, opts: this.jobOptions(toBullId(id), options ?? {}) };
     });
     if (!entries.length) return [];
     // A big batch takes longer than one command: the deadline grows with it.

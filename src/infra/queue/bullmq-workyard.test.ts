@@ -1,0 +1,72 @@
+// Workyard with WORKYARD_REDIS_URL set runs its queue on BullMQ: /readyz names redis and the
+// driver, and the task API reads, streams and cancels BullMQ jobs by id alone.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tasksModule } from '../../modules/tasks/index.js';
+import { deleteRedisPrefix } from '../../../test/support/redis-keys.js';
+import { needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
+import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+
+const ok = await needService('redis');
+
+describe.skipIf(!ok)('Workyard on the BullMQ driver', () => {
+  const prefix = uniqueRedisPrefix('workyard');
+  let wy: TestWorkyard;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+
+  beforeAll(async () => {
+    wy = await startTestWorkyard(
+      { WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix },
+      {
+        modules: [
+          tasksModule,
+          {
+            name: 'test-jobs',
+            jobs: (queue) =>
+              queue.process<number, number>('slow-double', async (job) => {
+                await job.reportProgress(50);
+                await gate;
+                return job.data * 2;
+              }),
+          },
+        ],
+      },
+    );
+  });
+  afterAll(async () => {
+    release();
+    await wy?.close();
+    await deleteRedisPrefix(redisUrl, prefix);
+  });
+
+  it('/readyz reports redis up and the bullmq driver', async () => {
+    const response = await fetch(`${wy.baseUrl}/readyz`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { drivers: Record<string, string>; dependencies: { name: string; status: string }[] };
+    expect(body.drivers.queue).toBe('bullmq');
+    expect(body.dependencies).toContainEqual(expect.objectContaining({ name: 'redis', status: 'up' }));
+  });
+
+  it('GET /tasks/:id follows a job; DELETE cancels a queued one (200) and refuses a running one (409)', async () => {
+    const queue = wy.workyard.ctx.queue;
+    const running = await queue.enqueue('slow-double', 21);
+    const deadline = Date.now() + 10_000;
+    let view: { status: string; progress: unknown } = { status: 'queued', progress: 0 };
+    while (view.status !== 'active' && Date.now() < deadline) {
+      view = (await (await fetch(`${wy.baseUrl}/tasks/${running.id}`)).json()) as typeof view;
+    }
+    expect(view.status).toBe('active');
+    expect((await fetch(`${wy.baseUrl}/tasks/${running.id}`, { method: 'DELETE' })).status).toBe(409);
+
+    const queued = await queue.enqueue('slow-double', 1, { jobId: '12345' });
+    const cancelled = await fetch(`${wy.baseUrl}/tasks/12345`, { method: 'DELETE' });
+    expect(cancelled.status).toBe(200);
+    expect(await cancelled.json()).toMatchObject({ id: queued.id, status: 'cancelled' });
+    expect((await fetch(`${wy.baseUrl}/tasks/no-such-task`)).status).toBe(404);
+
+    release();
+    const done = await queue.waitForFinish(running.id, 10_000);
+    expect(done).toMatchObject({ state: 'completed', result: 42 });
+    expect(await (await fetch(`${wy.baseUrl}/tasks/${running.id}`)).json()).toMatchObject({ status: 'completed', result: 42, progress: 50, attempts: 1 });
+  });
+});

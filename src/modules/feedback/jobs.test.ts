@@ -1,24 +1,40 @@
-// The queued save on the SQL queue (SQLite and PostgreSQL): the job id is the row id, so a job
-// that runs again stores no second copy; and the grouped writes answer each request only once
-// its own row is committed.
+// The queued save on the SQL queue (over SQLite and over PostgreSQL) and on BullMQ (records in
+// PostgreSQL): the job id is the row id, so a job that runs again stores no second copy; and the
+// grouped writes answer each request only once its own row is committed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needService } from '../../../test/support/services.js';
 import { FEEDBACK_SAVE_JOB, type FeedbackSaveJob } from './jobs.js';
 import { FeedbackStore } from './store.js';
-import { type FeedbackWorkyard, eventually, startFeedbackWorkyard, validFeedback } from './test-support.js';
+import { type Dialect, type FeedbackWorkyard, type QueueDriver, eventually, startFeedbackWorkyard, validFeedback } from './test-support.js';
 
 const postgresOk = await needService('postgres');
+const redisOk = await needService('redis');
+const setups: { dialect: Dialect; queue: QueueDriver; available: boolean }[] = [
+  { dialect: 'sqlite', queue: 'sql', available: true },
+  { dialect: 'postgres', queue: 'sql', available: postgresOk },
+  { dialect: 'postgres', queue: 'bullmq', available: postgresOk && redisOk },
+];
 
-for (const dialect of ['sqlite', 'postgres'] as const) {
-  describe.skipIf(dialect === 'postgres' && !postgresOk)(`feedback save jobs on ${dialect}`, () => {
+for (const { dialect, queue, available } of setups) {
+  describe.skipIf(!available)(`feedback save jobs, ${queue} queue, records in ${dialect}`, () => {
     let wy: FeedbackWorkyard;
     beforeAll(async () => {
-      wy = await startFeedbackWorkyard(dialect);
+      wy = await startFeedbackWorkyard(dialect, { queue });
+      expect(wy.workyard.ctx.queue.driver).toBe(queue);
     });
     afterAll(() => wy?.close());
 
     const job = (name: string): FeedbackSaveJob => ({ name, email: 'q@example.com', message: `from ${name}`, rating: 2, created_at: Date.now() });
     const rowsWithId = async (id: string) => wy.workyard.ctx.database.db.selectFrom('feedback').selectAll().where('id', '=', id).execute();
+
+    it('a queued post is a task at /tasks/:id that completes with its row stored', async () => {
+      const res = await wy.app.inject({ method: 'POST', url: '/feedback/async', headers: { 'content-type': 'application/json' }, payload: validFeedback });
+      expect(res.statusCode).toBe(202);
+      const id = res.json().task_id;
+      const task = await eventually(async () => (await wy.app.inject({ url: `/tasks/${id}` })).json(), (t) => t.status === 'completed');
+      expect(task).toMatchObject({ id, name: FEEDBACK_SAVE_JOB, result: { id, stored: true } });
+      expect(await rowsWithId(id)).toHaveLength(1);
+    });
 
     it('a job that runs again after its row was stored stores no second copy and reports it', async () => {
       const id = '11111111-2222-4333-8444-555555555555';

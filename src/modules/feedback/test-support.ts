@@ -3,12 +3,21 @@
 import type { LightMyRequestResponse } from 'fastify';
 import type { App } from '../../app-context.js';
 import type { WorkyardModule } from '../../app-context.js';
-import { createTestDatabase } from '../../../test/support/services.js';
+import { deleteRedisPrefix } from '../../../test/support/redis-keys.js';
+import { createTestDatabase, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { feedbackModule } from './index.js';
 
 export type Dialect = 'sqlite' | 'postgres';
+export type QueueDriver = 'sql' | 'bullmq';
+
+/** Environment for a queue driver: BullMQ on the shared Redis under a prefix of its own. */
+export function queueEnv(queue: QueueDriver): { env: Record<string, string>; cleanup(): Promise<unknown> } {
+  if (queue === 'sql') return { env: {}, cleanup: async () => {} };
+  const prefix = uniqueRedisPrefix('feedback');
+  return { env: { WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix }, cleanup: () => deleteRedisPrefix(redisUrl, prefix) };
+}
 
 export interface FeedbackWorkyard extends TestWorkyard {
   app: App;
@@ -17,10 +26,11 @@ export interface FeedbackWorkyard extends TestWorkyard {
 }
 
 /** A Workyard with the tasks and feedback modules only, so that the suite does not depend on the others. */
-export async function startFeedbackWorkyard(dialect: Dialect, options: { modules?: WorkyardModule[]; env?: Record<string, string> } = {}): Promise<FeedbackWorkyard> {
+export async function startFeedbackWorkyard(dialect: Dialect, options: { queue?: QueueDriver; modules?: WorkyardModule[]; env?: Record<string, string> } = {}): Promise<FeedbackWorkyard> {
   const database = dialect === 'postgres' ? await createTestDatabase() : null;
+  const queue = queueEnv(options.queue ?? 'sql');
   const wy = await startTestWorkyard(
-    { ...(database ? { WORKYARD_DATABASE_URL: database.url } : {}), ...options.env },
+    { ...(database ? { WORKYARD_DATABASE_URL: database.url } : {}), ...queue.env, ...options.env },
     { modules: options.modules ?? [tasksModule, feedbackModule] },
   );
   return {
@@ -33,6 +43,7 @@ export async function startFeedbackWorkyard(dialect: Dialect, options: { modules
     async close() {
       await wy.close();
       await database?.drop();
+      await queue.cleanup();
     },
   };
 }

@@ -90,7 +90,15 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   // A worker-only process serves just the operations routes (when given a port), for probes and metrics.
   if (api) {
     for (const module of modules) {
-      if (module.routes) await app.register(async (scope) => module.routes!(scope as App, ctx));
+      if (!module.routes) continue;
+      try {
+        await app.register(async (scope) => module.routes!(scope as App, ctx));
+      } catch (error) {
+        // A module may refuse to start (a dependency it cannot use safely): leave nothing open.
+        for (const opened of modules) await opened.close?.(ctx).catch(() => {});
+        await infra.close(0);
+        throw error;
+      }
     }
   }
   if (worker) for (const module of modules) module.jobs?.(queue, ctx);

@@ -1,19 +1,17 @@
 // One suite for every fast tier of write-behind: SQL on SQLite and PostgreSQL, and Redis (a
 // private redis-server with an append-only file, as the tier requires).
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../../test/support/s3rver.js';
 import { createTestDatabase, needService } from '../../../../test/support/services.js';
 import { type Database, openDatabase } from '../../../infra/db/database.js';
 import { migrateToLatest } from '../../../infra/db/migrations.js';
 import type { FastTier, PendingEntry } from './contract.js';
 import { RedisFastTier } from './redis.js';
 import { SqlFastTier, fastTierMigrations } from './sql.js';
+import { startPrivateRedis } from '../test-support.js';
 
 const entry = (key: string, text: string, version = `v-${text}`): PendingEntry => ({
   key,
@@ -156,41 +154,6 @@ describe.skipIf(!postgresUp)('PostgreSQL', () => {
     };
   });
 });
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
-}
-
-/** A redis-server of our own, with or without the append-only file the Redis tier requires. */
-async function startPrivateRedis(appendOnly: boolean): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-blobs-redis-'));
-  const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', appendOnly ? 'yes' : 'no', '--appendfsync', 'always', '--save', '', '--loglevel', 'warning'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (!(await answersPing(port))) {
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 fastTierConformance('Redis with an append-only file', async () => {
   const server = await startPrivateRedis(true);

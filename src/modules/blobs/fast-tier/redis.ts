@@ -6,7 +6,7 @@
 // Layout: one hash per pending key, a lexical index (sorted set, all scores 0) for listings, and a
 // sorted set of sweep times. Every change to them is one Lua script, so they never disagree.
 import type { Redis } from 'ioredis';
-import { callDependency } from '../../../errors.js';
+import { DependencyUnavailableError, callDependency } from '../../../errors.js';
 import type { ClaimResult, FastTier, PendingEntry, PendingMeta } from './contract.js';
 
 const PUT = `
@@ -90,13 +90,19 @@ export class RedisFastTier implements FastTier {
     };
   }
 
-  /** Refuses a Redis that does not persist what it is given (when it lets us ask). */
+  /**
+   * Refuses a Redis that does not persist what it is given (when it lets us ask). Runs once, at
+   * start: it waits for the connection, so that a Redis still connecting is not taken for one
+   * that forbids the question.
+   */
   async checkPersistence(log?: { warn(obj: object, msg: string): void }): Promise<void> {
+    await this.connected(Math.max(5_000, this.options.timeoutMs));
     let reply: string[];
     try {
       reply = (await this.call(() => this.client.config('GET', 'appendonly'))) as string[];
     } catch (error) {
-      // Managed Redis services often forbid CONFIG; they persist by their own settings.
+      // Managed Redis services often forbid CONFIG (an error reply); they persist by their own settings.
+      if ((error as Error).name !== 'ReplyError') throw error;
       log?.warn({ err: error }, 'cannot read the Redis persistence settings (CONFIG GET refused): make sure it has an append-only file');
       return;
     }
@@ -105,6 +111,21 @@ export class RedisFastTier implements FastTier {
         'WORKYARD_BLOBS_WRITE_BEHIND keeps acknowledged blobs in Redis until they are uploaded, but this Redis has no append-only file (appendonly no) and would lose them on a restart: turn on appendonly, or set WORKYARD_BLOBS_FAST_TIER=sql',
       );
     }
+  }
+
+  private async connected(timeoutMs: number): Promise<void> {
+    if (this.client.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        reject(new DependencyUnavailableError('redis', new Error(`no connection within ${timeoutMs} ms`)));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.once('ready', onReady);
+    });
   }
 
   private entryKey(key: string): string {

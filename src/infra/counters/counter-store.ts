@@ -5,6 +5,7 @@ import { type Kysely, sql } from 'kysely';
 import type { SqlDialect } from '../db/database.js';
 import type { MigrationSet } from '../db/migrations.js';
 import type { CounterPage } from './contract.js';
+import { pageInSteps } from './ranked-walk.js';
 
 export const countersMigrations: MigrationSet = {
   '20261126-10-counters-tables': (dialect) => ({
@@ -64,14 +65,10 @@ export class CounterStore {
   async top(limit: number, offset: number): Promise<CounterPage> {
     const [totals, entries] = await Promise.all([
       this.db.selectFrom('wy_counter_totals').select(['total', 'unique_keys']).where('id', '=', 1).executeTakeFirst(),
-      this.db
-        .selectFrom('wy_counter_counts')
-        .select(['key', 'count'])
-        .orderBy('count', 'desc')
-        .orderBy('key', 'asc')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
+      // SQLite runs on the event loop: deep pages are reached in steps (ranked-walk.ts).
+      this.dialect === 'sqlite'
+        ? pageInSteps(this.db, limit, offset)
+        : this.db.selectFrom('wy_counter_counts').select(['key', 'count']).orderBy('count', 'desc').orderBy('key', 'asc').limit(limit).offset(offset).execute(),
     ]);
     return {
       total: Number(totals?.total ?? 0),

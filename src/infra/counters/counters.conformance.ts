@@ -161,20 +161,23 @@ export function countersConformance(makeHarness: () => Promise<CountersHarness>)
   it('shares counts between instances on one store, visible to the other within 100 ms', async () => {
     const c = await fresh();
     const other = await harness.open();
-    times(c, '/shared', 2);
-    times(other, '/shared', 3);
-    const started = Date.now();
-    let seen = 0;
-    while (Date.now() - started < 100) {
-      // reads of `c` flush `c`'s own increments; `other`'s must arrive by its own timer
-      const page = await c.top({ limit: 1, offset: 0 });
-      seen = page.entries[0]?.count ?? 0;
-      if (seen === 5) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    try {
+      times(c, '/shared', 2);
+      times(other, '/shared', 3);
+      const started = Date.now();
+      let seen = 0;
+      while (Date.now() - started < 100) {
+        // reads of `c` flush `c`'s own increments; `other`'s must arrive by its own timer
+        const page = await c.top({ limit: 1, offset: 0 });
+        seen = page.entries[0]?.count ?? 0;
+        if (seen === 5) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(seen).toBe(5);
+      expect((await other.top({ limit: 1, offset: 0 })).entries).toEqual([{ key: '/shared', count: 5 }]);
+    } finally {
+      await other.close();
     }
-    expect(seen).toBe(5);
-    expect((await other.top({ limit: 1, offset: 0 })).entries).toEqual([{ key: '/shared', count: 5 }]);
-    await other.close();
   });
 
   it('writes buffered increments on close: a new instance finds them', async () => {

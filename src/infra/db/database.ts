@@ -62,6 +62,9 @@ function openPostgres(options: DatabaseOptions): Database {
   });
   // An idle client losing its connection emits 'error' on the pool; without a listener it would crash the process.
   pool.on('error', () => {});
+  // A client Kysely has checked out has no 'error' listener: losing the connection during a query
+  // would be an uncaught exception, killing the process (the query itself fails and is released).
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   return wrap(db, 'postgres', 'postgres', options.timeoutMs);
 }

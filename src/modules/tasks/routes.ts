@@ -9,6 +9,12 @@ const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }
 const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
 
 export function taskRoutes(app: App, ctx: AppContext) {
+  // Open event streams never end by themselves; shutdown ends them so that app.close() does not wait on them.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...openStreams]) end();
+  });
+
   app.get('/tasks/:id', {
     schema: { tags: ['tasks'], summary: 'A task (queued job) by id', params: Params, response: { 200: TaskSchema, 404: ErrorSchema } },
   }, async (request) => {
@@ -34,8 +40,10 @@ export function taskRoutes(app: App, ctx: AppContext) {
     const finish = () => {
       clearInterval(heartbeat);
       unsubscribe();
+      openStreams.delete(finish);
       raw.end();
     };
+    openStreams.add(finish);
     const unsubscribe = ctx.queue.subscribe(id, (event: JobEvent) => {
       send(event.type, event);
       if (event.type === 'completed' || event.type === 'cancelled' || (event.type === 'failed' && !event.willRetry)) {
@@ -45,6 +53,7 @@ export function taskRoutes(app: App, ctx: AppContext) {
     request.raw.on('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
+      openStreams.delete(finish);
     });
     // The job may have ended between the first read and the subscription.
     const again = await ctx.queue.getJob(id).catch(() => null);

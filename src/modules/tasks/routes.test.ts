@@ -1,0 +1,132 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkyardModule } from '../../app-context.js';
+import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { tasksModule } from './index.js';
+
+// A module of the test's own: a job that waits until the test lets it finish.
+const gates = new Map<string, () => void>();
+const gatedModule: WorkyardModule = {
+  name: 'gated',
+  jobs(queue) {
+    queue.process<{ value: number }, number>(
+      'test.gated',
+      async (job) => {
+        await job.reportProgress(50);
+        await new Promise<void>((resolve) => gates.set(job.id, resolve));
+        return job.data.value * 2;
+      },
+      { concurrency: 4 },
+    );
+  },
+};
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Reads a server-sent event stream into a list of {event, data} until it ends. */
+function readEvents(url: string): { events: { event: string; data: any }[]; ended: Promise<void> } {
+  const events: { event: string; data: any }[] = [];
+  const ended = new Promise<void>((resolve, reject) => {
+    http.get(url, (res) => {
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        buffer += chunk;
+        let cut;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+        }
+      });
+      res.on('end', resolve);
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  return { events, ended };
+}
+
+describe('task API', () => {
+  let wy: TestWorkyard;
+  beforeAll(async () => {
+    wy = await startTestWorkyard({}, { modules: [tasksModule, gatedModule] });
+  });
+  afterAll(() => wy.close());
+
+  it('shows a task by id with every field, from queued to completed', async () => {
+    const job = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 21 });
+    await until(() => gates.has(job.id));
+    const running = (await wy.workyard.app.inject({ url: `/tasks/${job.id}` })).json();
+    expect(running).toMatchObject({ id: job.id, name: 'test.gated', status: 'active', progress: 50, result: null, error: null, attempts: 1, finished_at: null });
+    expect(Date.parse(running.created_at)).toBeGreaterThan(0);
+    expect(Date.parse(running.started_at)).toBeGreaterThanOrEqual(Date.parse(running.created_at));
+    gates.get(job.id)!();
+    await wy.workyard.ctx.queue.waitForFinish(job.id, 5_000);
+    const done = (await wy.workyard.app.inject({ url: `/tasks/${job.id}` })).json();
+    expect(done).toMatchObject({ status: 'completed', result: 42 });
+    expect(Date.parse(done.finished_at)).toBeGreaterThanOrEqual(Date.parse(done.started_at));
+  });
+
+  it('answers 404 in the standard shape for an unknown id', async () => {
+    const res = await wy.workyard.app.inject({ url: '/tasks/no-such-task' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error).toMatchObject({ code: 'not_found' });
+  });
+
+  it('cancels a queued task, refuses a running one with 409, and knows no unknown one', async () => {
+    const delayed = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 1 }, { delayMs: 60_000 });
+    const cancelled = await wy.workyard.app.inject({ method: 'DELETE', url: `/tasks/${delayed.id}` });
+    expect(cancelled.statusCode).toBe(200);
+    expect(cancelled.json()).toMatchObject({ id: delayed.id, status: 'cancelled' });
+
+    const running = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 2 });
+    await until(() => gates.has(running.id));
+    const refused = await wy.workyard.app.inject({ method: 'DELETE', url: `/tasks/${running.id}` });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.code).toBe('conflict');
+    gates.get(running.id)!();
+
+    expect((await wy.workyard.app.inject({ method: 'DELETE', url: '/tasks/unknown' })).statusCode).toBe(404);
+  });
+
+  it('streams a task’s events until it ends', async () => {
+    const job = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 5 });
+    await until(() => gates.has(job.id));
+    const stream = readEvents(`${wy.baseUrl}/tasks/${job.id}/events`);
+    await until(() => stream.events.length > 0);
+    gates.get(job.id)!();
+    await stream.ended;
+    expect(stream.events[0]).toMatchObject({ event: 'task', data: { id: job.id, status: 'active' } });
+    expect(stream.events.map((e) => e.event)).toContain('completed');
+    expect(stream.events.at(-1)).toMatchObject({ event: 'task', data: { status: 'completed', result: 10 } });
+  });
+
+  it('ends the stream at once for a task that has already ended', async () => {
+    const job = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 1 }, { delayMs: 60_000 });
+    await wy.workyard.ctx.queue.cancel(job.id);
+    const stream = readEvents(`${wy.baseUrl}/tasks/${job.id}/events`);
+    await stream.ended;
+    expect(stream.events).toEqual([{ event: 'task', data: expect.objectContaining({ status: 'cancelled' }) }]);
+  });
+});
+
+describe('task API shutdown', () => {
+  it('does not wait on an open event stream to close', async () => {
+    const wy = await startTestWorkyard({ WORKYARD_SHUTDOWN_TIMEOUT_MS: '100' }, { modules: [tasksModule, gatedModule] });
+    const job = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 1 }, { delayMs: 60_000 });
+    const stream = readEvents(`${wy.baseUrl}/tasks/${job.id}/events`);
+    await until(() => stream.events.length > 0);
+    const started = Date.now();
+    await wy.close();
+    await stream.ended;
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});

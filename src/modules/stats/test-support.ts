@@ -1,11 +1,20 @@
 // What the stats tests share: a Workyard with only the modules they need, and readers of /stats/.
+import fs from 'node:fs';
 import type { LightMyRequestResponse } from 'fastify';
 import { startTestWorkyard, type TestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { statsModule } from './index.js';
 
-export function startStatsWorkyard(env: Record<string, string | undefined> = {}): Promise<TestWorkyard> {
-  return startTestWorkyard(env, { modules: [tasksModule, statsModule] });
+export async function startStatsWorkyard(env: Record<string, string | undefined> = {}): Promise<TestWorkyard> {
+  const wy = await startTestWorkyard(env, { modules: [tasksModule, statsModule] });
+  return {
+    ...wy,
+    async close() {
+      await wy.close();
+      // a data directory the test named is the test's to remove; one made here goes with the app
+      if (!env.WORKYARD_DATA_DIR) fs.rmSync(wy.dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface StatsBody {

@@ -62,6 +62,12 @@ async function paced(origin: string, path: string, request: { headers: Record<st
   return { avg: latencies.reduce((s, x) => s + x, 0) / latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failures };
 }
 
+/** The ceiling is measured again right before each figure: on a shared machine the load around them changes. */
+async function peakBesideBare(url: string, bareUrl: string): Promise<{ result: LoadResult; bare: LoadResult }> {
+  const bare = await peak(bareUrl);
+  return { result: await peak(url), bare };
+}
+
 async function peak(url: string): Promise<LoadResult> {
   const result = await load({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON_BODY, duration: PEAK_SECONDS, workers: 1 });
   if (result.errors || result.non2xx) throw new Error(`${url}: ${result.errors} errors and ${result.non2xx} non-2xx answers under load`);
@@ -110,7 +116,7 @@ async function drained(wy: TestWorkyard, timeoutMs: number): Promise<boolean> {
 
 const rows: BenchRow[] = [];
 const notes: string[] = [];
-const ratioRow = (figure: string, result: LoadResult, bare: LoadResult, goal?: number): BenchRow => ({
+const ratioRow = (figure: string, { result, bare }: { result: LoadResult; bare: LoadResult }, goal?: number): BenchRow => ({
   figure,
   value: result.requestsPerSecond,
   unit: 'req/s',
@@ -133,8 +139,8 @@ try {
   const barePaced = await paced(bare.url, '/bare', { headers: { 'content-type': 'application/json' }, body: JSON_BODY }, 201);
   rows.push({ figure: `bare Fastify POST, ${SEED.requests} over ${SEED.seconds} s: average`, value: barePaced.avg, unit: 'ms' });
 
+  const bareUrl = `${bare.url}/bare`;
   for (const dialect of dialects) {
-    const bareLoad = await peak(`${bare.url}/bare`);
 
     // The embedded shape: API and workers in one process, group commit on (the default).
     const wy = await startFeedback(dialect, { groupCommit: true, worker: true });
@@ -147,14 +153,15 @@ try {
       rows.push(...seedRows(`${dialect} queued form, ${SEED.requests} over ${SEED.seconds} s`, asyncSeed, barePaced));
 
       await peak(`${wy.baseUrl}/feedback/sync`); // warm-up
-      const sync = await peak(`${wy.baseUrl}/feedback/sync`);
-      rows.push(ratioRow(`${dialect} sync JSON, peak`, sync, bareLoad, dialect === 'sqlite' ? 0.7 : 0.5));
+      const sync = await peakBesideBare(`${wy.baseUrl}/feedback/sync`, bareUrl);
+      rows.push(ratioRow(`${dialect} sync JSON, peak`, sync, dialect === 'sqlite' ? 0.7 : 0.5));
 
       if (!(await drained(wy, 60_000))) throw new Error('the seed saves did not drain');
+      const bareNow = await peak(bareUrl);
       const queuedBefore = await savedRows(wy, 'queued');
       const started = performance.now();
       const queued = await peak(`${wy.baseUrl}/feedback/async`);
-      rows.push(ratioRow(`${dialect} queued JSON, peak (API + worker in one process)`, queued, bareLoad, 0.8));
+      rows.push(ratioRow(`${dialect} queued JSON, peak (API + worker in one process)`, { result: queued, bare: bareNow }, 0.8));
       if (!(await drained(wy, 120_000))) throw new Error('the queued saves did not drain within 120 s');
       const stored = (await savedRows(wy, 'queued')) - queuedBefore;
       const counts = (await wy.workyard.ctx.queue.counts())['feedback.save'];
@@ -169,8 +176,8 @@ try {
       const api = await startFeedback(dialect, { groupCommit, worker: false });
       try {
         await peak(`${api.baseUrl}/feedback/async`); // warm-up
-        const queued = await peak(`${api.baseUrl}/feedback/async`);
-        rows.push(ratioRow(`${dialect} queued JSON, peak, API only${groupCommit ? '' : ', enqueue not grouped'}`, queued, bareLoad, groupCommit ? 0.8 : undefined));
+        const queued = await peakBesideBare(`${api.baseUrl}/feedback/async`, bareUrl);
+        rows.push(ratioRow(`${dialect} queued JSON, peak, API only${groupCommit ? '' : ', enqueue not grouped'}`, queued, groupCommit ? 0.8 : undefined));
       } finally {
         await api.close();
       }
@@ -180,15 +187,15 @@ try {
     const ungrouped = await startFeedback(dialect, { groupCommit: false, worker: false });
     try {
       await peak(`${ungrouped.baseUrl}/feedback/sync`); // warm-up
-      const sync = await peak(`${ungrouped.baseUrl}/feedback/sync`);
-      rows.push(ratioRow(`${dialect} sync JSON, peak, inserts not grouped`, sync, bareLoad));
+      const sync = await peakBesideBare(`${ungrouped.baseUrl}/feedback/sync`, bareUrl);
+      rows.push(ratioRow(`${dialect} sync JSON, peak, inserts not grouped`, sync));
     } finally {
       await ungrouped.close();
     }
   }
 
   notes.push(
-    `Workyard (tasks + feedback modules only) and the bare Fastify ceiling run in this process; autocannon (50 connections, ${PEAK_SECONDS} s, ~100-byte JSON bodies) in a worker thread. Peak figures need 0 errors and 0 non-2xx answers.`,
+    `Workyard (tasks + feedback modules only) and the bare Fastify ceiling run in this process, the ceiling measured again right before each peak figure; autocannon (50 connections, ${PEAK_SECONDS} s, ~100-byte JSON bodies) in a worker thread. Peak figures need 0 errors and 0 non-2xx answers.`,
     `The seed test posts the forms as a browser does (urlencoded, CSRF token, 303 answer) at an even pace; the time is the POST's, not the redirect's.`,
     `"POST to row" counts the queued saves a worker in the same process stored, from the start of the load until the queue was empty.`,
     `Load average when it ended: ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} on ${os.cpus().length} CPUs${QUICK ? ' (quick run: shortened, indicative only)' : ''}.`,

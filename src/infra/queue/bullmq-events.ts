@@ -55,6 +55,11 @@ export class JobEventHub {
     await reader;
   }
 
+  /** ids someone in this process waits on */
+  waitedIds(): string[] {
+    return [...this.waiters.keys()];
+  }
+
   addWaiter(id: string, waiter: Waiter): void {
     const set = this.waiters.get(id) ?? new Set();
     set.add(waiter);

@@ -10,20 +10,21 @@ import { closeRedisClient, createRedisClient, firstConnection, pingRedis } from 
 import {
   type CancelOutcome,
   type EnqueueOptions,
-  FINAL_STATES,
   type JobCounts,
   type JobEvent,
   type JobHandler,
   type JobQueue,
   type JobRecord,
+  type JobState,
   type WorkerOptions,
   errorMessage,
 } from './contract.js';
+import { BatchedLookup } from './batched-lookup.js';
 import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
 import { CANCEL_SCRIPT, RETRYING_EVENT, WorkyardRedisKeys, assertBullmqJobName, fromBullId, toBullId } from './bullmq-keys.js';
 import { countsOf, recentOf } from './bullmq-listing.js';
-import { jobToRecord, stateOf } from './bullmq-records.js';
+import { jobToRecord } from './bullmq-records.js';
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -39,6 +40,8 @@ export interface BullmqQueueOptions {
   maxStalls?: number;
   /** finished and cancelled jobs are kept this long (default 7 days) */
   retentionMs?: number;
+  /** how often waited jobs are checked in case their finish event was missed (default 1 s) */
+  waiterPollMs?: number;
   log?: { warn(obj: object, msg: string): void };
 }
 
@@ -72,7 +75,25 @@ export class BullmqJobQueue implements JobQueue {
   private readonly retentionMs: number;
   private running = false;
   private closed = false;
+  private polling = false;
+  private readonly waiterPoll: NodeJS.Timeout;
   private lastWarning = 0;
+  // waitForFinish reads coalesced per tick: many waiters at once cost a few pipelines, not a
+  // command each queued past the deadline.
+  private readonly names = new BatchedLookup<string>((ids) =>
+    this.call(async () => {
+      const names = await this.redis.hmget(this.keys.index, ...ids);
+      return new Map(ids.flatMap((id, i) => (names[i] ? [[id, names[i]!] as const] : [])));
+    }),
+  );
+  private readonly progressChecks = new BatchedLookup<'waiting' | 'finished' | 'gone'>((ids) => this.call(() => this.checkProgress(ids)));
+  private readonly records = new BatchedLookup<JobRecord>((ids) =>
+    this.call(async () => {
+      const names = await this.redis.hmget(this.keys.index, ...ids);
+      const records = await Promise.all(ids.map((id, i) => (names[i] ? this.fetchRecord(id, names[i]!) : null)));
+      return new Map(records.flatMap((record) => (record ? [[record.id, record] as const] : [])));
+    }),
+  );
   /** BullMQ's removeOnComplete/removeOnFail: by age, the retention */
   private readonly keep: { age: number };
 
@@ -88,10 +109,35 @@ export class BullmqJobQueue implements JobQueue {
         new QueueEvents(name, { connection: this.blocking(), prefix: options.prefix, lastEventId, blockingTimeout: 5_000 }),
       lastEventId: (name) =>
         this.call(async () => (await this.redis.xrevrange(this.queueFor(name).keys.events, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0'),
-      fetchRecord: (id, name) => this.call(() => this.fetchRecord(id, name)),
+      fetchRecord: async (id) => (await this.records.get(id)) ?? null,
       onError: (error) => this.warn(error, 'queue events failed'),
     });
     this.sweeper = new IndexSweeper(this.redis, this.keys, (name) => this.queueFor(name));
+    this.waiterPoll = setInterval(() => void this.pollWaiters(), options.waiterPollMs ?? 1_000);
+    this.waiterPoll.unref();
+  }
+
+  /**
+   * BullMQ trims a queue's event stream (about 10,000 events): a reader that falls behind, or
+   * was cut off by an outage, misses finishes. Waiters are checked now and then, so a missed
+   * event delays an answer instead of losing it.
+   */
+  private async pollWaiters(): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      await Promise.all(
+        this.hub.waitedIds().map(async (id) => {
+          if ((await this.progressChecks.get(id)) !== 'finished') return;
+          const record = await this.records.get(id);
+          if (record) this.hub.settle(record);
+        }),
+      );
+    } catch (error) {
+      this.warn(error, 'checking waited jobs failed');
+    } finally {
+      this.polling = false;
+    }
   }
 
   private connect(kind: 'command' | 'blocking', name: string): Redis {
@@ -222,9 +268,23 @@ export class BullmqJobQueue implements JobQueue {
   private async fetchRecord(id: string, name: string): Promise<JobRecord | null> {
     const queue = this.queueFor(name);
     const bullId = toBullId(id);
-    const [job, state] = await Promise.all([Job.fromId(queue, bullId), queue.getJobState(bullId)]);
-    if (job) return jobToRecord(job, stateOf(state));
+    const [job, state] = await Promise.all([Job.fromId(queue, bullId), this.stateOf(queue, bullId)]);
+    if (job) return jobToRecord(job, state);
     return this.fetchCancelled(id);
+  }
+
+  /**
+   * BullMQ's getJobState searches the wait list, linear in its length: ten thousand waiters on
+   * a long queue made that quadratic. The finished sets are sorted and the active list is only
+   * as long as the workers' concurrency, so these reads stay cheap; anything else is queued.
+   * MULTI makes the three reads one snapshot.
+   */
+  private async stateOf(queue: Queue, bullId: string): Promise<JobState> {
+    const replies = (await this.redis.multi().zscore(queue.keys.completed, bullId).zscore(queue.keys.failed, bullId).lpos(queue.keys.active, bullId).exec()) ?? [];
+    const failure = replies.find(([error]) => error);
+    if (failure) throw failure[0];
+    const [completed, failed, active] = replies.map(([, value]) => value);
+    return completed !== null ? 'completed' : failed !== null ? 'failed' : active !== null ? 'active' : 'queued';
   }
 
   private async fetchCancelled(id: string): Promise<JobRecord | null> {
@@ -268,15 +328,42 @@ export class BullmqJobQueue implements JobQueue {
       const timer = setTimeout(() => finish(() => reject(new TimeoutError(`job ${id} did not finish within ${timeoutMs} ms`))), timeoutMs);
       this.hub.addWaiter(id, onRecord);
       (async () => {
-        const name = await this.call(() => this.redis.hget(this.keys.index, id));
+        const name = await this.names.get(id);
         if (!name) return finish(() => reject(notFound(`job ${id}`)));
         // Events are collected from before the read below, so a finish between the two is not missed.
         await this.hub.watch(name);
-        const record = await this.call(() => this.fetchRecord(id, name));
-        if (!record) finish(() => reject(notFound(`job ${id}`)));
-        else if (FINAL_STATES.has(record.state)) onRecord(record);
+        const progress = await this.progressChecks.get(id);
+        if (progress === undefined || progress === 'gone') return finish(() => reject(notFound(`job ${id}`)));
+        if (progress === 'finished') {
+          const record = await this.records.get(id);
+          if (record) onRecord(record);
+        }
       })().catch((error) => finish(() => reject(error)));
     });
+  }
+
+  /** Whether each job is finished (completed, failed, cancelled), not yet, or gone; one pipeline. */
+  private async checkProgress(ids: string[]): Promise<Map<string, 'waiting' | 'finished' | 'gone'>> {
+    const names = await this.redis.hmget(this.keys.index, ...ids);
+    const pipeline = this.redis.pipeline();
+    const asked: string[] = [];
+    ids.forEach((id, i) => {
+      const name = names[i];
+      if (!name) return;
+      const queue = this.queueFor(name);
+      const bullId = toBullId(id);
+      asked.push(id);
+      pipeline.exists(queue.toKey(bullId)).zscore(queue.keys.completed, bullId).zscore(queue.keys.failed, bullId).exists(this.keys.cancelled(id));
+    });
+    const replies = (await pipeline.exec()) ?? [];
+    const failure = replies.find(([error]) => error);
+    if (failure) throw failure[0];
+    const result = new Map<string, 'waiting' | 'finished' | 'gone'>();
+    asked.forEach((id, i) => {
+      const [exists, completed, failed, cancelled] = replies.slice(i * 4, i * 4 + 4).map(([, value]) => value);
+      result.set(id, completed !== null || failed !== null || cancelled === 1 ? 'finished' : exists === 1 ? 'waiting' : 'gone');
+    });
+    return result;
   }
 
   subscribe(jobId: string, listener: (event: JobEvent) => void): () => void {
@@ -371,6 +458,7 @@ export class BullmqJobQueue implements JobQueue {
     this.closed = true;
     this.running = false;
     this.sweeper.stop();
+    clearInterval(this.waiterPoll);
     const registrations = [...this.registrations.values()];
     // Stop taking jobs, then give the running ones the grace period.
     await Promise.all(registrations.map((r) => r.worker?.pause(true).catch(() => {})));

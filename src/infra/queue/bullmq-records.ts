@@ -1,22 +1,8 @@
-// How a BullMQ job reads as a Workyard JobRecord: BullMQ's seven states fold into the contract's
-// five, and the fields take the contract's names and units (epoch milliseconds, null when unset).
-import type { Job, JobState as BullState } from 'bullmq';
+// How a BullMQ job reads as a Workyard JobRecord: the fields take the contract's names and units
+// (epoch milliseconds, null when unset); the state is read apart (BullMQ keeps it in lists and sets).
+import type { Job } from 'bullmq';
 import type { JobProgress, JobRecord, JobState } from './contract.js';
 import { fromBullId } from './bullmq-keys.js';
-
-export function stateOf(bullState: BullState | 'unknown'): JobState {
-  switch (bullState) {
-    case 'active':
-      return 'active';
-    case 'completed':
-      return 'completed';
-    case 'failed':
-      return 'failed';
-    default:
-      // waiting, delayed (a delayed job or one backing off before its retry), prioritized, waiting-children
-      return 'queued';
-  }
-}
 
 export function jobToRecord(job: Job, state: JobState, cancelledOn?: number): JobRecord {
   const finished = state === 'completed' || state === 'failed' || state === 'cancelled';

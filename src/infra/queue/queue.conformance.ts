@@ -297,6 +297,26 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       results.forEach((job, i) => expect([job.id, job.name, job.data.i, job.result]).toEqual([ids[i], jobs[i].name, i, i * 2]));
     });
 
+    it('answers 10,000 concurrent waiters, without a listener per waiter', async () => {
+      const queue = await open();
+      const name = uniqueName('waiters');
+      const ids: string[] = [];
+      for (let i = 0; i < 10_000; i += 1_000) ids.push(...(await queue.enqueueBulk(Array.from({ length: 1_000 }, (_, k) => ({ name, data: i + k })))));
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.name);
+      process.on('warning', onWarning);
+      try {
+        const waits = ids.map((id) => queue.waitForFinish<number, number>(id, 90_000));
+        queue.process<number, number>(name, async (job) => job.data, { concurrency: 200 });
+        await queue.startWorkers();
+        const records = await Promise.all(waits);
+        expect(records.filter((record, i) => record.state === 'completed' && record.result === i)).toHaveLength(10_000);
+        expect(warnings).not.toContain('MaxListenersExceededWarning');
+      } finally {
+        process.off('warning', onWarning);
+      }
+    }, 120_000);
+
     it('close() lets active jobs finish within the grace period', async () => {
       const queue = await open();
       const name = uniqueName('grace');

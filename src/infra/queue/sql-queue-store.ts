@@ -138,6 +138,11 @@ export class SqlQueueStore {
     return (await this.db.selectFrom('wy_jobs').selectAll().where('id', '=', id).executeTakeFirst()) as JobRow | undefined;
   }
 
+  async getMany(ids: string[]): Promise<JobRow[]> {
+    if (!ids.length) return [];
+    return (await this.db.selectFrom('wy_jobs').selectAll().where('id', 'in', ids).execute()) as JobRow[];
+  }
+
   async getFinished(ids: string[]): Promise<JobRow[]> {
     if (!ids.length) return [];
     return (await this.db

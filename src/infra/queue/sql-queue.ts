@@ -19,6 +19,7 @@ import {
   backoffDelay,
   errorMessage,
 } from './contract.js';
+import { BatchedLookup } from './batched-lookup.js';
 import type { Notifier, QueueSignal } from './notifier.js';
 import { type FinishOutcome, type JobRow, SqlQueueStore, rowToRecord } from './sql-queue-store.js';
 
@@ -61,6 +62,10 @@ export class SqlJobQueue implements JobQueue {
   private readonly waiters = new Map<string, Set<(row: JobRow) => void>>();
   private readonly pendingOutcomes: { outcome: FinishOutcome; registration: Registration; job: ActiveJob }[] = [];
   private flushScheduled = false;
+  private readonly lookups = new BatchedLookup<JobRow>(async (ids) => {
+    const rows = await this.database.run(() => this.store.getMany(ids));
+    return new Map(rows.map((row) => [row.id, row]));
+  });
   private flushing: Promise<void> = Promise.resolve();
   private running = false;
   private closed = false;
@@ -151,7 +156,7 @@ export class SqlJobQueue implements JobQueue {
         reject(new TimeoutError(`job ${id} did not finish within ${timeoutMs} ms`));
       }, timeoutMs);
       // The job may have finished before we started to wait.
-      this.database.run(() => this.store.get(id)).then(
+      this.lookups.get(id).then(
         (row) => {
           if (!row) {
             clearTimeout(timer);

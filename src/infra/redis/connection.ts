@@ -54,20 +54,29 @@ export function createRedisClient(config: Pick<Config, 'redisUrl' | 'dependencyT
  */
 export function firstConnection(client: Redis): Promise<void> {
   if (client.status === 'ready' || connectedOnce.has(client)) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onReady = () => {
-      client.off('end', onEnd);
-      resolve();
-    };
-    const onEnd = () => {
-      client.off('ready', onReady);
-      reject(new Error('Connection is closed.'));
-    };
-    client.once('ready', onReady);
-    client.once('end', onEnd);
-  });
+  // One pair of listeners per client, however many callers wait (no listener per caller).
+  let waiting = firstConnections.get(client);
+  if (!waiting) {
+    waiting = new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        client.off('end', onEnd);
+        resolve();
+      };
+      const onEnd = () => {
+        client.off('ready', onReady);
+        firstConnections.delete(client);
+        reject(new Error('Connection is closed.'));
+      };
+      client.once('ready', onReady);
+      client.once('end', onEnd);
+    });
+    waiting.catch(() => {});
+    firstConnections.set(client, waiting);
+  }
+  return waiting;
 }
 
+const firstConnections = new WeakMap<Redis, Promise<void>>();
 const connectedOnce = new WeakSet<Redis>();
 
 /** Resolves when Redis answers PING, rejects with a 503-shaped error naming redis within the deadline. */

@@ -12,14 +12,15 @@ import { queueMigrations } from '../../src/infra/queue/sql-queue-store.js';
 
 export type QueueConfig = Pick<Config, 'redisUrl' | 'redisPrefix' | 'databaseUrl' | 'dependencyTimeoutMs' | 'dataDir'>;
 
-const quiet = { warn: () => {} };
+type QueueLog = { warn(obj: object, msg: string): void };
+const quiet: QueueLog = { warn: () => {} };
 
 export function tempDataDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-queue-'));
 }
 
 /** A queue on `config`, with its own database connection (when SQL), closed together. */
-export async function openTestQueue(config: QueueConfig, tuning: { leaseMs?: number; pollMs?: number; stalledCheckMs?: number } = {}, log = quiet): Promise<JobQueue> {
+export async function openTestQueue(config: QueueConfig, tuning: { leaseMs?: number; pollMs?: number; stalledCheckMs?: number } = {}, log: QueueLog = quiet): Promise<JobQueue> {
   let database: Database | undefined;
   if (!config.redisUrl) {
     database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.dependencyTimeoutMs });

@@ -2,15 +2,6 @@
 // names map onto BullMQ's. BullMQ keys are `<prefix>:<queue>:…`; ours live under `<prefix>:_wy:`,
 // which no queue can collide with because job names may not start with '_'.
 
-/** BullMQ queue names cannot contain ':'; the same rule on both drivers keeps modules portable. */
-const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-export function assertBullmqJobName(name: string): void {
-  if (!JOB_NAME.test(name)) {
-    throw new RangeError(`job name ${JSON.stringify(name)} is invalid: expected letters, digits, '.', '_' or '-' (1 to 128), not starting with '.', '_' or '-'`);
-  }
-}
-
 // BullMQ refuses custom ids that look like integers (its own ids are integers) or contain ':'.
 // Such ids (and any starting with '~') are stored as '~' + base64url, reversibly, so callers
 // may choose any id, as the SQL driver allows.

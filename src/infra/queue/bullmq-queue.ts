@@ -17,12 +17,13 @@ import {
   type JobRecord,
   type JobState,
   type WorkerOptions,
+  assertJobName,
   errorMessage,
 } from './contract.js';
 import { BatchedLookup } from './batched-lookup.js';
 import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
-import { CANCEL_SCRIPT, RETRYING_EVENT, WorkyardRedisKeys, assertBullmqJobName, fromBullId, toBullId } from './bullmq-keys.js';
+import { CANCEL_SCRIPT, RETRYING_EVENT, WorkyardRedisKeys, fromBullId, toBullId } from './bullmq-keys.js';
 import { countsOf, recentOf } from './bullmq-listing.js';
 import { jobToRecord } from './bullmq-records.js';
 
@@ -169,7 +170,7 @@ export class BullmqJobQueue implements JobQueue {
   private queueFor(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      assertBullmqJobName(name);
+      assertJobName(name);
       queue = new Queue(name, { connection: this.redis, prefix: this.options.prefix });
       queue.on('error', (error) => this.warn(error, `queue ${name} failed`));
       this.queues.set(name, queue);
@@ -377,7 +378,7 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
-    assertBullmqJobName(name);
+    assertJobName(name);
     if (this.registrations.has(name)) throw new Error(`a worker for ${name} is already registered`);
     const registration: Registration = { name, handler: handler as JobHandler<any, any>, concurrency: Math.max(1, options.concurrency ?? 1), active: new Set() };
     this.registrations.set(name, registration);

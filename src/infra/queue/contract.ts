@@ -99,6 +99,17 @@ export interface JobQueue {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Job names are letters, digits, '.', '_' and '-' (1 to 128, starting with a letter or digit) on
+ * every driver: BullMQ queue names cannot contain ':', and a module tested on the embedded
+ * driver must not fail only once it runs on Redis.
+ */
+export function assertJobName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
+    throw new RangeError(`job name ${JSON.stringify(name)} is invalid: expected letters, digits, '.', '_' or '-' (1 to 128), starting with a letter or digit`);
+  }
+}
+
 /** Delay before retry `retry` (1-based) with exponential backoff. */
 export function backoffDelay(backoffMs: number, retry: number): number {
   return backoffMs * 2 ** Math.max(0, retry - 1);

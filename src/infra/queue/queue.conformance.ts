@@ -59,6 +59,16 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       expect(await queue.getJob('no-such-job')).toBeNull();
     });
 
+    it('refuses job names that are not letters, digits, dots, dashes and underscores', async () => {
+      const queue = await open();
+      for (const name of ['a:b', '', '_private', 'with space', 'x'.repeat(129)]) {
+        await expect(queue.enqueue(name, null)).rejects.toBeInstanceOf(RangeError);
+        await expect(queue.enqueueBulk([{ name, data: null }])).rejects.toBeInstanceOf(RangeError);
+        expect(() => queue.process(name, async () => null)).toThrow(RangeError);
+      }
+      await expect(queue.enqueue(uniqueName('ok.name_1'), null, { attempts: 0 })).rejects.toBeInstanceOf(RangeError);
+    });
+
     it('a caller-chosen id makes enqueueing idempotent, whatever the id looks like', async () => {
       const queue = await open();
       const name = uniqueName('idem');

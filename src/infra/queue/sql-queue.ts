@@ -16,6 +16,7 @@ import {
   type JobQueue,
   type JobRecord,
   type WorkerOptions,
+  assertJobName,
   backoffDelay,
   errorMessage,
 } from './contract.js';
@@ -111,6 +112,7 @@ export class SqlJobQueue implements JobQueue {
   }
 
   private newRow(name: string, data: unknown, options: EnqueueOptions) {
+    assertJobName(name);
     const now = Date.now();
     const attempts = options.attempts ?? 1;
     if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError('attempts must be a whole number ≥ 1');
@@ -204,6 +206,7 @@ export class SqlJobQueue implements JobQueue {
   }
 
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
+    assertJobName(name);
     if (this.registrations.has(name)) throw new Error(`a worker for ${name} is already registered`);
     this.registrations.set(name, {
       name,

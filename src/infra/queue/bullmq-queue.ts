@@ -51,7 +51,19 @@ interface Registration {
   handler: JobHandler<any, any>;
   concurrency: number;
   worker?: Worker;
-  active: Set<{ abort: AbortController; done: Promise<unknown> }>;
+  active: Set<ActiveJob>;
+  /** resolved when `active` empties (close waits on them) */
+  idle: (() => void)[];
+}
+
+interface ActiveJob {
+  /** made on first use of the handler's signal (or at shutdown): most handlers never look at it */
+  abort?: AbortController;
+}
+
+function abortOf(job: ActiveJob): AbortController {
+  job.abort ??= new AbortController();
+  return job.abort;
 }
 
 type RedisWithCancel = Redis & {
@@ -380,7 +392,7 @@ export class BullmqJobQueue implements JobQueue {
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
     assertJobName(name);
     if (this.registrations.has(name)) throw new Error(`a worker for ${name} is already registered`);
-    const registration: Registration = { name, handler: handler as JobHandler<any, any>, concurrency: Math.max(1, options.concurrency ?? 1), active: new Set() };
+    const registration: Registration = { name, handler: handler as JobHandler<any, any>, concurrency: Math.max(1, options.concurrency ?? 1), active: new Set(), idle: [] };
     this.registrations.set(name, registration);
     if (this.running) this.startWorker(registration);
   }
@@ -393,7 +405,9 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   private startWorker(registration: Registration): void {
-    const worker = new Worker(registration.name, (job, _token, signal) => this.runJob(registration, job, signal), {
+    // A processor declared with a third (signal) parameter makes BullMQ build an AbortController
+    // for every job; shutdown aborts come from our own, made only when a handler asks for one.
+    const worker = new Worker(registration.name, (job) => this.runJob(registration, job), {
       connection: this.blocking(),
       prefix: this.options.prefix,
       concurrency: registration.concurrency,
@@ -405,11 +419,9 @@ export class BullmqJobQueue implements JobQueue {
     registration.worker = worker;
   }
 
-  private async runJob(registration: Registration, job: Job, bullSignal?: AbortSignal): Promise<unknown> {
-    const abort = new AbortController();
-    bullSignal?.addEventListener('abort', () => abort.abort(bullSignal.reason), { once: true });
-    let done!: () => void;
-    const entry = { abort, done: new Promise<void>((resolve) => (done = resolve)) };
+  private async runJob(registration: Registration, job: Job): Promise<unknown> {
+    // The hot path: nothing here costs a round trip, and little is allocated per job.
+    const entry: ActiveJob = {};
     registration.active.add(entry);
     try {
       const result = await registration.handler({
@@ -417,7 +429,9 @@ export class BullmqJobQueue implements JobQueue {
         name: registration.name,
         data: job.data,
         attempt: job.attemptsStarted,
-        signal: abort.signal,
+        get signal() {
+          return abortOf(entry).signal;
+        },
         reportProgress: (progress) => this.call(() => job.updateProgress(progress)),
       });
       return result ?? null;
@@ -431,7 +445,7 @@ export class BullmqJobQueue implements JobQueue {
       throw error instanceof Error && error.message ? error : new Error(message);
     } finally {
       registration.active.delete(entry);
-      done();
+      if (registration.active.size === 0 && registration.idle.length) for (const resolve of registration.idle.splice(0)) resolve();
     }
   }
 
@@ -463,15 +477,15 @@ export class BullmqJobQueue implements JobQueue {
     const registrations = [...this.registrations.values()];
     // Stop taking jobs, then give the running ones the grace period.
     await Promise.all(registrations.map((r) => r.worker?.pause(true).catch(() => {})));
-    const active = () => registrations.flatMap((r) => [...r.active]);
+    const idle = (r: Registration) => (r.active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => r.idle.push(resolve)));
     let graceTimer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), graceMs)));
-    const outcome = await Promise.race([Promise.all(active().map((job) => job.done)), graceOver]);
+    const outcome = await Promise.race([Promise.all(registrations.map(idle)), graceOver]);
     clearTimeout(graceTimer);
     const force = outcome === 'timeout';
     if (force) {
       // Their locks lapse and another worker runs them again once they count as stalled.
-      for (const job of active()) job.abort.abort(new AppError('internal_error', 'worker shutting down'));
+      for (const job of registrations.flatMap((r) => [...r.active])) abortOf(job).abort(new AppError('internal_error', 'worker shutting down'));
     }
     await Promise.all(registrations.map((r) => r.worker?.close(force).catch(() => {})));
     await this.hub.close();

@@ -160,20 +160,40 @@ try {
 
   // The BullMQ driver and raw BullMQ, each under a prefix of its own on the same Redis.
   if (await needService('redis')) {
-    const rawPrefix = uniqueRedisPrefix('bench-raw');
-    const driverPrefix = uniqueRedisPrefix('bench-driver');
+    const prefixes: string[] = [];
+    const prefix = (label: string) => {
+      prefixes.push(uniqueRedisPrefix(label));
+      return prefixes.at(-1)!;
+    };
+    const driverRun = async () => {
+      const { queue } = await openJobQueue({ redisUrl, redisPrefix: prefix('bench-driver'), dependencyTimeoutMs: 30_000 }, undefined, { warn: (_obj, msg) => bars.log(`${msg}\n`) });
+      try {
+        return await measureDriver('BullMQ driver', queue, BULLMQ_CONCURRENCY);
+      } finally {
+        await queue.close(1_000);
+      }
+    };
     try {
-      const raw = await measureRawBullmq(rawPrefix);
-      const { queue } = await openJobQueue({ redisUrl, redisPrefix: driverPrefix, dependencyTimeoutMs: 30_000 }, undefined, { warn: (_obj, msg) => bars.log(`${msg}\n`) });
-      const measured = await measureDriver('BullMQ driver', queue, BULLMQ_CONCURRENCY);
-      await queue.close(1_000);
+      // raw, driver, driver, raw: each gets the machine early and late in the run, and the best of
+      // its two runs counts, so a neighbour's burst of work does not decide the ratio.
+      const runs = { raw: [await measureRawBullmq(prefix('bench-raw'))], driver: [await driverRun()] };
+      runs.driver.push(await driverRun());
+      runs.raw.push(await measureRawBullmq(prefix('bench-raw')));
+      const best = (list: Measured[]): Measured => ({
+        enqueuePerSecond: Math.max(...list.map((m) => m.enqueuePerSecond)),
+        processPerSecond: Math.max(...list.map((m) => m.processPerSecond)),
+      });
+      const raw = best(runs.raw);
+      const measured = best(runs.driver);
+      notes.push(
+        `BullMQ runs in the order raw, driver, driver, raw; the best of each pair is shown. Processed jobs/s of every run: raw ${runs.raw.map((m) => Math.round(m.processPerSecond)).join(', ')}; driver ${runs.driver.map((m) => Math.round(m.processPerSecond)).join(', ')}.`,
+      );
       rows.push(
         { figure: 'BullMQ driver: enqueued', value: measured.enqueuePerSecond, unit: 'jobs/s', ceiling: { name: 'raw BullMQ addBulk', value: raw.enqueuePerSecond }, ratio: measured.enqueuePerSecond / raw.enqueuePerSecond },
         { figure: 'BullMQ driver: processed', value: measured.processPerSecond, unit: 'jobs/s', ceiling: { name: 'raw BullMQ Worker', value: raw.processPerSecond }, ratio: measured.processPerSecond / raw.processPerSecond, goal: '≥ 0.9 × raw BullMQ', met: measured.processPerSecond >= 0.9 * raw.processPerSecond },
       );
     } finally {
-      await deleteRedisPrefix(redisUrl, rawPrefix);
-      await deleteRedisPrefix(redisUrl, driverPrefix);
+      for (const used of prefixes) await deleteRedisPrefix(redisUrl, used);
     }
   } else notes.push('Redis did not answer: the BullMQ rows were not measured.');
 } finally {

@@ -199,6 +199,15 @@ export class SqlQueueStore {
    */
   async finish(outcomes: FinishOutcome[], workerId: string): Promise<Set<string>> {
     const applied = new Set<string>();
+    // Only the lease holder's row is updated (locked_by is set by a claim and cleared by a
+    // finish or a stall recovery, so it also means the job is active). PostgreSQL: naming the
+    // state would steer the planner to the partial index of active jobs, whose dead entries
+    // (every job that was active since the last vacuum) it walks, joined row by row; the ids as
+    // an array make it look the rows up by primary key.
+    const guard = (chunk: FinishOutcome[]) =>
+      this.dialect === 'postgres'
+        ? sql`wy_jobs.id = any(cast(${chunk.map((o) => o.id)} as text[])) and wy_jobs.locked_by = ${workerId}`
+        : sql`wy_jobs.locked_by = ${workerId} and wy_jobs.state = 'active'`;
     for (let i = 0; i < outcomes.length; i += FINISH_CHUNK) {
       const chunk = outcomes.slice(i, i + FINISH_CHUNK);
       const rows = chunk.map((o) => sql`(${o.id}, ${o.state}, ${o.result}, ${o.error}, ${o.runAt}, ${o.finishedAt})`);
@@ -209,7 +218,7 @@ export class SqlQueueStore {
         update wy_jobs set state = v.column2, result = v.column3, error = v.column4,
           run_at = cast(v.column5 as bigint), finished_at = cast(v.column6 as bigint), lease_until = null, locked_by = null
         from (values ${sql.join(rows)}) as v
-        where wy_jobs.id = v.column1 and wy_jobs.locked_by = ${workerId} and wy_jobs.state = 'active'
+        where wy_jobs.id = v.column1 and ${guard(chunk)}
         returning wy_jobs.id`.execute(this.db);
       for (const row of result.rows) applied.add(row.id);
     }

@@ -14,7 +14,7 @@ export class Batcher<In, Out = void> {
   /** `run` answers with one output per input, in order. */
   constructor(
     private readonly run: (items: In[]) => Promise<Out[]>,
-    private readonly maxBatch = 256,
+    private readonly maxBatch = 64,
   ) {}
 
   /** Resolves with this item's output once its batch ran; rejects with the batch's error. */

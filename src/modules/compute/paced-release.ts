@@ -6,7 +6,7 @@ export class PacedRelease {
   private waiting: (() => void)[] = [];
   private scheduled = false;
 
-  constructor(private readonly perTurn = 32) {}
+  constructor(private readonly perTurn = 16) {}
 
   /** Resolves on a coming loop turn, at most `perTurn` waiters per turn, in arrival order. */
   turn(): Promise<void> {

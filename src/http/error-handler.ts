@@ -37,11 +37,10 @@ export function toAppError(error: FastifyError & { validation?: any[]; validatio
 
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const appError = toAppError(error);
-  if (appError.statusCode >= 500 && appError.code !== 'dependency_unavailable') {
-    request.log.error({ err: error }, 'request failed');
-  } else if (appError.code === 'dependency_unavailable') {
-    request.log.warn({ err: error }, 'dependency unavailable');
-  }
+  // A 504 (a sync wait that ran out; the task goes on) and a 503 are expected answers, not bugs.
+  if (appError.code === 'dependency_unavailable') request.log.warn({ err: error }, 'dependency unavailable');
+  else if (appError.code === 'timeout') request.log.info({ taskId: appError.details.task_id }, 'sync wait timed out');
+  else if (appError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
   if (appError.code === 'dependency_unavailable') reply.header('retry-after', '1');
   return reply.status(appError.statusCode).type('application/json; charset=utf-8').send(appError.toJSON());
 }

@@ -10,9 +10,11 @@ import { closeRedisClient, createRedisClient, firstConnection, pingRedis } from 
 import {
   type CancelOutcome,
   type EnqueueOptions,
+  type JobContext,
   type JobCounts,
   type JobEvent,
   type JobHandler,
+  type JobProgress,
   type JobQueue,
   type JobRecord,
   type JobState,
@@ -64,6 +66,29 @@ interface ActiveJob {
 function abortOf(job: ActiveJob): AbortController {
   job.abort ??= new AbortController();
   return job.abort;
+}
+
+/** What a handler sees of a BullMQ job; a class, so that a job costs one small object. */
+class BullJobContext implements JobContext {
+  readonly id: string;
+  readonly data: unknown;
+  readonly attempt: number;
+  constructor(
+    private readonly job: Job,
+    readonly name: string,
+    private readonly entry: ActiveJob,
+    private readonly timeoutMs: number,
+  ) {
+    this.id = fromBullId(String(job.id));
+    this.data = job.data;
+    this.attempt = job.attemptsStarted;
+  }
+  get signal(): AbortSignal {
+    return abortOf(this.entry).signal;
+  }
+  reportProgress(progress: JobProgress): Promise<void> {
+    return callDependency('redis', this.timeoutMs, () => this.job.updateProgress(progress));
+  }
 }
 
 type RedisWithCancel = Redis & {
@@ -424,16 +449,7 @@ export class BullmqJobQueue implements JobQueue {
     const entry: ActiveJob = {};
     registration.active.add(entry);
     try {
-      const result = await registration.handler({
-        id: fromBullId(String(job.id)),
-        name: registration.name,
-        data: job.data,
-        attempt: job.attemptsStarted,
-        get signal() {
-          return abortOf(entry).signal;
-        },
-        reportProgress: (progress) => this.call(() => job.updateProgress(progress)),
-      });
+      const result = await registration.handler(new BullJobContext(job, registration.name, entry, this.options.timeoutMs));
       return result ?? null;
     } catch (error) {
       const message = errorMessage(error);

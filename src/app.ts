@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { App, AppContext, WorkyardModule } from './app-context.js';
 import { type Config, shapeOf } from './config.js';
 import { adminGuard } from './http/auth.js';
+import { clientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { createMetrics, instrumentHttp, instrumentQueue } from './http/metrics.js';
 import { opsRoutes } from './http/ops-routes.js';
@@ -69,6 +70,11 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 2048 },
+    // Malformed HTTP and unroutable URLs get the standard error shape too.
+    clientErrorHandler,
+    frameworkErrors,
+    // Node would answer a missing Host with an empty 400; security.ts answers it in the standard shape.
+    http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);

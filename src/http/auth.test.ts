@@ -20,7 +20,7 @@ describe('the API key guard (DELETE /tasks/:id)', () => {
     await open?.close();
   });
 
-  const del = (app: TestWorkyard, authorization?: string | string[]) =>
+  const del = (app: TestWorkyard, authorization?: string) =>
     app.workyard.app.inject({ method: 'DELETE', url: `/tasks/${jobId}`, headers: authorization === undefined ? {} : { authorization } });
 
   it.each([

@@ -12,8 +12,9 @@ import type { Redis } from 'ioredis';
 import type { App } from '../app-context.js';
 import type { Config } from '../config.js';
 import { AppError, callDependency } from '../errors.js';
+import { firstConnection } from '../infra/redis/connection.js';
 
-export type RateLimitRedis = Pick<Redis, 'eval'>;
+export type RateLimitRedis = Redis;
 
 const OPS_ROUTES = /^\/(healthz|readyz|metrics|openapi\.json|docs)(\/|$)/;
 const ADMIN_PAGES = /^\/(dashboard|admin)(\/|$)/;
@@ -114,7 +115,11 @@ function redisStore(redis: RateLimitRedis, prefix: string, deadlineMs: number, a
   let failing = false;
   return class RedisGroupStore implements CounterStore {
     incr(key: string, callback: IncrCallback, timeWindow: number) {
-      callDependency('redis', deadlineMs, () => redis.eval(INCR_SCRIPT, 1, prefix + key, String(timeWindow)) as Promise<[number, number]>).then(
+      callDependency('redis', deadlineMs, async () => {
+        // A client still making its first connection refuses commands; the first requests wait for it.
+        await firstConnection(redis);
+        return (await redis.eval(INCR_SCRIPT, 1, prefix + key, String(timeWindow))) as [number, number];
+      }).then(
         ([current, ttl]) => {
           failing = false;
           callback(null, { current, ttl });

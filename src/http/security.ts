@@ -4,7 +4,9 @@ import fastifyHelmet from '@fastify/helmet';
 import fp from 'fastify-plugin';
 import type { App } from '../app-context.js';
 import type { Config } from '../config.js';
-import { type RateLimitRedis, registerRateLimits } from './rate-limit.js';
+import { expectationFailed, requireHostHeader } from './client-errors.js';
+import { closeRedisClient, createRedisClient } from '../infra/redis/connection.js';
+import { type RateLimitRedis, rateLimitsEnabled, registerRateLimits } from './rate-limit.js';
 
 export interface SecurityOptions {
   config: Config;
@@ -31,8 +33,18 @@ export const contentSecurityPolicy = {
 };
 
 async function security(app: App, options: SecurityOptions): Promise<void> {
+  const { config } = options;
   await app.register(fastifyHelmet, { contentSecurityPolicy });
-  await registerRateLimits(app, options.config, options.redis);
+  app.addHook('onRequest', requireHostHeader);
+  app.server.on('checkExpectation', expectationFailed);
+  let redis = options.redis;
+  // In the scaled shape every API process counts in the same Redis, so a limit holds cluster-wide.
+  if (!redis && config.redisUrl && rateLimitsEnabled(config.rateLimit)) {
+    const client = createRedisClient(config, { name: 'workyard-rate-limit' });
+    app.addHook('onClose', () => closeRedisClient(client));
+    redis = client;
+  }
+  await registerRateLimits(app, config, redis);
 }
 
 export const securityPlugin = fp(security, { name: 'workyard-security', fastify: '5.x' });

@@ -8,4 +8,4 @@ import { harvestModule } from './harvest/index.js';
 import { statsModule } from './stats/index.js';
 import { tasksModule } from './tasks/index.js';
 
-export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule, blobsModule, harvestModule, statsModule];
+export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule, harvestModule, blobsModule, statsModule];

@@ -38,6 +38,8 @@ export class LiveStreams {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    // HEAD gets the head only: Node drops the events' bytes, so the head would never be flushed.
+    if (request.method === 'HEAD') return void raw.end();
     raw.write('retry: 3000\n\n');
 
     let sent: Partial<PanelFragments> = {};

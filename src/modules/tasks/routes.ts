@@ -32,6 +32,8 @@ export function taskRoutes(app: App, ctx: AppContext) {
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // HEAD gets the head only: Node drops the events' bytes, so the head would never be flushed.
+    if (request.method === 'HEAD') return void raw.end();
     const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     send('task', taskView(job));
     if (FINAL_STATES.has(job.state)) return void raw.end();

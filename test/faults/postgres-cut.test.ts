@@ -1,0 +1,99 @@
+// PostgreSQL cut, then unreachable (packets dropped), between a running Workyard and its
+// database (PostgreSQL records and SQL queue, no Redis): every route that needs it answers 503
+// naming postgres within a second, the others keep answering, service is back within 5 s of the
+// database's return without a restart, and no queued job is lost.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import { createTestDatabase, needService } from '../support/services.js';
+import { recordFigures } from '../support/suite-figures.js';
+import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
+import { type Probe, ask, outageProblem, waitForRecovery } from './outage-probes.js';
+
+const ok = await needService('postgres');
+const feedback = (message: string) => ({ name: 'Fault test', email: 'fault@example.com', message });
+
+function probes(taskId: string): Probe[] {
+  return [
+    { name: 'GET /readyz', needs: 'postgres', method: 'GET', url: '/readyz' },
+    { name: 'POST /feedback/sync', needs: 'postgres', method: 'POST', url: '/feedback/sync', body: feedback('probe') },
+    { name: 'POST /feedback/async', needs: 'postgres', method: 'POST', url: '/feedback/async', body: feedback('probe') },
+    { name: 'GET /feedback.json', needs: 'postgres', method: 'GET', url: '/feedback.json' },
+    { name: 'GET /tasks/:id', needs: 'postgres', method: 'GET', url: `/tasks/${taskId}` },
+    { name: 'POST /async/post_task', needs: 'postgres', method: 'POST', url: '/async/post_task', body: { numbers: [1, 2, 3] } },
+    { name: 'GET /stats/', needs: 'postgres', method: 'GET', url: '/stats/' },
+    { name: 'GET /text_tasks', needs: 'postgres', method: 'GET', url: '/text_tasks' },
+    { name: 'GET /healthz', needs: null, method: 'GET', url: '/healthz' },
+    { name: 'GET /openapi.json', needs: null, method: 'GET', url: '/openapi.json' },
+    { name: 'GET /docs/', needs: null, method: 'GET', url: '/docs/' },
+    { name: 'PUT /blobs/:key', needs: null, method: 'PUT', url: '/blobs/fault-probe-put', body: { bytes: 'on disk' } },
+    { name: 'GET /blobs/:key', needs: null, method: 'GET', url: '/blobs/fault-probe' },
+    { name: 'GET /api/*', needs: null, method: 'GET', url: '/api/fault-probe' },
+    { name: 'GET /dashboard', needs: null, method: 'GET', url: '/dashboard' },
+  ];
+}
+
+describe.skipIf(!ok)('PostgreSQL cut and unreachable (records and SQL queue in PostgreSQL)', () => {
+  let database: { url: string; drop(): Promise<void> };
+  let proxy: FaultProxy;
+  let wy: TestWorkyard;
+  let direct: pg.Client;
+  const acknowledged: string[] = [];
+  let taskId: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const target = new URL(database.url);
+    proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const proxied = new URL(database.url);
+    proxied.port = String(proxy.port);
+    wy = await startTestWorkyard({ WORKYARD_DATABASE_URL: proxied.toString(), WORKYARD_QUEUE_LEASE_MS: '2000' });
+    direct = new pg.Client({ connectionString: database.url });
+    await direct.connect();
+    const first = await ask(wy.baseUrl, { name: 'enqueue', needs: null, method: 'POST', url: '/feedback/async', body: feedback('first') });
+    taskId = first.body.task_id;
+    expect(first.status).toBe(202);
+    expect((await ask(wy.baseUrl, { name: 'put', needs: null, method: 'PUT', url: '/blobs/fault-probe', body: { bytes: 'on disk' } })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await wy?.close();
+    await direct?.end();
+    await proxy?.close();
+    await database?.drop();
+  });
+
+  const storedCount = async (ids: string[]) => Number((await direct.query('select count(*) as n from feedback where id = any($1)', [ids])).rows[0].n);
+
+  for (const fault of ['cut', 'blackhole'] as const) {
+    it(`${fault === 'cut' ? 'connections cut' : 'packets dropped'}: 503 naming postgres within 1 s where needed, answers elsewhere, back within 5 s, nothing lost`, { timeout: 120_000 }, async ({ task }) => {
+      // Saves queued just before the fault: the worker is busy with them when it strikes.
+      const queued = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => ask(wy.baseUrl, { name: 'enqueue', needs: null, method: 'POST', url: '/feedback/async', body: feedback(`${fault}-${i}`) })),
+      );
+      const batch = queued.filter((a) => a.status === 202).map((a) => a.body.task_id as string);
+      expect(batch.length).toBe(200);
+      acknowledged.push(...batch);
+
+      if (fault === 'cut') proxy.cut();
+      else proxy.blackhole();
+      const problems: string[] = [];
+      let answers = 0;
+      for (let round = 0; round < 3; round++) {
+        for (const answer of await Promise.all(probes(taskId).map((probe) => ask(wy.baseUrl, probe)))) {
+          answers++;
+          const problem = outageProblem(answer, 'postgres', 1_000);
+          if (problem) problems.push(`round ${round}: ${problem}`);
+        }
+      }
+      proxy.restore();
+      const recoveryMs = await waitForRecovery(wy.baseUrl, probes(taskId), 5_000);
+
+      const deadline = Date.now() + 60_000;
+      while ((await storedCount(acknowledged)) < acknowledged.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      const stored = await storedCount(acknowledged);
+      recordFigures(task, [{ subject: `postgres ${fault === 'cut' ? 'cut' : 'unreachable'}`, faults: 1, answersDuringFault: answers, wrongAnswers: problems.length, recoveryMs: Math.round(recoveryMs), queuedAcknowledged: acknowledged.length, queuedLost: acknowledged.length - stored }]);
+      expect(problems).toEqual([]);
+      expect(stored).toBe(acknowledged.length);
+    });
+  }
+});

@@ -95,12 +95,15 @@ export function statsRoutes(app: App, ctx: AppContext): void {
   });
 
   app.post('/test/:n/', {
+    // a test run sends up to a million requests: an admin action, like the reset
+    preHandler: ctx.requireAdmin,
     schema: {
       tags: ['stats'],
       summary: 'Start a test run of n GET requests to /api/… of this server; ?wait=true answers with the summary',
+      security: [{ apiKey: [] }],
       params: TrafficParams,
       querystring: TrafficQuery,
-      response: { 200: TrafficSummarySchema, 202: Type.Object({ task_id: Type.String() }), 400: ErrorSchema, 409: ErrorSchema, 504: ErrorSchema },
+      response: { 200: TrafficSummarySchema, 202: Type.Object({ task_id: Type.String() }), 400: ErrorSchema, 401: ErrorSchema, 409: ErrorSchema, 504: ErrorSchema },
     },
   }, async (request, reply) => {
     const baseUrl = loopbackBaseUrl(request.server.server.address() as AddressInfo | string | null);

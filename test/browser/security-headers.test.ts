@@ -1,0 +1,67 @@
+// The Content-Security-Policy and the other security headers let Workyard's own pages work in a
+// real browser (Debian's Chromium through playwright-core): Swagger UI at /docs renders every
+// route and runs "Try it out", and the queue admin (bull-board) renders, with no CSP violation or
+// other console error. The server-rendered pages are checked the same way by their own browser
+// tests (feedback.test.ts, dashboard.test.ts).
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needService, redisUrl, uniqueRedisPrefix } from '../support/services.js';
+import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const KEY = 'security-browser-key';
+const redisOk = await needService('redis');
+
+async function openPage(browser: Browser, errors: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(20_000);
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(String(error)));
+  return page;
+}
+
+describe('security headers in Chromium', () => {
+  let browser: Browser;
+  let embedded: TestWorkyard;
+  let scaled: TestWorkyard | undefined;
+
+  beforeAll(async () => {
+    embedded = await startTestWorkyard();
+    if (redisOk) scaled = await startTestWorkyard({ WORKYARD_API_KEY: KEY, WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: uniqueRedisPrefix('csp') });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await embedded?.close();
+    await scaled?.close();
+  });
+
+  it('/docs (Swagger UI) renders every route and runs "Try it out" under the CSP', async () => {
+    const errors: string[] = [];
+    const page = await openPage(browser, errors);
+    const response = await page.goto(`${embedded.baseUrl}/docs`);
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.locator('.opblock').first().waitFor();
+    expect(await page.locator('.opblock').count()).toBeGreaterThan(10);
+
+    const healthz = page.locator('.opblock-get', { has: page.locator('[data-path="/healthz"]') }).first();
+    await healthz.locator('.opblock-summary').click();
+    await healthz.getByRole('button', { name: 'Try it out' }).click();
+    await healthz.getByRole('button', { name: 'Execute' }).click();
+    await expect.poll(() => healthz.locator('.live-responses-table tbody .response-col_status').first().textContent()).toContain('200');
+    expect(errors).toEqual([]);
+  });
+
+  it.skipIf(!redisOk)('/admin/queues (bull-board) renders under the CSP', async () => {
+    const errors: string[] = [];
+    const page = await openPage(browser, errors);
+    const response = await page.goto(`${scaled!.baseUrl}/admin/queues?key=${KEY}`);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.getByText('Workyard queues').first().waitFor();
+    expect(errors).toEqual([]);
+  });
+});

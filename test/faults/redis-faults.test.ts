@@ -110,7 +110,7 @@ describe.skipIf(!ok)('Redis faults (BullMQ queue and counters in Redis, records 
       const deadline = Date.now() + 60_000;
       while ((await storedCount(acknowledged)) < acknowledged.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
       const stored = await storedCount(acknowledged);
-      recordFigures(task, [{ subject: `redis ${fault === 'cut' ? 'cut' : 'unreachable'}`, faults: 1, answersDuringFault: answers, wrongAnswers: problems.length, recoveryMs: Math.round(recoveryMs), queuedAcknowledged: acknowledged.length, queuedLost: acknowledged.length - stored }]);
+      recordFigures(task, [{ subject: `redis ${fault === 'cut' ? 'cut' : 'unreachable'}`, faults: 1, answersDuringFault: answers, wrongAnswers: problems.length, recoveryMs: Math.round(recoveryMs), queuedAcknowledged: batch.length, queuedLost: acknowledged.length - stored }]);
       expect(problems).toEqual([]);
       expect(stored).toBe(acknowledged.length);
     });

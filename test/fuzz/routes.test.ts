@@ -118,15 +118,17 @@ describe(`fuzzing every route of /openapi.json (seed ${SEED})`, () => {
 
   it('answers malformed HTTP (bad request lines, headers, lengths, chunks) with a 4xx in the standard shape', async ({ task }) => {
     const paths = [...new Set(operations.map((op) => op.path.replace(/\{[^}]+\}/g, 'x')))];
+    let silentByDesign = 0;
     const tally = emptyTally();
     const violations: string[] = [];
     await fuzz(rawRequest(paths), rawBudgetMs, 3 * MIN_RUNS, async ({ name, path, bytes }) => {
       const outcome = await sendRaw(port, bytes, silenceAllowed.has(name) ? 1_000 : REQUEST_TIMEOUT_MS);
+      if ('noAnswer' in outcome && silenceAllowed.has(name)) return void silentByDesign++;
       countOutcome(tally, outcome);
-      const problem = 'noAnswer' in outcome && silenceAllowed.has(name) ? null : violation({ method: 'GET' }, outcome);
+      const problem = violation({ method: 'GET' }, outcome);
       if (problem && violations.length < 20) violations.push(`${problem}\n    ← ${name} on ${path}`);
     });
-    recordFigures(task, [{ subject: 'raw HTTP', inputs: tally.tried, '2xx': tally['2xx'], '4xx': tally['4xx'], '5xx': tally['5xx'], noAnswer: tally.noAnswer }]);
+    recordFigures(task, [{ subject: 'raw HTTP', inputs: tally.tried + silentByDesign, silentByDesign, '2xx': tally['2xx'], '4xx': tally['4xx'], '5xx': tally['5xx'], noAnswer: tally.noAnswer }]);
     expect(violations).toEqual([]);
     await healthy();
   }, rawBudgetMs + 3 * MIN_RUNS * REQUEST_TIMEOUT_MS);
@@ -134,7 +136,7 @@ describe(`fuzzing every route of /openapi.json (seed ${SEED})`, () => {
   it('is still up after all of it: /healthz and /readyz answer, and fast', async ({ task }) => {
     const healthzMs = await healthy();
     const ready = await fetch(`${wy.baseUrl}/readyz`, { signal: AbortSignal.timeout(10_000) });
-    recordFigures(task, [{ subject: 'still up', inputs: 0, '2xx': ready.ok ? 2 : 1, '4xx': 0, '5xx': ready.status >= 500 ? 1 : 0, noAnswer: 0, healthzMs: Math.round(healthzMs) }]);
+    recordFigures(task, [{ subject: 'still up at the end', readyzStatus: ready.status, healthzMs: Math.round(healthzMs) }]);
     expect(ready.status).toBe(200);
     expect(healthzMs).toBeLessThan(1_000);
   });

@@ -36,10 +36,11 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 }
 
 /** HTTP/1.1 requires a Host header; Node's own check would answer with an empty 400. */
-export async function requireHostHeader(request: FastifyRequest): Promise<void> {
+export function missingHostError(request: FastifyRequest): AppError | undefined {
   if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
-    throw new AppError('validation_failed', 'an HTTP/1.1 request needs a Host header', { field: 'host' });
+    return new AppError('validation_failed', 'an HTTP/1.1 request needs a Host header', { field: 'host' });
   }
+  return undefined;
 }
 
 /** Node's 'checkExpectation' (an Expect header other than 100-continue): 417 in the standard shape. */

@@ -13,6 +13,7 @@ const timing = [
   'src/infra/counters/*.test.ts',
   'src/modules/dashboard/redis-down.test.ts',
   'src/modules/stats/traffic-load.test.ts',
+  'src/modules/compute/non-blocking.test.ts',
   'src/modules/feedback/exactly-once.test.ts',
   'src/modules/blobs/large-objects.test.ts',
 ];
@@ -21,11 +22,9 @@ export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
-      { test: { ...shared, name: 'unit', include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/browser/**/*.test.ts'], exclude: [...timing, 'src/modules/compute/non-blocking.test.ts'] } },
+      { test: { ...shared, name: 'unit', include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/browser/**/*.test.ts'], exclude: timing } },
       { test: { ...shared, name: 'timing', include: timing, fileParallelism: false, sequence: { groupOrder: 1 } } },
-      // Not yet met on this 2-core machine: /healthz stays under 100 ms while 2,000 /sync/sum wait
-      // (measured slowest 240-890 ms, event-loop p99 130-410 ms). Kept runnable — `npm run
-      // test:load` — and out of CI until the server meets it; the compute issue stays open for it.
+      // `npm run test:load`: the compute non-blocking proof alone (it is also part of `timing`).
       { test: { ...shared, name: 'load', include: ['src/modules/compute/non-blocking.test.ts'], fileParallelism: false } },
       { test: { ...shared, name: 'cluster', include: ['test/cluster/**/*.test.ts'], fileParallelism: false } },
       { test: { ...shared, name: 'faults', include: ['test/faults/**/*.test.ts'], fileParallelism: false } },

@@ -1,15 +1,10 @@
 // The issue's load case: /test/100000/ runs to the end while the server keeps answering /healthz
 // in under 100 ms, measured over real HTTP every 50 ms for the whole run.
 //
-// What counts against the server is the time its event loop spent working while a probe waited.
-// On a shared machine the OS can leave this process without a CPU for hundreds of milliseconds
-// (seen: 990 ms wall for 49 ms of CPU at a load average of 11 on 2 cores), which no server design
-// can prevent; so each probe's latency is taken as the smaller of its wall time and the CPU time
-// of the main thread meanwhile — the thread of the server's event loop and of this probe (the
-// traffic itself runs on a thread of its own). On an idle machine the two are the same; a server
-// that blocks its loop for 100 ms burns 100 ms of that CPU and fails the test either way. Wall
-// times are printed beside it.
-import fs from 'node:fs';
+// Wall time is what is asserted: a probe's latency is what a caller sees. (The traffic itself runs
+// on a thread of its own, so only the server's work and this probe share the event loop.) The
+// suite runs in the `timing` project, one file at a time, so the machine's cores are not shared
+// with another suite while it measures.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
 import type { TestWorkyard } from '../../../test/support/workyard.js';
@@ -17,18 +12,6 @@ import { readStats, startStatsWorkyard } from './test-support.js';
 
 const N = 100_000;
 
-/** CPU time of this process's main thread, in ms (Linux; elsewhere the whole process's, which is more). */
-function mainThreadCpuMs(): number {
-  try {
-    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, in clock ticks of 10 ms
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    const usage = process.cpuUsage();
-    return (usage.user + usage.system) / 1_000;
-  }
-}
 const RUN_LIMIT_MS = 400_000;
 
 describe('a /test/100000/ run', () => {
@@ -50,27 +33,22 @@ describe('a /test/100000/ run', () => {
     const { task_id } = (await started.json()) as { task_id: string };
 
     const probe = async () => {
-      const cpuBefore = mainThreadCpuMs();
       const sent = performance.now();
       const res = await probeAgent.request({ origin: wy.baseUrl, path: '/healthz', method: 'GET' });
       await res.body.dump();
       const wall = performance.now() - sent;
-      const cpu = mainThreadCpuMs() - cpuBefore;
       expect(res.statusCode).toBe(200);
-      return { wall, busy: Math.min(wall, cpu) };
+      return wall;
     };
     // first uses compile code paths (fetch, the probe agent): not the server's doing
     for (let i = 0; i < 5; i++) await probe();
 
-    const walls: number[] = [];
     const latencies: number[] = [];
     let task: any = { status: 'queued' };
     const deadline = Date.now() + RUN_LIMIT_MS;
     let lastPoll = 0;
     while (Date.now() < deadline) {
-      const { wall, busy } = await probe();
-      walls.push(wall);
-      latencies.push(busy);
+      latencies.push(await probe());
       if (Date.now() - lastPoll > 1_000) {
         lastPoll = Date.now();
         task = await (await fetch(`${wy.baseUrl}/tasks/${task_id}`)).json();
@@ -83,17 +61,15 @@ describe('a /test/100000/ run', () => {
       const sorted = [...values].sort((a, b) => a - b);
       return { p50: sorted[Math.floor(sorted.length / 2)], p99: sorted[Math.floor(sorted.length * 0.99)], max: sorted.at(-1)! };
     };
-    const busy = figures(latencies);
-    const wall = figures(walls);
+    const wall = figures(latencies);
     const ms = (n: number) => `${n.toFixed(1)} ms`;
     console.log(
       `/test/${N}/: ${task.result.requests_per_second} req/s over ${task.result.duration_ms} ms; ${latencies.length} /healthz probes: ` +
-        `server time p50 ${ms(busy.p50)} p99 ${ms(busy.p99)} max ${ms(busy.max)}; wall p50 ${ms(wall.p50)} p99 ${ms(wall.p99)} max ${ms(wall.max)}`,
+        `p50 ${ms(wall.p50)} p99 ${ms(wall.p99)} max ${ms(wall.max)}`,
     );
-    const max = busy.max;
     // probes covered the run, not just its start
     expect(latencies.length).toBeGreaterThan(task.result.duration_ms / 1_000);
-    expect(max).toBeLessThan(100);
+    expect(wall.max).toBeLessThan(100);
 
     const stats = await readStats(wy);
     const generated = stats.paths.filter((p) => p.path.startsWith('/api/'));

@@ -2,7 +2,9 @@
 // real browser (Debian's Chromium through playwright-core): Swagger UI at /docs renders every
 // route and runs "Try it out", and the queue admin (bull-board) renders, with no CSP violation or
 // other console error. The server-rendered pages are checked the same way by their own browser
-// tests (feedback.test.ts, dashboard.test.ts).
+// tests (feedback.test.ts, dashboard.test.ts). And the other way round: a stored object that is
+// an HTML page runs no script, neither its own nor another stored object (which the pages' policy,
+// scripts from 'self', would allow).
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needService, redisUrl, uniqueRedisPrefix } from '../support/services.js';
@@ -63,5 +65,25 @@ describe('security headers in Chromium', () => {
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.getByText('Workyard queues').first().waitFor();
     expect(errors).toEqual([]);
+  });
+
+  it('an uploaded HTML object runs no script, inline or uploaded beside it', async () => {
+    const put = (key: string, type: string, body: string) =>
+      fetch(`${embedded.baseUrl}/blobs/${key}`, { method: 'PUT', headers: { 'content-type': type }, body });
+    expect((await put('xss/run.js', 'text/javascript', "document.title = 'uploaded script ran';")).status).toBe(201);
+    const html = "<!doctype html><title>inert</title><script>document.title = 'inline script ran'</script><script src=\"/blobs/xss/run.js\"></script><p>stored page</p>";
+    expect((await put('xss/page.html', 'text/html', html)).status).toBe(201);
+
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on('console', (message) => violations.push(message.text()));
+    const response = await page.goto(`${embedded.baseUrl}/blobs/xss/page.html`);
+    expect(response?.headers()['content-type']).toBe('text/html');
+    expect(response?.headers()['content-security-policy']).toBe("default-src 'none'; sandbox");
+    await page.getByText('stored page').waitFor();
+    expect(await page.title()).toBe('inert');
+    // Chromium says why: the sandbox and the policy blocked them.
+    expect(violations.join('\n')).toMatch(/sandbox|Content Security Policy/);
+    await page.close();
   });
 });

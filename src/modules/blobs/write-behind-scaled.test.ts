@@ -3,11 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { buffer as readAll } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis } from '../../../test/support/redis-server.js';
 import { type S3rverHandle, startS3rver } from '../../../test/support/s3rver.js';
 import { createTestDatabase, needService, uniqueRedisPrefix } from '../../../test/support/services.js';
 import { startTestWorkyard } from '../../../test/support/workyard.js';
 import { createBlobsModule } from './index.js';
-import { eventually, startPrivateRedis } from './test-support.js';
+import { eventually } from './test-support.js';
 
 const ready = (await needService('postgres')) && (await needService('redis'));
 
@@ -16,7 +17,7 @@ describe.skipIf(!ready)('write-behind, scaled shape', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
   beforeAll(async () => {
-    [s3, database, redis] = await Promise.all([startS3rver(), createTestDatabase(), startPrivateRedis(true)]);
+    [s3, database, redis] = await Promise.all([startS3rver(), createTestDatabase(), startPrivateRedis({ appendFsync: 'always' })]);
   });
   afterAll(async () => {
     await s3?.stop();
@@ -53,7 +54,7 @@ describe.skipIf(!ready)('write-behind, scaled shape', () => {
   });
 
   it('refuses to start on a Redis without persistence, unless told to keep the fast tier in SQL', async () => {
-    const forgetful = await startPrivateRedis(false);
+    const forgetful = await startPrivateRedis({ appendOnly: false });
     await expect(startTestWorkyard(scaledEnv(forgetful.url), { modules: [createBlobsModule()] })).rejects.toThrow(/appendonly no/);
     const blobs = createBlobsModule();
     const wy = await startTestWorkyard({ ...scaledEnv(forgetful.url), WORKYARD_BLOBS_FAST_TIER: 'sql' }, { modules: [blobs] });

@@ -1,87 +1,23 @@
 // Redis stopped under a running Workyard (BullMQ driver): compute answers 503 naming redis within
 // a second, results already recorded stay readable from SQL, and sums work again once Redis is
 // back, without restarting Workyard. Uses a redis-server of its own, never the shared one.
-import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PrivateRedis, startPrivateRedis } from '../../../test/support/redis-server.js';
 import { needService } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
-}
-
-/** A redis-server on its own port and directory, that a test may stop and start again. */
-class OwnRedis {
-  private child: ChildProcess | null = null;
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-compute-redis-'));
-  constructor(readonly port: number) {}
-
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--loglevel', 'warning'], { stdio: 'ignore' });
-    this.child = child;
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    const deadline = Date.now() + 5_000;
-    while (!(await answersPing(this.port))) {
-      if (exited || Date.now() > deadline) throw new Error(`redis-server did not start on port ${this.port}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  async remove(): Promise<void> {
-    await this.stop();
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 const redisAvailable = await needService('redis');
 
 describe.skipIf(!redisAvailable)('compute while Redis (BullMQ queue) stops and comes back', () => {
-  let redis: OwnRedis;
+  let redis: PrivateRedis;
   let wy: TestWorkyard;
   beforeAll(async () => {
-    redis = new OwnRedis(await freePort());
-    await redis.start();
+    redis = await startPrivateRedis({ appendOnly: false });
     wy = await startTestWorkyard({ WORKYARD_REDIS_URL: redis.url, WORKYARD_REDIS_PREFIX: 'wy-compute-outage' });
   });
   afterAll(async () => {
     await wy?.close();
-    await redis?.remove();
+    await redis?.stop();
   });
 
   const post = (url: string, body: object) => wy.workyard.app.inject({ method: 'POST', url, payload: body });
@@ -92,7 +28,7 @@ describe.skipIf(!redisAvailable)('compute while Redis (BullMQ queue) stops and c
     expect(before.statusCode).toBe(200);
     const { task_id: doneId } = before.json();
 
-    await redis.stop();
+    await redis.takeDown('SIGKILL');
     for (const url of ['/sync/sum', '/async/post_task']) {
       for (let i = 0; i < 3; i++) {
         const started = Date.now();

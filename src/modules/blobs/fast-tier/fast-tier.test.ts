@@ -11,7 +11,7 @@ import { migrateToLatest } from '../../../infra/db/migrations.js';
 import type { FastTier, PendingEntry } from './contract.js';
 import { RedisFastTier } from './redis.js';
 import { SqlFastTier, fastTierMigrations } from './sql.js';
-import { startPrivateRedis } from '../test-support.js';
+import { startPrivateRedis } from '../../../../test/support/redis-server.js';
 
 const entry = (key: string, text: string, version = `v-${text}`): PendingEntry => ({
   key,
@@ -156,7 +156,7 @@ describe.skipIf(!postgresUp)('PostgreSQL', () => {
 });
 
 fastTierConformance('Redis with an append-only file', async () => {
-  const server = await startPrivateRedis(true);
+  const server = await startPrivateRedis({ appendFsync: 'always' });
   const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
   const tier = new RedisFastTier(client, { prefix: 'wy-test', timeoutMs: 5_000 });
   await tier.checkPersistence();
@@ -171,7 +171,7 @@ fastTierConformance('Redis with an append-only file', async () => {
 
 describe('Redis tier on a Redis without persistence', () => {
   it('is refused: acknowledged blobs would be lost on a restart', async () => {
-    const server = await startPrivateRedis(false);
+    const server = await startPrivateRedis({ appendOnly: false });
     const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
     const tier = new RedisFastTier(client, { prefix: 'wy-test', timeoutMs: 5_000 });
     await expect(tier.checkPersistence()).rejects.toThrow(/appendonly no.*WORKYARD_BLOBS_FAST_TIER=sql/);

@@ -6,12 +6,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { createTestDatabase, needService } from '../support/services.js';
-import { recordFigures } from '../support/suite-figures.js';
 import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
-import { type Probe, ask, outageProblem, waitForRecovery } from './outage-probes.js';
+import { type Probe, ask } from './outage-probes.js';
+import { checkProxyOutage, feedback, outageTitle } from './proxy-outage.js';
 
 const ok = await needService('postgres');
-const feedback = (message: string) => ({ name: 'Fault test', email: 'fault@example.com', message });
 
 function probes(taskId: string): Probe[] {
   return [
@@ -62,38 +61,8 @@ describe.skipIf(!ok)('PostgreSQL cut and unreachable (records and SQL queue in P
     await database?.drop();
   });
 
-  const storedCount = async (ids: string[]) => Number((await direct.query('select count(*) as n from feedback where id = any($1)', [ids])).rows[0].n);
-
   for (const fault of ['cut', 'blackhole'] as const) {
-    it(`${fault === 'cut' ? 'connections cut' : 'packets dropped'}: 503 naming postgres within 1 s where needed, answers elsewhere, back within 5 s, nothing lost`, { timeout: 120_000 }, async ({ task }) => {
-      // Saves queued just before the fault: the worker is busy with them when it strikes.
-      const queued = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => ask(wy.baseUrl, { name: 'enqueue', needs: null, method: 'POST', url: '/feedback/async', body: feedback(`${fault}-${i}`) })),
-      );
-      const batch = queued.filter((a) => a.status === 202).map((a) => a.body.task_id as string);
-      expect(batch.length).toBe(200);
-      acknowledged.push(...batch);
-
-      if (fault === 'cut') proxy.cut();
-      else proxy.blackhole();
-      const problems: string[] = [];
-      let answers = 0;
-      for (let round = 0; round < 3; round++) {
-        for (const answer of await Promise.all(probes(taskId).map((probe) => ask(wy.baseUrl, probe)))) {
-          answers++;
-          const problem = outageProblem(answer, 'postgres', 1_000);
-          if (problem) problems.push(`round ${round}: ${problem}`);
-        }
-      }
-      proxy.restore();
-      const recoveryMs = await waitForRecovery(wy.baseUrl, probes(taskId), 5_000);
-
-      const deadline = Date.now() + 60_000;
-      while ((await storedCount(acknowledged)) < acknowledged.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-      const stored = await storedCount(acknowledged);
-      recordFigures(task, [{ subject: `postgres ${fault === 'cut' ? 'cut' : 'unreachable'}`, faults: 1, answersDuringFault: answers, wrongAnswers: problems.length, recoveryMs: Math.round(recoveryMs), queuedAcknowledged: batch.length, queuedLost: acknowledged.length - stored }]);
-      expect(problems).toEqual([]);
-      expect(stored).toBe(acknowledged.length);
-    });
+    it(outageTitle(fault, 'postgres'), { timeout: 120_000 }, ({ task }) =>
+      checkProxyOutage({ fault, dependency: 'postgres', baseUrl: wy.baseUrl, proxy, probes: probes(taskId), direct, acknowledged }, task));
   }
 });

@@ -11,9 +11,9 @@ import { createTestDatabase, needService, uniqueRedisPrefix } from '../support/s
 import { recordFigures } from '../support/suite-figures.js';
 import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
 import { type Probe, ask, outageProblem, waitForRecovery } from './outage-probes.js';
+import { checkProxyOutage, feedback, outageTitle } from './proxy-outage.js';
 
 const ok = await needService('postgres');
-const feedback = (message: string) => ({ name: 'Fault test', email: 'fault@example.com', message });
 
 function probes(taskId: string, sumId: string): Probe[] {
   return [
@@ -82,38 +82,9 @@ describe.skipIf(!ok)('Redis faults (BullMQ queue and counters in Redis, records 
     await database?.drop();
   });
 
-  const storedCount = async (ids: string[]) => Number((await direct.query('select count(*) as n from feedback where id = any($1)', [ids])).rows[0].n);
-
   for (const fault of ['cut', 'blackhole'] as const) {
-    it(`${fault === 'cut' ? 'connections cut' : 'packets dropped'}: 503 naming redis within 1 s where needed, answers elsewhere, back within 5 s, nothing lost`, { timeout: 120_000 }, async ({ task }) => {
-      const queued = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => ask(wy.baseUrl, { name: 'enqueue', needs: null, method: 'POST', url: '/feedback/async', body: feedback(`${fault}-${i}`) })),
-      );
-      const batch = queued.filter((a) => a.status === 202).map((a) => a.body.task_id as string);
-      expect(batch.length).toBe(200);
-      acknowledged.push(...batch);
-
-      if (fault === 'cut') proxy.cut();
-      else proxy.blackhole();
-      const problems: string[] = [];
-      let answers = 0;
-      for (let round = 0; round < 3; round++) {
-        for (const answer of await Promise.all(probes(taskId, sumId).map((probe) => ask(wy.baseUrl, probe)))) {
-          answers++;
-          const problem = outageProblem(answer, 'redis', 1_000);
-          if (problem) problems.push(`round ${round}: ${problem}`);
-        }
-      }
-      proxy.restore();
-      const recoveryMs = await waitForRecovery(wy.baseUrl, probes(taskId, sumId), 5_000);
-
-      const deadline = Date.now() + 60_000;
-      while ((await storedCount(acknowledged)) < acknowledged.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-      const stored = await storedCount(acknowledged);
-      recordFigures(task, [{ subject: `redis ${fault === 'cut' ? 'cut' : 'unreachable'}`, faults: 1, answersDuringFault: answers, wrongAnswers: problems.length, recoveryMs: Math.round(recoveryMs), queuedAcknowledged: batch.length, queuedLost: acknowledged.length - stored }]);
-      expect(problems).toEqual([]);
-      expect(stored).toBe(acknowledged.length);
-    });
+    it(outageTitle(fault, 'redis'), { timeout: 120_000 }, ({ task }) =>
+      checkProxyOutage({ fault, dependency: 'redis', baseUrl: wy.baseUrl, proxy, probes: probes(taskId, sumId), direct, acknowledged }, task));
   }
 
   it('slowed to 2 s per reply: every request answers within its deadline, /healthz stays under 100 ms', { timeout: 120_000 }, async ({ task }) => {

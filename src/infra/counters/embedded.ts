@@ -7,15 +7,9 @@
 import type { Database } from '../db/database.js';
 import type { CounterPage, Counters } from './contract.js';
 import { CounterStore } from './counter-store.js';
-import { WriteBehindBuffer } from './write-behind-buffer.js';
+import { type CountersBufferOptions, WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 
-export interface EmbeddedCountersOptions {
-  /** how long increments are gathered before they are written (default 25 ms: visible elsewhere within 100 ms with room to spare) */
-  flushDelayMs?: number;
-  /** distinct keys per statement and transaction (default 500): SQLite runs on the event loop */
-  chunkKeys?: number;
-  log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
-}
+export type EmbeddedCountersOptions = CountersBufferOptions;
 
 export class EmbeddedCounters implements Counters {
   readonly driver = 'embedded' as const;
@@ -27,25 +21,14 @@ export class EmbeddedCounters implements Counters {
     options: EmbeddedCountersOptions = {},
   ) {
     this.store = new CounterStore(database.db, database.dialect);
-    const chunkKeys = options.chunkKeys ?? 500;
     this.buffer = new WriteBehindBuffer({
+      // 25 ms: visible elsewhere within 100 ms with room to spare.
       flushDelayMs: options.flushDelayMs ?? 25,
       log: options.log,
-      write: async (batch) => {
-        while (batch.size > 0) {
-          const chunk: [string, number][] = [];
-          for (const entry of batch) {
-            chunk.push(entry);
-            if (chunk.length === chunkKeys) break;
-          }
-          // No deadline here: a write abandoned by a deadline could still commit, and its retry
-          // would count twice. The pool's own timeouts fail it when the database is down.
-          await this.store.add(chunk);
-          for (const [key] of chunk) batch.delete(key);
-          // Let requests through between chunks: a large batch must not hold the event loop.
-          if (batch.size > 0) await new Promise((resolve) => setImmediate(resolve));
-        }
-      },
+      // 500 keys a statement: SQLite runs on the event loop. No deadline here: a write abandoned
+      // by a deadline could still commit, and its retry would count twice. The pool's own
+      // timeouts fail it when the database is down.
+      write: (batch) => writeInChunks(batch, options.chunkKeys ?? 500, (chunk) => this.store.add(chunk)),
     });
   }
 

@@ -6,18 +6,13 @@
 import type { Redis } from 'ioredis';
 import { callDependency } from '../../errors.js';
 import type { CounterPage, Counters } from './contract.js';
-import { WriteBehindBuffer } from './write-behind-buffer.js';
+import { type CountersBufferOptions, WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 
-export interface RedisCountersOptions {
+export interface RedisCountersOptions extends CountersBufferOptions {
   /** every key starts with it (WORKYARD_REDIS_PREFIX) */
   prefix: string;
   /** reads answer 503 after this long */
   timeoutMs: number;
-  /** how long increments are gathered before they are sent (default 5 ms) */
-  flushDelayMs?: number;
-  /** distinct keys per MULTI (default 5,000): a huge one would hold Redis for everyone */
-  chunkKeys?: number;
-  log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
 export class RedisCounters implements Counters {
@@ -33,19 +28,14 @@ export class RedisCounters implements Counters {
   ) {
     this.countsKey = `${options.prefix}:{counters}:counts`;
     this.totalKey = `${options.prefix}:{counters}:total`;
-    const chunkKeys = options.chunkKeys ?? 5_000;
     this.buffer = new WriteBehindBuffer({
       flushDelayMs: options.flushDelayMs ?? 5,
       log: options.log,
-      // No deadline on writes: one abandoned by a deadline could still be applied, and its retry
-      // would count twice. With the offline queue off, a lost connection fails them at once.
-      write: async (batch) => {
-        while (batch.size > 0) {
-          const chunk: [string, number][] = [];
-          for (const entry of batch) {
-            chunk.push(entry);
-            if (chunk.length === chunkKeys) break;
-          }
+      // 5,000 keys a MULTI: a huge one would hold Redis for everyone. No deadline on writes: one
+      // abandoned by a deadline could still be applied, and its retry would count twice. With the
+      // offline queue off, a lost connection fails them at once.
+      write: (batch) =>
+        writeInChunks(batch, options.chunkKeys ?? 5_000, async (chunk) => {
           const multi = this.redis.multi();
           let sum = 0;
           for (const [key, count] of chunk) {
@@ -54,9 +44,7 @@ export class RedisCounters implements Counters {
           }
           multi.incrby(this.totalKey, sum);
           throwFirstError(await multi.exec());
-          for (const [key] of chunk) batch.delete(key);
-        }
-      },
+        }),
     });
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WriteBehindBuffer } from './write-behind-buffer.js';
+import { WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 
 /** A store that keeps counts in a map and can be told to fail after writing some keys. */
 function flakyStore() {
@@ -112,5 +112,25 @@ describe('write-behind buffer', () => {
     buffer.add('/on-close');
     await buffer.close();
     expect(store.counts.get('/on-close')).toBe(1);
+  });
+});
+
+describe('writeInChunks', () => {
+  it('writes at most chunkKeys keys at a time and, when a chunk fails, keeps it and the rest', async () => {
+    const batch = new Map(Array.from({ length: 7 }, (_, i) => [`/k${i}`, i + 1] as [string, number]));
+    const chunks: string[][] = [];
+    const failing = writeInChunks(batch, 3, async (chunk) => {
+      if (chunks.length === 2) throw new Error('store went away');
+      chunks.push(chunk.map(([key]) => key));
+    });
+    await expect(failing).rejects.toThrow('store went away');
+    expect(chunks).toEqual([
+      ['/k0', '/k1', '/k2'],
+      ['/k3', '/k4', '/k5'],
+    ]);
+    expect([...batch]).toEqual([['/k6', 7]]);
+    await writeInChunks(batch, 3, async (chunk) => void chunks.push(chunk.map(([key]) => key)));
+    expect(chunks[2]).toEqual(['/k6']);
+    expect(batch.size).toBe(0);
   });
 });

@@ -21,6 +21,33 @@ export interface WriteBehindOptions {
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
+/** What a counters driver lets its caller tune of its buffer; each driver has its own defaults. */
+export interface CountersBufferOptions {
+  /** how long increments are gathered before they are written */
+  flushDelayMs?: number;
+  /** distinct keys per write (one statement and transaction, or one MULTI) */
+  chunkKeys?: number;
+  log?: WriteBehindOptions['log'];
+}
+
+/**
+ * Writes `batch` at most `chunkKeys` keys at a time, removing each chunk once written, so that a
+ * failure keeps only the rest for the next try. Requests get through between chunks: a large
+ * batch must not hold the event loop.
+ */
+export async function writeInChunks(batch: Map<string, number>, chunkKeys: number, writeChunk: (chunk: [string, number][]) => Promise<void>): Promise<void> {
+  while (batch.size > 0) {
+    const chunk: [string, number][] = [];
+    for (const entry of batch) {
+      chunk.push(entry);
+      if (chunk.length === chunkKeys) break;
+    }
+    await writeChunk(chunk);
+    for (const [key] of chunk) batch.delete(key);
+    if (batch.size > 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 export class WriteBehindBuffer {
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;

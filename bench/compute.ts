@@ -14,8 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { Client } from 'undici';
+import { deleteRedisPrefix } from '../test/support/redis-keys.js';
 import { needService, redisUrl } from '../test/support/services.js';
 import type { ControlMessage, ServerMessage } from './compute-server.js';
 import { load } from './lib/load.js';
@@ -149,20 +149,6 @@ async function manyWaiting(server: Server) {
   return { answered, correct, statuses, idle, busy, seconds };
 }
 
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 const rows: BenchRow[] = [];
 const notes: string[] = [
   'Latency: one request at a time on one kept-alive connection (undici), after 100 unmeasured ones; throughput: autocannon, 32 connections.',
@@ -184,7 +170,7 @@ const redisUp = await needService('redis');
 const drivers: { name: string; goalMs: number; env: Record<string, string>; cleanup?: () => Promise<void> }[] = [{ name: 'SQL queue (embedded)', goalMs: 2, env: workyardEnv() }];
 if (redisUp) {
   const prefix = `wy-bench-compute-${randomBytes(4).toString('hex')}`;
-  drivers.push({ name: 'BullMQ', goalMs: 3, env: workyardEnv({ WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix }), cleanup: () => deleteRedisKeys(prefix) });
+  drivers.push({ name: 'BullMQ', goalMs: 3, env: workyardEnv({ WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix }), cleanup: async () => void (await deleteRedisPrefix(redisUrl, prefix)) });
 } else {
   notes.push('Redis did not answer on 127.0.0.1:6379: the BullMQ figures were not measured in this run.');
 }

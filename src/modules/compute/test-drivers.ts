@@ -1,6 +1,6 @@
 // The queue drivers compute's suites run on, each with what a test needs to imitate the queue
 // dropping its finished jobs (retention) and to clean up. Shared by the compute test files only.
-import { Redis } from 'ioredis';
+import { deleteRedisPrefix } from '../../../test/support/redis-keys.js';
 import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
 import type { TestWorkyard } from '../../../test/support/workyard.js';
 
@@ -18,21 +18,6 @@ export interface Driver {
 }
 
 const dropSqlJobs = async (wy: TestWorkyard) => void (await wy.workyard.ctx.database.db.deleteFrom('wy_jobs').execute());
-
-export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 export async function queueDrivers(): Promise<Driver[]> {
   const postgres = await needService('postgres');
@@ -56,9 +41,9 @@ export async function queueDrivers(): Promise<Driver[]> {
         const prefix = uniqueRedisPrefix('compute');
         return {
           env: { WORKYARD_DATABASE_URL: database.url, WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix },
-          dropQueuedJobs: () => deleteRedisKeys(redisUrl, prefix),
+          dropQueuedJobs: async () => void (await deleteRedisPrefix(redisUrl, prefix)),
           async cleanup() {
-            await deleteRedisKeys(redisUrl, prefix);
+            await deleteRedisPrefix(redisUrl, prefix);
             await database.drop();
           },
         };

@@ -2,23 +2,12 @@
 // requests; a Redis outage costs /stats/ a fast 503, never a request to /api/, and loses no count.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../../../test/support/fault-proxy.js';
+import { deleteRedisPrefix } from '../../../test/support/redis-keys.js';
 import { needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
 import type { TestWorkyard } from '../../../test/support/workyard.js';
-import { closeRedisClient, createRedisClient } from '../../infra/redis/connection.js';
 import { type StatsBody, countOf, startStatsWorkyard } from './test-support.js';
 
 const redis = await needService('redis');
-
-async function removeKeys(prefix: string): Promise<void> {
-  const client = createRedisClient({ redisUrl, dependencyTimeoutMs: 2_000 }, { kind: 'blocking' });
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await client.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  await closeRedisClient(client);
-}
 
 const stats = async (wy: TestWorkyard): Promise<StatsBody> => (await fetch(`${wy.baseUrl}/stats/?limit=1000`)).json() as Promise<StatsBody>;
 
@@ -34,7 +23,7 @@ describe.skipIf(!redis)('stats on Redis shared by two API processes', () => {
   afterAll(async () => {
     await a?.close();
     await b?.close();
-    await removeKeys(prefix);
+    await deleteRedisPrefix(redisUrl, prefix);
   });
 
   it('runs on the Redis counters driver', async () => {
@@ -81,7 +70,7 @@ describe.skipIf(!redis)('stats while Redis is away', () => {
     proxy?.restore();
     await wy?.close();
     await proxy?.close();
-    await removeKeys(prefix);
+    await deleteRedisPrefix(redisUrl, prefix);
   });
 
   it('answers /api/ as usual, /stats/ with a fast 503 naming redis, and loses no count', async () => {

@@ -27,6 +27,8 @@ const FINAL_EVENTS = new Set(['completed', 'failed', CANCELLED_EVENT]);
 
 export class JobEventHub {
   private readonly readers = new Map<string, Promise<QueueEvents>>();
+  /** every reader opened, for disconnect() after close() forgot them */
+  private readonly opened = new Set<QueueEvents>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly listeners = new Map<string, Listeners>();
   private closed = false;
@@ -42,6 +44,7 @@ export class JobEventHub {
     if (!reader) {
       reader = this.deps.lastEventId(name).then((lastEventId) => {
         const events = this.deps.openQueueEvents(name, lastEventId);
+        this.opened.add(events);
         events.on('error', (error) => this.deps.onError(error));
         for (const type of ['active', 'progress', 'completed', 'failed', 'waiting', RETRYING_EVENT, CANCELLED_EVENT]) {
           events.on(type as 'active', (args: Record<string, unknown>) => this.dispatch(name, type, args));
@@ -127,6 +130,12 @@ export class JobEventHub {
     this.waiters.clear();
     this.listeners.clear();
     await Promise.all(readers.map((reader) => reader.then((events) => events.close(), () => {}).catch(() => {})));
+  }
+
+  /** Drops every reader's connection without a round trip (a shutdown that cannot reach Redis). */
+  disconnect(): void {
+    this.closed = true;
+    for (const events of this.opened) events.disconnect().catch(() => {});
   }
 }
 

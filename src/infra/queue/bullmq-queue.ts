@@ -490,24 +490,48 @@ export class BullmqJobQueue implements JobQueue {
     this.running = false;
     this.sweeper.stop();
     clearInterval(this.waiterPoll);
+    const deadline = Date.now() + graceMs;
     const registrations = [...this.registrations.values()];
-    // Stop taking jobs, then give the running ones the grace period.
+    // Stop taking jobs (BullMQ only stops fetching: no round trip), then give the running ones the grace period.
     await Promise.all(registrations.map((r) => r.worker?.pause(true).catch(() => {})));
     const idle = (r: Registration) => (r.active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => r.idle.push(resolve)));
-    let graceTimer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), graceMs)));
-    const outcome = await Promise.race([Promise.all(registrations.map(idle)), graceOver]);
-    clearTimeout(graceTimer);
-    const force = outcome === 'timeout';
-    if (force) {
+    const drained = await settlesWithin(Promise.all(registrations.map(idle)), deadline - Date.now());
+    if (!drained) {
       // Their locks lapse and another worker runs them again once they count as stalled.
       for (const job of registrations.flatMap((r) => [...r.active])) abortOf(job).abort(new AppError('internal_error', 'worker shutting down'));
     }
+    // Closing in order takes round trips (QUIT, BullMQ's worker close), which wait for as long as
+    // Redis does not answer: with Redis away they are skipped, and they get what is left of the
+    // grace period (one dependency deadline at least) before every connection is dropped.
+    const inOrder = this.redis.status === 'ready' && (await settlesWithin(this.closeInOrder(registrations, !drained), Math.max(deadline - Date.now(), this.options.timeoutMs)));
+    if (!inOrder) this.disconnect(registrations);
+  }
+
+  private async closeInOrder(registrations: Registration[], force: boolean): Promise<void> {
     await Promise.all(registrations.map((r) => r.worker?.close(force).catch(() => {})));
     await this.hub.close();
     await Promise.all([...this.queues.values()].map((queue) => queue.close().catch(() => {})));
     await closeRedisClient(this.redis);
     if (this.blockingRedis) await closeRedisClient(this.blockingRedis);
+  }
+
+  /** Drops every connection at once (ioredis disconnect): nothing waits on Redis any more. */
+  private disconnect(registrations: Registration[]): void {
+    for (const r of registrations) r.worker?.disconnect().catch(() => {});
+    this.hub.disconnect();
+    this.redis.disconnect();
+    this.blockingRedis?.disconnect();
+  }
+}
+
+/** Whether `work` settles within ms; it goes on either way. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const over = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([work.then(() => true, () => true), over]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkyard } from '../../../test/support/workyard.js';
-import type { TaskSummaryBody } from './traffic-test-types.js';
 import { TRAFFIC_JOB } from './jobs.js';
 import { isLoopbackHost, loopbackBaseUrl, loopbackOrigin } from './loopback.js';
 import { type StatsBody, countOf, startStatsWorkyard } from './test-support.js';
-import { MAX_SEGMENTS, SEGMENT_POOL_SIZE, makeSegmentPool, randomApiPath } from './traffic.js';
+import { MAX_SEGMENTS, SEGMENT_POOL_SIZE, type TrafficSummary, makeSegmentPool, randomApiPath } from './traffic.js';
+
+/** The summary of a traffic run as POST /test/{n}/?wait=true answers it. */
+type TaskSummaryBody = TrafficSummary & { task_id: string };
 
 /** The rule every generated path obeys, as a check on a path and the run's segment pool. */
 function obeysTheRule(path: string, pool: readonly string[]): boolean {
@@ -133,7 +135,7 @@ describe('test traffic runs', () => {
   it('reports requests the server did not answer with 2xx as failed', async () => {
     // a closed port on loopback: every request fails to connect, and the run says so
     const job = await wy.workyard.ctx.queue.enqueue(TRAFFIC_JOB, { n: 20, baseUrl: 'http://127.0.0.1:9' });
-    const finished = await wy.workyard.ctx.queue.waitForFinish<unknown, TaskSummaryBody>(job.id, 20_000);
+    const finished = await wy.workyard.ctx.queue.waitForFinish<unknown, TrafficSummary>(job.id, 20_000);
     expect(finished.state).toBe('completed');
     expect(finished.result).toMatchObject({ n: 20, ok: 0, failed: 20, first_error: expect.stringContaining('GET /api/') });
   });

@@ -18,8 +18,8 @@ import {
   objectPath,
   sortTreeEntries,
 } from './disk-layout.js';
-import { assertValidKey, assertValidPrefix } from './keys.js';
-import { checkContentLength, checkMetadata, listLimit, rangeOf } from './store-rules.js';
+import { assertValidKey } from './keys.js';
+import { checkContentLength, checkMetadata, listArguments, rangeOf } from './store-rules.js';
 
 export interface DiskBlobStoreOptions {
   /** the store's root: <data dir>/blobs */
@@ -126,10 +126,7 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async list(options: { prefix?: string; limit: number; cursor?: string }): Promise<{ items: BlobMeta[]; nextCursor: string | null }> {
-    const prefix = options.prefix ?? '';
-    assertValidPrefix(prefix);
-    if (options.cursor !== undefined) assertValidPrefix(options.cursor, 'cursor');
-    const limit = listLimit(options.limit);
+    const { prefix, limit } = listArguments(options);
     const prefixHex = keyToHex(prefix);
     const cursorHex = options.cursor ? keyToHex(options.cursor) : '';
     const items: BlobMeta[] = [];

@@ -18,8 +18,8 @@ import { Readable, Transform } from 'node:stream';
 import type { S3Config } from '../../config.js';
 import { AppError, DependencyUnavailableError } from '../../errors.js';
 import type { BlobMeta, BlobStore, ByteRange, PutOptions } from './contract.js';
-import { assertValidKey, assertValidPrefix } from './keys.js';
-import { checkContentLength, checkMetadata, listLimit, rangeOf } from './store-rules.js';
+import { assertValidKey } from './keys.js';
+import { checkContentLength, checkMetadata, listArguments, rangeOf } from './store-rules.js';
 import { isMissingObject, isUnsatisfiableRange, s3Call, toS3Error } from './s3-errors.js';
 
 export interface S3BlobStoreOptions {
@@ -191,10 +191,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async list(options: { prefix?: string; limit: number; cursor?: string }): Promise<{ items: BlobMeta[]; nextCursor: string | null }> {
-    const prefix = options.prefix ?? '';
-    assertValidPrefix(prefix);
-    if (options.cursor !== undefined) assertValidPrefix(options.cursor, 'cursor');
-    const limit = listLimit(options.limit);
+    const { prefix, limit } = listArguments(options);
     await this.ready();
     const listed: { key: string; size: number }[] = [];
     let continuationToken: string | undefined;

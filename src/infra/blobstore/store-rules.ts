@@ -1,6 +1,7 @@
 // Behaviour both stores share, so the conformance suite holds them to the same answers.
 import { AppError, validationError } from '../../errors.js';
 import type { ByteRange } from './contract.js';
+import { assertValidPrefix } from './keys.js';
 
 export const MAX_LIST_LIMIT = 1000;
 
@@ -14,6 +15,14 @@ export function checkContentLength(announced: number | undefined, actual: number
 export function listLimit(limit: number): number {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw validationError('limit', `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
   return limit;
+}
+
+/** A list call's arguments, checked alike: prefix and cursor must be valid key prefixes, the limit in range. */
+export function listArguments(options: { prefix?: string; limit: number; cursor?: string }): { prefix: string; limit: number } {
+  const prefix = options.prefix ?? '';
+  assertValidPrefix(prefix);
+  if (options.cursor !== undefined) assertValidPrefix(options.cursor, 'cursor');
+  return { prefix, limit: listLimit(options.limit) };
 }
 
 /**

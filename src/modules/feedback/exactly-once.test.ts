@@ -8,18 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, needService } from '../../../test/support/services.js';
+import { createTestDatabase } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { FEEDBACK_SAVE_JOB } from './jobs.js';
-import { type Dialect, type QueueDriver, eventually, queueEnv } from './test-support.js';
+import { eventually, feedbackSetups, queueEnv } from './test-support.js';
 
-const postgresOk = await needService('postgres');
-const redisOk = await needService('redis');
-const setups: { dialect: Dialect; queue: QueueDriver; available: boolean }[] = [
-  { dialect: 'sqlite', queue: 'sql', available: true },
-  { dialect: 'postgres', queue: 'sql', available: postgresOk },
-  { dialect: 'postgres', queue: 'bullmq', available: postgresOk && redisOk },
-];
+const setups = await feedbackSetups();
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const TOTAL = 2000;
 

@@ -2,18 +2,11 @@
 // PostgreSQL): the job id is the row id, so a job that runs again stores no second copy; and the
 // grouped writes answer each request only once its own row is committed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { needService } from '../../../test/support/services.js';
 import { FEEDBACK_SAVE_JOB, type FeedbackSaveJob } from './jobs.js';
 import { FeedbackStore } from './store.js';
-import { type Dialect, type FeedbackWorkyard, type QueueDriver, eventually, startFeedbackWorkyard, validFeedback } from './test-support.js';
+import { type FeedbackWorkyard, eventually, feedbackSetups, startFeedbackWorkyard, validFeedback } from './test-support.js';
 
-const postgresOk = await needService('postgres');
-const redisOk = await needService('redis');
-const setups: { dialect: Dialect; queue: QueueDriver; available: boolean }[] = [
-  { dialect: 'sqlite', queue: 'sql', available: true },
-  { dialect: 'postgres', queue: 'sql', available: postgresOk },
-  { dialect: 'postgres', queue: 'bullmq', available: postgresOk && redisOk },
-];
+const setups = await feedbackSetups();
 
 for (const { dialect, queue, available } of setups) {
   describe.skipIf(!available)(`feedback save jobs, ${queue} queue, records in ${dialect}`, () => {

@@ -4,13 +4,31 @@ import type { LightMyRequestResponse } from 'fastify';
 import type { App } from '../../app-context.js';
 import type { WorkyardModule } from '../../app-context.js';
 import { deleteRedisPrefix } from '../../../test/support/redis-keys.js';
-import { createTestDatabase, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
+import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { feedbackModule } from './index.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type QueueDriver = 'sql' | 'bullmq';
+
+export interface FeedbackSetup {
+  dialect: Dialect;
+  queue: QueueDriver;
+  /** its engines answer; outside CI a setup whose engines do not is skipped */
+  available: boolean;
+}
+
+/** The shapes a save job runs in: embedded, PostgreSQL with the SQL queue, PostgreSQL with BullMQ. */
+export async function feedbackSetups(): Promise<FeedbackSetup[]> {
+  const postgresOk = await needService('postgres');
+  const redisOk = await needService('redis');
+  return [
+    { dialect: 'sqlite', queue: 'sql', available: true },
+    { dialect: 'postgres', queue: 'sql', available: postgresOk },
+    { dialect: 'postgres', queue: 'bullmq', available: postgresOk && redisOk },
+  ];
+}
 
 /** Environment for a queue driver: BullMQ on the shared Redis under a prefix of its own. */
 export function queueEnv(queue: QueueDriver): { env: Record<string, string>; cleanup(): Promise<unknown> } {

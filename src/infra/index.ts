@@ -2,6 +2,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { DependencyName } from '../errors.js';
+import { settlesWithin } from './deadline.js';
 import type { BlobStore } from './blobstore/contract.js';
 import { openBlobStore } from './blobstore/index.js';
 import { type Database, openDatabase } from './db/database.js';
@@ -77,13 +78,22 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
     blobs,
     dependencies,
     drivers,
-    async close(graceMs) {
-      // The server has stopped taking requests: the last increments go out before their store closes.
-      await counters.close();
-      await closeCountersClient();
-      await queue.close(graceMs);
-      await blobs.close();
-      await database.close();
+    async close(graceMs = 10_000) {
+      // A dependency that does not answer (PostgreSQL behind a partition holds a pool's end until
+      // its statements time out, 30 s) must not hold the shutdown: running jobs get the grace
+      // period, every other closing step one dependency deadline past it, then it is left behind.
+      // A step that fails is logged and the others still close.
+      const deadline = Date.now() + graceMs + config.dependencyTimeoutMs;
+      const step = (what: string, work: Promise<unknown>, ms = deadline - Date.now()) =>
+        settlesWithin(work.catch((error) => log.warn({ err: error }, `closing ${what} failed`)), ms).then((settled) => {
+          if (!settled) log.warn({ what }, 'shutdown: left behind a step that did not finish in time');
+        });
+      await Promise.all([
+        // The server has stopped taking requests: the last increments go out before their store closes.
+        step('counters', counters.close().finally(closeCountersClient)),
+        step('queue', queue.close(graceMs)),
+      ]);
+      await step('blobs and database', Promise.all([blobs.close(), database.close()]), Math.max(deadline - Date.now(), config.dependencyTimeoutMs));
     },
   };
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Job, type JobsOptions, Queue, QueueEvents, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError, TimeoutError, callDependency, notFound } from '../../errors.js';
+import { settlesWithin } from '../deadline.js';
 import { closeRedisClient, createRedisClient, firstConnection, pingRedis } from '../redis/connection.js';
 import {
   type CancelOutcome,
@@ -521,17 +522,6 @@ export class BullmqJobQueue implements JobQueue {
     this.hub.disconnect();
     this.redis.disconnect();
     this.blockingRedis?.disconnect();
-  }
-}
-
-/** Whether `work` settles within ms; it goes on either way. */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const over = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
-  try {
-    return await Promise.race([work.then(() => true, () => true), over]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

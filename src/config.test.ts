@@ -7,6 +7,8 @@ describe('configuration', () => {
     expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', databaseUrl: undefined, redisUrl: undefined, s3: undefined });
     expect(config.dataDir).toMatch(/data$/);
     expect(shapeOf(config)).toBe('embedded');
+    // as long as the queue keeps finished jobs
+    expect(config.computeTaskRetentionMs).toBe(7 * 24 * 3_600_000);
   });
 
   it('chooses the scaled shape from URLs alone', () => {
@@ -22,6 +24,7 @@ describe('configuration', () => {
     ['WORKYARD_REDIS_URL', 'not a url', /WORKYARD_REDIS_URL/],
     ['WORKYARD_BLOBS_WRITE_BEHIND', 'maybe', /WORKYARD_BLOBS_WRITE_BEHIND.*true or false/],
     ['WORKYARD_S3_ENDPOINT', 'http://127.0.0.1:9000', /WORKYARD_S3_BUCKET/],
+    ['WORKYARD_COMPUTE_TASK_RETENTION_MS', '500', /WORKYARD_COMPUTE_TASK_RETENTION_MS="500" is invalid: expected a whole number from 1000/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

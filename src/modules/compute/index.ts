@@ -1,6 +1,6 @@
 // compute: sum tasks answered synchronously (/sync/sum) or by id (/async/*), computed by workers.
 import type { WorkyardModule } from '../../app-context.js';
-import { computeJobs } from './jobs.js';
+import { computeJobs, stopComputeJobs } from './jobs.js';
 import { computeRoutes } from './routes.js';
 import { computeMigrations } from './store.js';
 
@@ -9,4 +9,5 @@ export const computeModule: WorkyardModule = {
   migrations: computeMigrations,
   routes: computeRoutes,
   jobs: computeJobs,
+  close: stopComputeJobs,
 };

@@ -4,6 +4,7 @@ import type { AppContext } from '../../app-context.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
 import { computeStoreFor } from './store.js';
 import { SUM_OVERFLOW_MESSAGE, compensatedSum } from './sum.js';
+import { TaskPruner } from './task-pruning.js';
 
 export const SUM_JOB = 'compute.sum';
 
@@ -27,8 +28,15 @@ export const SUM_CONCURRENCY = 10_000;
 /** A worker lost mid-task (crash, or shutdown past its grace) leaves the task to another run. */
 export const SUM_ATTEMPTS = 3;
 
+// Keyed by database, as the stores are: tests build several Workyards in one process.
+const pruners = new WeakMap<AppContext['database'], TaskPruner>();
+
 export function computeJobs(queue: JobQueue, ctx: AppContext): void {
   const store = computeStoreFor(ctx.database);
+  // Worker processes prune old finished task records; API-only processes never do.
+  const pruner = new TaskPruner(store, { retentionMs: ctx.config.computeTaskRetentionMs, log: ctx.log });
+  pruners.set(ctx.database, pruner);
+  pruner.start();
   queue.process<SumJobData, SumJobResult>(
     SUM_JOB,
     async (job) => {
@@ -43,4 +51,10 @@ export function computeJobs(queue: JobQueue, ctx: AppContext): void {
     },
     { concurrency: SUM_CONCURRENCY },
   );
+}
+
+/** Stops this Workyard's pruning (module close). */
+export async function stopComputeJobs(ctx: AppContext): Promise<void> {
+  await pruners.get(ctx.database)?.stop();
+  pruners.delete(ctx.database);
 }

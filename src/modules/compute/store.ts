@@ -23,6 +23,12 @@ export const computeMigrations: MigrationSet = {
         .execute();
     },
   }),
+  // Pruning looks finished records up by finish time: without the index each batch scans the table.
+  '20261127-01-compute-tasks-finished-at': () => ({
+    async up(db) {
+      await db.schema.createIndex(`${TABLE}_finished_at`).on(TABLE).column('finished_at').execute();
+    },
+  }),
 };
 
 export type RecordedStatus = 'pending' | 'done' | 'failed';
@@ -66,6 +72,30 @@ export class ComputeTaskStore {
       error: outcome.status === 'failed' ? outcome.error : null,
       created_at: finishedAt,
       finished_at: finishedAt,
+    });
+  }
+
+  /**
+   * Deletes up to `limit` finished (done or failed) records that finished before `cutoff`, by
+   * primary key, in one short statement; resolves with how many went. Pending records never go.
+   */
+  async pruneFinishedBefore(cutoff: number, limit: number): Promise<number> {
+    return this.database.run(async (db) => {
+      const ids = await db
+        .selectFrom(TABLE)
+        .select('id')
+        .where('finished_at', '<', cutoff)
+        .where('status', 'in', ['done', 'failed'])
+        .orderBy('finished_at')
+        .limit(limit)
+        .execute();
+      if (!ids.length) return 0;
+      const result = await db
+        .deleteFrom(TABLE)
+        .where('id', 'in', ids.map((row) => row.id as string))
+        .where('status', 'in', ['done', 'failed'])
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     });
   }
 

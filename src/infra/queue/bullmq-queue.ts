@@ -497,15 +497,18 @@ export class BullmqJobQueue implements JobQueue {
     await Promise.all(registrations.map((r) => r.worker?.pause(true).catch(() => {})));
     const idle = (r: Registration) => (r.active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => r.idle.push(resolve)));
     const drained = await settlesWithin(Promise.all(registrations.map(idle)), deadline - Date.now());
-    if (!drained) {
-      // Their locks lapse and another worker runs them again once they count as stalled.
-      for (const job of registrations.flatMap((r) => [...r.active])) abortOf(job).abort(new AppError('internal_error', 'worker shutting down'));
-    }
+    if (!drained) abortActive(registrations);
     // Closing in order takes round trips (QUIT, BullMQ's worker close), which wait for as long as
     // Redis does not answer: with Redis away they are skipped, and they get what is left of the
     // grace period (one dependency deadline at least) before every connection is dropped.
     const inOrder = this.redis.status === 'ready' && (await settlesWithin(this.closeInOrder(registrations, !drained), Math.max(deadline - Date.now(), this.options.timeoutMs)));
-    if (!inOrder) this.disconnect(registrations);
+    if (!inOrder) {
+      // A job BullMQ had fetched before the pause may start only now (Redis already showed it
+      // active, but it was not running when the wait above looked): it had the rest of the grace
+      // in BullMQ's close, and is asked to stop like the others.
+      abortActive(registrations);
+      this.disconnect(registrations);
+    }
   }
 
   private async closeInOrder(registrations: Registration[], force: boolean): Promise<void> {
@@ -522,6 +525,14 @@ export class BullmqJobQueue implements JobQueue {
     this.hub.disconnect();
     this.redis.disconnect();
     this.blockingRedis?.disconnect();
+  }
+}
+
+/** Asks every running handler to stop: their locks lapse and another worker runs them again once they count as stalled. */
+function abortActive(registrations: Registration[]): void {
+  for (const job of registrations.flatMap((r) => [...r.active])) {
+    const controller = abortOf(job);
+    if (!controller.signal.aborted) controller.abort(new AppError('internal_error', 'worker shutting down'));
   }
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Pool } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/redis-server.js';
+import { freePort } from '../support/free-port.js';
 import { recordFigures } from '../support/suite-figures.js';
 import { type WorkyardProcess, startWorkyardProcess } from '../support/workyard-process.js';
 

@@ -6,20 +6,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './free-port.js';
 
 export interface PrivateRedisOptions {
   /** Off for a Redis that loses everything on a restart (what some tiers must refuse). */
   appendOnly?: boolean;
   /** 'everysec' as in production; 'always' where a test must not lose an acknowledged write. */
   appendFsync?: 'always' | 'everysec';
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function answersPing(port: number): Promise<boolean> {

@@ -83,13 +83,3 @@ export async function startS3rver(options: { port?: number; directory?: string }
     },
   };
 }
-
-/** A loopback port nothing listens on (at the moment it is returned). */
-export async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as import('node:net').AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

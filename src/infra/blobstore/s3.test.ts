@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type S3rverHandle, S3RVER_CREDENTIALS, freePort, startS3rver } from '../../../test/support/s3rver.js';
+import { freePort } from '../../../test/support/free-port.js';
+import { type S3rverHandle, S3RVER_CREDENTIALS, startS3rver } from '../../../test/support/s3rver.js';
 import { blobStoreConformance } from './blobstore.conformance.js';
 import { S3BlobStore } from './s3.js';
 

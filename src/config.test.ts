@@ -9,6 +9,7 @@ describe('configuration', () => {
     expect(shapeOf(config)).toBe('embedded');
     // as long as the queue keeps finished jobs
     expect(config.computeTaskRetentionMs).toBe(7 * 24 * 3_600_000);
+    expect(config.feedbackIdempotencyKeyRetentionMs).toBe(24 * 3_600_000);
   });
 
   it('chooses the scaled shape from URLs alone', () => {
@@ -25,6 +26,7 @@ describe('configuration', () => {
     ['WORKYARD_BLOBS_WRITE_BEHIND', 'maybe', /WORKYARD_BLOBS_WRITE_BEHIND.*true or false/],
     ['WORKYARD_S3_ENDPOINT', 'http://127.0.0.1:9000', /WORKYARD_S3_BUCKET/],
     ['WORKYARD_COMPUTE_TASK_RETENTION_MS', '500', /WORKYARD_COMPUTE_TASK_RETENTION_MS="500" is invalid: expected a whole number from 1000/],
+    ['WORKYARD_FEEDBACK_IDEMPOTENCY_KEY_RETENTION_MS', '1h', /WORKYARD_FEEDBACK_IDEMPOTENCY_KEY_RETENTION_MS="1h" is invalid: expected a whole number from 1000/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

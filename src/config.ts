@@ -31,6 +31,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** finished compute task records are deleted this long after they finished (7 days, as the queue's finished jobs) */
   computeTaskRetentionMs: number;
+  /** feedback posts' Idempotency-Key records are deleted this long after the first request (a day) */
+  feedbackIdempotencyKeyRetentionMs: number;
   /** every call to a dependency gives up after this long and answers 503 */
   dependencyTimeoutMs: number;
   apiKey?: string;
@@ -151,6 +153,7 @@ export function loadConfig(env: Env = process.env): Config {
     queueLeaseMs: integer(env, 'WORKYARD_QUEUE_LEASE_MS', 30_000, 500, 3_600_000),
     shutdownTimeoutMs: integer(env, 'WORKYARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
     computeTaskRetentionMs: integer(env, 'WORKYARD_COMPUTE_TASK_RETENTION_MS', 7 * 24 * 3_600_000, 1_000, 10 * 365 * 24 * 3_600_000),
+    feedbackIdempotencyKeyRetentionMs: integer(env, 'WORKYARD_FEEDBACK_IDEMPOTENCY_KEY_RETENTION_MS', 24 * 3_600_000, 1_000, 365 * 24 * 3_600_000),
     dependencyTimeoutMs: integer(env, 'WORKYARD_DEPENDENCY_TIMEOUT_MS', 800, 50, 60_000),
     apiKey: read(env, 'WORKYARD_API_KEY'),
     logLevel,

@@ -13,6 +13,7 @@ export const ErrorCodes = {
   uri_too_long: 414,
   expectation_failed: 417,
   unsupported_media_type: 415,
+  idempotency_key_reused: 422,
   range_not_satisfiable: 416,
   rate_limited: 429,
   headers_too_large: 431,

@@ -1,7 +1,9 @@
 // The queued save. The job id is the row id, and the insert skips an id that is already stored:
 // a job that runs again (its worker was killed after the insert, before the queue recorded the
 // outcome) finds its own row and stores no second copy.
+import type { AppContext } from '../../app-context.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
+import { IdempotencyKeyPruner } from './idempotency-pruning.js';
 import type { FeedbackService } from './service.js';
 import type { FeedbackInput } from './validation.js';
 
@@ -25,7 +27,14 @@ export const SAVE_JOB_RETRIES = { attempts: 10, backoffMs: 1000 } as const;
 // Saves are small inserts that the group commit joins together: many at once per worker process.
 const SAVE_CONCURRENCY = 64;
 
-export function registerFeedbackJobs(queue: JobQueue, service: FeedbackService): void {
+// Keyed by database, as the services are per app: tests build several Workyards in one process.
+const pruners = new WeakMap<AppContext['database'], IdempotencyKeyPruner>();
+
+export function registerFeedbackJobs(queue: JobQueue, service: FeedbackService, ctx: AppContext): void {
+  // Worker processes prune old Idempotency-Keys; API-only processes never do.
+  const pruner = new IdempotencyKeyPruner(service.keys, { retentionMs: ctx.config.feedbackIdempotencyKeyRetentionMs, log: ctx.log });
+  pruners.set(ctx.database, pruner);
+  pruner.start();
   queue.process<FeedbackSaveJob, FeedbackSaveResult>(
     FEEDBACK_SAVE_JOB,
     async (job) => {
@@ -35,4 +44,10 @@ export function registerFeedbackJobs(queue: JobQueue, service: FeedbackService):
     },
     { concurrency: SAVE_CONCURRENCY },
   );
+}
+
+/** Stops this Workyard's key pruning (module close). */
+export async function stopFeedbackJobs(ctx: AppContext): Promise<void> {
+  await pruners.get(ctx.database)?.stop();
+  pruners.delete(ctx.database);
 }

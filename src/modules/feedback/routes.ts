@@ -6,8 +6,9 @@ import { Type } from 'typebox';
 import type { App } from '../../app-context.js';
 import { errorHandler } from '../../http/error-handler.js';
 import { formPostGuard, isCsrfError, readCookies, registerFormCsrf } from './csrf.js';
+import { IDEMPOTENCY_HEADER, KeyInProgressError, MAX_KEY_LENGTH, REPLAYED_HEADER, type RecordedAnswer, fingerprintOf, idempotencyKeyOf } from './idempotency.js';
 import { JSON_TYPE, mediaTypeOf, prefersJson } from './request-kind.js';
-import type { FeedbackService } from './service.js';
+import type { FeedbackService, KeyedOutcome, KeyedPost } from './service.js';
 import { PAGE_SIZE } from './store.js';
 import { type FeedbackJson, FeedbackFormBody, FeedbackJsonBody, type FeedbackInput, type FormValues, inputFromJson, validateFeedbackForm } from './validation.js';
 import { type FeedbackPageModel, type FormKind, feedbackPage } from './views/feedback-page.js';
@@ -48,11 +49,25 @@ const postBody = {
   },
 };
 
+// Checked by idempotencyKeyOf before anything else (400 naming the header); the schema documents it.
+const PostHeaders = Type.Object({
+  [IDEMPOTENCY_HEADER]: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        `optional, 1–${MAX_KEY_LENGTH} printable ASCII characters (bare or as a quoted string): a retry with the same key and the same ` +
+        'submission gets the first answer again (with `Idempotent-Replayed: true`) and saves or queues nothing; keys are kept 24 hours',
+    }),
+  ),
+});
+
 const postErrors = {
   400: ErrorSchema,
   403: Type.String({ description: 'form posts only: the page again (HTML), the CSRF token was missing or wrong' }),
+  409: Type.Object(ErrorSchema.properties, { description: 'conflict: a request with this Idempotency-Key is still being processed (Retry-After: 1)' }),
   413: ErrorSchema,
   415: ErrorSchema,
+  422: Type.Object(ErrorSchema.properties, { description: 'idempotency_key_reused: this Idempotency-Key came with a different submission' }),
   503: ErrorSchema,
 };
 
@@ -120,17 +135,39 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
 
   const guard = formPostGuard(app);
 
-  /** Both post routes: JSON clients get JSON, a form gets a 303 to the page or the page again with its errors. */
-  function postRoute(form: FormKind, save: (input: FeedbackInput) => Promise<string>, answerJson: (reply: FastifyReply, id: string) => FastifyReply, notice: 'saved' | 'queued') {
+  /**
+   * Both post routes: JSON clients get JSON, a form gets a 303 to the page or the page again with
+   * its errors. With an Idempotency-Key the answer is recorded, and a retry gets it again.
+   */
+  function postRoute(
+    form: FormKind,
+    save: (input: FeedbackInput) => Promise<string>,
+    saveOnce: (input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer) => Promise<KeyedOutcome>,
+    jsonAnswer: (id: string) => RecordedAnswer,
+    notice: 'saved' | 'queued',
+  ) {
     return async (request: FastifyRequest, reply: FastifyReply) => {
-      if (mediaTypeOf(request) === JSON_TYPE) {
+      const key = idempotencyKeyOf(request.headers);
+      const json = mediaTypeOf(request) === JSON_TYPE;
+      let input: FeedbackInput;
+      if (json) {
         if (request.validationError) throw request.validationError;
-        return answerJson(reply, await save(inputFromJson(request.body as FeedbackJson)));
+        input = inputFromJson(request.body as FeedbackJson);
+      } else {
+        const check = validateFeedbackForm(request.body);
+        if (!check.ok) return renderFeedbackPage(reply, 400, { page: 1, posted: { form, values: check.values, errors: check.errors } });
+        input = check.input;
       }
-      const check = validateFeedbackForm(request.body);
-      if (!check.ok) return renderFeedbackPage(reply, 400, { page: 1, posted: { form, values: check.values, errors: check.errors } });
-      const id = await save(check.input);
-      return reply.redirect(`/feedback?${notice}=${id}`, 303);
+      const answerFor = (id: string): RecordedAnswer => (json ? jsonAnswer(id) : { status: 303, location: `/feedback?${notice}=${id}` });
+      if (key === undefined) return sendAnswer(reply, answerFor(await save(input)));
+      try {
+        const outcome = await saveOnce(input, { key, fingerprint: fingerprintOf(`POST /feedback/${form}`, input) }, answerFor);
+        if (outcome.replayed) reply.header(REPLAYED_HEADER, 'true');
+        return sendAnswer(reply, outcome.answer);
+      } catch (error) {
+        if (error instanceof KeyInProgressError) reply.header('retry-after', '1');
+        throw error;
+      }
     };
   }
 
@@ -141,10 +178,11 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
     schema: {
       tags: ['feedback'],
       summary: 'Save feedback in the request: JSON → 201 {id}; form → 303 to /feedback (or the page with errors, 400)',
+      headers: PostHeaders,
       body: postBody,
       response: { 201: Type.Object({ id: Type.String() }), 303: Type.Null({ description: 'form posts: saved, see /feedback' }), ...postErrors },
     },
-  }, postRoute('sync', (input) => service.saveNow(input), (reply, id) => reply.status(201).send({ id }), 'saved'));
+  }, postRoute('sync', (input) => service.saveNow(input), (...args) => service.saveNowOnce(...args), (id) => ({ status: 201, body: { id } }), 'saved'));
 
   app.post('/feedback/async', {
     bodyLimit: BODY_LIMIT,
@@ -153,10 +191,18 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
     schema: {
       tags: ['feedback'],
       summary: 'Queue a save job: JSON → 202 {task_id} (see /tasks/{id}); form → 303 to /feedback (or the page with errors, 400)',
+      headers: PostHeaders,
       body: postBody,
       response: { 202: Type.Object({ task_id: Type.String() }), 303: Type.Null({ description: 'form posts: queued, see /feedback' }), ...postErrors },
     },
-  }, postRoute('async', (input) => service.enqueueFeedbackSave(input), (reply, id) => reply.status(202).header('location', `/tasks/${id}`).send({ task_id: id }), 'queued'));
+  }, postRoute('async', (input) => service.enqueueFeedbackSave(input), (...args) => service.enqueueOnce(...args), (id) => ({ status: 202, body: { task_id: id }, location: `/tasks/${id}` }), 'queued'));
+}
+
+/** An answer as recorded: a JSON body, or a form's redirect (no body). */
+function sendAnswer(reply: FastifyReply, answer: RecordedAnswer): FastifyReply {
+  if (answer.location) reply.header('location', answer.location);
+  reply.status(answer.status);
+  return 'body' in answer ? reply.send(answer.body) : reply.send();
 }
 
 function formKindOf(request: FastifyRequest): FormKind {

@@ -1,9 +1,12 @@
 // What the routes and the job handler share: the store, and the group commits in front of the
-// two writes on the request path (feedback rows, and save jobs put on the queue).
+// two writes on the request path (feedback rows, and save jobs put on the queue). Posts with an
+// Idempotency-Key go through saveNowOnce and enqueueOnce (see idempotency.ts).
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../../app-context.js';
 import type { EnqueueOptions } from '../../infra/queue/contract.js';
 import { GroupCommit } from './group-commit.js';
+import { type IdempotencyRecord, KeyInProgressError, type RecordedAnswer, answerFromRecord } from './idempotency.js';
+import { IdempotencyStore } from './idempotency-store.js';
 import { FEEDBACK_SAVE_JOB, type FeedbackSaveJob, SAVE_JOB_RETRIES } from './jobs.js';
 import { type FeedbackRow, FeedbackStore } from './store.js';
 import type { FeedbackInput } from './validation.js';
@@ -14,10 +17,30 @@ export interface FeedbackOptions {
 }
 
 type NewJob = { name: string; data: FeedbackSaveJob; options: EnqueueOptions };
+/** A row, with the Idempotency-Key to record in its transaction when the post carried one. */
+type RowWrite = { row: FeedbackRow; key?: IdempotencyRecord };
+
+/** A keyed post: its key and the fingerprint of the request (idempotency.ts fingerprintOf). */
+export interface KeyedPost {
+  key: string;
+  fingerprint: string;
+}
+
+/** The answer a keyed post gets: its own, or (replayed) the one the key's first request got. */
+export interface KeyedOutcome {
+  answer: RecordedAnswer;
+  replayed: boolean;
+}
+
+// An async post's claim on its key older than this, never completed (its process died, or it
+// failed and could not release it), is taken over by the next request with the key. Taking over
+// early is safe: the claim fixes the job id, and enqueueing an id twice stores one job.
+const CLAIM_LEASE_MS = 10_000;
 
 export class FeedbackService {
   readonly store: FeedbackStore;
-  private readonly rows: GroupCommit<FeedbackRow, boolean> | null;
+  readonly keys: IdempotencyStore;
+  private readonly rows: GroupCommit<RowWrite, boolean> | null;
   private readonly jobs: GroupCommit<NewJob, string> | null;
 
   constructor(
@@ -25,23 +48,20 @@ export class FeedbackService {
     options: FeedbackOptions = {},
   ) {
     this.store = new FeedbackStore(ctx.database);
+    this.keys = new IdempotencyStore(ctx.database);
     const grouped = options.groupCommit ?? true;
     // SQLite has one writer, so a second write in flight would only wait; PostgreSQL commits in
     // parallel on several pooled connections.
     const maxInFlight = ctx.database.dialect === 'sqlite' ? 1 : 4;
     this.rows = grouped
-      ? new GroupCommit(async (rows) => {
-          const inserted = await this.store.insert(rows);
-          return rows.map((row) => inserted.has(row.id));
-        }, { maxBatch: 500, maxInFlight })
+      ? new GroupCommit((writes: RowWrite[]) => this.writeRows(writes), { maxBatch: 500, maxInFlight })
       : null;
     this.jobs = grouped ? new GroupCommit((jobs) => ctx.queue.enqueueBulk(jobs), { maxBatch: 500, maxInFlight }) : null;
   }
 
   /** Saves a row unless its id is stored already; resolves once committed, with whether it was new. */
   async save(row: FeedbackRow): Promise<boolean> {
-    if (this.rows) return this.rows.submit(row);
-    return (await this.store.insert([row])).has(row.id);
+    return this.write({ row });
   }
 
   /** Saves a submission in the request; resolves with its id once committed. */
@@ -51,15 +71,87 @@ export class FeedbackService {
     return id;
   }
 
+  /**
+   * saveNow for a post with an Idempotency-Key: the key and its answer are committed in the
+   * transaction of the row, so a retry finds either both (and gets the answer again) or neither.
+   */
+  async saveNowOnce(input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer): Promise<KeyedOutcome> {
+    return this.oneRequestPerKey(post.key, async () => {
+      const id = randomUUID();
+      const now = Date.now();
+      const answer = answerFor(id);
+      const key: IdempotencyRecord = { key: post.key, fingerprint: post.fingerprint, resourceId: id, answer, createdAt: now, claimedAt: now };
+      if (await this.write({ row: { id, ...input, via: 'sync', created_at: now }, key })) return { answer, replayed: false };
+      // the key was stored already (by another process, or by a request whose answer was lost)
+      const earlier = await this.keys.find(post.key);
+      if (!earlier) throw new KeyInProgressError();
+      return { answer: answerFromRecord(earlier, post.fingerprint), replayed: true };
+    });
+  }
+
   /** Puts a save job on the queue; resolves with its id (the task id, and the future row's id). */
   async enqueueFeedbackSave(input: FeedbackInput): Promise<string> {
-    const job: NewJob = {
-      name: FEEDBACK_SAVE_JOB,
-      data: { ...input, created_at: Date.now() },
-      options: { jobId: randomUUID(), ...SAVE_JOB_RETRIES },
-    };
+    return this.enqueueSave(input, randomUUID(), Date.now());
+  }
+
+  /**
+   * enqueueFeedbackSave for a post with an Idempotency-Key. The key is claimed first with the job
+   * id it will use, the job is enqueued under that id, then the answer is recorded. A retry after a
+   * failure anywhere in between reuses the claim's job id, and the queue stores one job per id.
+   */
+  async enqueueOnce(input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer): Promise<KeyedOutcome> {
+    return this.oneRequestPerKey(post.key, async () => {
+      const now = Date.now();
+      let claim: IdempotencyRecord = { key: post.key, fingerprint: post.fingerprint, resourceId: randomUUID(), answer: null, createdAt: now, claimedAt: now };
+      const earlier = await this.keys.claim(claim);
+      if (earlier) {
+        if (earlier.answer || earlier.fingerprint !== post.fingerprint) return { answer: answerFromRecord(earlier, post.fingerprint), replayed: true };
+        if (earlier.claimedAt > now - CLAIM_LEASE_MS || !(await this.keys.takeOver(earlier, now))) throw new KeyInProgressError();
+        claim = earlier;
+      }
+      const answer = answerFor(claim.resourceId);
+      try {
+        await this.enqueueSave(input, claim.resourceId, claim.createdAt);
+        await this.keys.complete(post.key, answer);
+      } catch (error) {
+        // the retry may come at once; if this fails too, the lease lets it in a little later
+        await this.keys.release(post.key).catch(() => {});
+        throw error;
+      }
+      return { answer, replayed: false };
+    });
+  }
+
+  private async enqueueSave(input: FeedbackInput, jobId: string, createdAt: number): Promise<string> {
+    const job: NewJob = { name: FEEDBACK_SAVE_JOB, data: { ...input, created_at: createdAt }, options: { jobId, ...SAVE_JOB_RETRIES } };
     if (this.jobs) return this.jobs.submit(job);
     return (await this.ctx.queue.enqueue(job.name, job.data, job.options)).id;
+  }
+
+  private async write(write: RowWrite): Promise<boolean> {
+    if (this.rows) return this.rows.submit(write);
+    return (await this.writeRows([write]))[0];
+  }
+
+  /** One statement (a transaction when some rows carry keys); per row, whether it was stored. */
+  private async writeRows(writes: RowWrite[]): Promise<boolean[]> {
+    const keys = writes.flatMap((write) => (write.key ? [write.key] : []));
+    const inserted = await this.store.insert(writes.map((write) => write.row), keys);
+    return writes.map((write) => inserted.has(write.row.id));
+  }
+
+  // Requests with one key in one process: the second is answered 409 at once instead of joining
+  // the first one's write (and, for sync posts, one batch never holds a key twice).
+  private readonly keysInFlight = new Set<string>();
+
+  private async oneRequestPerKey<T>(key: string, run: () => Promise<T>): Promise<T> {
+    if (this.keysInFlight.has(key)) throw new KeyInProgressError();
+    this.keysInFlight.add(key);
+    try {
+      return await run();
+    } finally {
+      this.keysInFlight.delete(key);
+    }
   }
 }
 

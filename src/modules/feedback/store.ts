@@ -1,7 +1,10 @@
 // The feedback table and its SQL, one text for SQLite and PostgreSQL. Every statement goes through
 // `database.run`, so a database that is down answers 503 within the dependency deadline.
+import type { Kysely } from 'kysely';
 import type { Database } from '../../infra/db/database.js';
 import type { MigrationSet } from '../../infra/db/migrations.js';
+import type { IdempotencyRecord } from './idempotency.js';
+import { idempotencyMigrations, insertKeyRecords } from './idempotency-store.js';
 import type { FeedbackInput } from './validation.js';
 
 export const feedbackMigrations: MigrationSet = {
@@ -22,6 +25,7 @@ export const feedbackMigrations: MigrationSet = {
       await db.schema.createIndex('feedback_newest').on('feedback').columns(['created_at', 'id']).execute();
     },
   }),
+  ...idempotencyMigrations,
 };
 
 /** How an entry reached the table: saved in the request, or by a worker from the queue. */
@@ -51,17 +55,21 @@ const INSERT_CHUNK = 1000;
 export class FeedbackStore {
   constructor(private readonly database: Database) {}
 
-  /** Inserts the rows, skipping ids that are already stored; returns the ids that were new. */
-  async insert(rows: FeedbackRow[]): Promise<Set<string>> {
-    const inserted = new Set<string>();
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      const chunk = rows.slice(i, i + INSERT_CHUNK);
-      const result = await this.database.run((db) =>
-        db.insertInto('feedback').values(chunk).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute(),
-      );
-      for (const row of result) inserted.add(row.id as string);
-    }
-    return inserted;
+  /**
+   * Inserts the rows, skipping ids that are already stored; returns the ids that were new. `keys`
+   * are the Idempotency-Keys of some of the rows (their `resourceId` is the row's id): they are
+   * recorded in the same transaction as the rows, and a row whose key is stored already is not
+   * inserted, so a row and its key are committed together or not at all.
+   */
+  async insert(rows: FeedbackRow[], keys: IdempotencyRecord[] = []): Promise<Set<string>> {
+    if (!keys.length) return this.database.run((db) => insertRows(db, rows));
+    return this.database.run((db) =>
+      db.transaction().execute(async (trx) => {
+        const recorded = await insertKeyRecords(trx, keys);
+        const keyTaken = new Set(keys.filter((key) => !recorded.has(key.key)).map((key) => key.resourceId));
+        return insertRows(trx, keyTaken.size ? rows.filter((row) => !keyTaken.has(row.id)) : rows);
+      }),
+    );
   }
 
   /** One page, newest first; `hasNext` says whether an older page has entries. */
@@ -89,4 +97,14 @@ export class FeedbackStore {
       hasNext: rows.length > size,
     };
   }
+}
+
+async function insertRows(db: Kysely<any>, rows: FeedbackRow[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const chunk = rows.slice(i, i + INSERT_CHUNK);
+    const result = await db.insertInto('feedback').values(chunk).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
+    for (const row of result) inserted.add(row.id as string);
+  }
+  return inserted;
 }

@@ -199,6 +199,15 @@ for (const { dialect, queue, available } of setups) {
       });
     }
 
+    it('/openapi.json documents the header and the 409 and 422 answers on both posts', async () => {
+      const spec = (await wy.app.inject({ url: '/openapi.json' })).json();
+      for (const path of ['/feedback/sync', '/feedback/async']) {
+        const operation = spec.paths[path].post;
+        expect(operation.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'idempotency-key', required: false }));
+        expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['409', '422']));
+      }
+    });
+
     it('keys are pruned after the retention in bounded batches, and the key is then free for new feedback', async () => {
       const store = keys();
       const now = Date.now();

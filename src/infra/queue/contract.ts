@@ -8,7 +8,10 @@ export const FINAL_STATES: ReadonlySet<JobState> = new Set(['completed', 'failed
 export type JobProgress = number | Record<string, unknown>;
 
 export interface EnqueueOptions {
-  /** Caller-chosen id: enqueueing the same id twice stores one job (idempotent enqueue). */
+  /**
+   * Caller-chosen id: enqueueing the same id twice stores one job (idempotent enqueue), also once
+   * that job has finished, for as long as the queue keeps it.
+   */
   jobId?: string;
   /** Total runs allowed, the first included (default 1). */
   attempts?: number;

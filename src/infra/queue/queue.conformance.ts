@@ -83,6 +83,30 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       expect((await queue.counts())[name].queued).toBe(3);
     });
 
+    // What an Idempotency-Key retry relies on (feedback's enqueueOnce): the retry may come after the
+    // first job has run, and must not queue it again.
+    it('a caller-chosen id of a finished job is neither stored nor run again, by enqueue or enqueueBulk', async () => {
+      const queue = await open();
+      const name = uniqueName('idem-done');
+      const runs: string[] = [];
+      queue.process<{ n: number }, number>(name, async (job) => {
+        runs.push(job.id);
+        return job.data.n;
+      });
+      await queue.startWorkers();
+      const id = `done-${randomBytes(3).toString('hex')}`;
+      await queue.enqueue(name, { n: 1 }, { jobId: id });
+      await queue.waitForFinish(id, 10_000);
+      expect(await queue.enqueue(name, { n: 2 }, { jobId: id })).toMatchObject({ id, state: 'completed', data: { n: 1 }, result: 1 });
+      expect(await queue.enqueueBulk([{ name, data: { n: 3 }, options: { jobId: id } }])).toEqual([id]);
+      // a job queued after the repeats runs after them: once it is done, a repeat would have run
+      const after = (await queue.enqueue(name, { n: 4 })).id;
+      await queue.waitForFinish(after, 10_000);
+      expect(runs).toEqual([id, after]);
+      expect((await queue.counts())[name]).toMatchObject({ queued: 0, active: 0, completed: 2 });
+      expect((await queue.getJob(id))!.data).toEqual({ n: 1 });
+    });
+
     it('runs a job and records result, attempts, progress and timestamps in order', async () => {
       const queue = await open();
       const name = uniqueName('run');

@@ -56,7 +56,7 @@ const PostHeaders = Type.Object({
       minLength: 1,
       description:
         `optional, 1–${MAX_KEY_LENGTH} printable ASCII characters (bare or as a quoted string): a retry with the same key and the same ` +
-        'submission gets the first answer again (with `Idempotent-Replayed: true`) and saves or queues nothing; keys are kept 24 hours',
+        'submission gets the first answer again (with `Idempotent-Replayed: true`) and saves or queues nothing; keys are kept a day (WORKYARD_FEEDBACK_IDEMPOTENCY_KEY_RETENTION_MS)',
     }),
   ),
 });

@@ -1,67 +1,11 @@
 // Finished sum task records are kept for a retention (WORKYARD_COMPUTE_TASK_RETENTION_MS, 7 days
-// like the queue's finished jobs), then deleted by worker processes. A pass deletes in small
-// batches with a pause between them, so that on SQLite (one writer at a time) the inserts and
-// outcomes of live tasks never wait behind a long DELETE. Pending records are never deleted.
+// like the queue's finished jobs), then deleted by worker processes in small batches
+// (infra/db/batched-pruner.ts). Pending records are never deleted.
+import { BatchedPruner, type PruningOptions } from '../../infra/db/batched-pruner.js';
 import type { ComputeTaskStore } from './store.js';
 
-export interface TaskPruningOptions {
-  retentionMs: number;
-  /** time between passes (default: an hour, or a tenth of a shorter retention) */
-  everyMs?: number;
-  /** records per DELETE (default 500) */
-  batchSize?: number;
-  /** pause between two batches of one pass (default 20 ms) */
-  pauseMs?: number;
-  log?: { warn(obj: object, msg: string): void };
-}
-
-export class TaskPruner {
-  private timer?: NodeJS.Timeout;
-  private running: Promise<number> | null = null;
-  private stopped = false;
-  private readonly batchSize: number;
-  private readonly pauseMs: number;
-
-  constructor(
-    private readonly store: ComputeTaskStore,
-    private readonly options: TaskPruningOptions,
-  ) {
-    this.batchSize = options.batchSize ?? 500;
-    this.pauseMs = options.pauseMs ?? 20;
-  }
-
-  /** Passes run from now on, every `everyMs`; the timer does not keep the process alive. */
-  start(): void {
-    if (this.timer || this.stopped) return;
-    const everyMs = this.options.everyMs ?? Math.max(1_000, Math.min(3_600_000, Math.floor(this.options.retentionMs / 10)));
-    this.timer = setInterval(() => {
-      this.pruneOnce().catch((error) => this.options.log?.warn({ err: error }, 'pruning finished compute tasks failed'));
-    }, everyMs);
-    this.timer.unref();
-  }
-
-  /** Deletes every finished record older than the retention, batch by batch; resolves with how many. */
-  pruneOnce(now = Date.now()): Promise<number> {
-    // Passes do not overlap: a pass slower than the interval is not joined by a second one.
-    this.running ??= this.prune(now - this.options.retentionMs).finally(() => (this.running = null));
-    return this.running;
-  }
-
-  private async prune(cutoff: number): Promise<number> {
-    let total = 0;
-    while (!this.stopped) {
-      const deleted = await this.store.pruneFinishedBefore(cutoff, this.batchSize);
-      total += deleted;
-      if (deleted < this.batchSize) break;
-      await new Promise((resolve) => setTimeout(resolve, this.pauseMs));
-    }
-    return total;
-  }
-
-  /** Stops the timer and ends a pass in progress after its current batch. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running?.catch(() => {});
+export class TaskPruner extends BatchedPruner {
+  constructor(store: Pick<ComputeTaskStore, 'pruneFinishedBefore'>, options: PruningOptions) {
+    super((cutoff, limit) => store.pruneFinishedBefore(cutoff, limit), 'pruning finished compute tasks failed', options);
   }
 }

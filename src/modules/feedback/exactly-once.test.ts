@@ -96,18 +96,38 @@ for (const { dialect, queue, available } of setups) {
           }
         }
       };
-      // Half before the first worker starts: with a backlog, every kill finds a worker with jobs in hand.
-      await enqueue(0, TOTAL / 2);
+      // Most before the first worker starts, the rest while it works: with a backlog of several
+      // hundred at each kill, every kill finds a worker with jobs in hand (on an idle machine the
+      // worker keeps pace with the API, and with half queued first the second kill could find it idle).
+      const FIRST = (TOTAL * 4) / 5;
+      await enqueue(0, FIRST);
       startNextWorker();
-      const enqueueing = enqueue(TOTAL / 2, TOTAL);
+      const enqueueing = enqueue(FIRST, TOTAL);
 
+      // Kill while it is busy: after it has saved some, and only while it holds jobs. (On an idle
+      // machine the SQLite worker can clear its backlog between two polls: a kill then interrupts
+      // nothing, and the test would prove nothing.)
+      const busyAfter = (rows: number) =>
+        eventually(
+          async () => ({ rows: await countRows(), active: (await ctx.queue.counts())[FEEDBACK_SAVE_JOB]?.active ?? 0 }),
+          (seen) => seen.rows >= rows && seen.active > 0,
+          60_000,
+        );
+      // The first kill must interrupt jobs: it can fall between two batches (a claim not yet
+      // committed is rolled back, and the worker held nothing), so the next worker is killed too,
+      // until a kill leaves jobs active with no one to finish them (one worker runs at a time, and
+      // before this kill there is no other orphan). The second kill comes later, on another worker.
+      let held = 0;
       try {
-        // Kill while it is busy: after it has saved some, and again later with another worker.
-        await eventually(countRows, (n) => n >= 200, 60_000);
-        await kill(workers[0]);
-        startNextWorker();
-        await eventually(countRows, (n) => n >= 900, 60_000);
-        await kill(workers[1]);
+        for (let attempt = 0; attempt < 10 && held === 0; attempt++) {
+          await busyAfter(200);
+          await kill(workers.at(-1)!);
+          held = (await ctx.queue.counts())[FEEDBACK_SAVE_JOB]?.active ?? 0;
+          startNextWorker();
+        }
+        expect(held, 'a kill that interrupted jobs').toBeGreaterThan(0);
+        await busyAfter(900);
+        await kill(workers.at(-1)!);
         startNextWorker();
         await enqueueing;
 
@@ -134,7 +154,7 @@ for (const { dialect, queue, available } of setups) {
       expect(jobs.every((job) => job?.state === 'completed')).toBe(true);
       const rerun = jobs.filter((job) => job!.attempts > 1);
       const foundTheirRow = rerun.filter((job) => (job!.result as { stored: boolean }).stored === false);
-      console.log(`[exactly-once ${queue}/${dialect}] ${rerun.length} jobs ran again after a kill; ${foundTheirRow.length} of them found their row already stored`);
+      console.log(`[exactly-once ${queue}/${dialect}] ${workers.length - 1} kills, the first that interrupted jobs left ${held} active; ${rerun.length} jobs ran again after a kill; ${foundTheirRow.length} of them found their row already stored`);
       expect(rerun.length).toBeGreaterThan(0);
     });
   });

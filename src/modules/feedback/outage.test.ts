@@ -1,8 +1,8 @@
 // PostgreSQL going away under the feedback routes: every route answers 503 naming it, fast, and
-// service resumes by itself when it is back. A small TCP relay of this test's own stands between
+// service resumes by itself when it is back. A fault proxy of this test's own stands between
 // Workyard and the shared PostgreSQL, so the test cuts its own path, never the shared server.
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FaultProxy, startFaultProxy } from '../../../test/support/fault-proxy.js';
 import { createTestDatabase, needService, postgresAdminUrl } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
@@ -11,56 +11,21 @@ import { eventually, validFeedback } from './test-support.js';
 
 const postgresOk = await needService('postgres');
 
-/** Relays TCP to PostgreSQL; `cut` drops every connection and refuses new ones until `restore`. */
-async function startRelay(target: { host: string; port: number }) {
-  const sockets = new Set<net.Socket>();
-  let server: net.Server;
-  const listen = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      server = net.createServer((client) => {
-        const upstream = net.connect(target);
-        for (const socket of [client, upstream]) {
-          sockets.add(socket);
-          socket.on('close', () => sockets.delete(socket));
-          socket.on('error', () => {
-            client.destroy();
-            upstream.destroy();
-          });
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
-    });
-  const port = await listen(0);
-  return {
-    port,
-    async cut() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-    },
-    restore: () => listen(port),
-    close: () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())),
-  };
-}
-
 describe.skipIf(!postgresOk)('feedback while PostgreSQL is unreachable', () => {
   let wy: TestWorkyard;
-  let relay: Awaited<ReturnType<typeof startRelay>>;
+  let relay: FaultProxy;
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     const admin = new URL(postgresAdminUrl);
-    relay = await startRelay({ host: admin.hostname, port: Number(admin.port || 5432) });
+    relay = await startFaultProxy({ host: admin.hostname, port: Number(admin.port || 5432) });
     const url = new URL(database.url);
     url.host = `127.0.0.1:${relay.port}`;
     wy = await startTestWorkyard({ WORKYARD_DATABASE_URL: url.toString() }, { modules: [tasksModule, feedbackModule] });
   });
   afterAll(async () => {
-    await relay?.restore().catch(() => {});
+    relay?.restore();
     await wy?.close();
     await relay?.close();
     await database?.drop();
@@ -70,7 +35,7 @@ describe.skipIf(!postgresOk)('feedback while PostgreSQL is unreachable', () => {
 
   it('answers 503 naming postgres within a second or so, on every route, then recovers by itself', async () => {
     expect((await post('/feedback/sync')).statusCode).toBe(201);
-    await relay.cut();
+    relay.cut();
     for (const request of [() => post('/feedback/sync'), () => post('/feedback/async'), () => wy.workyard.app.inject({ url: '/feedback.json' }), () => wy.workyard.app.inject({ url: '/feedback' })]) {
       const started = performance.now();
       const res = await request();
@@ -79,7 +44,7 @@ describe.skipIf(!postgresOk)('feedback while PostgreSQL is unreachable', () => {
       expect(res.headers['retry-after']).toBe('1');
       expect(performance.now() - started).toBeLessThan(2_000);
     }
-    await relay.restore();
+    relay.restore();
     const back = await eventually(() => post('/feedback/sync'), (res) => res.statusCode === 201, 15_000);
     const id = back.json().id;
     expect((await wy.workyard.app.inject({ url: '/feedback.json' })).json().items.map((i: { id: string }) => i.id)).toContain(id);

@@ -3,9 +3,9 @@
 // period), instead of waiting for the engine: PostgreSQL behind a partition used to hold it 30 s
 // (counters' last flush and the pool's end), Redis stopped held it until Redis came back.
 import { afterAll, describe, expect, it } from 'vitest';
-import { type FaultProxy, startFaultProxy } from '../../test/support/fault-proxy.js';
+import { proxiedTestDatabase } from '../../test/support/fault-proxy.js';
 import { type PrivateRedis, startPrivateRedis } from '../../test/support/redis-server.js';
-import { createTestDatabase, needService } from '../../test/support/services.js';
+import { needService } from '../../test/support/services.js';
 import { startTestWorkyard } from '../../test/support/workyard.js';
 
 const postgres = await needService('postgres');
@@ -36,16 +36,12 @@ describe('shutdown with an engine that does not answer', () => {
   });
 
   it.skipIf(!postgres)('PostgreSQL behind a partition (records, SQL queue, counters in it)', async () => {
-    const database = await createTestDatabase();
-    cleanups.push(() => database.drop());
-    const url = new URL(database.url);
-    const proxy: FaultProxy = await startFaultProxy({ host: '127.0.0.1', port: Number(url.port || 5432) });
-    cleanups.push(() => proxy.close());
-    url.port = String(proxy.port);
-    const wy = await startTestWorkyard({ ...env, WORKYARD_DATABASE_URL: url.toString() });
+    const database = await proxiedTestDatabase();
+    cleanups.push(() => database.close());
+    const wy = await startTestWorkyard({ ...env, WORKYARD_DATABASE_URL: database.url });
     await sum(wy.baseUrl);
 
-    proxy.blackhole();
+    database.proxy.blackhole();
     expect(await timed(() => wy.close())).toBeLessThan(BOUND_MS);
   });
 

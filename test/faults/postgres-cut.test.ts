@@ -4,8 +4,8 @@
 // database's return without a restart, and no queued job is lost.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { createTestDatabase, needService } from '../support/services.js';
+import { type ProxiedTestDatabase, proxiedTestDatabase } from '../support/fault-proxy.js';
+import { needService } from '../support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
 import { type Probe, ask } from './outage-probes.js';
 import { checkProxyOutage, feedback, outageTitle } from './proxy-outage.js';
@@ -33,21 +33,16 @@ function probes(taskId: string): Probe[] {
 }
 
 describe.skipIf(!ok)('PostgreSQL cut and unreachable (records and SQL queue in PostgreSQL)', () => {
-  let database: { url: string; drop(): Promise<void> };
-  let proxy: FaultProxy;
+  let database: ProxiedTestDatabase;
   let wy: TestWorkyard;
   let direct: pg.Client;
   const acknowledged: string[] = [];
   let taskId: string;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const target = new URL(database.url);
-    proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const proxied = new URL(database.url);
-    proxied.port = String(proxy.port);
-    wy = await startTestWorkyard({ WORKYARD_DATABASE_URL: proxied.toString(), WORKYARD_QUEUE_LEASE_MS: '2000' });
-    direct = new pg.Client({ connectionString: database.url });
+    database = await proxiedTestDatabase();
+    wy = await startTestWorkyard({ WORKYARD_DATABASE_URL: database.url, WORKYARD_QUEUE_LEASE_MS: '2000' });
+    direct = new pg.Client({ connectionString: database.directUrl });
     await direct.connect();
     const first = await ask(wy.baseUrl, { name: 'enqueue', needs: null, method: 'POST', url: '/feedback/async', body: feedback('first') });
     taskId = first.body.task_id;
@@ -57,12 +52,11 @@ describe.skipIf(!ok)('PostgreSQL cut and unreachable (records and SQL queue in P
   afterAll(async () => {
     await wy?.close();
     await direct?.end();
-    await proxy?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   for (const fault of ['cut', 'blackhole'] as const) {
     it(outageTitle(fault, 'postgres'), { timeout: 120_000 }, ({ task }) =>
-      checkProxyOutage({ fault, dependency: 'postgres', baseUrl: wy.baseUrl, proxy, probes: probes(taskId), direct, acknowledged }, task));
+      checkProxyOutage({ fault, dependency: 'postgres', baseUrl: wy.baseUrl, proxy: database.proxy, probes: probes(taskId), direct, acknowledged }, task));
   }
 });

@@ -5,6 +5,7 @@
 //   slow(ms)   every chunk the engine sends back is held ms before it is passed on
 //   restore()  traffic passes again (connections cut earlier stay cut: clients reconnect)
 import net from 'node:net';
+import { createTestDatabase } from './services.js';
 
 export type FaultMode = 'pass' | 'cut' | 'blackhole' | 'slow';
 
@@ -115,6 +116,40 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       }
       links.clear();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A database of the test's own (createTestDatabase) that Workyard reaches through a fault proxy. */
+export interface ProxiedTestDatabase {
+  /** through the proxy: give it to Workyard */
+  url: string;
+  /** straight to PostgreSQL: for the test's own reads, whatever the proxy does */
+  directUrl: string;
+  proxy: FaultProxy;
+  /** closes the proxy, then drops the database */
+  close(): Promise<void>;
+}
+
+export async function proxiedTestDatabase(): Promise<ProxiedTestDatabase> {
+  const database = await createTestDatabase();
+  const direct = new URL(database.url);
+  let proxy: FaultProxy;
+  try {
+    proxy = await startFaultProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+  const viaProxy = new URL(database.url);
+  viaProxy.port = String(proxy.port);
+  return {
+    url: viaProxy.toString(),
+    directUrl: database.url,
+    proxy,
+    async close() {
+      await proxy.close();
+      await database.drop();
     },
   };
 }

@@ -3,8 +3,8 @@
 // whether it was saved; it retries with the same key and gets the first answer, and one row is
 // stored. PostgreSQL is slowed through a fault proxy of this test's own (never the shared server).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FaultProxy, startFaultProxy } from '../../../test/support/fault-proxy.js';
-import { createTestDatabase, needService } from '../../../test/support/services.js';
+import { type ProxiedTestDatabase, proxiedTestDatabase } from '../../../test/support/fault-proxy.js';
+import { needService } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { feedbackModule } from './index.js';
@@ -14,22 +14,16 @@ const postgresOk = await needService('postgres');
 const DEADLINE_MS = 300;
 
 describe.skipIf(!postgresOk)('a sync feedback post that answered 503 after its commit, retried with its Idempotency-Key', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let proxy: FaultProxy;
+  let database: ProxiedTestDatabase;
   let wy: TestWorkyard;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const direct = new URL(database.url);
-    proxy = await startFaultProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-    const viaProxy = new URL(database.url);
-    viaProxy.port = String(proxy.port);
-    wy = await startTestWorkyard({ WORKYARD_DATABASE_URL: viaProxy.toString(), WORKYARD_DEPENDENCY_TIMEOUT_MS: String(DEADLINE_MS) }, { modules: [tasksModule, feedbackModule] });
+    database = await proxiedTestDatabase();
+    wy = await startTestWorkyard({ WORKYARD_DATABASE_URL: database.url, WORKYARD_DEPENDENCY_TIMEOUT_MS: String(DEADLINE_MS) }, { modules: [tasksModule, feedbackModule] });
   });
   afterAll(async () => {
-    proxy?.restore();
+    database?.proxy.restore();
     await wy?.close();
-    await proxy?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   const submission = { name: 'Ada', email: 'ada@example.com', message: `Saved once, answered twice (${process.pid})` };
@@ -38,7 +32,7 @@ describe.skipIf(!postgresOk)('a sync feedback post that answered 503 after its c
   // read directly, not through the slowed proxy
   const rowsOfSubmission = async () => {
     const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: database.url });
+    const client = new pg.Client({ connectionString: database.directUrl });
     await client.connect();
     try {
       return (await client.query('select id from feedback where message = $1', [submission.message])).rows.map((row) => row.id as string);
@@ -55,12 +49,12 @@ describe.skipIf(!postgresOk)('a sync feedback post that answered 503 after its c
 
     // Every reply of PostgreSQL now comes 1 s late: the post gives up at the deadline with a 503,
     // while its transaction goes on and commits.
-    proxy.slow(1_000);
+    database.proxy.slow(1_000);
     const first = await post(key);
     expect(first.statusCode).toBe(503);
     expect(first.json().error).toMatchObject({ code: 'dependency_unavailable', dependency: 'postgres' });
     await eventually(rowsOfSubmission, (ids) => ids.length === 1, 20_000);
-    proxy.restore();
+    database.proxy.restore();
 
     // The retry: the key was committed with the row, so it gets that row's answer.
     const retry = await eventually(() => post(key), (res) => res.statusCode !== 503 && res.statusCode !== 409, 20_000);

@@ -2,8 +2,8 @@
 // service resumes by itself when it is back. A fault proxy of this test's own stands between
 // Workyard and the shared PostgreSQL, so the test cuts its own path, never the shared server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FaultProxy, startFaultProxy } from '../../../test/support/fault-proxy.js';
-import { createTestDatabase, needService, postgresAdminUrl } from '../../../test/support/services.js';
+import { type ProxiedTestDatabase, proxiedTestDatabase } from '../../../test/support/fault-proxy.js';
+import { needService } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { feedbackModule } from './index.js';
@@ -13,29 +13,23 @@ const postgresOk = await needService('postgres');
 
 describe.skipIf(!postgresOk)('feedback while PostgreSQL is unreachable', () => {
   let wy: TestWorkyard;
-  let relay: FaultProxy;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let database: ProxiedTestDatabase;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const admin = new URL(postgresAdminUrl);
-    relay = await startFaultProxy({ host: admin.hostname, port: Number(admin.port || 5432) });
-    const url = new URL(database.url);
-    url.host = `127.0.0.1:${relay.port}`;
-    wy = await startTestWorkyard({ WORKYARD_DATABASE_URL: url.toString() }, { modules: [tasksModule, feedbackModule] });
+    database = await proxiedTestDatabase();
+    wy = await startTestWorkyard({ WORKYARD_DATABASE_URL: database.url }, { modules: [tasksModule, feedbackModule] });
   });
   afterAll(async () => {
-    relay?.restore();
+    database?.proxy.restore();
     await wy?.close();
-    await relay?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   const post = (path: string) => wy.workyard.app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/json' }, payload: validFeedback });
 
   it('answers 503 naming postgres within a second or so, on every route, then recovers by itself', async () => {
     expect((await post('/feedback/sync')).statusCode).toBe(201);
-    relay.cut();
+    database.proxy.cut();
     for (const request of [() => post('/feedback/sync'), () => post('/feedback/async'), () => wy.workyard.app.inject({ url: '/feedback.json' }), () => wy.workyard.app.inject({ url: '/feedback' })]) {
       const started = performance.now();
       const res = await request();
@@ -44,7 +38,7 @@ describe.skipIf(!postgresOk)('feedback while PostgreSQL is unreachable', () => {
       expect(res.headers['retry-after']).toBe('1');
       expect(performance.now() - started).toBeLessThan(2_000);
     }
-    relay.restore();
+    database.proxy.restore();
     const back = await eventually(() => post('/feedback/sync'), (res) => res.statusCode === 201, 15_000);
     const id = back.json().id;
     expect((await wy.workyard.app.inject({ url: '/feedback.json' })).json().items.map((i: { id: string }) => i.id)).toContain(id);

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Database } from '../db/database.js';
 import { AppError, TimeoutError, notFound } from '../../errors.js';
-import { settlesWithin } from '../deadline.js';
 import {
   type CancelOutcome,
   type EnqueueOptions,
@@ -44,8 +43,7 @@ interface Registration {
   concurrency: number;
   active: Map<string, ActiveJob>;
   claimScheduled: boolean;
-  /** the claim in flight: resolves once the jobs it took are running */
-  claiming: Promise<void> | null;
+  claiming: boolean;
   wakeTimer?: NodeJS.Timeout;
 }
 
@@ -216,7 +214,7 @@ export class SqlJobQueue implements JobQueue {
       concurrency: Math.max(1, options.concurrency ?? 1),
       active: new Map(),
       claimScheduled: false,
-      claiming: null,
+      claiming: false,
     });
     if (this.running) this.scheduleClaim(this.registrations.get(name)!);
   }
@@ -262,17 +260,16 @@ export class SqlJobQueue implements JobQueue {
     if (!this.running || registration.claiming) return;
     const free = registration.concurrency - registration.active.size;
     if (free <= 0) return;
+    registration.claiming = true;
     let rows: JobRow[] = [];
-    registration.claiming = (async () => {
-      try {
-        rows = await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);
-      } catch (error) {
-        this.options.log?.warn({ err: error, job: registration.name }, 'claiming jobs failed; will retry');
-      }
-      for (const row of rows) this.run(registration, row);
-    })();
-    await registration.claiming;
-    registration.claiming = null;
+    try {
+      rows = await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);
+    } catch (error) {
+      this.options.log?.warn({ err: error, job: registration.name }, 'claiming jobs failed; will retry');
+    } finally {
+      registration.claiming = false;
+    }
+    for (const row of rows) this.run(registration, row);
     if (rows.length === free) this.scheduleClaim(registration);
     else if (rows.length === 0) await this.sleepUntilDue(registration);
   }
@@ -469,18 +466,13 @@ export class SqlJobQueue implements JobQueue {
     this.running = false;
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
-    const deadline = Date.now() + graceMs;
-    // A claim in flight has already made its jobs this worker's (the database shows them active):
-    // they start, and get the grace period and the abort like the others, rather than start
-    // unseen after the wait below looked.
-    await settlesWithin(Promise.all([...this.registrations.values()].map((r) => r.claiming)), graceMs);
     const active = [...this.registrations.values()].flatMap((r) => {
       clearTimeout(r.wakeTimer);
       return [...r.active.values()];
     });
     const allDone = Promise.all(active.map((job) => job.done));
     let graceTimer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))));
+    const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), graceMs)));
     if ((await Promise.race([allDone, graceOver])) === 'timeout') {
       // Past the grace period: ask handlers to stop. Their jobs keep their lease and are
       // recovered by another worker when it expires.

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SLOW_JOB, slowJobModule } from '../../src/modules/dashboard/test-support.js';
+import { SLOW_JOB, slowJobModule } from '../support/dashboard.js';
 import { modules } from '../../src/modules/index.js';
 import { type FixtureSite, bytes, html, startFixtureSite } from '../support/harvest-fixture-site.js';
 import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';

@@ -13,7 +13,7 @@ import { createTestDatabase, needService } from '../support/services.js';
 import { loadConfig } from '../../src/config.js';
 import { S3BlobStore } from '../../src/infra/blobstore/s3.js';
 import { openDatabase } from '../../src/infra/db/database.js';
-import { eventually } from '../../src/modules/blobs/test-support.js';
+import { eventually } from '../support/blobs.js';
 
 const PUTS = 1_000;
 const CHAINS = 8;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { S3BlobStore } from '../../src/infra/blobstore/s3.js';
 import { type Database, openDatabase } from '../../src/infra/db/database.js';
-import { eventually } from '../../src/modules/blobs/test-support.js';
+import { eventually } from '../support/blobs.js';
 import { type BlobsProcess, startBlobsProcess } from '../support/blobs-process.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 import { createTestDatabase, needService } from '../support/services.js';

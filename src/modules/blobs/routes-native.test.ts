@@ -6,7 +6,7 @@ import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3rverHandle, startS3rver } from '../../../test/support/s3rver.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
-import { blobPath, rawRequest } from './test-support.js';
+import { blobPath, rawRequest } from '../../../test/support/blobs.js';
 
 let s3: S3rverHandle;
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { type S3rverHandle, startS3rver } from '../../../test/support/s3rver.js'
 import { createTestDatabase, needService, uniqueRedisPrefix } from '../../../test/support/services.js';
 import { startTestWorkyard } from '../../../test/support/workyard.js';
 import { createBlobsModule } from './index.js';
-import { eventually } from './test-support.js';
+import { eventually } from '../../../test/support/blobs.js';
 
 const ready = (await needService('postgres')) && (await needService('redis'));
 

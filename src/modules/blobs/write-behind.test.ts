@@ -10,7 +10,7 @@ import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { createBlobsModule } from './index.js';
-import { blobPath, eventually, rawRequest } from './test-support.js';
+import { blobPath, eventually, rawRequest } from '../../../test/support/blobs.js';
 
 const blobs = createBlobsModule({ leaseMs: 4_000, sweepAfterMs: 300, sweepEveryMs: 100 });
 const env = { WORKYARD_BLOBS_WRITE_BEHIND: 'true' };

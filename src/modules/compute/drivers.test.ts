@@ -2,7 +2,7 @@
 // results that outlive a restart and the queue's retention.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
-import { type DriverUnderTest, queueDrivers } from './test-drivers.js';
+import { type DriverUnderTest, queueDrivers } from '../../../test/support/compute.js';
 
 const SYNC_TIMEOUT_MS = 2_000;
 

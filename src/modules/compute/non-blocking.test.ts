@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
-import { type DriverUnderTest, queueDrivers } from './test-drivers.js';
+import { type DriverUnderTest, queueDrivers } from '../../../test/support/compute.js';
 
 const REQUESTS = 2_000;
 const DELAY_MS = 1_000;

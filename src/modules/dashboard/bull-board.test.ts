@@ -3,7 +3,7 @@ import { needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { modules } from '../index.js';
 import { KEY_COOKIE } from './operator-access.js';
-import { SLOW_JOB, slowJobModule } from './test-support.js';
+import { SLOW_JOB, slowJobModule } from '../../../test/support/dashboard.js';
 
 const ok = await needService('redis');
 const KEY = 'bull-board-test-key';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { modules } from '../index.js';
 import { KEY_COOKIE } from './operator-access.js';
-import { SLOW_JOB, readEvents, slowJobModule } from './test-support.js';
+import { SLOW_JOB, readEvents, slowJobModule } from '../../../test/support/dashboard.js';
 
 const KEY = 'dashboard-test-key';
 const cookie = { cookie: `${KEY_COOKIE}=${KEY}` };

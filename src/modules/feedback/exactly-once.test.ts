@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { FEEDBACK_SAVE_JOB } from './jobs.js';
-import { eventually, feedbackSetups, queueEnv } from './test-support.js';
+import { eventually, feedbackSetups, queueEnv } from '../../../test/support/feedback.js';
 
 const setups = await feedbackSetups();
 const ROOT = path.resolve(import.meta.dirname, '../../..');

@@ -8,7 +8,7 @@ import { needService } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { feedbackModule } from './index.js';
-import { eventually } from './test-support.js';
+import { eventually } from '../../../test/support/feedback.js';
 
 const postgresOk = await needService('postgres');
 const DEADLINE_MS = 300;

@@ -13,7 +13,7 @@ import { fingerprintOf } from './idempotency.js';
 import { feedbackModule } from './index.js';
 import { FEEDBACK_SAVE_JOB, SAVE_JOB_RETRIES } from './jobs.js';
 import { FeedbackStore } from './store.js';
-import { type FeedbackWorkyard, feedbackSetups, openFormSession, startFeedbackWorkyard, validFeedback } from './test-support.js';
+import { type FeedbackWorkyard, feedbackSetups, openFormSession, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
 
 const setups = await feedbackSetups();
 const HOUR = 3_600_000;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEEDBACK_SAVE_JOB, type FeedbackSaveJob } from './jobs.js';
 import { FeedbackStore } from './store.js';
-import { type FeedbackWorkyard, eventually, feedbackSetups, startFeedbackWorkyard, validFeedback } from './test-support.js';
+import { type FeedbackWorkyard, eventually, feedbackSetups, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
 
 const setups = await feedbackSetups();
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needService } from '../../../test/support/services.js';
 import { type FeedbackRow, FeedbackStore } from './store.js';
-import { type FeedbackWorkyard, startFeedbackWorkyard } from './test-support.js';
+import { type FeedbackWorkyard, startFeedbackWorkyard } from '../../../test/support/feedback.js';
 
 const postgresOk = await needService('postgres');
 

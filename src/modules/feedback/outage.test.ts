@@ -7,7 +7,7 @@ import { needService } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { feedbackModule } from './index.js';
-import { eventually, validFeedback } from './test-support.js';
+import { eventually, validFeedback } from '../../../test/support/feedback.js';
 
 const postgresOk = await needService('postgres');
 

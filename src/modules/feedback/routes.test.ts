@@ -2,7 +2,7 @@
 // validation rule, CSRF refusal, body limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needService } from '../../../test/support/services.js';
-import { type FeedbackWorkyard, type FormSession, eventually, openFormSession, startFeedbackWorkyard, validFeedback } from './test-support.js';
+import { type FeedbackWorkyard, type FormSession, eventually, openFormSession, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
 
 const postgresOk = await needService('postgres');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -5,7 +5,7 @@ import { type FaultProxy, startFaultProxy } from '../../../test/support/fault-pr
 import { deleteRedisPrefix } from '../../../test/support/redis-keys.js';
 import { needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
 import type { TestWorkyard } from '../../../test/support/workyard.js';
-import { type StatsBody, countOf, startStatsWorkyard } from './test-support.js';
+import { type StatsBody, countOf, startStatsWorkyard } from '../../../test/support/stats.js';
 
 const redis = await needService('redis');
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { countOf, readStats, startStatsWorkyard } from './test-support.js';
+import { countOf, readStats, startStatsWorkyard } from '../../../test/support/stats.js';
 
 describe('stats across a restart (embedded)', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-stats-restart-'));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestWorkyard } from '../../../test/support/workyard.js';
 import { MAX_KEY_LENGTH } from '../../infra/counters/contract.js';
-import { countOf, readStats, startStatsWorkyard } from './test-support.js';
+import { countOf, readStats, startStatsWorkyard } from '../../../test/support/stats.js';
 
 describe('stats routes', () => {
   let wy: TestWorkyard;

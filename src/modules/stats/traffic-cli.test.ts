@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkyard } from '../../../test/support/workyard.js';
-import { readStats, startStatsWorkyard } from './test-support.js';
+import { readStats, startStatsWorkyard } from '../../../test/support/stats.js';
 import { parseTrafficArguments } from './traffic-cli.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

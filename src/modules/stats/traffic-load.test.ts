@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
 import type { TestWorkyard } from '../../../test/support/workyard.js';
-import { readStats, startStatsWorkyard } from './test-support.js';
+import { readStats, startStatsWorkyard } from '../../../test/support/stats.js';
 
 const N = 100_000;
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkyard } from '../../../test/support/workyard.js';
 import { TRAFFIC_JOB } from './jobs.js';
 import { isLoopbackHost, loopbackBaseUrl, loopbackOrigin } from './loopback.js';
-import { type StatsBody, countOf, startStatsWorkyard } from './test-support.js';
+import { type StatsBody, countOf, startStatsWorkyard } from '../../../test/support/stats.js';
 import { MAX_SEGMENTS, SEGMENT_POOL_SIZE, type TrafficSummary, makeSegmentPool, randomApiPath } from './traffic.js';
 
 /** The summary of a traffic run as POST /test/{n}/?wait=true answers it. */

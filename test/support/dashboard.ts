@@ -1,6 +1,6 @@
 // Helpers for the dashboard's tests: a module with a job that takes a while (so a test can watch
 // it go from queued to done) and a reader of server-sent events.
-import type { WorkyardModule } from '../../app-context.js';
+import type { WorkyardModule } from '../../src/app-context.js';
 
 export const SLOW_JOB = 'dashboard-test.slow';
 

@@ -1,9 +1,9 @@
 // What the stats tests share: a Workyard with only the modules they need, and readers of /stats/.
 import fs from 'node:fs';
 import type { LightMyRequestResponse } from 'fastify';
-import { startTestWorkyard, type TestWorkyard } from '../../../test/support/workyard.js';
-import { tasksModule } from '../tasks/index.js';
-import { statsModule } from './index.js';
+import { startTestWorkyard, type TestWorkyard } from './workyard.js';
+import { tasksModule } from '../../src/modules/tasks/index.js';
+import { statsModule } from '../../src/modules/stats/index.js';
 
 export async function startStatsWorkyard(env: Record<string, string | undefined> = {}): Promise<TestWorkyard> {
   const wy = await startTestWorkyard(env, { modules: [tasksModule, statsModule] });

@@ -1,13 +1,13 @@
 // Helpers for the feedback module's tests: a Workyard on SQLite or on a fresh PostgreSQL database,
 // and a browser-like form session (the page's cookie and token, then urlencoded posts).
 import type { LightMyRequestResponse } from 'fastify';
-import type { App } from '../../app-context.js';
-import type { WorkyardModule } from '../../app-context.js';
-import { deleteRedisPrefix } from '../../../test/support/redis-keys.js';
-import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
-import { tasksModule } from '../tasks/index.js';
-import { feedbackModule } from './index.js';
+import type { App } from '../../src/app-context.js';
+import type { WorkyardModule } from '../../src/app-context.js';
+import { deleteRedisPrefix } from './redis-keys.js';
+import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from './services.js';
+import { type TestWorkyard, startTestWorkyard } from './workyard.js';
+import { tasksModule } from '../../src/modules/tasks/index.js';
+import { feedbackModule } from '../../src/modules/feedback/index.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type QueueDriver = 'sql' | 'bullmq';

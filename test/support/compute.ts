@@ -1,8 +1,8 @@
 // The queue drivers compute's suites run on, each with what a test needs to imitate the queue
 // dropping its finished jobs (retention) and to clean up. Shared by the compute test files only.
-import { deleteRedisPrefix } from '../../../test/support/redis-keys.js';
-import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
-import type { TestWorkyard } from '../../../test/support/workyard.js';
+import { deleteRedisPrefix } from './redis-keys.js';
+import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from './services.js';
+import type { TestWorkyard } from './workyard.js';
 
 export interface DriverUnderTest {
   env: Record<string, string>;

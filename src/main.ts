@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The workyard command: start | serve | worker | migrate (and module commands such as traffic).
+import { readFileSync } from 'node:fs';
 import { buildWorkyard } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 
-const USAGE = `usage: workyard <command>
+const USAGE = `usage: workyard <command>   (workyard --version: the version)
 
   start     API and workers in one process (what npm start runs)
   serve     API only
@@ -56,9 +57,15 @@ const commands: Record<string, Command> = {
   traffic: async (args) => (await import('./modules/stats/traffic-cli.js')).trafficCommand(args),
 };
 
+/** The version of the package.json one level above this file: the repo's from src/, the package's from dist/. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [name = 'start', ...args] = argv;
   if (name === '--help' || name === '-h' || name === 'help') return void console.log(USAGE);
+  if (name === '--version' || name === '-v') return void console.log(packageVersion());
   const command = commands[name];
   if (!command) {
     console.error(`unknown command: ${name}\n\n${USAGE}`);

@@ -1,8 +1,9 @@
 # Workyard image: one image for every role; the command says what a container runs
-# (start | serve | worker | migrate). Not built on the development machines (no Docker there).
+# (start | serve | worker | migrate). Node.js 24 LTS (what package.json engines says). Docker does
+# not run on the development machines: scripts/release/image-check.ts carries out these steps in CI.
 
 # --- build: compile TypeScript and the native addon (better-sqlite3) ---
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -12,7 +13,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 # --- runtime: no compiler, no dev dependencies, not root ---
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     WORKYARD_HOST=0.0.0.0 \
     WORKYARD_PORT=8080 \

@@ -2,7 +2,7 @@
 // build carries out. Parsing is dockerfile-ast's (the parser behind VS Code's Dockerfile support);
 // this file only turns its syntax tree into the few shapes the image check acts on, and refuses
 // what the check cannot reproduce faithfully (ADD, heredocs, ARG expansion, COPY --chown...).
-import { Copy, DockerfileParser, Env, From, Healthcheck, JSONInstruction, Run, type Instruction } from 'dockerfile-ast';
+import { Copy, DockerfileParser, Env, From, Healthcheck, Run, type Instruction } from 'dockerfile-ast';
 
 export type Step =
   | { kind: 'COPY'; line: number; fromStage?: string; sources: string[]; destination: string }
@@ -32,11 +32,24 @@ export class DockerfileError extends Error {
   }
 }
 
-function execForm(instruction: Instruction): string[] {
-  if (!(instruction instanceof JSONInstruction) || instruction.getOpeningBracket() === null) {
-    throw new DockerfileError(instruction.getRange().start.line, `${instruction.getKeyword()} must use the exec form ["..."]`);
+/**
+ * An exec form ["...", ...] as argv. Docker reads it as JSON, and so does this (dockerfile-ast's
+ * getJSONStrings() drops the spaces inside a string: ["echo", "a b"] would run `echo ab`).
+ */
+function jsonArray(text: string | null): string[] | undefined {
+  if (!text?.trim().startsWith('[')) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined;
+  } catch {
+    return undefined;
   }
-  return instruction.getJSONStrings().map((value) => value.getJSONValue());
+}
+
+function execForm(instruction: Instruction): string[] {
+  const argv = jsonArray(instruction.getArgumentsContent());
+  if (!argv) throw new DockerfileError(instruction.getRange().start.line, `${instruction.getKeyword()} must use the exec form ["..."]`);
+  return argv;
 }
 
 function healthcheckCommand(instruction: Healthcheck): string[] | undefined {
@@ -45,8 +58,7 @@ function healthcheckCommand(instruction: Healthcheck): string[] | undefined {
   if (subcommand !== 'CMD') throw new DockerfileError(instruction.getRange().start.line, 'HEALTHCHECK needs CMD or NONE');
   // What follows CMD: a JSON array (exec form) or a shell command.
   const text = (instruction.getArgumentsContent() ?? '').replace(/^(\s*--\S+)*\s*CMD\s+/i, '').trim();
-  if (text.startsWith('[')) return JSON.parse(text) as string[];
-  return ['/bin/sh', '-c', text];
+  return jsonArray(text) ?? ['/bin/sh', '-c', text];
 }
 
 export function parseDockerfile(content: string): Stage[] {
@@ -77,8 +89,8 @@ export function parseDockerfile(content: string): Stage[] {
       stage.healthcheck = healthcheckCommand(instruction);
     } else if (instruction instanceof Run) {
       if (instruction.getFlags().length > 0) throw new DockerfileError(line, 'RUN flags (--mount...) are not reproduced by the image check');
-      const command = instruction.getOpeningBracket() ? execForm(instruction) : undefined;
-      stage.steps.push({ kind: 'RUN', line, command: command ? command.map(shellQuote).join(' ') : (instruction.getArgumentsContent() ?? '') });
+      const argv = jsonArray(instruction.getArgumentsContent());
+      stage.steps.push({ kind: 'RUN', line, command: argv ? argv.map(shellQuote).join(' ') : (instruction.getArgumentsContent() ?? '') });
     } else if (keyword === 'WORKDIR') {
       stage.steps.push({ kind: 'WORKDIR', line, path: instruction.getArgumentsContent() ?? '' });
     } else if (keyword === 'USER') {
@@ -88,7 +100,7 @@ export function parseDockerfile(content: string): Stage[] {
     } else if (keyword === 'CMD') {
       stage.cmd = execForm(instruction);
     } else if (keyword === 'VOLUME') {
-      stage.volumes = instruction instanceof JSONInstruction && instruction.getOpeningBracket() ? execForm(instruction) : instruction.getArguments().map((a) => a.getValue());
+      stage.volumes = jsonArray(instruction.getArgumentsContent()) ?? instruction.getArguments().map((argument) => argument.getValue());
     } else if (keyword === 'EXPOSE') {
       stage.exposed = instruction.getArguments().map((argument) => argument.getValue());
     } else if (keyword !== 'LABEL') {

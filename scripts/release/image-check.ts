@@ -122,15 +122,19 @@ function startContainer(image: BuiltStage, name: string, cmd: string[], env: Rec
 }
 
 /** Runs a command to its end inside the image (a one-off container), with a time limit. */
-async function runInImage(image: BuiltStage, argv: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | string | null; output: string }> {
+async function runInImage(image: BuiltStage, argv: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | string | null; output: string; stdout: string }> {
   const child = spawnInImage(image.root, { argv, cwd: image.workdir, user: resolveUser(image.root.dir, image.user), env: { ...image.env, ...env } });
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
+  let stdout = '';
+  child.stdout!.on('data', (chunk) => {
+    output += chunk;
+    stdout += chunk;
+  });
   child.stderr!.on('data', (chunk) => (output += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | string | null>((resolve) => child.once('exit', (exitCode, signal) => resolve(signal ?? exitCode)));
   clearTimeout(timer);
-  return { code, output };
+  return { code, output, stdout };
 }
 
 async function checkHealthcheck(image: BuiltStage, container: Container): Promise<void> {
@@ -157,6 +161,10 @@ async function checkEmbedded(image: BuiltStage): Promise<void> {
   pass(`/sync/sum ${await checkSyncSum(baseUrl)}`);
   pass(`blob ${await checkBlobPutGet(baseUrl)}`);
   pass(`queued feedback save: ${await checkQueuedFeedback(baseUrl)}`);
+  const traffic = await runInImage(image, [...image.stage.entrypoint, 'traffic', '20', '--base-url', baseUrl], { WORKYARD_PORT: String(port) }, 60_000);
+  const summary = /\{[\s\S]*\}\s*$/.exec(traffic.stdout)?.[0];
+  if (traffic.code !== 0 || !summary || JSON.parse(summary).ok !== 20) throw new CheckFailure(`traffic 20 exited ${traffic.code}: ${traffic.output.slice(-1_000)}`);
+  pass('traffic 20 (a second process in the image, on a worker thread): 20 requests ok');
   await checkHealthcheck(image, container);
   await stopCleanly(container);
   const dataDir = path.join(image.root.dir, image.env.WORKYARD_DATA_DIR ?? '/data');

@@ -64,6 +64,7 @@ async function startOnce(command: string, args: string[], measureRss: boolean): 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 if (!fs.existsSync(path.join(REPO, 'dist/main.js'))) throw new Error('dist/main.js is missing: npm run build first');
+const loadBefore = os.loadavg()[0];
 const fromSources: Run[] = [];
 const fromBuild: Run[] = [];
 for (let i = 0; i < RUNS; i++) {
@@ -82,6 +83,7 @@ recordSection({
     `Node ${process.version}; median of ${RUNS} starts each, alternated, each on an empty data dir (embedded: SQLite, disk blobs), from spawn to the first /healthz 200 (polled every 5 ms).`,
     `npm start ${range(fromSources)}; node dist/main.js start ${range(fromBuild)}. npm start includes npm itself and tsx compiling the sources on the fly.`,
     'Idle RSS: the built process 3 s after its first /healthz 200, from /proc/<pid>/status (VmRSS).',
+    `Load average (1 min) ${loadBefore.toFixed(1)} before and ${os.loadavg()[0].toFixed(1)} after the run, on ${os.cpus().length} cores: above ~0.5 other work shared the machine, and these times are upper bounds.`,
   ],
   rows: [
     { figure: 'npm start: process start → /healthz 200', value: sourceMs, unit: 'ms' },

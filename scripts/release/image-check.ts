@@ -21,7 +21,7 @@ import { createTestDatabase, postgresAdminUrl, redisUrl, uniqueRedisPrefix } fro
 import { freePort } from '../../test/support/free-port.js';
 import { DockerfileError, type Stage, parseDockerfile } from './dockerfile.js';
 import { BuildError, type BuiltStage, buildStages, nodeVersion } from './image-build.js';
-import { removeImageRoot, resolveUser, spawnInImage } from './image-root.js';
+import { killImageProcesses, removeImageRoot, resolveUser, spawnInImage } from './image-root.js';
 import { CheckFailure, checkBlobPutGet, checkQueuedFeedback, checkReadyz, checkSyncSum, waitForHealthz } from './service-checks.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -259,11 +259,16 @@ async function cleanUp(): Promise<void> {
   }
 }
 
-const deadline = setTimeout(() => {
-  console.error(`image check: not done within ${DEADLINE_MS / 60_000} minutes`);
+/** Time out or interrupted: everything started in the image is killed, then the rest cleaned up. */
+function abort(reason: string): void {
+  console.error(`image check: ${reason}`);
+  killImageProcesses();
   void cleanUp().finally(() => process.exit(1));
-}, DEADLINE_MS);
+}
+const deadline = setTimeout(() => abort(`not done within ${DEADLINE_MS / 60_000} minutes`), DEADLINE_MS);
 deadline.unref();
+process.once('SIGINT', () => abort('interrupted (SIGINT)'));
+process.once('SIGTERM', () => abort('stopped (SIGTERM)'));
 
 try {
   await main();

@@ -105,7 +105,24 @@ export function spawnInImage(root: ImageRoot, run: RunInImage, stdio: 'pipe' | '
   const env = { PATH: IMAGE_PATH, HOME: run.user.home, ...run.env };
   const inner = ['env', '-i', ...Object.entries(env).map(([name, value]) => `${name}=${value}`), '/bin/sh', '-c', 'cd "$0" && exec "$@"', run.cwd, ...run.argv];
   const chroot = ['exec', 'chroot', `--userspec=${run.user.uid}:${run.user.gid}`, '--groups=' + run.user.gid, root.dir, ...inner].map(shellQuote).join(' ').replace(/^'exec'/, 'exec');
-  return spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', `${mountScript(root)}\n${chroot}`], { stdio, env: {} });
+  // A process group of its own, so that killImageProcesses reaches what it started too (npm's builds).
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', `${mountScript(root)}\n${chroot}`], { stdio, env: {}, detached: true });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+const running = new Set<ChildProcess>();
+
+/** SIGKILL to every process group spawnInImage started that is still running (time out, interrupt). */
+export function killImageProcesses(): void {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Removes an image root; refuses while anything is still mounted under it. */

@@ -1,6 +1,5 @@
 // Builds Workyard from its parts: infrastructure from the config, then each module's tables,
 // routes and job handlers. `start` (API + workers), `serve` (API) and `worker` all come through here.
-import fastifyFormbody from '@fastify/formbody';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
@@ -81,7 +80,6 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   app.setNotFoundHandler(notFoundHandler);
   // Before any plugin loads, so that these hooks apply to every route, the 404 handler included.
   if (api) for (const module of modules) module.rootHooks?.(app, ctx);
-  await app.register(fastifyFormbody);
   await app.register(securityPlugin, { config });
   await app.register(fastifySwagger, {
     openapi: {

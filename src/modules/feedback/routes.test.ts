@@ -215,10 +215,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(await wy.countRows()).toBe(before);
       });
 
-      it('refuses a form over 64 KiB with 413 in the standard JSON shape', async () => {
+      it('refuses a form over 64 KiB with 413: the page again, what was typed kept (more in error-pages.test.ts)', async () => {
         const res = await form.post('/feedback/sync', { ...fields, message: 'x'.repeat(70_000) });
         expect(res.statusCode).toBe(413);
-        expect(res.json().error.code).toBe('payload_too_large');
+        expect(res.headers['content-type']).toMatch(/^text\/html/);
+        expect(res.body).toContain(`>\n${'x'.repeat(70_000)}</textarea>`);
       });
 
       it('accepts the largest valid form, percent-encoded, under 64 KiB', async () => {

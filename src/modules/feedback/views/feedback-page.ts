@@ -3,7 +3,7 @@
 import type { FeedbackEntry } from '../store.js';
 import type { FormField, FormValues } from '../validation.js';
 import { LIMITS } from '../validation.js';
-import { type SafeHtml, html } from './html.js';
+import { type SafeHtml, html } from '../../../http/html.js';
 
 export type FormKind = 'sync' | 'async';
 

@@ -1,6 +1,6 @@
 // GET /: an index of every part of Workyard. Links to parts other modules serve are listed
 // whether or not those modules are present in this build; the dashboard comes later.
-import { type SafeHtml, html } from './html.js';
+import { type SafeHtml, html } from '../../../http/html.js';
 
 const PARTS: { href: string; title: string; what: string }[] = [
   { href: '/feedback', title: 'Feedback', what: 'two web forms: one saved in the request, one queued and saved by a worker' },

@@ -1,6 +1,7 @@
-// The frame every page of the module shares, and how pages are sent: with a Content-Security-Policy
-// that allows no script at all and only this stylesheet (by hash), so that even a template mistake
-// could not run injected script. No external resources: the pages work offline.
+// The frame every server-rendered page shares (home, feedback, compute tasks, error pages), and
+// how pages are sent: with a Content-Security-Policy that allows no script at all and only this
+// stylesheet (by hash), so that even a template mistake could not run injected script.
+// No external resources: the pages work offline.
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { SafeHtml, html } from './html.js';

@@ -34,6 +34,10 @@ ol.entries li{background:#fff;border:1px solid #ddd;border-radius:8px;padding:.7
 .message{white-space:pre-wrap;overflow-wrap:anywhere;margin:.5rem 0 0}
 .pager{display:flex;gap:1rem;align-items:center}
 ul.links li{margin-bottom:.5rem}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border:1px solid #ddd;padding:.4rem .6rem;text-align:left;vertical-align:top}
+td.error,.state-failed .state{color:#b3261e}
+td.result{font-variant-numeric:tabular-nums}
 `;
 
 const CSP = [

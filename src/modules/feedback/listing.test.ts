@@ -116,7 +116,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const res = await wy.app.inject({ url: '/' });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/html/);
-      for (const href of ['/feedback', '/docs', '/dashboard', '/metrics', '/stats/', '/blobs', '/images_tasks', '/text_tasks', '/async/get_task_result']) {
+      for (const href of ['/feedback', '/docs', '/dashboard', '/metrics', '/stats/', '/blobs', '/images_tasks', '/text_tasks', '/async/tasks']) {
         expect(res.body, href).toContain(`<a href="${href}">`);
       }
     });

@@ -123,7 +123,9 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
       const check = fields ? validateFeedbackForm(fields) : undefined;
       const kept = fields
         ? 'What you typed is below; please shorten it and send it again.'
-        : `It was over ${FORM_READ_LIMIT / 1024 / 1024} MiB, too large even to show again here; please send a shorter one.`;
+        : isJsonMediaType(mediaTypeOf(request))
+          ? 'Please send a shorter one.'
+          : `It was over ${FORM_READ_LIMIT / 1024 / 1024} MiB, too large even to show again here; please send a shorter one.`;
       return {
         status: 413,
         model: {

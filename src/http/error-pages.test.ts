@@ -61,7 +61,7 @@ describe('error pages for browsers, the JSON shape for API clients', () => {
       const res = await form.post(`/feedback/${kind}`, { ...typed, message });
       expectPage(res, 413);
       expect(res.body).toContain('Your feedback was not saved: it is larger than this form accepts (64 KiB in all). What you typed is below');
-      expect(res.body).toContain(`id="${kind}-name" name="name" type="text" maxlength="100" autocomplete="name" required value="Ada &lt;b&gt;Lovelace&lt;/b&gt;"`);
+      expect(res.body).toMatch(new RegExp(`<input id="${kind}-name" name="name" [^>]*value="Ada &lt;b&gt;Lovelace&lt;/b&gt;"`));
       expect(res.body).toContain('value="ada@example.com"');
       expect(res.body).toContain('<option value="4" selected>4</option>');
       expect(res.body).toContain(`>\n${message.replace('"message" <i>', '&quot;message&quot; &lt;i&gt;')}</textarea>`);
@@ -84,7 +84,7 @@ describe('error pages for browsers, the JSON shape for API clients', () => {
       const res = await form.post('/feedback/sync', { ...typed, message: 'x'.repeat(1024 * 1024 + 10) });
       expectPage(res, 413);
       expect(res.body).toContain('too large even to show again here');
-      expect(res.body).toContain('id="sync-name" name="name" type="text" maxlength="100" autocomplete="name" required value=""');
+      expect(res.body).toMatch(/<input id="sync-name" name="name" [^>]*value=""/);
     });
 
     it('the largest form under the limit is still saved', async () => {

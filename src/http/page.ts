@@ -30,6 +30,7 @@ ol.entries li{background:#fff;border:1px solid #ddd;border-radius:8px;padding:.7
 .entry-head{display:flex;flex-wrap:wrap;gap:.75rem;align-items:baseline}
 .rating{color:#b8860b}
 .rating.none{color:#555}
+.name.anonymous{font-weight:400;font-style:italic;color:#555}
 .meta{color:#555;font-size:.9rem}
 .message{white-space:pre-wrap;overflow-wrap:anywhere;margin:.5rem 0 0}
 .pager{display:flex;gap:1rem;align-items:center}

@@ -2,13 +2,16 @@
 // double and a page that cannot be harvested end `failed`, with their error and without retries,
 // in the task API (and its events), the queue counts, the dashboard and /metrics, while the
 // modules' own result routes keep their seed-compatible shape.
-// (Feedback saves, blob uploads and traffic runs already fail their jobs by throwing.)
+// (Feedback saves, blob uploads and traffic runs already failed their jobs by throwing; a traffic
+// run is checked here as well. A traffic run whose requests fail completes: its summary counts them.)
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeModule } from '../../src/modules/compute/index.js';
 import { SUM_OVERFLOW_MESSAGE } from '../../src/modules/compute/sum.js';
 import { dashboardModule } from '../../src/modules/dashboard/index.js';
 import { createHarvestModule } from '../../src/modules/harvest/index.js';
+import { statsModule } from '../../src/modules/stats/index.js';
+import { TRAFFIC_JOB } from '../../src/modules/stats/jobs.js';
 import { tasksModule } from '../../src/modules/tasks/index.js';
 import { type DriverUnderTest, queueDrivers } from '../support/compute.js';
 import { readEvents } from '../support/dashboard.js';
@@ -43,7 +46,7 @@ for (const driver of await queueDrivers()) {
       });
       wy = await startTestWorkyard(
         { ...setup.env, WORKYARD_HARVEST_ALLOW_PRIVATE: 'true' },
-        { modules: [tasksModule, dashboardModule, computeModule, createHarvestModule({ waitPollMs: 10 })] },
+        { modules: [tasksModule, dashboardModule, computeModule, createHarvestModule({ waitPollMs: 10 }), statsModule] },
       );
     });
     afterAll(async () => {
@@ -94,12 +97,19 @@ for (const driver of await queueDrivers()) {
       expect(await task(done.json().id)).toMatchObject({ status: 'completed', error: null });
     });
 
+    it('a traffic run that cannot run (its job names a host that is not loopback): failed in the task API', async () => {
+      const job = await wy.workyard.ctx.queue.enqueue(TRAFFIC_JOB, { n: 1, baseUrl: 'http://192.0.2.1:8080' });
+      await wy.workyard.ctx.queue.waitForFinish(job.id, 10_000);
+      expect(await task(job.id)).toMatchObject({ status: 'failed', error: expect.stringContaining('loopback addresses only'), result: null });
+    });
+
     it('the counts, the dashboard and /metrics count them as failed', async () => {
       await inject({ method: 'POST', url: '/sync/sum', payload: { numbers: [1, 2] } });
       const counts = await wy.workyard.ctx.queue.counts();
       expect(counts['compute.sum']).toMatchObject({ completed: 1, failed: 2 });
       expect(counts['harvest.text']).toMatchObject({ completed: 1, failed: 1 });
       expect(counts['harvest.images']).toMatchObject({ completed: 0, failed: 1 });
+      expect(counts['stats.traffic']).toMatchObject({ completed: 0, failed: 1 });
 
       const summary = (await inject({ url: '/dashboard/summary' })).json();
       const row = (name: string) => summary.queues.jobs.find((r: { name: string }) => r.name === name);

@@ -62,7 +62,7 @@ for (const driver of await queueDrivers()) {
     }
 
     it('a sum beyond the double range: failed in the task API and its events, once, while its own routes keep their shape', async () => {
-      const started = await inject({ method: 'POST', url: '/async/post_task', payload: { numbers: OVERFLOW, delay_ms: 300 } });
+      const started = await inject({ method: 'POST', url: '/async/post_task', payload: { numbers: OVERFLOW, delay_ms: 1_000 } });
       expect(started.statusCode).toBe(202);
       const id: string = started.json().session_id;
       const stream = await fetch(`${wy.baseUrl}/tasks/${id}/events`);

@@ -172,10 +172,12 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
         runs++;
         throw new PermanentJobError('cannot be done');
       });
-      await queue.startWorkers();
       const { id } = await queue.enqueue(name, null, { attempts: 3, backoffMs: 50 });
       const events: JobEvent[] = [];
       const unsubscribe = queue.subscribe(id, (event) => events.push(event));
+      // the subscription is live before the job can run (as in the events case above)
+      await sleep(300);
+      await queue.startWorkers();
       const failed = await queue.waitForFinish(id, 10_000);
       expect(failed).toMatchObject({ state: 'failed', error: 'cannot be done', attempts: 1, result: null });
       expect(failed.finishedAt).not.toBeNull();

@@ -288,6 +288,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         });
       }
 
+      it('keeps a seed form\'s opinion in the message field of the 403 page', async () => {
+        const res = await form.post('/feedback/sync', { name: 'Ola', opinion: 'typed as the seed form names it' }, { token: null });
+        expect(res.statusCode).toBe(403);
+        expect(res.body).toContain('typed as the seed form names it');
+      });
+
       it('accepts the token in the x-csrf-token header too', async () => {
         const res = await wy.app.inject({
           method: 'POST',

@@ -246,5 +246,6 @@ function formKindOf(request: FastifyRequest): FormKind | undefined {
 function keptValues(body: unknown): FormValues {
   const fields = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
   const text = (key: string) => (typeof fields[key] === 'string' ? (fields[key] as string) : '');
-  return { name: text('name'), email: text('email'), message: text('message'), rating: text('rating') };
+  // The seed's forms call the message `opinion`: refill it into the one message field.
+  return { name: text('name'), email: text('email'), message: text('message') || text('opinion'), rating: text('rating') };
 }

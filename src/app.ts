@@ -1,6 +1,5 @@
 // Builds Workyard from its parts: infrastructure from the config, then each module's tables,
 // routes and job handlers. `start` (API + workers), `serve` (API) and `worker` all come through here.
-import fastifyFormbody from '@fastify/formbody';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
@@ -8,11 +7,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { App, AppContext, WorkyardModule } from './app-context.js';
 import { type Config, shapeOf } from './config.js';
 import { adminGuard } from './http/auth.js';
+import { parseJsonSuffixTypes, refuseUndeclaredBodyTypes } from './http/body-types.js';
 import { clientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { createMetrics, instrumentHttp, instrumentQueue } from './http/metrics.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { securityPlugin } from './http/security.js';
+import { redirectOtherSlashForm } from './http/trailing-slash.js';
 import { validatorCompiler } from './http/validation.js';
 import { migrateToLatest } from './infra/db/migrations.js';
 import { type InfraOptions, createInfra } from './infra/index.js';
@@ -81,7 +82,10 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   app.setNotFoundHandler(notFoundHandler);
   // Before any plugin loads, so that these hooks apply to every route, the 404 handler included.
   if (api) for (const module of modules) module.rootHooks?.(app, ctx);
-  await app.register(fastifyFormbody);
+  redirectOtherSlashForm(app);
+  // Before any route is added, so that every route's body types are checked by the one rule.
+  refuseUndeclaredBodyTypes(app);
+  parseJsonSuffixTypes(app);
   await app.register(securityPlugin, { config });
   await app.register(fastifySwagger, {
     openapi: {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { buildWorkyard } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { StartUpError, checkDataDir, listenProblem } from './start-up.js';
 
 const USAGE = `usage: workyard <command>   (workyard --version: the version)
 
@@ -17,20 +18,43 @@ Configuration comes from WORKYARD_* environment variables (see the README).`;
 
 type Command = (args: string[]) => Promise<void>;
 
+/**
+ * A signal repeated this soon is the same request delivered twice: under `npm start`, a Ctrl-C
+ * reaches the server from the terminal and again from npm, which passes signals on to its script.
+ */
+const REPEATED_SIGNAL_MS = 1_000;
+
 async function runService(api: boolean, worker: boolean): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const workyard = await buildWorkyard(config, { api, worker, logger: log });
-  let stopping = false;
+  // A cause a setting can fix is one line for the person starting it; the trace is for debugging.
+  const explained = (error: unknown): unknown => {
+    const problem = error instanceof StartUpError ? error.message : listenProblem(error, config, !api);
+    if (!problem) return error;
+    log.debug({ err: error instanceof StartUpError ? (error.cause ?? error) : error }, 'start-up failed');
+    return new StartUpError(problem, { cause: error });
+  };
+  let workyard: Awaited<ReturnType<typeof buildWorkyard>>;
+  try {
+    checkDataDir(config);
+    workyard = await buildWorkyard(config, { api, worker, logger: log });
+  } catch (error) {
+    throw explained(error);
+  }
+  let stoppingSince: number | null = null;
   const stop = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== null) {
+      if (Date.now() - stoppingSince < REPEATED_SIGNAL_MS) return;
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down');
     workyard.close().then(
-      () => process.exit(0),
+      () => {
+        log.info({ signal }, 'Workyard stopped');
+        process.exit(0);
+      },
       (error) => {
         log.error({ err: error }, 'shutdown failed');
         process.exit(1);
@@ -39,8 +63,20 @@ async function runService(api: boolean, worker: boolean): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  const address = await workyard.start();
-  log.info({ address, shape: workyard.ctx.shape, drivers: workyard.ctx.drivers, api, worker }, address ? `Workyard listening on ${address}` : 'Workyard worker running');
+  let address: string | null;
+  try {
+    address = await workyard.start();
+  } catch (error) {
+    throw explained(error);
+  }
+  const status = { address, shape: workyard.ctx.shape, drivers: workyard.ctx.drivers, api, worker };
+  if (address && api) {
+    // The first thing a person reads after npm start: where to go.
+    const key = config.apiKey ? ' (add ?key=<WORKYARD_API_KEY> once)' : '';
+    log.info({ ...status, docs: `${address}/docs`, dashboard: `${address}/dashboard` }, `Workyard listening on ${address} · API docs: ${address}/docs · dashboard: ${address}/dashboard${key}`);
+  } else {
+    log.info(status, address ? `Workyard worker running; health and metrics on ${address}` : 'Workyard worker running');
+  }
 }
 
 const commands: Record<string, Command> = {
@@ -77,6 +113,10 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof ConfigError) {
       console.error(`workyard: ${error.message}`);
       process.exit(2);
+    }
+    if (error instanceof StartUpError) {
+      console.error(`workyard: cannot start: ${error.message}`);
+      process.exit(1);
     }
     console.error('workyard: failed to start:', error instanceof Error ? error.stack : error);
     process.exit(1);

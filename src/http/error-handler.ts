@@ -1,7 +1,10 @@
-// Turns every error into the one JSON shape of errors.ts. Nothing a client sends may produce a
-// 500: validation, parsing and size errors map to 4xx with the field they are about.
+// Turns every error into the one JSON shape of errors.ts, or for a browser into a page saying the
+// same (client-kind.ts decides which). Nothing a client sends may produce a 500: validation,
+// parsing and size errors map to 4xx with the field they are about.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, ErrorCodes } from '../errors.js';
+import { wantsHtmlPage } from './client-kind.js';
+import { sendErrorPage } from './error-page.js';
 import { fieldOfValidationError } from './validation.js';
 
 const codeByStatus: Record<number, ErrorCode> = Object.fromEntries(
@@ -41,11 +44,16 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (appError.code === 'dependency_unavailable') request.log.warn({ err: error }, 'dependency unavailable');
   else if (appError.code === 'timeout') request.log.info({ taskId: appError.details.task_id }, 'sync wait timed out');
   else if (appError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+  return sendAppError(request, reply, appError);
+}
+
+/** The one way an error is answered: JSON for API clients, a page for browsers. */
+export function sendAppError(request: FastifyRequest, reply: FastifyReply, appError: AppError) {
   if (appError.code === 'dependency_unavailable') reply.header('retry-after', '1');
+  if (wantsHtmlPage(request)) return sendErrorPage(reply, appError);
   return reply.status(appError.statusCode).type('application/json; charset=utf-8').send(appError.toJSON());
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
-  const error = new AppError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`);
-  return reply.status(404).send(error.toJSON());
+  return sendAppError(request, reply, new AppError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
 }

@@ -116,6 +116,21 @@ describe('the feedback page in Chromium', () => {
     expect(await page.locator('li.entry .name').first().textContent()).toBe('Bad Email');
   });
 
+  it('sends the form with name and email left empty: saved, and listed as Anonymous', async () => {
+    await page.goto(`${wy.baseUrl}/feedback`);
+    expect(await page.textContent('label[for="sync-name"]')).toBe('Name (optional)');
+    expect(await page.getAttribute('#sync-name', 'placeholder')).toBe('Anonymous');
+    expect(await page.textContent('label[for="sync-email"]')).toBe('Email (optional, never shown)');
+    await fill('sync', { name: '', email: '', message: 'No name given.' });
+    await Promise.all([page.waitForURL(/\/feedback\?saved=[0-9a-f-]{36}$/), page.click('#form-sync button[type=submit]')]);
+    const id = new URL(page.url()).searchParams.get('saved')!;
+    const entry = page.locator(`li.entry[data-id="${id}"]`);
+    expect(await entry.locator('.name').textContent()).toBe('Anonymous');
+    expect(await entry.locator('.message').textContent()).toBe('No name given.');
+    // set apart from a person who calls themself Anonymous
+    expect(await entry.locator('.name').evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).fontStyle)).toBe('italic');
+  });
+
   it('ran no script from user text and logged no console error (no CSP violation)', () => {
     expect(dialogs).toEqual([]);
     expect(consoleErrors.filter((e) => !/status of 400/.test(e))).toEqual([]);

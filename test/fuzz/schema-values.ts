@@ -116,7 +116,16 @@ export function valueFor(schema: JsonSchema | undefined, depth = 0): fc.Arbitrar
   if (schema.const !== undefined) return fc.constant(schema.const);
   if (schema.enum) return fc.constantFrom(...schema.enum);
   const alternatives = schema.anyOf ?? schema.oneOf;
-  if (alternatives?.length) return fc.oneof(...alternatives.map((alternative) => valueFor(alternative, depth + 1)));
+  // An alternative holds together with the keywords beside it (an object whose properties are
+  // listed once, with anyOf saying which of them is required): each is merged into the rest.
+  if (alternatives?.length) {
+    const { anyOf: _anyOf, oneOf: _oneOf, ...rest } = schema;
+    return fc.oneof(
+      ...alternatives.map((alternative) =>
+        valueFor({ ...rest, ...alternative, required: [...(rest.required ?? []), ...(alternative.required ?? [])] }, depth + 1),
+      ),
+    );
+  }
   if (schema.allOf?.length) return valueFor(Object.assign({}, ...schema.allOf), depth + 1);
   const types = typesOf(schema);
   if (!types.length) return anyJson;

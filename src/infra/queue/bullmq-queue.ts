@@ -3,7 +3,7 @@
 // the dependency deadline (503 naming redis); workers and event readers use connections that wait
 // out an outage and resume. An index (id → name) lets getJob and cancel work with the id alone.
 import { randomUUID } from 'node:crypto';
-import { Job, type JobsOptions, Queue, QueueEvents, Worker } from 'bullmq';
+import { Job, type JobsOptions, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError, TimeoutError, callDependency, notFound } from '../../errors.js';
 import { settlesWithin } from '../deadline.js';
@@ -22,6 +22,7 @@ import {
   type WorkerOptions,
   assertJobName,
   errorMessage,
+  isPermanentJobError,
 } from './contract.js';
 import { BatchedLookup } from './batched-lookup.js';
 import { JobEventHub } from './bullmq-events.js';
@@ -454,6 +455,8 @@ export class BullmqJobQueue implements JobQueue {
       return result ?? null;
     } catch (error) {
       const message = errorMessage(error);
+      // BullMQ fails an UnrecoverableError at once, whatever attempts are left.
+      if (isPermanentJobError(error)) throw new UnrecoverableError(message);
       // BullMQ's own 'failed' event only marks the last failure; subscribers also hear of each retry.
       if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) {
         const events = this.queueFor(registration.name).keys.events;

@@ -48,6 +48,10 @@ export interface JobContext<Data = unknown> {
   signal: AbortSignal;
 }
 
+/**
+ * Runs one job. Returning ends it `completed`; throwing ends the run `failed` (retried while
+ * attempts remain, unless the error is a PermanentJobError).
+ */
 export type JobHandler<Data = unknown, Result = unknown> = (job: JobContext<Data>) => Promise<Result>;
 
 export interface WorkerOptions {
@@ -116,6 +120,20 @@ export function assertJobName(name: string): void {
 /** Delay before retry `retry` (1-based) with exponential backoff. */
 export function backoffDelay(backoffMs: number, retry: number): number {
   return backoffMs * 2 ** Math.max(0, retry - 1);
+}
+
+/**
+ * A failure that running the job again cannot fix (a sum beyond range, a page that refuses): a
+ * handler throws it to fail the job at once, with this message, whatever attempts are left.
+ * Any other error is retried while attempts remain.
+ */
+export class PermanentJobError extends Error {
+  override readonly name = 'PermanentJobError';
+}
+
+/** By name too: an error built by another copy of this module (a worker thread) is still permanent. */
+export function isPermanentJobError(error: unknown): boolean {
+  return error instanceof PermanentJobError || (error instanceof Error && error.name === 'PermanentJobError');
 }
 
 export function errorMessage(error: unknown): string {

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, TimeoutError } from '../../errors.js';
-import type { JobEvent, JobQueue, JobRecord } from './contract.js';
+import { type JobEvent, type JobQueue, type JobRecord, PermanentJobError } from './contract.js';
 
 export interface QueueHarness {
   /** a new queue instance on the shared backing store (a second call = another process, or a restart) */
@@ -162,6 +162,33 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       expect(listed.map((job) => [job.id, job.state, job.error])).toEqual([[id, 'failed', 'boom 2']]);
       expect((await queue.counts())[name]).toMatchObject({ failed: 1, completed: 0, queued: 0, active: 0 });
       expect(await queue.getJob(id)).toMatchObject({ state: 'failed', error: 'boom 2' });
+    });
+
+    it('fails a job at once on a PermanentJobError, with its error, leaving its other attempts unused', async () => {
+      const queue = await open();
+      const name = uniqueName('permanent');
+      let runs = 0;
+      queue.process(name, async () => {
+        runs++;
+        throw new PermanentJobError('cannot be done');
+      });
+      const { id } = await queue.enqueue(name, null, { attempts: 3, backoffMs: 50 });
+      const events: JobEvent[] = [];
+      const unsubscribe = queue.subscribe(id, (event) => events.push(event));
+      // the subscription is live before the job can run (as in the events case above)
+      await sleep(300);
+      await queue.startWorkers();
+      const failed = await queue.waitForFinish(id, 10_000);
+      expect(failed).toMatchObject({ state: 'failed', error: 'cannot be done', attempts: 1, result: null });
+      expect(failed.finishedAt).not.toBeNull();
+      await until(async () => events.some((e) => e.type === 'failed'), 5_000, 'the failed event');
+      unsubscribe();
+      expect(events.filter((e) => e.type === 'failed')).toEqual([{ type: 'failed', jobId: id, name, error: 'cannot be done', willRetry: false }]);
+      // time for a retry that must not come
+      await sleep(300);
+      expect(runs).toBe(1);
+      expect((await queue.counts())[name]).toMatchObject({ failed: 1, completed: 0, queued: 0, active: 0 });
+      expect(await queue.getJob(id)).toMatchObject({ state: 'failed', error: 'cannot be done', attempts: 1 });
     });
 
     it('does not run a delayed job before its delay', async () => {

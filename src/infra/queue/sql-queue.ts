@@ -19,6 +19,7 @@ import {
   assertJobName,
   backoffDelay,
   errorMessage,
+  isPermanentJobError,
 } from './contract.js';
 import { BatchedLookup } from './batched-lookup.js';
 import type { Notifier, QueueSignal } from './notifier.js';
@@ -314,7 +315,7 @@ export class SqlJobQueue implements JobQueue {
       } catch (error) {
         // Stalled runs are not failures of the job: only failed runs use up its attempts.
         const failures = Number(row.attempts) - Number(row.stalls ?? 0);
-        const retry = failures < Number(row.max_attempts);
+        const retry = failures < Number(row.max_attempts) && !isPermanentJobError(error);
         const now = Date.now();
         outcome = {
           id: row.id,

@@ -1,5 +1,6 @@
 // The compatible routes name a file extension, not a media type: blobs put with one are served
-// with the type it stands for, and keep the extension itself as metadata.
+// with the type it stands for, and keep the extension itself as metadata. A blob put with a media
+// type on the native route reads back through the compatible route with the extension it stands for.
 const BY_EXTENSION: Record<string, string> = {
   png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', avif: 'image/avif',
   svg: 'image/svg+xml', ico: 'image/x-icon', bmp: 'image/bmp', tif: 'image/tiff', tiff: 'image/tiff',
@@ -8,6 +9,32 @@ const BY_EXTENSION: Record<string, string> = {
   mp3: 'audio/mpeg', wav: 'audio/wav', ogg: 'audio/ogg', mp4: 'video/mp4', webm: 'video/webm',
 };
 
+// The reverse: the first extension listed for a type wins (jpg, not jpeg), and the other names
+// clients send for the same types are understood too.
+const BY_MEDIA_TYPE: Record<string, string> = {
+  'image/jpg': 'jpg', 'image/pjpeg': 'jpg', 'image/vnd.microsoft.icon': 'ico', 'image/x-ms-bmp': 'bmp',
+  'application/x-gzip': 'gz', 'application/x-zip-compressed': 'zip', 'text/xml': 'xml', 'application/javascript': 'js',
+  'audio/mp3': 'mp3', 'audio/x-wav': 'wav', 'audio/wave': 'wav',
+};
+for (const [extension, type] of Object.entries(BY_EXTENSION)) BY_MEDIA_TYPE[mediaTypeOf(type)] ??= extension;
+
+/** "image/png" of "Image/PNG; charset=x": the type without its parameters, lower case. */
+function mediaTypeOf(contentType: string): string {
+  return contentType.split(';')[0].trim().toLowerCase();
+}
+
+/** An extension as the seed's clients send it: ".png" and "png" are the same; "tar.gz" stays whole. */
+export function normaliseExtension(extension: string): string {
+  return extension.startsWith('.') ? extension.slice(1) : extension;
+}
+
+/** The type a file of this extension is served with; the last part decides ("tar.gz" is gzip). */
 export function contentTypeOfExtension(extension: string): string {
-  return BY_EXTENSION[extension.toLowerCase()] ?? 'application/octet-stream';
+  const last = extension.slice(extension.lastIndexOf('.') + 1).toLowerCase();
+  return BY_EXTENSION[last] ?? 'application/octet-stream';
+}
+
+/** The extension a blob stored with this Content-Type is given back with; "" when none stands for it. */
+export function extensionOfContentType(contentType: string): string {
+  return BY_MEDIA_TYPE[mediaTypeOf(contentType)] ?? '';
 }

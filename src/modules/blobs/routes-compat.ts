@@ -5,8 +5,8 @@ import { Type } from 'typebox';
 import type { App } from '../../app-context.js';
 import { notFound, validationError } from '../../errors.js';
 import type { BlobService } from './blob-service.js';
-import { contentTypeOfExtension } from './content-types.js';
-import { jsonWithBase64Data } from './json-base64.js';
+import { contentTypeOfExtension, extensionOfContentType, normaliseExtension } from './content-types.js';
+import { decodeBase64Text, jsonWithBase64Data } from './json-base64.js';
 
 export const COMPAT_BODY_LIMIT = 10 * 1024 * 1024;
 const TAGS = ['blobs'];
@@ -15,16 +15,15 @@ const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), mess
 const PutBody = Type.Object(
   {
     key: Type.String({ minLength: 1, description: 'the key: 1 to 1,024 bytes of UTF-8, "/" allowed' }),
-    extension: Type.String({ pattern: '^[A-Za-z0-9._+-]{0,32}$', description: 'file extension, e.g. png (sets the Content-Type the blob is served with)' }),
-    data: Type.String({ description: 'the bytes, base64 (standard alphabet, padded)' }),
+    extension: Type.String({
+      maxLength: 32,
+      pattern: '^(\\.?[A-Za-z0-9_+-]+(\\.[A-Za-z0-9_+-]+)*)?$',
+      description: 'file extension, e.g. png, .png or tar.gz: a leading dot is dropped, the last part sets the Content-Type the blob is served with ("" for none)',
+    }),
+    data: Type.String({ description: 'the bytes in base64: standard or url-safe alphabet, padding optional, line breaks and other ASCII whitespace skipped (as Python\'s base64.encodebytes and MIME write it)' }),
   },
   { additionalProperties: false },
 );
-
-// Buffer.from(…, 'base64') skips what it does not understand; bad input must be a 400 instead.
-// (One flat character class: a grouped repetition overflows the regex stack on megabytes.)
-const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
-const isBase64 = (text: string) => text.length % 4 === 0 && BASE64_CHARS.test(text);
 
 export function compatBlobRoutes(app: App, service: BlobService): void {
   app.post('/put/', {
@@ -36,9 +35,10 @@ export function compatBlobRoutes(app: App, service: BlobService): void {
       response: { 201: Type.Object({ msg: Type.Literal('stored'), key: Type.String() }), 400: ErrorSchema, 413: ErrorSchema },
     },
   }, async (request, reply) => {
-    const { key, extension, data } = request.body as { key: string; extension: string; data: string };
-    if (!isBase64(data)) throw validationError('data', 'data must be base64 (A-Z, a-z, 0-9, +, /, padded with = to a multiple of 4)');
-    const bytes = Buffer.from(data, 'base64');
+    const { key, extension: given, data } = request.body as { key: string; extension: string; data: string };
+    const extension = normaliseExtension(given);
+    const bytes = decodeBase64Text(data);
+    if (!bytes) throw validationError('data', 'data must be base64: A-Z, a-z, 0-9 and + / (or - _), = padding optional, line breaks allowed');
     await service.putBuffer(key, bytes, { contentType: contentTypeOfExtension(extension), contentLength: bytes.length, metadata: extension ? { extension } : undefined });
     return reply.code(201).send({ msg: 'stored' as const, key });
   });
@@ -54,7 +54,7 @@ export function compatBlobRoutes(app: App, service: BlobService): void {
     const key = (request.params as { '*': string })['*'];
     const found = await service.get(key);
     if (!found) throw notFound(`blob ${key}`);
-    const { body, length } = jsonWithBase64Data({ key, extension: found.meta.metadata?.extension ?? '' }, found.meta.size, found.body);
+    const { body, length } = jsonWithBase64Data({ key, extension: found.meta.metadata?.extension ?? extensionOfContentType(found.meta.contentType) }, found.meta.size, found.body);
     return (reply as FastifyReply).type('application/json; charset=utf-8').header('content-length', length).header('etag', found.meta.etag).send(body);
   });
 }

@@ -2,10 +2,11 @@
 // gives up as soon as the job is aborted (a worker shutting down past its grace), and the outcome
 // lands in the task record. The database is a real one, from an API-only Workyard.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobContext, JobHandler, JobQueue } from '../../infra/queue/contract.js';
+import { type JobContext, type JobHandler, type JobQueue, PermanentJobError } from '../../infra/queue/contract.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { SUM_CONCURRENCY, SUM_JOB, type SumJobData, type SumJobResult, computeJobs } from './jobs.js';
 import { computeStoreFor } from './store.js';
+import { SUM_OVERFLOW_MESSAGE } from './sum.js';
 
 describe('the compute.sum job handler', () => {
   let wy: TestWorkyard;
@@ -55,8 +56,10 @@ describe('the compute.sum job handler', () => {
     expect(await computeStoreFor(wy.workyard.ctx.database).get('waited-task')).toMatchObject({ status: 'done', result: 1, error: null });
   });
 
-  it('records a sum beyond the double range as failed and returns null, so the queue does not retry it', async () => {
-    expect(await handler(job('overflow-task', { numbers: [1.7e308, 1.7e308], delay_ms: 0 }))).toBeNull();
+  it('records a sum beyond the double range as failed and fails the job with a PermanentJobError, so the queue does not retry it', async () => {
+    const run = handler(job('overflow-task', { numbers: [1.7e308, 1.7e308], delay_ms: 0 }));
+    await expect(run).rejects.toBeInstanceOf(PermanentJobError);
+    await expect(run).rejects.toThrow(SUM_OVERFLOW_MESSAGE);
     expect(await computeStoreFor(wy.workyard.ctx.database).get('overflow-task')).toMatchObject({ status: 'failed', result: null, error: expect.stringContaining('range of a double') });
   });
 });

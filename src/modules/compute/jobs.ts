@@ -1,7 +1,7 @@
 // The compute.sum job: what a worker does with a sum task, in whichever process runs workers.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../../app-context.js';
-import type { JobQueue } from '../../infra/queue/contract.js';
+import { type JobQueue, PermanentJobError } from '../../infra/queue/contract.js';
 import { computeStoreFor } from './store.js';
 import { SUM_OVERFLOW_MESSAGE, compensatedSum } from './sum.js';
 import { TaskPruner } from './task-pruning.js';
@@ -13,7 +13,10 @@ export interface SumJobData {
   delay_ms: number;
 }
 
-/** The sum, or null when it is beyond the range of a double (the task record says why). */
+/**
+ * The sum. A sum beyond the range of a double fails the job instead (PermanentJobError); null is
+ * what jobs finished before that change hold.
+ */
 export type SumJobResult = number | null;
 
 /**
@@ -47,6 +50,9 @@ export function computeJobs(queue: JobQueue, ctx: AppContext): void {
       // The queue keeps the result too, and a read of the task repairs a record this write missed,
       // so a database that is briefly away does not cost the result.
       await store.recordOutcome(job.id, outcome).catch((error) => ctx.log.warn({ err: error, taskId: job.id }, 'recording a sum task outcome failed'));
+      // The task failed, so the job fails (failed in the task API, the counts, the dashboard); the
+      // same numbers overflow on every run, so no retry.
+      if (sum === null) throw new PermanentJobError(SUM_OVERFLOW_MESSAGE);
       return sum;
     },
     { concurrency: SUM_CONCURRENCY },

@@ -4,18 +4,22 @@
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../../app-context.js';
 import { validationError } from '../../errors.js';
+import { JSON_SUFFIX_TYPE, JSON_TYPE } from '../../http/client-kind.js';
 
 export function acceptJsonBodiesOnly(app: App): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, async (_request: FastifyRequest, body: string | Buffer) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') throw validationError('body', 'the body is empty: send a JSON object');
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw nonFiniteNumberErrorOrNull(text) ?? validationError('body', `the body is not valid JSON: ${(error as Error).message}`);
-    }
-  });
+  // application/json and the +json types (http/body-types.ts refuses every other type with 415)
+  for (const type of [JSON_TYPE, JSON_SUFFIX_TYPE]) app.addContentTypeParser(type, { parseAs: 'string' }, parseSumJson);
+}
+
+async function parseSumJson(_request: FastifyRequest, body: string | Buffer) {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  if (text.trim() === '') throw validationError('body', 'the body is empty: send a JSON object');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw nonFiniteNumberErrorOrNull(text) ?? validationError('body', `the body is not valid JSON: ${(error as Error).message}`);
+  }
 }
 
 const NON_FINITE_TOKEN = /-?Infinity|NaN/y;

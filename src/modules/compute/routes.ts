@@ -1,7 +1,9 @@
 // compute's HTTP surface: /sync/sum waits for the worker without holding the event loop (the
 // request is just a pending promise while the queue works), /async/* hands out an id to poll.
+import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError, TimeoutError, notFound } from '../../errors.js';
+import { sendPage } from '../../http/page.js';
 import type { SumJobData, SumJobResult } from './jobs.js';
 import { acceptJsonBodiesOnly } from './json-body.js';
 import { PacedRelease } from './paced-release.js';
@@ -16,7 +18,9 @@ import {
   SyncSumReply,
   TaskResultReply,
 } from './schemas.js';
+import { computeStoreFor } from './store.js';
 import { SumTaskStarter, failedSumError, readSumTask, sumJobData, viewOfJob } from './sum-tasks.js';
+import { type TaskRow, tasksPage } from './views/tasks-page.js';
 
 const tags = ['compute'];
 
@@ -74,6 +78,27 @@ export function computeRoutes(app: App, ctx: AppContext): void {
   };
   app.get('/async/get_task_result', { schema: { ...resultSchema, querystring: SessionQuery } }, (request) => answerTaskResult(request.query.session_id));
   app.get('/async/get_task_result/:session_id', { schema: { ...resultSchema, params: SessionParams } }, (request) => answerTaskResult(request.params.session_id));
+
+  // What the home page links to: a person has no task id to put in /async/get_task_result.
+  app.get('/async/tasks', {
+    config: { htmlPage: true },
+    schema: {
+      tags,
+      summary: 'The newest sum tasks as a page (HTML): state, result or error, and a link to each task\'s JSON',
+      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'how many tasks, newest first' }) }),
+    },
+  }, async (request, reply) => {
+    const { limit } = request.query as { limit: number };
+    const records = await computeStoreFor(ctx.database).recent(limit);
+    const rows = await Promise.all(records.map(async (record): Promise<TaskRow> => {
+      const row = { id: record.id, createdAt: record.created_at, finishedAt: record.finished_at };
+      if (record.status !== 'pending') return { ...row, status: record.status, result: record.result, error: record.error };
+      // a pending record may be running, or finished with its outcome not yet written: the queue knows
+      const view = await readSumTask(ctx, record.id);
+      return { ...row, status: view?.status ?? 'pending', result: view?.result ?? null, error: view?.error ?? null };
+    }));
+    return sendPage(reply, 200, 'Compute tasks', tasksPage(rows, limit));
+  });
 }
 
 async function waitForSum(ctx: AppContext, id: string) {

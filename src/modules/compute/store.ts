@@ -29,6 +29,12 @@ export const computeMigrations: MigrationSet = {
       await db.schema.createIndex(`${TABLE}_finished_at`).on(TABLE).column('finished_at').execute();
     },
   }),
+  // The recent-tasks page reads the newest records: without the index every view sorts the table.
+  '20261204-00-compute-tasks-created-at': () => ({
+    async up(db) {
+      await db.schema.createIndex(`${TABLE}_created_at`).on(TABLE).column('created_at').execute();
+    },
+  }),
 };
 
 export type RecordedStatus = 'pending' | 'done' | 'failed';
@@ -101,16 +107,25 @@ export class ComputeTaskStore {
 
   async get(id: string): Promise<ComputeTaskRecord | undefined> {
     const row = await this.database.run((db) => db.selectFrom(TABLE).selectAll().where('id', '=', id).executeTakeFirst());
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      status: row.status,
-      result: row.result === null ? null : Number(row.result),
-      error: row.error,
-      created_at: Number(row.created_at),
-      finished_at: row.finished_at === null ? null : Number(row.finished_at),
-    };
+    return row ? recordOf(row) : undefined;
   }
+
+  /** The newest records first (by when they were queued). */
+  async recent(limit: number): Promise<ComputeTaskRecord[]> {
+    const rows = await this.database.run((db) => db.selectFrom(TABLE).selectAll().orderBy('created_at', 'desc').orderBy('id').limit(limit).execute());
+    return rows.map(recordOf);
+  }
+}
+
+function recordOf(row: any): ComputeTaskRecord {
+  return {
+    id: row.id,
+    status: row.status,
+    result: row.result === null ? null : Number(row.result),
+    error: row.error,
+    created_at: Number(row.created_at),
+    finished_at: row.finished_at === null ? null : Number(row.finished_at),
+  };
 }
 
 /** A record that exists already (the worker finished first) is left as it is. */

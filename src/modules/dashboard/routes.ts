@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
+import { wantsHtmlPage } from '../../http/client-kind.js';
 import { mountBullBoard } from './bull-board.js';
 import { LiveStreams } from './live-stream.js';
 import { operatorAccess } from './operator-access.js';
@@ -17,8 +18,6 @@ import { dashboardCss } from './views/style.js';
 const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ description: 'WORKYARD_API_KEY, for browsers (sets a cookie)' })) });
 const security = [{ apiKey: [] }];
 
-const wantsHtml = (request: FastifyRequest) => /text\/html/.test(request.headers.accept ?? '');
-
 export async function dashboardRoutes(app: App, ctx: AppContext): Promise<void> {
   const data = new DashboardData(ctx);
   const streams = new LiveStreams(data, ctx.queue);
@@ -31,12 +30,13 @@ export async function dashboardRoutes(app: App, ctx: AppContext): Promise<void> 
     try {
       await requireOperator(request, reply);
     } catch (error) {
-      if (!(error instanceof AppError && error.code === 'unauthorized') || !wantsHtml(request)) throw error;
+      if (!(error instanceof AppError && error.code === 'unauthorized') || !wantsHtmlPage(request)) throw error;
       return reply.status(401).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderKeyForm(error.message));
     }
   };
 
   app.get('/dashboard', {
+    config: { htmlPage: true },
     preHandler: requireOperatorPage,
     schema: { tags: ['dashboard'], summary: 'Operator dashboard (HTML): queues, latest tasks, requests by path, blobs, harvests', querystring: KeyQuery, security },
   }, async (_request, reply) => {

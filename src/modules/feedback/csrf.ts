@@ -14,7 +14,7 @@ import fastifyCsrfProtection from '@fastify/csrf-protection';
 import type { FastifyError, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { App } from '../../app-context.js';
 import { AppError } from '../../errors.js';
-import { FORM_TYPE, JSON_TYPE, mediaTypeOf } from './request-kind.js';
+import { FORM_TYPE, JSON_TYPE, isJsonMediaType, mediaTypeOf } from '../../http/client-kind.js';
 
 export const CSRF_COOKIE = 'wy_feedback_csrf';
 
@@ -32,7 +32,7 @@ export async function registerFormCsrf(app: App): Promise<void> {
 export function formPostGuard(app: App) {
   return function requireCsrfTokenOnForms(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const type = mediaTypeOf(request);
-    if (type === JSON_TYPE) return done();
+    if (isJsonMediaType(type)) return done();
     if (type !== FORM_TYPE) {
       return done(new AppError('unsupported_media_type', `send ${JSON_TYPE} or ${FORM_TYPE}, not ${type || 'no body type'}`, { field: 'content-type' }));
     }

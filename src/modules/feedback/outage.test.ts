@@ -30,7 +30,7 @@ describe.skipIf(!postgresOk)('feedback while PostgreSQL is unreachable', () => {
   it('answers 503 naming postgres within a second or so, on every route, then recovers by itself', async () => {
     expect((await post('/feedback/sync')).statusCode).toBe(201);
     database.proxy.cut();
-    for (const request of [() => post('/feedback/sync'), () => post('/feedback/async'), () => wy.workyard.app.inject({ url: '/feedback.json' }), () => wy.workyard.app.inject({ url: '/feedback' })]) {
+    for (const request of [() => post('/feedback/sync'), () => post('/feedback/async'), () => wy.workyard.app.inject({ url: '/feedback.json' }), () => wy.workyard.app.inject({ url: '/feedback', headers: { accept: 'application/json' } })]) {
       const started = performance.now();
       const res = await request();
       expect(res.statusCode).toBe(503);
@@ -38,6 +38,12 @@ describe.skipIf(!postgresOk)('feedback while PostgreSQL is unreachable', () => {
       expect(res.headers['retry-after']).toBe('1');
       expect(performance.now() - started).toBeLessThan(2_000);
     }
+    // the page, to a browser: a 503 page saying why
+    const page = await wy.workyard.app.inject({ url: '/feedback' });
+    expect(page.statusCode).toBe(503);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.body).toContain('postgres is unavailable');
+    expect(page.headers['retry-after']).toBe('1');
     database.proxy.restore();
     const back = await eventually(() => post('/feedback/sync'), (res) => res.statusCode === 201, 15_000);
     const id = back.json().id;

@@ -69,18 +69,19 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       });
 
       const refused: [string, unknown, string][] = [
-        ['name missing', { email: 'a@b.co', message: 'm' }, 'name'],
-        ['name empty', { ...validFeedback, name: '' }, 'name'],
         ['name of 101 characters', { ...validFeedback, name: 'x'.repeat(101) }, 'name'],
         ['name only spaces', { ...validFeedback, name: '   ' }, 'name'],
         ['name with NUL (PostgreSQL cannot store it)', { ...validFeedback, name: 'a\u0000b' }, 'name'],
         ['name a number (no coercion)', { ...validFeedback, name: 42 }, 'name'],
-        ['email missing', { name: 'n', message: 'm' }, 'email'],
+        ['email only a space', { ...validFeedback, email: ' ' }, 'email'],
         ['email not an address', { ...validFeedback, email: 'ada.example.com' }, 'email'],
         ['email without a dotted domain', { ...validFeedback, email: 'ada@localhost' }, 'email'],
         ['email of 255 characters', { ...validFeedback, email: `${'a'.repeat(245)}@exam.ple.com` }, 'email'],
         ['email an array', { ...validFeedback, email: ['ada@example.com'] }, 'email'],
-        ['message missing', { name: 'n', email: 'a@b.co' }, 'message'],
+        ['message missing (and no opinion)', { name: 'n', email: 'a@b.co' }, 'message'],
+        ['message and opinion that differ', { ...validFeedback, opinion: 'something else' }, 'opinion'],
+        ['opinion empty', { name: 'n', opinion: '' }, 'opinion'],
+        ['opinion a number', { name: 'n', opinion: 5 }, 'opinion'],
         ['message empty', { ...validFeedback, message: '' }, 'message'],
         ['message of 5,001 characters', { ...validFeedback, message: 'x'.repeat(5001) }, 'message'],
         ['message only line breaks', { ...validFeedback, message: '\n\n' }, 'message'],
@@ -103,6 +104,24 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           expect(await wy.countRows()).toBe(before);
         });
       }
+
+      it('takes the seed\'s fields: opinion for the message, no name (listed as Anonymous), no email — sync and async', async () => {
+        const sync = await postJson('/feedback/sync', { opinion: 'Seed style, sync.' });
+        expect(sync.statusCode).toBe(201);
+        const queued = await postJson('/feedback/async', { name: '', email: null, opinion: 'Seed style, queued.' });
+        expect(queued.statusCode).toBe(202);
+        expect((await wy.workyard.ctx.queue.waitForFinish(queued.json().task_id, 10_000)).result).toMatchObject({ stored: true });
+        const both = await postJson('/feedback/sync', { name: null, email: '', message: 'Both names.', opinion: 'Both names.' });
+        expect(both.statusCode).toBe(201);
+        const db = wy.workyard.ctx.database.db;
+        for (const [id, message] of [[sync.json().id, 'Seed style, sync.'], [queued.json().task_id, 'Seed style, queued.'], [both.json().id, 'Both names.']]) {
+          expect(await db.selectFrom('feedback').select(['name', 'email', 'message']).where('id', '=', id).executeTakeFirst()).toEqual({ name: '', email: '', message });
+          expect((await list()).find((e) => e.id === id)).toMatchObject({ name: '', message });
+        }
+        const page = (await wy.app.inject({ url: '/feedback' })).body;
+        expect(page).toMatch(new RegExp(`data-id="${sync.json().id}">\\s*<div class="entry-head"><strong class="name anonymous">Anonymous</strong>`));
+        expect(page).toMatch(new RegExp(`data-id="${queued.json().task_id}">\\s*<div class="entry-head"><strong class="name anonymous">Anonymous</strong>`));
+      });
 
       it('refuses malformed and empty JSON with 400 (never a 500)', async () => {
         for (const payload of ['{"name": "Ada",', '', '{"name": "a", "email": "a@b.co", "message": "m", "rating": 01}']) {
@@ -204,6 +223,24 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(res.body).toMatch(/<textarea id="sync-message"[^>]*>\n\nfirst\nsecond<\/textarea>/);
       });
 
+      it('takes the seed form\'s fields: name left empty (listed as Anonymous) and opinion, no email', async () => {
+        for (const path of ['/feedback/sync', '/feedback/async']) {
+          const res = await form.post(path, { name: '', opinion: `Seed form via ${path}` });
+          expect(res.statusCode).toBe(303);
+          const id = /=([0-9a-f-]{36})$/.exec(res.headers.location as string)![1];
+          const body = await eventually(async () => (await wy.app.inject({ url: '/feedback' })).body, (page) => page.includes(`data-id="${id}"`));
+          expect(body).toMatch(new RegExp(`data-id="${id}">\\s*<div class="entry-head"><strong class="name anonymous">Anonymous</strong>[\\s\\S]*?Seed form via ${path}`));
+        }
+      });
+
+      it('refuses an opinion that differs from the message, showing why in the message field', async () => {
+        const before = await wy.countRows();
+        const res = await form.post('/feedback/sync', { ...fields, opinion: 'Another text' });
+        expect(res.statusCode).toBe(400);
+        expect(res.body).toMatch(/<p class="error" id="sync-message-error">Your opinion and message are two names for one field/);
+        expect(await wy.countRows()).toBe(before);
+      });
+
       it('refuses a field sent twice and unknown fields, storing nothing', async () => {
         const before = await wy.countRows();
         const twice = await form.post('/feedback/sync', { ...fields, name: ['a', 'b'] });
@@ -215,10 +252,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(await wy.countRows()).toBe(before);
       });
 
-      it('refuses a form over 64 KiB with 413 in the standard JSON shape', async () => {
+      it('refuses a form over 64 KiB with 413: the page again, what was typed kept (more in error-pages.test.ts)', async () => {
         const res = await form.post('/feedback/sync', { ...fields, message: 'x'.repeat(70_000) });
         expect(res.statusCode).toBe(413);
-        expect(res.json().error.code).toBe('payload_too_large');
+        expect(res.headers['content-type']).toMatch(/^text\/html/);
+        expect(res.body).toContain(`>\n${'x'.repeat(70_000)}</textarea>`);
       });
 
       it('accepts the largest valid form, percent-encoded, under 64 KiB', async () => {
@@ -249,6 +287,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           expect((await wy.workyard.ctx.queue.listRecent({ name: 'feedback.save', limit: 1000 })).length).toBe(jobs);
         });
       }
+
+      it('keeps a seed form\'s opinion in the message field of the 403 page', async () => {
+        const res = await form.post('/feedback/sync', { name: 'Ola', opinion: 'typed as the seed form names it' }, { token: null });
+        expect(res.statusCode).toBe(403);
+        expect(res.body).toContain('typed as the seed form names it');
+      });
 
       it('accepts the token in the x-csrf-token header too', async () => {
         const res = await wy.app.inject({

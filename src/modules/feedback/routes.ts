@@ -4,19 +4,17 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../../app-context.js';
-import { errorHandler } from '../../http/error-handler.js';
+import { isJsonMediaType, mediaTypeOf, prefersJson, wantsHtmlPage } from '../../http/client-kind.js';
+import { errorHandler, toAppError } from '../../http/error-handler.js';
+import { sendPage } from '../../http/page.js';
 import { formPostGuard, isCsrfError, readCookies, registerFormCsrf } from './csrf.js';
+import { BODY_LIMIT, FORM_READ_LIMIT, FormTooLargeError, registerFeedbackBodyParsers } from './form-body.js';
 import { IDEMPOTENCY_HEADER, KeyInProgressError, MAX_KEY_LENGTH, REPLAYED_HEADER, type RecordedAnswer, fingerprintOf, idempotencyKeyOf } from './idempotency.js';
-import { JSON_TYPE, mediaTypeOf, prefersJson } from './request-kind.js';
 import type { FeedbackService, KeyedOutcome, KeyedPost } from './service.js';
 import { PAGE_SIZE } from './store.js';
 import { type FeedbackJson, FeedbackFormBody, FeedbackJsonBody, type FeedbackInput, type FormValues, inputFromJson, validateFeedbackForm } from './validation.js';
 import { type FeedbackPageModel, type FormKind, feedbackPage } from './views/feedback-page.js';
 import { homePage } from './views/home-page.js';
-import { sendPage } from './views/layout.js';
-
-/** 64 KiB: the largest valid submission (5,000 four-byte characters, percent-encoded) still fits. */
-export const BODY_LIMIT = 64 * 1024;
 
 const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) }, { additionalProperties: true }) });
 
@@ -75,6 +73,7 @@ type PageQueryValue = { page: number; saved?: string; queued?: string };
 
 export async function feedbackRoutes(app: App, service: FeedbackService): Promise<void> {
   await registerFormCsrf(app);
+  await registerFeedbackBodyParsers(app);
 
   async function renderFeedbackPage(reply: FastifyReply, status: number, model: Omit<FeedbackPageModel, 'entries' | 'hasNext' | 'csrfToken'>) {
     const { entries, hasNext } = await service.store.page(model.page);
@@ -94,28 +93,60 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
     };
   }
 
-  // A form post with a missing or wrong token is shown the page again (a browser user sees why and
-  // can press the button again, with what they typed kept); every other error keeps the JSON shape.
+  // A browser is shown the feedback page again rather than an error page: a form post with a
+  // missing or wrong token (the person sees why and can press the button again), one too large,
+  // or a bad page number, each with what was typed kept. Everything else, and every JSON client,
+  // goes to the one error handler (a generic error page, or the JSON shape).
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    if (!isCsrfError(error)) return errorHandler(error, request, reply);
+    const page = isCsrfError(error) || wantsHtmlPage(request) ? feedbackErrorPage(error, request) : undefined;
+    if (!page) return errorHandler(error, request, reply);
     try {
-      const form = formKindOf(request);
-      const values = keptValues(request.body);
-      return await renderFeedbackPage(reply, 403, {
-        page: 1,
-        alert: 'Your feedback was not saved: the form had expired or did not come from this site. Please send it again.',
-        posted: { form, values, errors: {} },
-      });
+      return await renderFeedbackPage(reply, page.status, page.model);
     } catch (renderError) {
+      // the page itself cannot be shown (its database is down): the error page says why
       return errorHandler(renderError as FastifyError, request, reply);
     }
   });
 
-  app.get('/', { schema: { tags: ['feedback'], summary: 'Home page: links to every part of Workyard (HTML)' } }, async (_request, reply) =>
+  /** The feedback page that shows an error, or undefined when it is not an error this page explains. */
+  function feedbackErrorPage(error: FastifyError, request: FastifyRequest): { status: number; model: Omit<FeedbackPageModel, 'entries' | 'hasNext' | 'csrfToken'> } | undefined {
+    const form = formKindOf(request);
+    if (isCsrfError(error)) {
+      return {
+        status: 403,
+        model: { page: 1, alert: 'Your feedback was not saved: the form had expired or did not come from this site. Please send it again.', posted: form && { form, values: keptValues(request.body), errors: {} } },
+      };
+    }
+    const appError = toAppError(error);
+    if (form && appError.code === 'payload_too_large') {
+      const fields = error instanceof FormTooLargeError ? error.fields : undefined;
+      const check = fields ? validateFeedbackForm(fields) : undefined;
+      const kept = fields
+        ? 'What you typed is below; please shorten it and send it again.'
+        : isJsonMediaType(mediaTypeOf(request))
+          ? 'Please send a shorter one.'
+          : `It was over ${FORM_READ_LIMIT / 1024 / 1024} MiB, too large even to show again here; please send a shorter one.`;
+      return {
+        status: 413,
+        model: {
+          page: 1,
+          alert: `Your feedback was not saved: it is larger than this form accepts (${BODY_LIMIT / 1024} KiB in all). ${kept}`,
+          posted: { form, values: check && !check.ok ? check.values : keptValues(fields), errors: check && !check.ok ? check.errors : {} },
+        },
+      };
+    }
+    if (!form && appError.statusCode === 400 && request.routeOptions.url === '/feedback') {
+      return { status: 400, model: { page: 1, alert: `This page address is not valid: ${appError.message}. Shown instead: the first page.` } };
+    }
+    return undefined;
+  }
+
+  app.get('/', { config: { htmlPage: true }, schema: { tags: ['feedback'], summary: 'Home page: links to every part of Workyard (HTML)' } }, async (_request, reply) =>
     sendPage(reply, 200, 'Home', homePage()),
   );
 
   app.get('/feedback', {
+    config: { htmlPage: true },
     schema: {
       tags: ['feedback'],
       summary: 'The feedback page: both forms and the saved feedback (HTML; JSON with Accept: application/json)',
@@ -148,7 +179,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
   ) {
     return async (request: FastifyRequest, reply: FastifyReply) => {
       const key = idempotencyKeyOf(request.headers);
-      const json = mediaTypeOf(request) === JSON_TYPE;
+      const json = isJsonMediaType(mediaTypeOf(request));
       let input: FeedbackInput;
       if (json) {
         if (request.validationError) throw request.validationError;
@@ -171,8 +202,8 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
     };
   }
 
+  // Body limits: form-body.ts (64 KiB, read by type).
   app.post('/feedback/sync', {
-    bodyLimit: BODY_LIMIT,
     attachValidation: true,
     preHandler: guard,
     schema: {
@@ -185,7 +216,6 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
   }, postRoute('sync', (input) => service.saveNow(input), (...args) => service.saveNowOnce(...args), (id) => ({ status: 201, body: { id } }), 'saved'));
 
   app.post('/feedback/async', {
-    bodyLimit: BODY_LIMIT,
     attachValidation: true,
     preHandler: guard,
     schema: {
@@ -205,13 +235,17 @@ function sendAnswer(reply: FastifyReply, answer: RecordedAnswer): FastifyReply {
   return 'body' in answer ? reply.send(answer.body) : reply.send();
 }
 
-function formKindOf(request: FastifyRequest): FormKind {
-  return request.routeOptions.url === '/feedback/async' ? 'async' : 'sync';
+/** Which form a post came from; undefined for the pages. */
+function formKindOf(request: FastifyRequest): FormKind | undefined {
+  if (request.routeOptions.url === '/feedback/async') return 'async';
+  if (request.routeOptions.url === '/feedback/sync') return 'sync';
+  return undefined;
 }
 
 /** What a refused form carried, to put back in its fields (only single text values). */
 function keptValues(body: unknown): FormValues {
   const fields = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
   const text = (key: string) => (typeof fields[key] === 'string' ? (fields[key] as string) : '');
-  return { name: text('name'), email: text('email'), message: text('message'), rating: text('rating') };
+  // The seed's forms call the message `opinion`: refill it into the one message field.
+  return { name: text('name'), email: text('email'), message: text('message') || text('opinion'), rating: text('rating') };
 }

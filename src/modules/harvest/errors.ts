@@ -21,6 +21,28 @@ export class HarvestError extends Error {
   }
 }
 
+/**
+ * The host did not answer at all: its name has no address, or nothing accepts a connection. Raised
+ * where that is found (the guard's lookup, the socket) and said of the URL being fetched; when it
+ * was robots.txt that could not be reached, it is said again of the page, since that is what a
+ * person asked for and what cannot be reached.
+ */
+export class UnreachableError extends HarvestError {
+  constructor(
+    failure: 'network' | 'timeout',
+    readonly reason: string,
+    readonly url?: URL,
+  ) {
+    super(failure, url ? `${url.href} is unreachable: ${reason}` : reason);
+    this.name = 'UnreachableError';
+  }
+
+  /** The same failure, said of `url` (another URL on the same host). */
+  at(url: URL): UnreachableError {
+    return new UnreachableError(this.failure as 'network' | 'timeout', this.reason, url);
+  }
+}
+
 /** Refused by the address policy: raised by the connector before any socket is opened. */
 export class RefusedAddressError extends HarvestError {
   readonly code = 'WORKYARD_HARVEST_REFUSED_ADDRESS';

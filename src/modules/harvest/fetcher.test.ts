@@ -2,7 +2,7 @@
 // exempts only one address to show a redirect being refused).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureSite, bytes, html, redirect, slow, startFixtureSite } from '../../../test/support/harvest-fixture-site.js';
-import { HarvestError } from './errors.js';
+import { HarvestError, UnreachableError } from './errors.js';
 import { Fetcher } from './fetcher.js';
 import { createGuardedAgent } from './guarded-agent.js';
 
@@ -139,12 +139,21 @@ describe('fetcher', () => {
     expect(error.failure).toBe('aborted');
   });
 
-  it('names a refused connection', async () => {
+  it('names a refused connection, and a host without an address, as the URL being unreachable', async () => {
     const closed = await startFixtureSite();
     const port = closed.port;
     await closed.close();
-    const error = await failureOf(fetcher.fetch(new URL(`http://127.0.0.1:${port}/`), options));
-    expect(error.message).toBe(`connection refused by 127.0.0.1:${port}`);
+    const error = await failureOf(fetcher.fetch(new URL(`http://127.0.0.1:${port}/page`), options));
+    expect(error).toBeInstanceOf(UnreachableError);
+    expect(error.failure).toBe('network');
+    expect(error.message).toBe(`http://127.0.0.1:${port}/page is unreachable: connection refused by 127.0.0.1:${port}`);
+
+    const noAddressAgent = createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 1_000, lookup: async () => [] });
+    const noAddress = new Fetcher(() => noAddressAgent, 'Workyard/test (+harvest)');
+    const notFound = await failureOf(noAddress.fetch(new URL('http://nowhere.test/page'), options));
+    expect(notFound).toBeInstanceOf(UnreachableError);
+    expect(notFound.message).toBe('http://nowhere.test/page is unreachable: host not found: nowhere.test');
+    await noAddressAgent.close();
   });
 
   it('refuses a redirect to a loopback address the guard forbids, without connecting there', async () => {

@@ -3,7 +3,7 @@
 // exchange, and a byte cap enforced while the body streams in, so a huge or endless answer
 // costs at most the cap.
 import { type Dispatcher, request } from 'undici';
-import { HarvestError } from './errors.js';
+import { HarvestError, UnreachableError } from './errors.js';
 
 export const MAX_REDIRECTS = 5;
 
@@ -136,6 +136,7 @@ function header(headers: Dispatcher.ResponseData['headers'], name: string): stri
 
 /** Turns whatever undici or the guard threw into a HarvestError whose message a person can act on. */
 function describeFetchError(error: unknown, url: URL, options: FetchOptions, deadline: AbortSignal): HarvestError {
+  if (error instanceof UnreachableError) return error.at(url);
   if (error instanceof HarvestError) return error;
   const code = (error as { code?: string }).code;
   const where = url.host;
@@ -143,16 +144,19 @@ function describeFetchError(error: unknown, url: URL, options: FetchOptions, dea
   if (options.signal?.aborted) return new HarvestError('aborted', 'the worker stopped before the fetch finished');
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return new HarvestError('timeout', `could not connect to ${where} in time`);
+      return new UnreachableError('timeout', `could not connect to ${where} in time`, url);
     case 'UND_ERR_HEADERS_TIMEOUT':
       return new HarvestError('timeout', `no response from ${url.href} within ${options.timeouts.headersMs} ms`);
     case 'UND_ERR_BODY_TIMEOUT':
       return new HarvestError('timeout', `the body of ${url.href} stalled for more than ${options.timeouts.bodyIdleMs} ms`);
     case 'ECONNREFUSED':
-      return new HarvestError('network', `connection refused by ${where}`);
+      return new UnreachableError('network', `connection refused by ${where}`, url);
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new UnreachableError('network', `no route to ${where}`, url);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new HarvestError('network', `host not found: ${url.hostname}`);
+      return new UnreachableError('network', `host not found: ${url.hostname}`, url);
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':

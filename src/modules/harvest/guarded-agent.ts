@@ -6,7 +6,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { type AddressPolicy, decideAddress } from './address-policy.js';
-import { HarvestError, RefusedAddressError } from './errors.js';
+import { RefusedAddressError, UnreachableError } from './errors.js';
 
 export interface ResolvedAddress {
   address: string;
@@ -36,7 +36,7 @@ export async function resolveAllowedAddresses(
   const host = hostname.replace(/^\[|\]$/g, '');
   const family = net.isIP(host);
   const addresses = family ? [{ address: host, family }] : await lookupWithDeadline(host, lookup, timeoutMs);
-  if (addresses.length === 0) throw new HarvestError('network', `host not found: ${host}`);
+  if (addresses.length === 0) throw new UnreachableError('network', `host not found: ${host}`);
   // All of them, not only the first: a name that also resolves to 10.0.0.1 is refused whichever
   // address the connection would have used.
   for (const { address } of addresses) {
@@ -52,12 +52,12 @@ async function lookupWithDeadline(host: string, lookup: LookupAll, timeoutMs: nu
     return await Promise.race([
       lookup(host),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new HarvestError('timeout', `resolving ${host} took longer than ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => reject(new UnreachableError('timeout', `resolving ${host} took longer than ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') throw new HarvestError('network', `host not found: ${host}`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') throw new UnreachableError('network', `host not found: ${host}`);
     throw error;
   } finally {
     clearTimeout(timer);

@@ -14,6 +14,11 @@ const png = (name: string, size = 300) => fakePng(name, size);
 
 const pgAvailable = await needService('postgres');
 
+/** The tests' DNS: every name is unknown, as getaddrinfo says it (URLs with an IP address never ask). */
+const noSuchHost = async () => {
+  throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+};
+
 describe('harvest, records on SQLite (fixture site on 127.0.0.1, private addresses allowed)', () => harvestSuite('sqlite'));
 describe.skipIf(!pgAvailable)('harvest, records on PostgreSQL (fixture site on 127.0.0.1, private addresses allowed)', () => harvestSuite('postgres'));
 
@@ -21,6 +26,7 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
   let site: FixtureSite;
   let wy: TestWorkyard;
   let dropDatabase = async () => {};
+  let deadSite: string;
 
   const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
 
@@ -102,6 +108,8 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
         paragraph.</p><div><div><p>Deeply nested</p><ul><li>one</li><li>two</li></ul></div></div>
         <script type="application/ld+json">{"hidden":true}</script><noscript>Turn on JavaScript</noscript>
         <template><p>template</p></template><p>Last &amp; final.</p></article></main></body></html>`),
+      '/styled.html': html(`<body><p>Visible</p><div style="display:none">cookie notice</div><p style="Display : None !important">spam trap</p>
+        <section style="visibility: hidden">hidden menu <a style="visibility:visible">but this link shows</a></section><p>Also visible</p></body>`),
       '/latin1.html': (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end(Buffer.concat([Buffer.from('<meta charset="iso-8859-1"><p>Caf'), Buffer.from([0xe9]), Buffer.from('</p>')]));
@@ -109,6 +117,11 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     });
     // A page that names its own origin in the markup.
     site.route('/gallery.html', html(GALLERY.replace('SITE', site.url)));
+    // A port nothing listens on: the site there is down.
+    const closed = await startFixtureSite();
+    deadSite = closed.url;
+    await closed.close();
+    site.route('/dead-images.html', html(`<img src="${deadSite}/pic.png"><img src="/rel.png">`));
     let flakyCalls = 0;
     site.route('/flaky.png', (_req, res) => {
       flakyCalls++;
@@ -124,7 +137,7 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     }
     wy = await startTestWorkyard(
       { WORKYARD_HARVEST_ALLOW_PRIVATE: 'true', WORKYARD_HARVEST_MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES), WORKYARD_DATABASE_URL: databaseUrl },
-      { modules: [tasksModule, createHarvestModule({ timeouts: { totalMs: 1_500, headersMs: 1_000, bodyIdleMs: 1_000 }, waitPollMs: 10 })] },
+      { modules: [tasksModule, createHarvestModule({ timeouts: { totalMs: 1_500, headersMs: 1_000, bodyIdleMs: 1_000 }, waitPollMs: 10, lookup: noSuchHost })] },
     );
   });
   afterAll(async () => {
@@ -139,7 +152,10 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     expect(task.finished_at).toEqual(expect.any(String));
     const images = await imagesOf(task.id);
     const bySrc = Object.fromEntries(images.map((image) => [image.src.startsWith('data:') ? 'data' : image.src.replace(site.url, ''), image]));
-    expect(Object.keys(bySrc).sort()).toEqual(['/abs.png', '/favicon.ico', '/lazy.png', '/pic.webp', '/private/hidden.png', '/rel.png', '/s1.png', '/s2.png', 'data'].sort());
+    // In the order they stand in the page, the icon in <head> first.
+    expect(images.map((image) => (image.src.startsWith('data:') ? 'data' : image.src.replace(site.url, '')))).toEqual([
+      '/favicon.ico', '/rel.png', '/abs.png', '/s1.png', '/s2.png', '/pic.webp', '/lazy.png', 'data', '/private/hidden.png',
+    ]);
     expect(bySrc['/rel.png']).toMatchObject({ content_type: 'image/png', size: 300, error: null, href: `/images_tasks/${task.id}/images/${bySrc['/rel.png'].id}` });
     expect(bySrc['/lazy.png'].content_type).toBe('image/png'); // sniffed: the server said application/octet-stream
     expect(bySrc['/pic.webp'].content_type).toBe('image/webp');
@@ -246,6 +262,30 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
     expect(res.body).toBe(['Home | About', 'The title', 'First bold and italic paragraph.', 'Deeply nested', 'one', 'two', 'Last & final.'].join('\n'));
     expect(task.text_length).toBe(res.body.length);
+  });
+
+  it('drops the text an inline style hides (display:none, visibility:hidden), as it drops hidden elements', async () => {
+    const task = await harvest('text', '/styled.html');
+    expect(task).toMatchObject({ status: 'done', error: null });
+    expect((await inject({ url: `/text_tasks/${task.id}/text` })).body).toBe(['Visible', 'but this link shows', 'Also visible'].join('\n'));
+  });
+
+  it('reports a page on a host that is down or has no address as unreachable, with the cause, not as a robots.txt failure', async () => {
+    for (const kind of ['text', 'images'] as const) {
+      const down = finished(kind, (await inject({ method: 'POST', url: `/${kind}_tasks`, payload: { url: `${deadSite}/page.html` } })).json().id);
+      const unknown = finished(kind, (await inject({ method: 'POST', url: `/${kind}_tasks`, payload: { url: 'http://no-such-host.test/page.html' } })).json().id);
+      const port = new URL(deadSite).host;
+      expect(await down).toMatchObject({ status: 'failed', error: `${deadSite}/page.html is unreachable: connection refused by ${port}` });
+      expect(await unknown).toMatchObject({ status: 'failed', error: 'http://no-such-host.test/page.html is unreachable: host not found: no-such-host.test' });
+    }
+  });
+
+  it('records an image on a host that is down as unreachable, and still collects the others', async () => {
+    const task = await harvest('images', '/dead-images.html');
+    expect(task).toMatchObject({ status: 'done', images_count: 1, images_failed: 1 });
+    const [dead, alive] = await imagesOf(task.id);
+    expect(dead).toMatchObject({ src: `${deadSite}/pic.png`, error: `${deadSite}/pic.png is unreachable: connection refused by ${new URL(deadSite).host}` });
+    expect(alive).toMatchObject({ src: `${site.url}/rel.png`, error: null });
   });
 
   it('decodes the page in the charset its <meta> names', async () => {

@@ -6,7 +6,7 @@ import type { BlobStore } from '../../infra/blobstore/contract.js';
 import type { Database } from '../../infra/db/database.js';
 import { assertValidRanges } from './address-policy.js';
 import { decodeHtml } from './charset.js';
-import { HarvestError } from './errors.js';
+import { HarvestError, UnreachableError } from './errors.js';
 import { type FetchTimeouts, Fetcher } from './fetcher.js';
 import { type LookupAll, createGuardedAgent } from './guarded-agent.js';
 import { HostLimiter } from './host-limiter.js';
@@ -124,6 +124,9 @@ export class Harvester {
   private async checkRobots(url: URL): Promise<void> {
     if (!this.deps.config.respectRobots) return;
     const rules = await this.robots.rulesFor(url);
+    // RFC 9309 keeps a crawler out when robots.txt cannot be reached; when that is because the
+    // host cannot be reached at all, the page (or image) is what is unreachable, and the error says so.
+    if (rules.unreachable) throw rules.unreachable.at(url);
     const path = url.pathname + url.search;
     if (rules.isAllowed(path)) return;
     throw new HarvestError(
@@ -147,6 +150,7 @@ export class Harvester {
       return RobotsRules.allowAll;
     } catch (error) {
       if (!(error instanceof HarvestError) || error.failure === 'refused' || error.failure === 'aborted') throw error;
+      if (error instanceof UnreachableError) return RobotsRules.hostUnreachable(error);
       // Too many redirects makes it "unavailable" (allow); no answer at all makes it unreachable (keep out).
       if (error.failure === 'redirect') return RobotsRules.allowAll;
       return RobotsRules.unavailableBecause(error.message);

@@ -1,9 +1,10 @@
 // The job handlers workers run: harvest.images and harvest.text. A page that is refused or fails
-// (HarvestError) fails its task with that message and the job ends normally; only the database
-// or the blob store being down (or a shutdown) makes the job throw, so that the queue retries it.
+// (HarvestError) fails its task with that message and fails the job with it at once: running it
+// again would meet the same page. Only the database or the blob store being down (or a shutdown)
+// makes the job throw a retryable error, so that the queue runs it again.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../../infra/db/database.js';
-import { type JobContext, type JobQueue, errorMessage } from '../../infra/queue/contract.js';
+import { type JobContext, type JobQueue, PermanentJobError, errorMessage } from '../../infra/queue/contract.js';
 import { HarvestError } from './errors.js';
 import type { Harvester } from './harvester.js';
 import * as store from './store.js';
@@ -17,9 +18,9 @@ export interface HarvestJobData {
   taskId: string;
 }
 
+/** What a job that harvested its page returns; a page that could not be harvested fails the job. */
 export interface HarvestJobResult {
-  status: 'done' | 'failed' | 'missing';
-  error?: string;
+  status: 'done';
   images_stored?: number;
   images_failed?: number;
   text_length?: number;
@@ -55,7 +56,7 @@ async function runTask(
 ): Promise<HarvestJobResult> {
   const { taskId } = job.data;
   const task = await database.run((db) => store.markTaskRunning(db, taskId, Date.now()));
-  if (!task) return { status: 'missing' };
+  if (!task) throw new PermanentJobError(`harvest task ${taskId} no longer exists`);
   try {
     const result = await work(task.url, job.signal);
     await database.run((db) => store.finishTask(db, taskId, { status: 'done', error: null, now: Date.now() }));
@@ -63,7 +64,7 @@ async function runTask(
   } catch (error) {
     if (error instanceof HarvestError && error.failure !== 'aborted') {
       await database.run((db) => store.finishTask(db, taskId, { status: 'failed', error: error.message, now: Date.now() }));
-      return { status: 'failed', error: error.message };
+      throw new PermanentJobError(error.message);
     }
     const message = errorMessage(error);
     const last = job.attempt >= HARVEST_JOB_ATTEMPTS;

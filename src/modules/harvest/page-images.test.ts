@@ -32,14 +32,21 @@ describe('finding a page’s images', () => {
       <img data-srcset="l1.png 1x,l2.png 2x">
       <picture><source data-srcset="lp.avif"></picture>`;
     expect(findImageUrls(html, page).map((u) => u.replace('https://site.test/dir/', ''))).toEqual([
-      's1.png', 's2.png', 'placeholder.gif', 'lazy.png', 'l1.png', 'l2.png', 'p1.webp', 'p2.webp', 'lp.avif', 'p.jpg',
-    ].sort((a, b) => orderOf(a) - orderOf(b)));
+      's1.png', 's2.png', 'p1.webp', 'p2.webp', 'p.jpg', 'placeholder.gif', 'lazy.png', 'l1.png', 'l2.png', 'lp.avif',
+    ]);
   });
 
   it('collects icons from <link rel>', () => {
     const html = `<link rel="icon" href="/favicon.ico"><link rel="shortcut icon" href="/s.ico"><link rel="apple-touch-icon" href="/touch.png">
       <link rel="stylesheet" href="/style.css"><link rel="preload" href="/x.png">`;
     expect(findImageUrls(html, page)).toEqual(['https://site.test/favicon.ico', 'https://site.test/s.ico', 'https://site.test/touch.png']);
+  });
+
+  it('lists the images in the order they stand in the page, the <head> icons where they are', () => {
+    const html = `<!doctype html><html><head><link rel="icon" href="/favicon.ico"><link rel="Shortcut Icon" href="/s.ico"></head>
+      <body><img src="/first.png"><picture><source srcset="/second.webp"><img src="/third.jpg"></picture>
+      <link rel="apple-touch-icon" href="/fourth.png"><img srcset="/fifth.png 1x"></body></html>`;
+    expect(findImageUrls(html, page).map((u) => new URL(u).pathname)).toEqual(['/favicon.ico', '/s.ico', '/first.png', '/second.webp', '/third.jpg', '/fourth.png', '/fifth.png']);
   });
 
   it('keeps data: URLs, drops fragments, other schemes and duplicates', () => {
@@ -53,11 +60,6 @@ describe('finding a page’s images', () => {
     expect(findImageUrls(html, page)).toHaveLength(MAX_IMAGES_PER_PAGE);
   });
 });
-
-// The order findImageUrls walks: all <img> in document order, then <picture><source>.
-function orderOf(name: string): number {
-  return ['s1.png', 's2.png', 'p.jpg', 'placeholder.gif', 'lazy.png', 'l1.png', 'l2.png', 'p1.webp', 'p2.webp', 'lp.avif'].indexOf(name);
-}
 
 describe('srcset', () => {
   it('splits candidates and their descriptors', () => {

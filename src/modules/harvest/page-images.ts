@@ -1,6 +1,7 @@
 // Finds a page's image URLs: <img> (src, srcset and the common lazy-loading attributes),
 // <picture><source srcset>, and icons from <link rel>, resolved against <base href> or the page
-// URL. Returns absolute http(s) URLs without fragments, and data: URLs as they are, each once.
+// URL. Returns absolute http(s) URLs without fragments, and data: URLs as they are, each once, in
+// the order they stand in the document.
 import { loadHtml } from './html-parse.js';
 
 /** A page listing more images than this is cut there: no real page needs more, a hostile one might. */
@@ -20,17 +21,22 @@ export function findImageUrls(html: string, pageUrl: URL): string[] {
     if (url) found.add(url);
   };
 
-  $('img').each((_, element) => {
-    for (const name of SINGLE_URL_ATTRIBUTES) add(element.attribs[name]);
-    for (const name of SRCSET_ATTRIBUTES) parseSrcset(element.attribs[name] ?? '').forEach(add);
-  });
-  $('picture source').each((_, element) => {
-    for (const name of SRCSET_ATTRIBUTES) parseSrcset(element.attribs[name] ?? '').forEach(add);
-    add(element.attribs['data-src']);
-  });
-  $('link[rel][href]').each((_, element) => {
-    const rels = element.attribs.rel.toLowerCase().split(/\s+/);
-    if (rels.some((rel) => ICON_RELS.has(rel))) add(element.attribs.href);
+  // One walk in document order (a selector group matches in it), so the images are listed as
+  // they stand in the page: an icon in <head> first, a <picture>'s sources before its <img>.
+  $('img, picture source, link[rel][href]').each((_, element) => {
+    const attributes = element.attribs;
+    if (element.name === 'link') {
+      const rels = attributes.rel.toLowerCase().split(/\s+/);
+      if (rels.some((rel) => ICON_RELS.has(rel))) add(attributes.href);
+      return;
+    }
+    if (element.name === 'img') {
+      for (const name of SINGLE_URL_ATTRIBUTES) add(attributes[name]);
+      for (const name of SRCSET_ATTRIBUTES) parseSrcset(attributes[name] ?? '').forEach(add);
+    } else {
+      for (const name of SRCSET_ATTRIBUTES) parseSrcset(attributes[name] ?? '').forEach(add);
+      add(attributes['data-src']);
+    }
   });
   return [...found];
 }

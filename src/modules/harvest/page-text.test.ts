@@ -25,6 +25,26 @@ describe('visible text', () => {
     expect(extractVisibleText(html)).toBe(['Heading one', 'Outer inline bold text', 'Nested block', 'Para- graph', 'tail', 'one', 'two', 'a', 'b', 'c1 c2', 'c3'].join('\n'));
   });
 
+  it('drops what an inline style hides, written in any case and spacing, with !important', () => {
+    const html = `<body>
+      <p>shown</p>
+      <div style="display:none">display none <p>and its children</p></div>
+      <div style="DISPLAY : NONE ;">upper case, spaced</div>
+      <div style="color: red; display: none !important">important</div>
+      <div style="display:none!IMPORTANT">important, no space</div>
+      <div style="display: /* a comment */ none">commented</div>
+      <span style="visibility:hidden">visibility hidden</span>
+      <span style="Visibility: Collapse">collapsed</span>
+      <div style="visibility: hidden">hidden parent <span style="visibility: visible">visible child</span></div>
+      <div style="display:none"><span style="visibility: visible">not back: display none is whole</span></div>
+      <div style="display:none; display:block">the last one wins</div>
+      <div style="display:none !important; display:block">but not over an important one</div>
+      <div style="display: inline-none">not a value that hides</div>
+      <div style="background: url(a;b.png); display: flex">a semicolon in a value</div>
+      <p>end</p></body>`;
+    expect(extractVisibleText(html)).toBe(['shown', 'visible child', 'the last one wins', 'not a value that hides', 'a semicolon in a value', 'end'].join('\n'));
+  });
+
   it('decodes entities and collapses every kind of whitespace', () => {
     expect(extractVisibleText('<p>Fish &amp; chips&nbsp;&nbsp;today\t\n  &lt;3</p>')).toBe('Fish & chips today <3');
     expect(extractVisibleText('')).toBe('');

@@ -1,6 +1,7 @@
 // robots.txt (RFC 9309): a small parser, and a per-origin cache so a page with 500 images on one
 // host costs one robots.txt fetch. Groups naming our product token win over `*`; within them the
 // longest matching pattern decides, and `allow` wins a tie.
+import type { UnreachableError } from './errors.js';
 
 export const ROBOTS_PRODUCT_TOKEN = 'workyard';
 
@@ -18,9 +19,15 @@ export class RobotsRules {
     return new RobotsRules([compileRule(false, '/')!], reason);
   }
 
+  /** The host itself did not answer: everything is disallowed, and a fetch there fails as unreachable, not as refused by robots.txt. */
+  static hostUnreachable(error: UnreachableError): RobotsRules {
+    return new RobotsRules([compileRule(false, '/')!], error.reason, error);
+  }
+
   constructor(
     private readonly rules: Rule[],
     readonly unavailable?: string,
+    readonly unreachable?: UnreachableError,
   ) {}
 
   /** `pathAndQuery` as in a URL: "/a/b?c=d" */

@@ -2,8 +2,8 @@
 // refused post keeps what was typed and shows each error beside its field.
 import type { FeedbackEntry } from '../store.js';
 import type { FormField, FormValues } from '../validation.js';
-import { LIMITS } from '../validation.js';
-import { type SafeHtml, html } from './html.js';
+import { LIMITS, displayName } from '../validation.js';
+import { type SafeHtml, html } from '../../../http/html.js';
 
 export type FormKind = 'sync' | 'async';
 
@@ -64,13 +64,13 @@ function feedbackForm(kind: FormKind, model: FeedbackPageModel): SafeHtml {
 <p class="hint">${form.hint}</p>
 <input type="hidden" name="_csrf" value="${model.csrfToken}">
 <div class="${fieldClass('name')}">
-<label for="${id('name')}">Name</label>
-<input id="${id('name')}" name="name" type="text" maxlength="${LIMITS.name}" autocomplete="name" required value="${values.name}"${describedBy('name')}>
+<label for="${id('name')}">Name (optional)</label>
+<input id="${id('name')}" name="name" type="text" maxlength="${LIMITS.name}" autocomplete="name" placeholder="Anonymous" value="${values.name}"${describedBy('name')}>
 ${error('name')}
 </div>
 <div class="${fieldClass('email')}">
-<label for="${id('email')}">Email</label>
-<input id="${id('email')}" name="email" type="email" maxlength="${LIMITS.email}" autocomplete="email" required value="${values.email}"${describedBy('email')}>
+<label for="${id('email')}">Email (optional, never shown)</label>
+<input id="${id('email')}" name="email" type="email" maxlength="${LIMITS.email}" autocomplete="email" value="${values.email}"${describedBy('email')}>
 ${error('email')}
 </div>
 <div class="${fieldClass('rating')}">
@@ -95,7 +95,7 @@ function entry(item: FeedbackEntry): SafeHtml {
   const when = new Date(item.createdAt).toISOString();
   const rating = item.rating === null ? html`<span class="rating none">no rating</span>` : html`<span class="rating" aria-label="rating ${item.rating} of 5">${'★'.repeat(item.rating)}${'☆'.repeat(5 - item.rating)} ${item.rating}/5</span>`;
   return html`<li class="entry" data-id="${item.id}">
-<div class="entry-head"><strong class="name">${item.name}</strong> ${rating} <time class="meta" datetime="${when}">${when.slice(0, 19).replace('T', ' ')} UTC</time> <span class="meta via">${item.via === 'sync' ? 'saved now' : 'queued'}</span></div>
+<div class="entry-head"><strong class="${item.name === '' ? 'name anonymous' : 'name'}">${displayName(item.name)}</strong> ${rating} <time class="meta" datetime="${when}">${when.slice(0, 19).replace('T', ' ')} UTC</time> <span class="meta via">${item.via === 'sync' ? 'saved now' : 'queued'}</span></div>
 <p class="message">${item.message}</p>
 </li>
 `;

@@ -1,6 +1,6 @@
 // GET /: an index of every part of Workyard. Links to parts other modules serve are listed
 // whether or not those modules are present in this build; the dashboard comes later.
-import { type SafeHtml, html } from './html.js';
+import { type SafeHtml, html } from '../../../http/html.js';
 
 const PARTS: { href: string; title: string; what: string }[] = [
   { href: '/feedback', title: 'Feedback', what: 'two web forms: one saved in the request, one queued and saved by a worker' },
@@ -10,7 +10,7 @@ const PARTS: { href: string; title: string; what: string }[] = [
   { href: '/blobs', title: 'Blobs', what: 'a key → bytes store' },
   { href: '/images_tasks', title: 'Image harvest tasks', what: 'fetch a page and collect its images' },
   { href: '/text_tasks', title: 'Text harvest tasks', what: 'fetch a page and collect its text' },
-  { href: '/async/get_task_result', title: 'Compute task results', what: 'the result of a queued sum task' },
+  { href: '/async/tasks', title: 'Compute tasks', what: 'the newest sum tasks: state, result or error, each with its JSON' },
   { href: '/metrics', title: 'Metrics', what: 'Prometheus metrics' },
   { href: '/readyz', title: 'Readiness', what: 'each dependency, up or down, with latency' },
 ];

@@ -1,6 +1,7 @@
-// The frame every page of the module shares, and how pages are sent: with a Content-Security-Policy
-// that allows no script at all and only this stylesheet (by hash), so that even a template mistake
-// could not run injected script. No external resources: the pages work offline.
+// The frame every server-rendered page shares (home, feedback, compute tasks, error pages), and
+// how pages are sent: with a Content-Security-Policy that allows no script at all and only this
+// stylesheet (by hash), so that even a template mistake could not run injected script.
+// No external resources: the pages work offline.
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { SafeHtml, html } from './html.js';
@@ -29,10 +30,15 @@ ol.entries li{background:#fff;border:1px solid #ddd;border-radius:8px;padding:.7
 .entry-head{display:flex;flex-wrap:wrap;gap:.75rem;align-items:baseline}
 .rating{color:#b8860b}
 .rating.none{color:#555}
+.name.anonymous{font-weight:400;font-style:italic;color:#555}
 .meta{color:#555;font-size:.9rem}
 .message{white-space:pre-wrap;overflow-wrap:anywhere;margin:.5rem 0 0}
 .pager{display:flex;gap:1rem;align-items:center}
 ul.links li{margin-bottom:.5rem}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border:1px solid #ddd;padding:.4rem .6rem;text-align:left;vertical-align:top}
+td.error,.state-failed .state{color:#b3261e}
+td.result{font-variant-numeric:tabular-nums}
 `;
 
 const CSP = [

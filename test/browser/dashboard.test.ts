@@ -3,16 +3,15 @@
 // requested path and shows a harvest's thumbnails. Leaves a screenshot in test-results/dashboard.png.
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLOW_JOB, slowJobModule } from '../support/dashboard.js';
 import { modules } from '../../src/modules/index.js';
 import { type FixtureSite, bytes, html, startFixtureSite } from '../support/harvest-fixture-site.js';
 import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
+import { launchChromium } from '../support/chromium.js';
 
 const KEY = 'browser-test-key';
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SCREENSHOT = path.resolve('test-results/dashboard.png');
 const REQUESTED = { '/api/orders': 9, '/api/orders/42': 6, '/api/customers': 4, '/api/search': 2, '/api/health-check': 1 };
 const harvestInstalled = modules.some((m) => m.name === 'harvest');
@@ -46,7 +45,7 @@ describe('the dashboard in Chromium', () => {
     });
     // The fixture site is on loopback, which harvest refuses unless told otherwise.
     wy = await startTestWorkyard({ WORKYARD_API_KEY: KEY, WORKYARD_HARVEST_ALLOW_PRIVATE: 'true' }, { modules: [...modules, slowJobModule] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
     page.on('console', (message) => {

@@ -4,14 +4,13 @@
 // Leaves screenshots in test-results/feedback*.png.
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { feedbackModule } from '../../src/modules/feedback/index.js';
 import { tasksModule } from '../../src/modules/tasks/index.js';
 import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
+import { launchChromium } from '../support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const RESULTS = path.resolve('test-results');
 
 describe('the feedback page in Chromium', () => {
@@ -23,7 +22,7 @@ describe('the feedback page in Chromium', () => {
 
   beforeAll(async () => {
     wy = await startTestWorkyard({}, { modules: [tasksModule, feedbackModule] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
     page.setDefaultTimeout(15_000);
     page.on('console', (message) => {

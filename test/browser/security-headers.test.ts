@@ -5,13 +5,12 @@
 // tests (feedback.test.ts, dashboard.test.ts). And the other way round: a stored object that is
 // an HTML page runs no script, neither its own nor another stored object (which the pages' policy,
 // scripts from 'self', would allow).
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needService, redisUrl, uniqueRedisPrefix } from '../support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
+import { launchChromium } from '../support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const KEY = 'security-browser-key';
 const redisOk = await needService('redis');
 
@@ -33,7 +32,7 @@ describe('security headers in Chromium', () => {
   beforeAll(async () => {
     embedded = await startTestWorkyard();
     if (redisOk) scaled = await startTestWorkyard({ WORKYARD_API_KEY: KEY, WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: uniqueRedisPrefix('csp') });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

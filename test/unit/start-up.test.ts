@@ -34,18 +34,21 @@ function tempDir(): string {
 }
 
 /** Runs a command in a process group of its own (so that the test can signal it as a terminal does). */
-function run(command: string, args: string[], env: Record<string, string>, options: { uid?: number; gid?: number } = {}): Started {
+function run(command: string, args: string[], env: Record<string, string>): Started {
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), npm_config_update_notifier: 'false', WORKYARD_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
-    ...options,
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // A command that cannot be spawned fails its test at once with the reason, instead of leaving it to time out.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', reject);
+  });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const entry = { child, output: () => output, exited, closed };
   started.push(entry);
@@ -53,8 +56,16 @@ function run(command: string, args: string[], env: Record<string, string>, optio
 }
 
 /** The server as npm start runs it, without npm: for what the server itself prints. */
-const runServer = (env: Record<string, string>, options: { uid?: number; gid?: number } = {}) =>
-  run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], env, options);
+const SERVER_ARGS = ['--import', 'tsx', 'src/main.ts', 'start'];
+const runServer = (env: Record<string, string>) => run(process.execPath, SERVER_ARGS, env);
+
+/**
+ * The server with `dir` mounted read-only, as a read-only volume is: in a mount namespace of its
+ * own, so nothing outside sees the mount. Root writes through any permission bits, but not
+ * through a read-only mount; and the test's Node may sit where another user cannot run it.
+ */
+const runServerOnReadOnlyDir = (dir: string, env: Record<string, string>) =>
+  run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"', dir, process.execPath, ...SERVER_ARGS], env);
 
 /** Every process below `pid` (Linux /proc). */
 function descendants(pid: number): number[] {
@@ -180,8 +191,9 @@ describe.skipIf(process.platform !== 'linux')('npm start', () => {
 });
 
 describe.skipIf(process.platform !== 'linux')('start-up failures: one line naming the cause and the setting, no stack trace', () => {
-  async function failedStart(env: Record<string, string>, options: { uid?: number; gid?: number } = {}) {
-    const server = runServer({ WORKYARD_PORT: String(await freePort()), WORKYARD_LOG_LEVEL: 'info', ...env }, options);
+  async function failedStart(env: Record<string, string>, readOnlyDir?: string) {
+    const fullEnv = { WORKYARD_PORT: String(await freePort()), WORKYARD_LOG_LEVEL: 'info', ...env };
+    const server = readOnlyDir ? runServerOnReadOnlyDir(readOnlyDir, fullEnv) : runServer(fullEnv);
     const exit = await Promise.race([server.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), STARTED_WITHIN_MS))]);
     expect(exit).toEqual({ code: 1, signal: null });
     await server.closed;
@@ -224,12 +236,12 @@ describe.skipIf(process.platform !== 'linux')('start-up failures: one line namin
     expect(line).toBe(`workyard: cannot start: the data directory ${path.join(file, 'data')} cannot exist: a part of its path is a file: set WORKYARD_DATA_DIR to a directory this process can write`);
   });
 
-  it('the data dir is not writable (as root: the server runs as nobody, the directory is root’s and read-only)', async () => {
+  it('the data dir is not writable (as root: a read-only mount of it, as a read-only volume; else its permission bits)', async () => {
     const dir = tempDir();
-    fs.chmodSync(dir, 0o555);
-    // root writes through any permission bits, so the server runs as another user here
     const asRoot = process.getuid?.() === 0;
-    const { line } = await failedStart({ WORKYARD_DATA_DIR: dir, HOME: os.tmpdir() }, asRoot ? { uid: 65534, gid: 65534 } : {});
-    expect(line).toMatch(new RegExp(`^workyard: cannot start: the data directory ${dir} is not writable by this process \\(uid \\d+\\) \\(EACCES\\): set WORKYARD_DATA_DIR to a directory this process can write$`));
+    if (!asRoot) fs.chmodSync(dir, 0o555);
+    const { line } = await failedStart({ WORKYARD_DATA_DIR: dir }, asRoot ? dir : undefined);
+    const code = asRoot ? 'EROFS' : 'EACCES';
+    expect(line).toMatch(new RegExp(`^workyard: cannot start: the data directory ${dir} is not writable by this process \\(uid \\d+\\) \\(${code}\\): set WORKYARD_DATA_DIR to a directory this process can write$`));
   });
 });

@@ -1,6 +1,9 @@
-// A 100 MB object through the native routes, on both stores, in a Workyard of its own process:
-// the server's resident memory must grow by less than 64 MB while it takes the object in (with
-// and without Content-Length) and sends it back. The bytes are generated and hashed as they
+// A 384 MB object through the native routes, on both stores, in a Workyard of its own process:
+// the server's resident memory must grow by less than 128 MB while it takes the object in (with
+// and without Content-Length) and sends it back, so not even a third of it is ever held. The bound is
+// the runtime's headroom, not the object: on Node 24 a streamed object grows the server by 60–75 MB
+// whether it is 100, 256 or 300 MB, up to 89 MB once (measured; Node 20 grew by 30–40 MB), which is why the object is
+// well over the bound rather than just over it. The bytes are generated and hashed as they
 // stream, so this process does not hold them either.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -12,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BlobsProcess, startBlobsProcess } from '../../../test/support/blobs-process.js';
 import { type S3rverHandle, startS3rver } from '../../../test/support/s3rver.js';
 
-const SIZE = 100 * 1024 * 1024;
-const MAX_GROWTH = 64 * 1024 * 1024;
+const SIZE = 384 * 1024 * 1024;
+const MAX_GROWTH = 128 * 1024 * 1024;
 const MB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** SIZE bytes in 64 KB chunks, made as they are read; `md5` is ready once the stream ended. */
@@ -72,7 +75,7 @@ afterAll(() => s3?.stop());
 describe.each([
   { name: 'disk', env: (): Record<string, string> => ({}) },
   { name: 's3rver', env: (): Record<string, string> => s3.env('large-objects') },
-])('a 100 MB blob on $name', (variant) => {
+])('a 384 MB blob on $name', (variant) => {
   let server: BlobsProcess;
   let dataDir: string;
   let baseline: number;
@@ -103,7 +106,7 @@ describe.each([
   it.each([
     ['with Content-Length', true],
     ['chunked', false],
-  ])('is put %s and read back whole, the server growing by less than 64 MB', async (_name, withLength) => {
+  ])('is put %s and read back whole, the server growing by less than 128 MB', async (_name, withLength) => {
     const key = withLength ? 'large/known' : 'large/chunked';
     const sent = await put(server.address, key, withLength);
     expect(sent.status, sent.body).toBe(201);
@@ -112,7 +115,7 @@ describe.each([
     const got = await getMd5(server.address, key);
     expect(got).toEqual({ status: 200, size: SIZE, md5: sent.md5 });
     const afterGet = await server.memory();
-    console.log(`[blobs] 100 MB ${withLength ? 'known-length' : 'chunked'} on ${variant.name}: RSS baseline ${MB(baseline)}, peak during put ${MB(afterPut.peak)}, peak after get ${MB(afterGet.peak)}`);
+    console.log(`[blobs] ${MB(SIZE)} ${withLength ? 'known-length' : 'chunked'} on ${variant.name}: RSS baseline ${MB(baseline)}, peak during put ${MB(afterPut.peak)}, peak after get ${MB(afterGet.peak)}`);
     expect(afterPut.peak - baseline).toBeLessThan(MAX_GROWTH);
     expect(afterGet.peak - baseline).toBeLessThan(MAX_GROWTH);
   }, 180_000);

@@ -245,7 +245,10 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     ]);
     expect(Date.now() - started).toBeLessThan(8_000);
     expect(loop).toMatchObject({ status: 'failed', error: `redirect loop: ${site.url}/loop.html → ${site.url}/loop.html` });
-    expect(slowPage).toMatchObject({ status: 'failed', error: `no response from ${site.url}/slow.html within 1000 ms` });
+    // Too slow either way: the headers' timeout (1 s from the request) usually fires first, but on a
+    // loaded machine the task's whole budget (1.5 s, robots.txt included) can run out before it.
+    expect(slowPage.status).toBe('failed');
+    expect([`no response from ${site.url}/slow.html within 1000 ms`, `no complete answer from ${site.url}/slow.html within 1500 ms`]).toContain(slowPage.error);
     expect(json).toMatchObject({ status: 'failed', error: `not an HTML page: ${site.url}/data.json is application/json (text/html or application/xhtml+xml expected)` });
     expect(noType.error).toBe(`not an HTML page: ${site.url}/no-type.html is without a content type (text/html or application/xhtml+xml expected)`);
     expect(gone).toMatchObject({ status: 'failed', error: `HTTP 410 from ${site.url}/gone.html` });

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { KyselyPlugin } from 'kysely';
 import type { Config } from '../../src/config.js';
 import { type Database, openDatabase } from '../../src/infra/db/database.js';
 import { migrateToLatest } from '../../src/infra/db/migrations.js';
@@ -20,14 +21,21 @@ export function tempDataDir(): string {
 }
 
 /** A queue on `config`, with its own database connection (when SQL), closed together. */
-export async function openTestQueue(config: QueueConfig, tuning: { leaseMs?: number; pollMs?: number; stalledCheckMs?: number } = {}, log: QueueLog = quiet): Promise<JobQueue> {
+export async function openTestQueue(
+  config: QueueConfig,
+  tuning: { leaseMs?: number; pollMs?: number; stalledCheckMs?: number } = {},
+  log: QueueLog = quiet,
+  /** SQL only: a Kysely plugin on the queue's own connection, to watch or hold its statements */
+  databasePlugin?: KyselyPlugin,
+): Promise<JobQueue> {
   let database: Database | undefined;
   if (!config.redisUrl) {
     database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.dependencyTimeoutMs });
     await migrateToLatest(database, [queueMigrations]);
   }
   const leaseMs = tuning.leaseMs ?? 5_000;
-  const { queue } = await openJobQueue(config, database, log, {
+  const queueDatabase = database && databasePlugin ? withPlugin(database, databasePlugin) : database;
+  const { queue } = await openJobQueue(config, queueDatabase, log, {
     leaseMs,
     pollMs: tuning.pollMs ?? 100,
     stalledCheckMs: tuning.stalledCheckMs ?? Math.max(200, Math.floor(leaseMs / 2)),
@@ -38,4 +46,10 @@ export async function openTestQueue(config: QueueConfig, tuning: { leaseMs?: num
     await database?.close();
   };
   return queue;
+}
+
+/** The same database seen through a plugin: every statement the queue runs passes through it. */
+function withPlugin(database: Database, plugin: KyselyPlugin): Database {
+  const db = database.db.withPlugin(plugin);
+  return { ...database, db, run: (query) => database.run(() => query(db)) };
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Database } from '../db/database.js';
 import { AppError, TimeoutError, notFound } from '../../errors.js';
+import { settlesWithin } from '../deadline.js';
 import {
   type CancelOutcome,
   type EnqueueOptions,
@@ -44,7 +45,8 @@ interface Registration {
   concurrency: number;
   active: Map<string, ActiveJob>;
   claimScheduled: boolean;
-  claiming: boolean;
+  /** the claim in flight: settles once the jobs it took are running (close() waits for it) */
+  claiming: Promise<unknown> | null;
   wakeTimer?: NodeJS.Timeout;
 }
 
@@ -71,6 +73,8 @@ export class SqlJobQueue implements JobQueue {
   private flushing: Promise<void> = Promise.resolve();
   private running = false;
   private closed = false;
+  /** close() no longer waits for claims in flight: what they took must not start */
+  private claimsAbandoned = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly leaseMs: number;
   private readonly pollMs: number;
@@ -215,7 +219,7 @@ export class SqlJobQueue implements JobQueue {
       concurrency: Math.max(1, options.concurrency ?? 1),
       active: new Map(),
       claimScheduled: false,
-      claiming: false,
+      claiming: null,
     });
     if (this.running) this.scheduleClaim(this.registrations.get(name)!);
   }
@@ -261,18 +265,31 @@ export class SqlJobQueue implements JobQueue {
     if (!this.running || registration.claiming) return;
     const free = registration.concurrency - registration.active.size;
     if (free <= 0) return;
-    registration.claiming = true;
+    const claiming = this.claimAndRun(registration, free);
+    registration.claiming = claiming;
+    const taken = await claiming;
+    registration.claiming = null;
+    if (!this.running) return;
+    if (taken === free) this.scheduleClaim(registration);
+    else if (taken === 0) await this.sleepUntilDue(registration);
+  }
+
+  /** Claims up to `free` due jobs and starts them; how many it took. Never rejects. */
+  private async claimAndRun(registration: Registration, free: number): Promise<number> {
     let rows: JobRow[] = [];
     try {
       rows = await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);
     } catch (error) {
       this.options.log?.warn({ err: error, job: registration.name }, 'claiming jobs failed; will retry');
-    } finally {
-      registration.claiming = false;
     }
+    // close() may have begun while the claim was in the database. The rows are this worker's now
+    // (the database shows them active), so they start, and close() waits for this claim before it
+    // looks at running jobs: they get the grace period and the abort like the others. Only if
+    // close() stopped waiting (the claim outlasted the grace period) are they left unstarted:
+    // their lease lapses and another worker runs them.
+    if (this.claimsAbandoned) return 0;
     for (const row of rows) this.run(registration, row);
-    if (rows.length === free) this.scheduleClaim(registration);
-    else if (rows.length === 0) await this.sleepUntilDue(registration);
+    return rows.length;
   }
 
   /** A delayed job becomes due without any signal: wake for it rather than wait for the poll. */
@@ -467,13 +484,19 @@ export class SqlJobQueue implements JobQueue {
     this.running = false;
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
+    const deadline = Date.now() + graceMs;
+    // A claim already committed in the database but not yet read here starts its jobs later:
+    // looking at running jobs before it settles would miss them, and they would run on, never
+    // asked to stop. So the claims in flight are waited for first, within the grace period.
+    const claims = [...this.registrations.values()].map((r) => r.claiming);
+    if (!(await settlesWithin(Promise.all(claims), graceMs))) this.claimsAbandoned = true;
     const active = [...this.registrations.values()].flatMap((r) => {
       clearTimeout(r.wakeTimer);
       return [...r.active.values()];
     });
     const allDone = Promise.all(active.map((job) => job.done));
     let graceTimer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), graceMs)));
+    const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))));
     if ((await Promise.race([allDone, graceOver])) === 'timeout') {
       // Past the grace period: ask handlers to stop. Their jobs keep their lease and are
       // recovered by another worker when it expires.

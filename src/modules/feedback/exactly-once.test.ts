@@ -3,6 +3,12 @@
 // over PostgreSQL, and on BullMQ with the records in PostgreSQL. The jobs it held are run again by
 // the next worker once their lease runs out; the job id being the row id, every submission ends up
 // stored once: exactly 2,000 rows, the 2,000 task ids, every job completed.
+//
+// Each kill lands while the worker holds claimed, unfinished jobs, by construction: the worker
+// (test/support/feedback-worker-child.ts) is told to hold the saves it starts, and is killed once it
+// holds some. The first kill holds them before they store their row, the second after (the case
+// exactly-once is about: stored, but the queue never heard). Killing at a moment chosen by timing
+// alone often found the SQLite worker between batches, holding nothing.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,8 +16,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
-import { FEEDBACK_SAVE_JOB } from './jobs.js';
+import { FEEDBACK_SAVE_JOB, type FeedbackSaveResult } from './jobs.js';
 import { eventually, feedbackSetups, queueEnv } from '../../../test/support/feedback.js';
+import type { FromWorker, HoldPoint } from '../../../test/support/feedback-worker-child.js';
 
 const setups = await feedbackSetups();
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -21,20 +28,24 @@ interface WorkerProcess {
   child: ChildProcess;
   output(): string;
   exited: Promise<NodeJS.Signals | number | null>;
+  /** the jobs it holds, told to hold (in the order they stopped) */
+  held: string[];
 }
 
-/** `workyard worker` in a process of its own, as it runs in production (tsx instead of the build). */
+/** `workyard worker` in a process of its own (tsx instead of the build), whose saves can be held. */
 function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/feedback-worker-child.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
   child.stderr!.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
+  const held: string[] = [];
+  child.on('message', (message: FromWorker) => 'held' in message && held.push(message.held));
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  return { child, output: () => output, exited };
+  return { child, output: () => output, exited, held };
 }
 
 async function kill(worker: WorkerProcess): Promise<void> {
@@ -104,31 +115,29 @@ for (const { dialect, queue, available } of setups) {
       startNextWorker();
       const enqueueing = enqueue(FIRST, TOTAL);
 
-      // Kill while it is busy: after it has saved some, and only while it holds jobs. (On an idle
-      // machine the SQLite worker can clear its backlog between two polls: a kill then interrupts
-      // nothing, and the test would prove nothing.)
-      const busyAfter = (rows: number) =>
-        eventually(
-          async () => ({ rows: await countRows(), active: (await ctx.queue.counts())[FEEDBACK_SAVE_JOB]?.active ?? 0 }),
-          (seen) => seen.rows >= rows && seen.active > 0,
-          60_000,
-        );
-      // The first kill must interrupt jobs: it can fall between two batches (a claim not yet
-      // committed is rolled back, and the worker held nothing), so the next worker is killed too,
-      // until a kill leaves jobs active with no one to finish them (one worker runs at a time, and
-      // before this kill there is no other orphan). The second kill comes later, on another worker.
-      let held = 0;
-      try {
-        for (let attempt = 0; attempt < 10 && held === 0; attempt++) {
-          await busyAfter(200);
-          await kill(workers.at(-1)!);
-          held = (await ctx.queue.counts())[FEEDBACK_SAVE_JOB]?.active ?? 0;
-          startNextWorker();
-        }
-        expect(held, 'a kill that interrupted jobs').toBeGreaterThan(0);
-        await busyAfter(900);
-        await kill(workers.at(-1)!);
+      // Kill while it works, after it has saved `rows`, and only once it holds jobs it cannot
+      // finish: told to hold, each save it starts stops at the hold point; the kill waits for one.
+      // At the kill, the jobs it held are claimed and unfinished (active in the queue), with their
+      // rows not yet stored (before-save) or stored (after-save).
+      const countRowsOf = async (ids: string[]) => Number((await ctx.database.db.selectFrom('feedback').select((eb) => eb.fn.countAll().as('n')).where('id', 'in', ids).executeTakeFirstOrThrow()).n);
+      const holdAndKill = async (point: HoldPoint, rows: number): Promise<string[]> => {
+        const worker = workers.at(-1)!;
+        await eventually(countRows, (n) => n >= rows, 60_000);
+        worker.child.send({ hold: point });
+        await eventually(async () => worker.held.length, (n) => n > 0, 60_000);
+        await kill(worker);
+        const held = [...worker.held];
+        const states = await Promise.all(held.map(async (id) => (await ctx.queue.getJob(id))?.state));
+        expect(states, `the jobs the worker held at the kill (${point})`).toEqual(held.map(() => 'active'));
+        expect(await countRowsOf(held), `rows stored by the jobs held ${point}`).toBe(point === 'after-save' ? held.length : 0);
         startNextWorker();
+        return held;
+      };
+      let heldBeforeSave: string[] = [];
+      let heldAfterSave: string[] = [];
+      try {
+        heldBeforeSave = await holdAndKill('before-save', 200);
+        heldAfterSave = await holdAndKill('after-save', 900);
         await enqueueing;
 
         // The jobs the killed workers held come back when their lease (BullMQ: lock) runs out.
@@ -147,15 +156,20 @@ for (const { dialect, queue, available } of setups) {
       const counts = (await ctx.queue.counts())[FEEDBACK_SAVE_JOB];
       expect(counts).toMatchObject({ completed: TOTAL, failed: 0, queued: 0, active: 0 });
 
-      // The kills did interrupt jobs: some ran more than once, and those that had already stored
-      // their row before the kill found it and stored nothing the second time.
+      // The kills did interrupt jobs, and every job held at a kill ran again: those held before
+      // their save stored their row on the rerun, those held after it found their row stored.
       const jobs = [];
       for (let i = 0; i < taskIds.length; i += 50) jobs.push(...(await Promise.all(taskIds.slice(i, i + 50).map((id) => ctx.queue.getJob(id)))));
       expect(jobs.every((job) => job?.state === 'completed')).toBe(true);
+      const byId = new Map(jobs.map((job) => [job!.id, job!]));
+      const rerunOf = (ids: string[]) => ids.map((id) => byId.get(id)!).map((job) => ({ again: job.attempts > 1, stored: (job.result as FeedbackSaveResult).stored }));
+      expect(rerunOf(heldBeforeSave)).toEqual(heldBeforeSave.map(() => ({ again: true, stored: true })));
+      expect(rerunOf(heldAfterSave)).toEqual(heldAfterSave.map(() => ({ again: true, stored: false })));
       const rerun = jobs.filter((job) => job!.attempts > 1);
-      const foundTheirRow = rerun.filter((job) => (job!.result as { stored: boolean }).stored === false);
-      console.log(`[exactly-once ${queue}/${dialect}] ${workers.length - 1} kills, the first that interrupted jobs left ${held} active; ${rerun.length} jobs ran again after a kill; ${foundTheirRow.length} of them found their row already stored`);
-      expect(rerun.length).toBeGreaterThan(0);
+      const foundTheirRow = rerun.filter((job) => (job!.result as FeedbackSaveResult).stored === false);
+      console.log(
+        `[exactly-once ${queue}/${dialect}] 2 kills, holding ${heldBeforeSave.length} jobs before their save and ${heldAfterSave.length} after; ${rerun.length} jobs ran again after a kill; ${foundTheirRow.length} of them found their row already stored`,
+      );
     });
   });
 }

@@ -82,10 +82,15 @@ describe('form validation (each rule, every field checked at once)', () => {
   });
 
   it('checks a long email without a slow pattern match (no ReDoS)', () => {
-    const started = performance.now();
-    expect(emailIsValid('a'.repeat(60_000) + '@' + 'b'.repeat(3000))).toBe(false);
-    expect(emailIsValid('a@' + 'b-'.repeat(30_000))).toBe(false);
-    expect(performance.now() - started).toBeLessThan(50);
+    // The fastest of five tries: a backtracking pattern is slow every time, while a busy machine
+    // (CI once measured 52 ms for a single try) slows only some of them.
+    const tries = Array.from({ length: 5 }, () => {
+      const started = performance.now();
+      expect(emailIsValid('a'.repeat(60_000) + '@' + 'b'.repeat(3000))).toBe(false);
+      expect(emailIsValid('a@' + 'b-'.repeat(30_000))).toBe(false);
+      return performance.now() - started;
+    });
+    expect(Math.min(...tries)).toBeLessThan(50);
   });
 });
 

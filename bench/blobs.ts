@@ -136,7 +136,7 @@ try {
     const dataDir = fs.mkdtempSync(path.join(workDir, 'workyard-'));
     const wy: TestWorkyard = await startTestWorkyard({ ...variant.env, WORKYARD_DATA_DIR: dataDir, WORKYARD_LOG_LEVEL: 'warn', WORKYARD_DEPENDENCY_TIMEOUT_MS: '10000' }, { modules: [blobs] });
     const name = `${variant.store}, ${variant.mode}`;
-    const tier = blobs.runtimeOf(wy.workyard.ctx).service.writeBehind?.tier;
+    const tier = wy.workyard.instanceOf(blobs).service.writeBehind?.tier;
     try {
       for (const size of SIZES) {
         const unit = size.bytes === KB ? 'req/s' : 'MB/s';

@@ -30,9 +30,11 @@ deadline.unref();
 
 const benchModule: WorkyardModule = {
   name: 'bench',
-  routes(app) {
-    app.get('/bench/ping', { schema: { tags: ['bench'] } }, async () => ({ ok: true }));
-  },
+  create: () => ({
+    routes(app) {
+      app.get('/bench/ping', { schema: { tags: ['bench'] } }, async () => ({ ok: true }));
+    },
+  }),
 };
 
 async function measure(url: string): Promise<LoadResult> {

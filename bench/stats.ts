@@ -135,7 +135,7 @@ try {
   } finally {
     await embedded.close();
   }
-  const uncountedApp = await start({}, [tasksModule, { ...statsModule, rootHooks: undefined }]);
+  const uncountedApp = await start({}, [tasksModule, { ...statsModule, create: (ctx) => ({ ...statsModule.create(ctx), rootHooks: undefined }) }]);
   let uncounted: LoadResult;
   try {
     uncounted = await measure(`${uncountedApp.baseUrl}${API_PATH}`);

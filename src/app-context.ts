@@ -20,19 +20,30 @@ export interface AppContext extends Infra {
   requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 
-export interface WorkyardModule {
+/**
+ * A module: its name, its tables, and how to make one instance of it for one app. Everything the
+ * module keeps (stores, services, timers, clients) lives in that instance, so two apps in one
+ * process (tests) never share or close each other's state.
+ */
+export interface WorkyardModule<Instance extends ModuleInstance = ModuleInstance> {
   name: string;
   /** the module's tables, run on start and by `workyard migrate` */
   migrations?: MigrationSet;
-  /** registers the module's HTTP surface (encapsulated: it sees only what it registers) */
-  routes?: (app: App, ctx: AppContext) => Promise<void> | void;
+  /** called once per app, before anything is registered */
+  create(ctx: AppContext): Instance;
+}
+
+/** One module in one app. buildWorkyard calls what applies to the process, then close() on shutdown. */
+export interface ModuleInstance {
   /**
    * adds hooks to the root instance, which see every request the app handles (every module's
    * routes, 404s, docs): request counting and the like. Runs in API processes, before any plugin.
    */
-  rootHooks?: (app: App, ctx: AppContext) => void;
+  rootHooks?(app: App): void;
+  /** registers the module's HTTP surface (encapsulated: it sees only what it registers) */
+  routes?(app: App): Promise<void> | void;
   /** registers the module's job handlers; runs in every process that runs workers */
-  jobs?: (queue: JobQueue, ctx: AppContext) => void;
-  /** runs once on shutdown, after the server stopped taking requests (per app: one process may run several) */
-  close?: (ctx: AppContext) => Promise<void>;
+  jobs?(queue: JobQueue): void;
+  /** runs once on shutdown, after the server stopped taking requests; instances close in reverse order */
+  close?(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { App, AppContext, WorkyardModule } from './app-context.js';
+import type { App, AppContext, ModuleInstance, WorkyardModule } from './app-context.js';
 import { type Config, shapeOf } from './config.js';
 import { adminGuard } from './http/auth.js';
 import { parseJsonSuffixTypes, refuseUndeclaredBodyTypes } from './http/body-types.js';
@@ -39,6 +39,8 @@ export interface Workyard {
   start(): Promise<string | null>;
   /** graceful: stop taking requests, let active jobs finish (up to the shutdown timeout), close */
   close(): Promise<void>;
+  /** this app's instance of a module it runs (tests reach a module's state through it) */
+  instanceOf<Instance extends ModuleInstance>(module: WorkyardModule<Instance>): Instance;
 }
 
 const VERSION = '0.1.0';
@@ -80,38 +82,46 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  // Before any plugin loads, so that these hooks apply to every route, the 404 handler included.
-  if (api) for (const module of modules) module.rootHooks?.(app, ctx);
-  redirectOtherSlashForm(app);
-  // Before any route is added, so that every route's body types are checked by the one rule.
-  refuseUndeclaredBodyTypes(app);
-  parseJsonSuffixTypes(app);
-  await app.register(securityPlugin, { config });
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: { title: 'Workyard', version: VERSION, description: 'Background work behind a web API' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-    },
-  });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: false });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  instrumentHttp(app, metrics);
-  opsRoutes(app, ctx);
-  // A worker-only process serves just the operations routes (when given a port), for probes and metrics.
-  if (api) {
-    for (const module of modules) {
-      if (!module.routes) continue;
-      try {
-        await app.register(async (scope) => module.routes!(scope as App, ctx));
-      } catch (error) {
-        // A module may refuse to start (a dependency it cannot use safely): leave nothing open.
-        for (const opened of modules) await opened.close?.(ctx).catch(() => {});
-        await infra.close(0);
-        throw error;
+  const instances = new Map<WorkyardModule, ModuleInstance>();
+  // Reverse order of creation: a module's close may still use what an earlier one holds.
+  const closeInstances = async () => {
+    for (const [module, instance] of [...instances].reverse()) {
+      await instance.close?.().catch((error) => log.warn({ err: error, module: module.name }, 'module close failed'));
+    }
+    instances.clear();
+  };
+  try {
+    for (const module of modules) instances.set(module, module.create(ctx));
+    // Before any plugin loads, so that these hooks apply to every route, the 404 handler included.
+    if (api) for (const instance of instances.values()) instance.rootHooks?.(app);
+    redirectOtherSlashForm(app);
+    // Before any route is added, so that every route's body types are checked by the one rule.
+    refuseUndeclaredBodyTypes(app);
+    parseJsonSuffixTypes(app);
+    await app.register(securityPlugin, { config });
+    await app.register(fastifySwagger, {
+      openapi: {
+        info: { title: 'Workyard', version: VERSION, description: 'Background work behind a web API' },
+        components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      },
+    });
+    await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: false });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    instrumentHttp(app, metrics);
+    opsRoutes(app, ctx);
+    // A worker-only process serves just the operations routes (when given a port), for probes and metrics.
+    if (api) {
+      for (const instance of instances.values()) {
+        if (instance.routes) await app.register(async (scope) => instance.routes!(scope as App));
       }
     }
+    if (worker) for (const instance of instances.values()) instance.jobs?.(queue);
+  } catch (error) {
+    // A module may refuse to start (a dependency it cannot use safely): leave nothing open.
+    await closeInstances();
+    await infra.close(0);
+    throw error;
   }
-  if (worker) for (const module of modules) module.jobs?.(queue, ctx);
 
   let closing: Promise<void> | null = null;
   return {
@@ -128,10 +138,15 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
     close() {
       closing ??= (async () => {
         await app.close();
-        for (const module of modules) await module.close?.(ctx).catch((error) => log.warn({ err: error, module: module.name }, 'module close failed'));
+        await closeInstances();
         await infra.close(config.shutdownTimeoutMs);
       })();
       return closing;
+    },
+    instanceOf<Instance extends ModuleInstance>(module: WorkyardModule<Instance>): Instance {
+      const instance = instances.get(module);
+      if (!instance) throw new Error(`module ${module.name} does not run in this app`);
+      return instance as Instance;
     },
   };
 }

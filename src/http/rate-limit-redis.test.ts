@@ -14,9 +14,11 @@ const ok = await needService('redis');
 
 const limitedModule: WorkyardModule = {
   name: 'limited',
-  routes(app) {
-    app.get('/limited', { schema: { tags: ['limited'] } }, async () => ({ ok: true }));
-  },
+  create: () => ({
+    routes(app) {
+      app.get('/limited', { schema: { tags: ['limited'] } }, async () => ({ ok: true }));
+    },
+  }),
 };
 
 describe('rate limits without Redis', () => {

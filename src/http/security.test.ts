@@ -9,13 +9,15 @@ import { routeGroup } from './rate-limit.js';
 // Two route groups of a test module, so that limits are tested apart from the real modules' rules.
 const groupsModule: WorkyardModule = {
   name: 'groups',
-  routes(app) {
-    app.get('/alpha/one', { schema: { tags: ['alpha'] } }, async () => ({ ok: 1 }));
-    app.get('/alpha/two', { schema: { tags: ['alpha'] } }, async () => ({ ok: 2 }));
-    app.get('/beta', { schema: { tags: ['beta'] } }, async () => ({ ok: 3 }));
-    app.post('/alpha/echo', { schema: { tags: ['alpha'], body: Type.Object({ text: Type.String() }, { additionalProperties: false }) } }, async (request) => request.body);
-    app.get('/page', async (_request, reply) => reply.type('text/html').send('<p style="color:red">page</p>'));
-  },
+  create: () => ({
+    routes(app) {
+      app.get('/alpha/one', { schema: { tags: ['alpha'] } }, async () => ({ ok: 1 }));
+      app.get('/alpha/two', { schema: { tags: ['alpha'] } }, async () => ({ ok: 2 }));
+      app.get('/beta', { schema: { tags: ['beta'] } }, async () => ({ ok: 3 }));
+      app.post('/alpha/echo', { schema: { tags: ['alpha'], body: Type.Object({ text: Type.String() }, { additionalProperties: false }) } }, async (request) => request.body);
+      app.get('/page', async (_request, reply) => reply.type('text/html').send('<p style="color:red">page</p>'));
+    },
+  }),
 };
 
 describe('security headers and rate limits', () => {

@@ -7,14 +7,16 @@ export const SLOW_JOB = 'dashboard-test.slow';
 /** Registers a job that sleeps for data.ms (default 300 ms), then returns { slept }. */
 export const slowJobModule: WorkyardModule = {
   name: 'dashboard-test',
-  jobs(queue) {
-    queue.process<{ ms?: number; fail?: boolean }, { slept: number }>(SLOW_JOB, async (job) => {
-      const ms = job.data.ms ?? 300;
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      if (job.data.fail) throw new Error('failed on purpose');
-      return { slept: ms };
-    }, { concurrency: 4 });
-  },
+  create: () => ({
+    jobs(queue) {
+      queue.process<{ ms?: number; fail?: boolean }, { slept: number }>(SLOW_JOB, async (job) => {
+        const ms = job.data.ms ?? 300;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        if (job.data.fail) throw new Error('failed on purpose');
+        return { slept: ms };
+      }, { concurrency: 4 });
+    },
+  }),
 };
 
 export interface SseEvent {

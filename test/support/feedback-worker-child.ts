@@ -50,7 +50,16 @@ const workyard = await buildWorkyard(config, {
   api: false,
   worker: true,
   logger: createLogger(config.logLevel),
-  modules: modules.map((module) => (module.name === 'feedback' && module.jobs ? { ...module, jobs: (queue, ctx) => module.jobs!(withHoldableSaves(queue), ctx) } : module)),
+  modules: modules.map((module) => {
+    if (module.name !== 'feedback') return module;
+    return {
+      ...module,
+      create(ctx) {
+        const instance = module.create(ctx);
+        return { ...instance, jobs: (queue) => instance.jobs?.(withHoldableSaves(queue)) };
+      },
+    };
+  }),
 });
 await workyard.start();
 tell({ ready: true });

@@ -22,12 +22,14 @@ describe.skipIf(!ok)('Workyard on the BullMQ driver', () => {
           tasksModule,
           {
             name: 'test-jobs',
-            jobs: (queue) =>
-              queue.process<number, number>('slow-double', async (job) => {
-                await job.reportProgress(50);
-                await gate;
-                return job.data * 2;
-              }),
+            create: () => ({
+              jobs: (queue) =>
+                queue.process<number, number>('slow-double', async (job) => {
+                  await job.reportProgress(50);
+                  await gate;
+                  return job.data * 2;
+                }),
+            }),
           },
         ],
       },

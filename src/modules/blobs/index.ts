@@ -1,7 +1,8 @@
 // The blobs module: a key → bytes store over ctx.blobs (S3 or local disk), with the native
 // streaming routes, the compatible base64 routes, and optional write-behind for small objects.
 import type { Redis } from 'ioredis';
-import type { AppContext, WorkyardModule } from '../../app-context.js';
+import type { App, AppContext, ModuleInstance, WorkyardModule } from '../../app-context.js';
+import type { JobQueue } from '../../infra/queue/contract.js';
 import { closeRedisClient, createRedisClient } from '../../infra/redis/connection.js';
 import { BlobService } from './blob-service.js';
 import type { FastTier } from './fast-tier/contract.js';
@@ -13,12 +14,11 @@ import { UPLOAD_JOB, type UploadJobData, WriteBehind, type WriteBehindOptions } 
 
 export type BlobsModuleOptions = Pick<WriteBehindOptions, 'leaseMs' | 'sweepAfterMs' | 'sweepEveryMs'>;
 
-/** What one app (one AppContext) of this process uses; a test process may run several apps. */
-class BlobsRuntime {
+/** One app's blobs: the service the routes use, and the write-behind path its jobs drain. */
+export class BlobsInstance implements ModuleInstance {
   readonly service: BlobService;
   private readonly writeBehind: WriteBehind;
   private redis?: Redis;
-  private checked?: Promise<void>;
 
   constructor(
     private readonly ctx: AppContext,
@@ -37,21 +37,17 @@ class BlobsRuntime {
     return new RedisFastTier(this.redis, { prefix: config.redisPrefix, timeoutMs: config.dependencyTimeoutMs });
   }
 
-  /** With write-behind on, a Redis fast tier must persist what it holds: checked once, before serving. */
-  ready(): Promise<void> {
-    this.checked ??= this.ctx.config.blobs.writeBehind && this.writeBehind.tier instanceof RedisFastTier ? this.writeBehind.tier.checkPersistence(this.ctx.log) : Promise.resolve();
-    return this.checked;
+  async routes(app: App): Promise<void> {
+    // With write-behind on, a Redis fast tier must persist what it holds: checked before serving.
+    if (this.ctx.config.blobs.writeBehind && this.writeBehind.tier instanceof RedisFastTier) await this.writeBehind.tier.checkPersistence(this.ctx.log);
+    await nativeBlobRoutes(app, this.ctx, this.service);
+    compatBlobRoutes(app, this.service);
   }
 
-  registerJobs(): void {
+  jobs(queue: JobQueue): void {
     // Uploads run even with write-behind off, so that entries left from when it was on drain.
-    this.ctx.queue.process<UploadJobData, { outcome: string }>(UPLOAD_JOB, async (job) => ({ outcome: await this.writeBehind.upload(job.data.key, job.data.version) }), { concurrency: 8 });
+    queue.process<UploadJobData, { outcome: string }>(UPLOAD_JOB, async (job) => ({ outcome: await this.writeBehind.upload(job.data.key, job.data.version) }), { concurrency: 8 });
     if (this.ctx.config.blobs.writeBehind) this.writeBehind.startSweeper();
-  }
-
-  /** For tests: queue what the sweeper would queue, now. */
-  sweep(): Promise<number> {
-    return this.writeBehind.sweep();
   }
 
   async close(): Promise<void> {
@@ -60,31 +56,8 @@ class BlobsRuntime {
   }
 }
 
-export function createBlobsModule(options: BlobsModuleOptions = {}): WorkyardModule & { runtimeOf(ctx: AppContext): BlobsRuntime } {
-  const runtimes = new WeakMap<AppContext, BlobsRuntime>();
-  const runtimeOf = (ctx: AppContext) => {
-    let runtime = runtimes.get(ctx);
-    if (!runtime) runtimes.set(ctx, (runtime = new BlobsRuntime(ctx, options)));
-    return runtime;
-  };
-  return {
-    name: 'blobs',
-    migrations: fastTierMigrations,
-    runtimeOf,
-    async routes(app, ctx) {
-      const runtime = runtimeOf(ctx);
-      await runtime.ready();
-      await nativeBlobRoutes(app, ctx, runtime.service);
-      compatBlobRoutes(app, runtime.service);
-    },
-    jobs(_queue, ctx) {
-      runtimeOf(ctx).registerJobs();
-    },
-    async close(ctx) {
-      await runtimes.get(ctx)?.close();
-      runtimes.delete(ctx);
-    },
-  };
+export function createBlobsModule(options: BlobsModuleOptions = {}): WorkyardModule<BlobsInstance> {
+  return { name: 'blobs', migrations: fastTierMigrations, create: (ctx) => new BlobsInstance(ctx, options) };
 }
 
 export const blobsModule = createBlobsModule();

@@ -38,7 +38,7 @@ describe.skipIf(!ready)('write-behind, scaled shape', () => {
     const wy = await startTestWorkyard(scaledEnv(redis.url), { modules: [blobs] });
     try {
       expect(wy.workyard.ctx.drivers).toMatchObject({ queue: 'bullmq', blobs: 's3' });
-      const tier = blobs.runtimeOf(wy.workyard.ctx).service.writeBehind!.tier;
+      const tier = wy.workyard.instanceOf(blobs).service.writeBehind!.tier;
       expect(tier.name).toBe('redis');
       const bytes = randomBytes(200_000);
       const put = await wy.workyard.app.inject({ method: 'PUT', url: '/blobs/scaled/a', headers: { 'content-type': 'image/avif' }, payload: bytes });
@@ -59,7 +59,7 @@ describe.skipIf(!ready)('write-behind, scaled shape', () => {
     const blobs = createBlobsModule();
     const wy = await startTestWorkyard({ ...scaledEnv(forgetful.url), WORKYARD_BLOBS_FAST_TIER: 'sql' }, { modules: [blobs] });
     try {
-      expect(blobs.runtimeOf(wy.workyard.ctx).service.writeBehind!.tier.name).toBe('sql-postgres');
+      expect(wy.workyard.instanceOf(blobs).service.writeBehind!.tier.name).toBe('sql-postgres');
       expect((await wy.workyard.app.inject({ method: 'PUT', url: '/blobs/scaled/b', payload: 'in postgres first' })).statusCode).toBe(201);
       expect((await wy.workyard.app.inject({ url: '/blobs/scaled/b' })).body).toBe('in postgres first');
     } finally {

@@ -21,7 +21,7 @@ describe('write-behind (embedded: SQLite fast tier, disk store)', () => {
   let worker: TestWorkyard | null = null;
   const inject = (options: InjectOptions) => api.workyard.app.inject(options);
   const store = () => api.workyard.ctx.blobs;
-  const tier = () => blobs.runtimeOf(api.workyard.ctx).service.writeBehind!.tier;
+  const tier = () => api.workyard.instanceOf(blobs).service.writeBehind!.tier;
   const unfinishedUploads = async () => {
     const counts = (await api.workyard.ctx.queue.counts())['blobs.upload'];
     return (counts?.queued ?? 0) + (counts?.active ?? 0);

@@ -5,13 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JobContext, type JobHandler, type JobQueue, PermanentJobError } from '../../infra/queue/contract.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { SUM_CONCURRENCY, SUM_JOB, type SumJobData, type SumJobResult, computeJobs } from './jobs.js';
-import { computeStoreFor } from './store.js';
+import { computeModule } from './index.js';
+import type { ComputeTaskStore } from './store.js';
+import type { TaskPruner } from './task-pruning.js';
 import { SUM_OVERFLOW_MESSAGE } from './sum.js';
 
 describe('the compute.sum job handler', () => {
   let wy: TestWorkyard;
   let handler: JobHandler<SumJobData, SumJobResult>;
   let registered: { name: string; concurrency?: number };
+  let store: ComputeTaskStore;
+  let pruner: TaskPruner;
   beforeAll(async () => {
     wy = await startTestWorkyard({}, { worker: false });
     // The real queue, except that the handler is handed to the test instead of to workers.
@@ -24,9 +28,13 @@ describe('the compute.sum job handler', () => {
             }
           : Reflect.get(target, property, receiver),
     }) as JobQueue;
-    computeJobs(queue, wy.workyard.ctx);
+    store = wy.workyard.instanceOf(computeModule).store;
+    pruner = computeJobs(queue, wy.workyard.ctx, store);
   });
-  afterAll(() => wy?.close());
+  afterAll(async () => {
+    await pruner?.stop();
+    await wy?.close();
+  });
 
   const job = (id: string, data: SumJobData, signal = new AbortController().signal): JobContext<SumJobData> => ({
     id, name: SUM_JOB, data, attempt: 1, signal, reportProgress: async () => {},
@@ -46,20 +54,20 @@ describe('the compute.sum job handler', () => {
     await expect(Promise.race([run, stillWaiting])).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(2_000);
     // nothing was recorded for it: the queue runs it again
-    expect(await computeStoreFor(wy.workyard.ctx.database).get('aborted-task')).toBeUndefined();
+    expect(await store.get('aborted-task')).toBeUndefined();
   });
 
   it('waits delay_ms, then records and returns the compensated sum', async () => {
     const started = Date.now();
     expect(await handler(job('waited-task', { numbers: [1e16, 1, -1e16], delay_ms: 200 }))).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(195);
-    expect(await computeStoreFor(wy.workyard.ctx.database).get('waited-task')).toMatchObject({ status: 'done', result: 1, error: null });
+    expect(await store.get('waited-task')).toMatchObject({ status: 'done', result: 1, error: null });
   });
 
   it('records a sum beyond the double range as failed and fails the job with a PermanentJobError, so the queue does not retry it', async () => {
     const run = handler(job('overflow-task', { numbers: [1.7e308, 1.7e308], delay_ms: 0 }));
     await expect(run).rejects.toBeInstanceOf(PermanentJobError);
     await expect(run).rejects.toThrow(SUM_OVERFLOW_MESSAGE);
-    expect(await computeStoreFor(wy.workyard.ctx.database).get('overflow-task')).toMatchObject({ status: 'failed', result: null, error: expect.stringContaining('range of a double') });
+    expect(await store.get('overflow-task')).toMatchObject({ status: 'failed', result: null, error: expect.stringContaining('range of a double') });
   });
 });

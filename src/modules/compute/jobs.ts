@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../../app-context.js';
 import { type JobQueue, PermanentJobError } from '../../infra/queue/contract.js';
-import { computeStoreFor } from './store.js';
+import type { ComputeTaskStore } from './store.js';
 import { SUM_OVERFLOW_MESSAGE, compensatedSum } from './sum.js';
 import { TaskPruner } from './task-pruning.js';
 
@@ -31,14 +31,9 @@ export const SUM_CONCURRENCY = 10_000;
 /** A worker lost mid-task (crash, or shutdown past its grace) leaves the task to another run. */
 export const SUM_ATTEMPTS = 3;
 
-// Keyed by database, as the stores are: tests build several Workyards in one process.
-const pruners = new WeakMap<AppContext['database'], TaskPruner>();
-
-export function computeJobs(queue: JobQueue, ctx: AppContext): void {
-  const store = computeStoreFor(ctx.database);
-  // Worker processes prune old finished task records; API-only processes never do.
+/** Registers the sum and starts pruning old finished task records (worker processes only); returns the pruner to stop. */
+export function computeJobs(queue: JobQueue, ctx: AppContext, store: ComputeTaskStore): TaskPruner {
   const pruner = new TaskPruner(store, { retentionMs: ctx.config.computeTaskRetentionMs, log: ctx.log });
-  pruners.set(ctx.database, pruner);
   pruner.start();
   queue.process<SumJobData, SumJobResult>(
     SUM_JOB,
@@ -57,10 +52,5 @@ export function computeJobs(queue: JobQueue, ctx: AppContext): void {
     },
     { concurrency: SUM_CONCURRENCY },
   );
-}
-
-/** Stops this Workyard's pruning (module close). */
-export async function stopComputeJobs(ctx: AppContext): Promise<void> {
-  await pruners.get(ctx.database)?.stop();
-  pruners.delete(ctx.database);
+  return pruner;
 }

@@ -18,16 +18,16 @@ import {
   SyncSumReply,
   TaskResultReply,
 } from './schemas.js';
-import { computeStoreFor } from './store.js';
+import type { ComputeTaskStore } from './store.js';
 import { SumTaskStarter, failedSumError, readSumTask, sumJobData, viewOfJob } from './sum-tasks.js';
 import { type TaskRow, tasksPage } from './views/tasks-page.js';
 
 const tags = ['compute'];
 
-export function computeRoutes(app: App, ctx: AppContext): void {
+export function computeRoutes(app: App, ctx: AppContext, store: ComputeTaskStore): void {
   acceptJsonBodiesOnly(app);
   const answers = new PacedRelease();
-  const tasks = new SumTaskStarter(ctx);
+  const tasks = new SumTaskStarter(ctx, store);
 
   app.post('/sync/sum', {
     bodyLimit: SUM_BODY_LIMIT,
@@ -72,7 +72,7 @@ export function computeRoutes(app: App, ctx: AppContext): void {
     response: { 200: TaskResultReply, 400: ErrorReply, 404: ErrorReply, 503: ErrorReply },
   };
   const answerTaskResult = async (id: string) => {
-    const view = await readSumTask(ctx, id);
+    const view = await readSumTask(ctx, store, id);
     if (!view) throw notFound(`sum task ${id}`);
     return view;
   };
@@ -89,12 +89,12 @@ export function computeRoutes(app: App, ctx: AppContext): void {
     },
   }, async (request, reply) => {
     const { limit } = request.query as { limit: number };
-    const records = await computeStoreFor(ctx.database).recent(limit);
+    const records = await store.recent(limit);
     const rows = await Promise.all(records.map(async (record): Promise<TaskRow> => {
       const row = { id: record.id, createdAt: record.created_at, finishedAt: record.finished_at };
       if (record.status !== 'pending') return { ...row, status: record.status, result: record.result, error: record.error };
       // a pending record may be running, or finished with its outcome not yet written: the queue knows
-      const view = await readSumTask(ctx, record.id);
+      const view = await readSumTask(ctx, store, record.id);
       return { ...row, status: view?.status ?? 'pending', result: view?.result ?? null, error: view?.error ?? null };
     }));
     return sendPage(reply, 200, 'Compute tasks', tasksPage(rows, limit));

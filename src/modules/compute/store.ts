@@ -158,14 +158,3 @@ async function upsertOutcomes(db: Kysely<any>, rows: ComputeTaskRecord[]): Promi
 function* chunks<T>(rows: T[]): Generator<T[]> {
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) yield rows.slice(i, i + ROWS_PER_STATEMENT);
 }
-
-// One store per database, shared by the routes and the jobs of one Workyard so that their writes
-// batch together; keyed by the database rather than held by the module object, because tests
-// build several Workyards in one process.
-const stores = new WeakMap<Database, ComputeTaskStore>();
-
-export function computeStoreFor(database: Database): ComputeTaskStore {
-  let store = stores.get(database);
-  if (!store) stores.set(database, (store = new ComputeTaskStore(database)));
-  return store;
-}

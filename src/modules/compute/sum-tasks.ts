@@ -5,7 +5,7 @@ import { AppError, validationError } from '../../errors.js';
 import type { JobRecord } from '../../infra/queue/contract.js';
 import { Batcher } from './batcher.js';
 import { SUM_ATTEMPTS, SUM_JOB, type SumJobData, type SumJobResult } from './jobs.js';
-import { computeStoreFor } from './store.js';
+import type { ComputeTaskStore } from './store.js';
 import { SUM_OVERFLOW_MESSAGE } from './sum.js';
 
 export interface SumRequestBody {
@@ -48,8 +48,7 @@ export function sumJobData(body: SumRequestBody): SumJobData {
 export class SumTaskStarter {
   private readonly batcher: Batcher<SumJobData, string>;
 
-  constructor(ctx: AppContext) {
-    const store = computeStoreFor(ctx.database);
+  constructor(ctx: AppContext, store: ComputeTaskStore) {
     this.batcher = new Batcher(async (tasks) => {
       const options = { attempts: SUM_ATTEMPTS, backoffMs: 1_000 };
       const ids = await ctx.queue.enqueueBulk(tasks.map((data) => ({ name: SUM_JOB, data, options })));
@@ -65,8 +64,7 @@ export class SumTaskStarter {
 }
 
 /** null: no such sum task. */
-export async function readSumTask(ctx: AppContext, id: string): Promise<TaskResultView | null> {
-  const store = computeStoreFor(ctx.database);
+export async function readSumTask(ctx: AppContext, store: ComputeTaskStore, id: string): Promise<TaskResultView | null> {
   const record = await store.get(id);
   if (record && record.status !== 'pending') {
     return { session_id: id, status: record.status, result: record.result, error: record.error };

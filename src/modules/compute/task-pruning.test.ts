@@ -9,7 +9,8 @@ import { type Database, openDatabase } from '../../infra/db/database.js';
 import { migrateToLatest } from '../../infra/db/migrations.js';
 import { createTestDatabase, needService } from '../../../test/support/services.js';
 import { startTestWorkyard } from '../../../test/support/workyard.js';
-import { ComputeTaskStore, computeMigrations, computeStoreFor } from './store.js';
+import { computeModule } from './index.js';
+import { ComputeTaskStore, computeMigrations } from './store.js';
 import { TaskPruner } from './task-pruning.js';
 
 const postgres = await needService('postgres');
@@ -90,7 +91,7 @@ describe('a Workyard with workers prunes by itself', () => {
     try {
       const posted = await fetch(`${wy.baseUrl}/async/post_task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ numbers: [1, 2] }) });
       const { session_id: id } = (await posted.json()) as { session_id: string };
-      const store = computeStoreFor(wy.workyard.ctx.database);
+      const store = wy.workyard.instanceOf(computeModule).store;
       await expect.poll(() => store.get(id), { timeout: 5_000, interval: 50 }).toMatchObject({ status: 'done', result: 3 });
       // Passes run every second with this retention: the record is gone within a few.
       await expect.poll(() => store.get(id), { timeout: 6_000, interval: 200 }).toBeUndefined();

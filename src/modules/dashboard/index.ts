@@ -3,4 +3,4 @@
 import type { WorkyardModule } from '../../app-context.js';
 import { dashboardRoutes } from './routes.js';
 
-export const dashboardModule: WorkyardModule = { name: 'dashboard', routes: dashboardRoutes };
+export const dashboardModule: WorkyardModule = { name: 'dashboard', create: (ctx) => ({ routes: (app) => dashboardRoutes(app, ctx) }) };

@@ -27,13 +27,9 @@ export const SAVE_JOB_RETRIES = { attempts: 10, backoffMs: 1000 } as const;
 // Saves are small inserts that the group commit joins together: many at once per worker process.
 const SAVE_CONCURRENCY = 64;
 
-// Keyed by database, as the services are per app: tests build several Workyards in one process.
-const pruners = new WeakMap<AppContext['database'], IdempotencyKeyPruner>();
-
-export function registerFeedbackJobs(queue: JobQueue, service: FeedbackService, ctx: AppContext): void {
-  // Worker processes prune old Idempotency-Keys; API-only processes never do.
+/** Registers the save and starts pruning old Idempotency-Keys (worker processes only); returns the pruner to stop. */
+export function registerFeedbackJobs(queue: JobQueue, service: FeedbackService, ctx: AppContext): IdempotencyKeyPruner {
   const pruner = new IdempotencyKeyPruner(service.keys, { retentionMs: ctx.config.feedbackIdempotencyKeyRetentionMs, log: ctx.log });
-  pruners.set(ctx.database, pruner);
   pruner.start();
   queue.process<FeedbackSaveJob, FeedbackSaveResult>(
     FEEDBACK_SAVE_JOB,
@@ -44,10 +40,5 @@ export function registerFeedbackJobs(queue: JobQueue, service: FeedbackService, 
     },
     { concurrency: SAVE_CONCURRENCY },
   );
-}
-
-/** Stops this Workyard's key pruning (module close). */
-export async function stopFeedbackJobs(ctx: AppContext): Promise<void> {
-  await pruners.get(ctx.database)?.stop();
-  pruners.delete(ctx.database);
+  return pruner;
 }

@@ -154,12 +154,3 @@ export class FeedbackService {
     }
   }
 }
-
-const services = new WeakMap<AppContext, FeedbackService>();
-
-/** One service per app: routes and job handlers of the same app share its group commits. */
-export function feedbackServiceFor(ctx: AppContext, options: FeedbackOptions): FeedbackService {
-  let service = services.get(ctx);
-  if (!service) services.set(ctx, (service = new FeedbackService(ctx, options)));
-  return service;
-}

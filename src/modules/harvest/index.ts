@@ -1,6 +1,6 @@
 // The harvest module: tasks that fetch a web page and collect its visible text or its images,
 // deduplicated by source URL and by content, behind an SSRF guard and robots.txt.
-import type { WorkyardModule } from '../../app-context.js';
+import type { ModuleInstance, WorkyardModule } from '../../app-context.js';
 import { createRequire } from 'node:module';
 import { type HarvestOptions, Harvester } from './harvester.js';
 import { registerHarvestJobs } from './jobs.js';
@@ -17,23 +17,20 @@ const { version } = createRequire(import.meta.url)('../../../package.json') as {
 export const harvestUserAgent = () => `Workyard/${version} (+harvest)`;
 
 export function createHarvestModule(options: HarvestOptions = {}): WorkyardModule {
-  // One harvester per context: two Workyards in one process (tests) keep their own agents.
-  const harvesters = new Set<Harvester>();
   return {
     name: 'harvest',
     migrations: harvestMigrations,
-    routes: (app, ctx) => harvestRoutes(app, ctx),
-    jobs(queue, ctx) {
-      const harvester = new Harvester(
-        { database: ctx.database, config: ctx.config.harvest, blobs: ctx.blobs, userAgent: harvestUserAgent() },
-        options,
-      );
-      harvesters.add(harvester);
-      registerHarvestJobs(queue, harvester, ctx.database, ctx.log, options.jobConcurrency ?? 4);
-    },
-    async close() {
-      for (const harvester of harvesters) harvester.close();
-      harvesters.clear();
+    create(ctx): ModuleInstance {
+      // Only processes that run workers fetch pages, so only they hold an agent.
+      let harvester: Harvester | undefined;
+      return {
+        routes: (app) => harvestRoutes(app, ctx),
+        jobs(queue) {
+          harvester = new Harvester({ database: ctx.database, config: ctx.config.harvest, blobs: ctx.blobs, userAgent: harvestUserAgent() }, options);
+          registerHarvestJobs(queue, harvester, ctx.database, ctx.log, options.jobConcurrency ?? 4);
+        },
+        close: async () => harvester?.close(),
+      };
     },
   };
 }

@@ -4,4 +4,11 @@ import { countEveryRequest } from './count-hook.js';
 import { statsJobs } from './jobs.js';
 import { statsRoutes } from './routes.js';
 
-export const statsModule: WorkyardModule = { name: 'stats', rootHooks: countEveryRequest, routes: statsRoutes, jobs: statsJobs };
+export const statsModule: WorkyardModule = {
+  name: 'stats',
+  create: (ctx) => ({
+    rootHooks: (app) => countEveryRequest(app, ctx),
+    routes: (app) => statsRoutes(app, ctx),
+    jobs: (queue) => statsJobs(queue),
+  }),
+};

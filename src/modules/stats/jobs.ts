@@ -1,5 +1,4 @@
 // The job behind POST /test/{n}/: a traffic run in a worker, its progress on the task.
-import type { AppContext } from '../../app-context.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
 import { loopbackOrigin } from './loopback.js';
 import { type TrafficSummary, runTraffic, runTrafficInThread } from './traffic.js';
@@ -14,7 +13,7 @@ export interface TrafficJobData {
   baseUrl: string;
 }
 
-export function statsJobs(queue: JobQueue, _ctx: AppContext): void {
+export function statsJobs(queue: JobQueue): void {
   queue.process<TrafficJobData, TrafficSummary>(
     TRAFFIC_JOB,
     async (job) => {

@@ -1,4 +1,5 @@
+// The task API: any queued job by id, its live events, and cancelling one that has not started.
 import type { WorkyardModule } from '../../app-context.js';
 import { taskRoutes } from './routes.js';
 
-export const tasksModule: WorkyardModule = { name: 'tasks', routes: taskRoutes };
+export const tasksModule: WorkyardModule = { name: 'tasks', create: (ctx) => ({ routes: (app) => taskRoutes(app, ctx) }) };

@@ -8,17 +8,19 @@ import { tasksModule } from './index.js';
 const gates = new Map<string, () => void>();
 const gatedModule: WorkyardModule = {
   name: 'gated',
-  jobs(queue) {
-    queue.process<{ value: number }, number>(
-      'test.gated',
-      async (job) => {
-        await job.reportProgress(50);
-        await new Promise<void>((resolve) => gates.set(job.id, resolve));
-        return job.data.value * 2;
-      },
-      { concurrency: 4 },
-    );
-  },
+  create: () => ({
+    jobs(queue) {
+      queue.process<{ value: number }, number>(
+        'test.gated',
+        async (job) => {
+          await job.reportProgress(50);
+          await new Promise<void>((resolve) => gates.set(job.id, resolve));
+          return job.data.value * 2;
+        },
+        { concurrency: 4 },
+      );
+    },
+  }),
 };
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {

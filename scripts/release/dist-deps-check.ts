@@ -2,7 +2,8 @@
 // package.json's "dependencies" (so `npm ci --omit=dev` has it), and every one there is imported
 // by dist/ (so the image carries nothing only tests, benchmarks or `npm start` use). dist/ holds
 // no test code either. Imports are read by TypeScript's own pre-processor (static imports and
-// exports, import() and require() with literal names). Run after `npm run build`:
+// exports, import() and require() with literal names). Every .lua file of src/ (scripts the code
+// reads at run time) is in dist/ at the same path. Run after `npm run build`:
 //
 //   tsx scripts/release/dist-deps-check.ts
 import fs from 'node:fs';
@@ -50,6 +51,10 @@ export function checkDistDependencies(root: string): { problems: string[]; impor
     if (!fs.statSync(full).isFile()) continue;
     if (/\.(test|conformance)\.(js|d\.ts)$/.test(file)) problems.push(`dist/${file} is test code`);
     else if (fs.readFileSync(full, 'utf8').includes('test/support')) problems.push(`dist/${file} mentions test/support`);
+  }
+  const srcDir = path.join(root, 'src');
+  for (const file of fs.existsSync(srcDir) ? fs.globSync('**/*.lua', { cwd: srcDir }) : []) {
+    if (!fs.existsSync(path.join(distDir, file))) problems.push(`dist/${file} is missing: the build copies every .lua file of src/ into dist/`);
   }
   return { problems, imported: [...imports.keys()].sort() };
 }

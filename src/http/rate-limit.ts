@@ -13,6 +13,7 @@ import type { App } from '../app-context.js';
 import type { Config } from '../config.js';
 import { AppError, callDependency } from '../errors.js';
 import { firstConnection } from '../infra/redis/connection.js';
+import { loadLua } from '../infra/redis/lua.js';
 
 export type RateLimitRedis = Redis;
 
@@ -101,14 +102,7 @@ function localStore() {
   };
 }
 
-const INCR_SCRIPT = `
-local current = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if current == 1 or ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {current, ttl}`;
+const INCR_SCRIPT = loadLua(import.meta.url, 'rate-limit-incr.lua');
 
 /** Counters shared by every API process; each call has a short deadline so a slow Redis costs little. */
 function redisStore(redis: RateLimitRedis, prefix: string, deadlineMs: number, app: App) {

@@ -10,13 +10,13 @@ afterEach(() => {
   root = undefined;
 });
 
-function project(dependencies: Record<string, string>, devDependencies: Record<string, string>, dist: Record<string, string>): string {
+function project(dependencies: Record<string, string>, devDependencies: Record<string, string>, dist: Record<string, string>, src: Record<string, string> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-dist-deps-'));
   root = dir;
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ dependencies, devDependencies }));
-  for (const [file, content] of Object.entries(dist)) {
-    fs.mkdirSync(path.dirname(path.join(dir, 'dist', file)), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'dist', file), content);
+  for (const [file, content] of [...Object.entries(dist).map(([file, content]) => [`dist/${file}`, content]), ...Object.entries(src).map(([file, content]) => [`src/${file}`, content])]) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), content);
   }
   return dir;
 }
@@ -50,5 +50,11 @@ describe('the dist dependencies check', () => {
       'dist/support.js mentions test/support',
       'dist/x.test.js is test code',
     ]));
+  });
+
+  it('fails when a .lua file of src/ is not in dist/ at the same path', () => {
+    const dist = { 'main.js': '', 'infra/kept.lua': 'return 1' };
+    const src = { 'main.ts': '', 'infra/kept.lua': 'return 1', 'infra/lost.lua': 'return 2' };
+    expect(checkDistDependencies(project({}, {}, dist, src)).problems).toEqual(['dist/infra/lost.lua is missing: the build copies every .lua file of src/ into dist/']);
   });
 });

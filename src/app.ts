@@ -16,9 +16,7 @@ import { securityPlugin } from './http/security.js';
 import { redirectOtherSlashForm } from './http/trailing-slash.js';
 import { validatorCompiler } from './http/validation.js';
 import { migrateToLatest } from './infra/db/migrations.js';
-import { type InfraOptions, createInfra } from './infra/index.js';
-import { queueMigrations } from './infra/queue/sql-queue-store.js';
-import { countersMigrations } from './infra/counters/counter-store.js';
+import { type InfraOptions, createInfra, infraMigrations } from './infra/index.js';
 import { createLogger } from './logger.js';
 import { modules as allModules } from './modules/index.js';
 
@@ -52,7 +50,7 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   const log = options.logger ?? createLogger(config.logLevel);
   const infra = await createInfra(config, log, options.infra);
   try {
-    await migrateToLatest(infra.database, [queueMigrations, countersMigrations, ...modules.flatMap((m) => (m.migrations ? [m.migrations] : []))]);
+    await migrateToLatest(infra.database, [...infraMigrations, ...modules.flatMap((m) => (m.migrations ? [m.migrations] : []))]);
   } catch (error) {
     await infra.close(0);
     throw error;

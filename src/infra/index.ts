@@ -12,6 +12,12 @@ import type { Counters } from './counters/contract.js';
 import { EmbeddedCounters } from './counters/embedded.js';
 import { RedisCounters } from './counters/redis.js';
 import { closeRedisClient, createRedisClient } from './redis/connection.js';
+import type { FastTier } from './fast-tier/contract.js';
+import { RedisFastTier } from './fast-tier/redis.js';
+import { SqlFastTier, fastTierMigrations } from './fast-tier/sql.js';
+import { queueMigrations } from './queue/sql-queue-store.js';
+import { countersMigrations } from './counters/counter-store.js';
+import type { MigrationSet } from './db/migrations.js';
 
 export interface DependencyCheck {
   name: DependencyName;
@@ -26,11 +32,16 @@ export interface Infra {
   counters: Counters;
   /** key → bytes: S3 when configured, else local disk under the data dir */
   blobs: BlobStore;
+  /** where blobs write-behind keeps acknowledged bytes until they are uploaded to `blobs` */
+  fastTier: FastTier;
   /** what /readyz reports on */
   dependencies: DependencyCheck[];
   /** the driver each role uses, for /readyz and /metrics */
   drivers: Record<string, string>;
 }
+
+/** The drivers' own tables, migrated with the modules' on start and by `workyard migrate`. */
+export const infraMigrations: MigrationSet[] = [queueMigrations, countersMigrations, fastTierMigrations];
 
 export interface InfraOptions {
   /** overrides for tests: a short lease makes stalled-job recovery quick to observe */
@@ -71,11 +82,16 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
   drivers.blobs = blobs.driver;
   dependencies.push({ name: blobs.driver, ping: () => blobs.ping() });
 
+  // The fast tier: SQL unless Redis is asked for, or configured and nothing is asked for.
+  const fastTierClient = (config.blobs.fastTier ?? (config.redisUrl ? 'redis' : 'sql')) === 'redis' ? createRedisClient(config, { name: 'workyard-blobs' }) : undefined;
+  const fastTier: FastTier = fastTierClient ? new RedisFastTier(fastTierClient, { prefix: config.redisPrefix, timeoutMs: config.dependencyTimeoutMs }) : new SqlFastTier(database);
+
   return {
     database,
     queue,
     counters,
     blobs,
+    fastTier,
     dependencies,
     drivers,
     async close(graceMs = 10_000) {
@@ -93,7 +109,9 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
         step('counters', counters.close().finally(closeCountersClient)),
         step('queue', queue.close(graceMs)),
       ]);
-      await step('blobs and database', Promise.all([blobs.close(), database.close()]), Math.max(deadline - Date.now(), config.dependencyTimeoutMs));
+      // After the queue: upload jobs in their grace period still use the fast tier.
+      const closeFastTier = fastTier.close().finally(() => fastTierClient && closeRedisClient(fastTierClient));
+      await step('blobs, fast tier and database', Promise.all([blobs.close(), closeFastTier, database.close()]), Math.max(deadline - Date.now(), config.dependencyTimeoutMs));
     },
   };
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { BlobMeta, BlobStore } from '../../infra/blobstore/contract.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
-import type { FastTier, PendingEntry, PendingMeta } from './fast-tier/contract.js';
+import type { FastTier, PendingEntry, PendingMeta } from '../../infra/fast-tier/contract.js';
 
 export const UPLOAD_JOB = 'blobs.upload';
 
@@ -144,6 +144,5 @@ export class WriteBehind {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
-    await this.tier.close();
   }
 }

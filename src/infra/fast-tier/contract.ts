@@ -30,8 +30,13 @@ export type ClaimResult =
   | { outcome: 'gone' };
 
 export interface FastTier {
-  /** shown in /readyz drivers */
+  /** the driver: sql-sqlite, sql-postgres or redis */
   readonly name: string;
+  /**
+   * Refuses, before the first put, a store that would lose acknowledged entries on a restart
+   * (a Redis without an append-only file); logs what it cannot check.
+   */
+  checkPersistence(log?: { warn(obj: object, msg: string): void }): Promise<void>;
   /** Stores (or replaces) the key's entry durably; `sweepAt` is when the sweeper may queue it again. */
   put(entry: PendingEntry, sweepAt: number): Promise<void>;
   get(key: string): Promise<PendingEntry | null>;

@@ -1,17 +1,8 @@
-// One suite for every fast tier of write-behind: SQL on SQLite and PostgreSQL, and Redis (a
-// private redis-server with an append-only file, as the tier requires).
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Redis } from 'ioredis';
+// The behaviour every fast tier of blobs write-behind must have. Each driver's test file runs this
+// suite against a real store: SQL on SQLite and PostgreSQL (sql.test.ts), Redis with an
+// append-only file (redis.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, needService } from '../../../../test/support/services.js';
-import { type Database, openDatabase } from '../../../infra/db/database.js';
-import { migrateToLatest } from '../../../infra/db/migrations.js';
 import type { FastTier, PendingEntry } from './contract.js';
-import { RedisFastTier } from './redis.js';
-import { SqlFastTier, fastTierMigrations } from './sql.js';
-import { startPrivateRedis } from '../../../../test/support/redis-server.js';
 
 const entry = (key: string, text: string, version = `v-${text}`): PendingEntry => ({
   key,
@@ -23,7 +14,7 @@ const entry = (key: string, text: string, version = `v-${text}`): PendingEntry =
   lastModified: 1_700_000_000_000,
 });
 
-function fastTierConformance(name: string, open: () => Promise<{ tier: FastTier; close(): Promise<void> }>) {
+export function fastTierConformance(name: string, open: () => Promise<{ tier: FastTier; close(): Promise<void> }>) {
   describe(`fast tier: ${name}`, () => {
     let tier: FastTier;
     let close: () => Promise<void>;
@@ -122,60 +113,3 @@ function fastTierConformance(name: string, open: () => Promise<{ tier: FastTier;
     });
   });
 }
-
-async function sqlTier(database: Database) {
-  await migrateToLatest(database, [fastTierMigrations]);
-  return new SqlFastTier(database);
-}
-
-fastTierConformance('SQL on SQLite', async () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-fast-tier-'));
-  const database = openDatabase({ dataDir, timeoutMs: 5_000 });
-  return {
-    tier: await sqlTier(database),
-    async close() {
-      await database.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-});
-
-const postgresUp = await needService('postgres');
-describe.skipIf(!postgresUp)('PostgreSQL', () => {
-  fastTierConformance('SQL on PostgreSQL', async () => {
-    const testDatabase = await createTestDatabase();
-    const database = openDatabase({ url: testDatabase.url, dataDir: os.tmpdir(), timeoutMs: 5_000 });
-    return {
-      tier: await sqlTier(database),
-      async close() {
-        await database.close();
-        await testDatabase.drop();
-      },
-    };
-  });
-});
-
-fastTierConformance('Redis with an append-only file', async () => {
-  const server = await startPrivateRedis({ appendFsync: 'always' });
-  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  const tier = new RedisFastTier(client, { prefix: 'wy-test', timeoutMs: 5_000 });
-  await tier.checkPersistence();
-  return {
-    tier,
-    async close() {
-      client.disconnect();
-      await server.stop();
-    },
-  };
-});
-
-describe('Redis tier on a Redis without persistence', () => {
-  it('is refused: acknowledged blobs would be lost on a restart', async () => {
-    const server = await startPrivateRedis({ appendOnly: false });
-    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    const tier = new RedisFastTier(client, { prefix: 'wy-test', timeoutMs: 5_000 });
-    await expect(tier.checkPersistence()).rejects.toThrow(/appendonly no.*WORKYARD_BLOBS_FAST_TIER=sql/);
-    client.disconnect();
-    await server.stop();
-  });
-});

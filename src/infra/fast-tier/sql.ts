@@ -1,8 +1,8 @@
 // The fast tier in the SQL database: SQLite in the embedded shape (the file next to the blobs),
 // PostgreSQL in the scaled one. A committed row is the acknowledgement: it survives the process.
 import { type Kysely, sql } from 'kysely';
-import type { Database } from '../../../infra/db/database.js';
-import { type MigrationSet, bytesType } from '../../../infra/db/migrations.js';
+import type { Database } from '../db/database.js';
+import { type MigrationSet, bytesType } from '../db/migrations.js';
 import type { ClaimResult, FastTier, PendingEntry, PendingMeta } from './contract.js';
 
 const TABLE = 'blobs_pending';
@@ -67,6 +67,9 @@ export class SqlFastTier implements FastTier {
   constructor(private readonly database: Database) {
     this.name = `sql-${database.dialect}`;
   }
+
+  /** A committed row survives the process: nothing to check. */
+  async checkPersistence(): Promise<void> {}
 
   /** PostgreSQL compares text by its locale; keys are listed in byte order everywhere, as S3 does. */
   private get byteOrderedKey() {

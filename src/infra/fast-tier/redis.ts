@@ -6,60 +6,18 @@
 // Layout: one hash per pending key, a lexical index (sorted set, all scores 0) for listings, and a
 // sorted set of sweep times. Every change to them is one Lua script, so they never disagree.
 import type { Redis } from 'ioredis';
-import { DependencyUnavailableError, callDependency } from '../../../errors.js';
+import { callDependency } from '../../errors.js';
+import { firstConnection } from '../redis/connection.js';
+import { loadLua } from '../redis/lua.js';
 import type { ClaimResult, FastTier, PendingEntry, PendingMeta } from './contract.js';
 
-const PUT = `
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'bytes', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5], 'contentType', ARGV[6], 'metadata', ARGV[7], 'lastModified', ARGV[8])
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[9], ARGV[1])
-return 1`;
-
-const CLAIM = `
-local v = redis.call('HGET', KEYS[1], 'version')
-if not v or (ARGV[1] ~= '' and v ~= ARGV[1]) then return {'gone'} end
-local lease = redis.call('HGET', KEYS[1], 'leaseUntil')
-if lease and tonumber(lease) >= tonumber(ARGV[4]) then return {'busy'} end
-redis.call('HSET', KEYS[1], 'token', ARGV[2], 'leaseUntil', ARGV[3])
-local f = redis.call('HMGET', KEYS[1], 'version', 'bytes', 'size', 'etag', 'contentType', 'metadata', 'lastModified')
-return {'claimed', f[1], f[2], f[3], f[4], f[5], f[6], f[7]}`;
-
-const FINISH = `
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[3] then return 0 end
-if redis.call('HGET', KEYS[1], 'version') == ARGV[2] then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  redis.call('ZREM', KEYS[3], ARGV[1])
-  return 1
-end
-redis.call('HDEL', KEYS[1], 'token', 'leaseUntil')
-return 2`;
-
-const RELEASE = `
-if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then redis.call('HDEL', KEYS[1], 'token', 'leaseUntil') end
-return 1`;
-
-const DELETE_IF_FREE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'none' end
-local lease = redis.call('HGET', KEYS[1], 'leaseUntil')
-if lease and tonumber(lease) >= tonumber(ARGV[2]) then return 'busy' end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-return 'deleted'`;
-
-const TAKE_FOR_SWEEP = `
-local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
-local v = redis.call('HGET', KEYS[1], 'version')
-if not v then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return false
-end
-local lease = redis.call('HGET', KEYS[1], 'leaseUntil')
-if lease and tonumber(lease) >= tonumber(ARGV[2]) then return false end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-return v`;
+// Each script names its KEYS and ARGV at its top.
+const PUT = loadLua(import.meta.url, 'redis-put.lua');
+const CLAIM = loadLua(import.meta.url, 'redis-claim.lua');
+const FINISH = loadLua(import.meta.url, 'redis-finish.lua');
+const RELEASE = loadLua(import.meta.url, 'redis-release.lua');
+const DELETE_IF_FREE = loadLua(import.meta.url, 'redis-delete-if-free.lua');
+const TAKE_FOR_SWEEP = loadLua(import.meta.url, 'redis-take-for-sweep.lua');
 
 type Script = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 
@@ -96,7 +54,7 @@ export class RedisFastTier implements FastTier {
    * that forbids the question.
    */
   async checkPersistence(log?: { warn(obj: object, msg: string): void }): Promise<void> {
-    await this.connected(Math.max(5_000, this.options.timeoutMs));
+    await callDependency('redis', Math.max(5_000, this.options.timeoutMs), () => firstConnection(this.client));
     let reply: string[];
     try {
       reply = (await this.call(() => this.client.config('GET', 'appendonly'))) as string[];
@@ -111,21 +69,6 @@ export class RedisFastTier implements FastTier {
         'WORKYARD_BLOBS_WRITE_BEHIND keeps acknowledged blobs in Redis until they are uploaded, but this Redis has no append-only file (appendonly no) and would lose them on a restart: turn on appendonly, or set WORKYARD_BLOBS_FAST_TIER=sql',
       );
     }
-  }
-
-  private async connected(timeoutMs: number): Promise<void> {
-    if (this.client.status === 'ready') return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.client.off('ready', onReady);
-        reject(new DependencyUnavailableError('redis', new Error(`no connection within ${timeoutMs} ms`)));
-      }, timeoutMs);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.client.once('ready', onReady);
-    });
   }
 
   private entryKey(key: string): string {

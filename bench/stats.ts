@@ -7,8 +7,9 @@
 //     bare Fastify GET route under the same load.
 // Workyard runs in this process; autocannon runs in a worker thread so the two do not share a loop.
 import fs from 'node:fs';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type WorkyardModule } from '../src/app-context.js';
+import { createRedisClient } from '../src/infra/redis/connection.js';
 import { statsModule } from '../src/modules/stats/index.js';
 import { tasksModule } from '../src/modules/tasks/index.js';
 import { needService, redisUrl, uniqueRedisPrefix } from '../test/support/services.js';
@@ -150,7 +151,7 @@ try {
   if (!redisOk) notes.push('Redis did not answer: the Redis figures were not measured.');
   if (redisOk) {
     const prefix = uniqueRedisPrefix('bench-stats');
-    const admin = new Redis(redisUrl);
+    const admin = createRedisClient({ redisUrl, dependencyTimeoutMs: 30_000 }, { kind: 'blocking', name: 'bench-stats-admin' });
     const scaled = await start({ WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix });
     try {
       const bareAgain = await measure(`${bare.url}/bare${API_PATH}`);

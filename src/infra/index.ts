@@ -6,18 +6,18 @@ import { settlesWithin } from './deadline.js';
 import type { BlobStore } from './blobstore/contract.js';
 import { openBlobStore } from './blobstore/index.js';
 import { type Database, openDatabase } from './db/database.js';
+import type { MigrationSet } from './db/migrations.js';
 import type { JobQueue } from './queue/contract.js';
 import { openJobQueue } from './queue/open.js';
+import { queueMigrations } from './queue/sql-queue-store.js';
 import type { Counters } from './counters/contract.js';
+import { countersMigrations } from './counters/counter-store.js';
 import { EmbeddedCounters } from './counters/embedded.js';
 import { RedisCounters } from './counters/redis.js';
 import { closeRedisClient, createRedisClient } from './redis/connection.js';
 import type { FastTier } from './fast-tier/contract.js';
 import { RedisFastTier } from './fast-tier/redis.js';
 import { SqlFastTier, fastTierMigrations } from './fast-tier/sql.js';
-import { queueMigrations } from './queue/sql-queue-store.js';
-import { countersMigrations } from './counters/counter-store.js';
-import type { MigrationSet } from './db/migrations.js';
 
 export interface DependencyCheck {
   name: DependencyName;
@@ -109,8 +109,8 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
         step('counters', counters.close().finally(closeCountersClient)),
         step('queue', queue.close(graceMs)),
       ]);
-      // After the queue: upload jobs in their grace period still use the fast tier.
-      const closeFastTier = fastTier.close().finally(() => fastTierClient && closeRedisClient(fastTierClient));
+      // The fast tier after the queue: upload jobs in their grace period still use it.
+      const closeFastTier = fastTierClient && closeRedisClient(fastTierClient);
       await step('blobs, fast tier and database', Promise.all([blobs.close(), closeFastTier, database.close()]), Math.max(deadline - Date.now(), config.dependencyTimeoutMs));
     },
   };

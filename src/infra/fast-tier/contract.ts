@@ -29,6 +29,7 @@ export type ClaimResult =
   /** no entry of that version: uploaded already, or replaced by a newer put */
   | { outcome: 'gone' };
 
+/** Holds no resource of its own: the Redis client it is given is closed by whoever opened it. */
 export interface FastTier {
   /** the driver: sql-sqlite, sql-postgres or redis */
   readonly name: string;
@@ -56,5 +57,4 @@ export interface FastTier {
    * and returned once, so several sweeping processes queue it once.
    */
   takeDueForSweep(now: number, nextSweepAt: number, limit: number): Promise<{ key: string; version: string }[]>;
-  close(): Promise<void>;
 }

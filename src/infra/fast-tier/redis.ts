@@ -146,8 +146,6 @@ export class RedisFastTier implements FastTier {
     }
     return taken;
   }
-
-  async close(): Promise<void> {}
 }
 
 function metaOf(key: string, [version, size, etag, contentType, metadata, lastModified]: string[]): PendingMeta {

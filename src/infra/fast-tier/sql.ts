@@ -192,6 +192,4 @@ export class SqlFastTier implements FastTier {
     }
     return taken;
   }
-
-  async close(): Promise<void> {}
 }

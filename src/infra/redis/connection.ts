@@ -37,47 +37,48 @@ export function redisClientOptions(config: Pick<Config, 'dependencyTimeoutMs'>, 
     : { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null };
 }
 
-/** A client for `config.redisUrl` (which must be set). */
-export function createRedisClient(config: Pick<Config, 'redisUrl' | 'dependencyTimeoutMs'>, options: RedisClientOptions = {}): Redis {
-  if (!config.redisUrl) throw new Error('WORKYARD_REDIS_URL is not set');
-  const client = new Redis(config.redisUrl, redisClientOptions(config, options.kind ?? 'command', options.name));
-  // Without a listener ioredis logs every failed reconnection attempt to stderr.
-  client.on('error', (error: Error) => options.onError?.(error));
-  client.once('ready', () => connectedOnce.add(client));
-  return client;
-}
-
 /**
- * A command client refuses commands until its first connection is up, which would turn the
- * first requests after start-up into 503s. Callers await this (within their deadline) first:
- * it waits only for the first connection; after an outage, commands fail fast again.
+ * An ioredis client that knows whether it ever connected. A command client refuses commands until
+ * its first connection is up, which would turn the first requests after start-up into 503s, so
+ * callers await `firstConnection` (within their deadline) first: it waits only for the first
+ * connection; after an outage, commands fail fast again.
  */
-export function firstConnection(client: Redis): Promise<void> {
-  if (client.status === 'ready' || connectedOnce.has(client)) return Promise.resolve();
-  // One pair of listeners per client, however many callers wait (no listener per caller).
-  let waiting = firstConnections.get(client);
-  if (!waiting) {
-    waiting = new Promise<void>((resolve, reject) => {
+export class RedisClient extends Redis {
+  /** resolves on the first 'ready'; rejects when the client ends before it (one pair of listeners, however many wait) */
+  readonly firstConnection: Promise<void>;
+
+  constructor(url: string, options: RedisOptions) {
+    super(url, options);
+    this.firstConnection = new Promise<void>((resolve, reject) => {
       const onReady = () => {
-        client.off('end', onEnd);
+        this.off('end', onEnd);
         resolve();
       };
       const onEnd = () => {
-        client.off('ready', onReady);
-        firstConnections.delete(client);
+        this.off('ready', onReady);
         reject(new Error('Connection is closed.'));
       };
-      client.once('ready', onReady);
-      client.once('end', onEnd);
+      this.once('ready', onReady);
+      this.once('end', onEnd);
     });
-    waiting.catch(() => {});
-    firstConnections.set(client, waiting);
+    this.firstConnection.catch(() => {});
   }
-  return waiting;
 }
 
-const firstConnections = new WeakMap<Redis, Promise<void>>();
-const connectedOnce = new WeakSet<Redis>();
+/** A client for `config.redisUrl` (which must be set). */
+export function createRedisClient(config: Pick<Config, 'redisUrl' | 'dependencyTimeoutMs'>, options: RedisClientOptions = {}): RedisClient {
+  if (!config.redisUrl) throw new Error('WORKYARD_REDIS_URL is not set');
+  const client = new RedisClient(config.redisUrl, redisClientOptions(config, options.kind ?? 'command', options.name));
+  // Without a listener ioredis logs every failed reconnection attempt to stderr.
+  client.on('error', (error: Error) => options.onError?.(error));
+  return client;
+}
+
+/** See RedisClient; a client made elsewhere counts as connected once it is ready. */
+export function firstConnection(client: Redis): Promise<void> {
+  if (client instanceof RedisClient) return client.firstConnection;
+  return client.status === 'ready' ? Promise.resolve() : Promise.reject(new Error(`redis client is ${client.status}`));
+}
 
 /** Resolves when Redis answers PING, rejects with a 503-shaped error naming redis within the deadline. */
 export function pingRedis(client: Redis, timeoutMs: number): Promise<void> {

@@ -24,7 +24,7 @@ import {
   errorMessage,
   isPermanentJobError,
 } from './contract.js';
-import { BatchedLookup } from './batched-lookup.js';
+import { batchedLookup } from '../tick-batch.js';
 import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
 import { CANCEL_SCRIPT, RETRYING_EVENT, WorkyardRedisKeys, fromBullId, toBullId } from './bullmq-keys.js';
@@ -120,14 +120,14 @@ export class BullmqJobQueue implements JobQueue {
   private lastWarning = 0;
   // waitForFinish reads coalesced per tick: many waiters at once cost a few pipelines, not a
   // command each queued past the deadline.
-  private readonly names = new BatchedLookup<string>((ids) =>
+  private readonly names = batchedLookup<string>((ids) =>
     this.call(async () => {
       const names = await this.redis.hmget(this.keys.index, ...ids);
       return new Map(ids.flatMap((id, i) => (names[i] ? [[id, names[i]!] as const] : [])));
     }),
   );
-  private readonly progressChecks = new BatchedLookup<'waiting' | 'finished' | 'gone'>((ids) => this.call(() => this.checkProgress(ids)));
-  private readonly records = new BatchedLookup<JobRecord>((ids) =>
+  private readonly progressChecks = batchedLookup<'waiting' | 'finished' | 'gone'>((ids) => this.call(() => this.checkProgress(ids)));
+  private readonly records = batchedLookup<JobRecord>((ids) =>
     this.call(async () => {
       const names = await this.redis.hmget(this.keys.index, ...ids);
       const records = await Promise.all(ids.map((id, i) => (names[i] ? this.fetchRecord(id, names[i]!) : null)));

@@ -22,7 +22,7 @@ import {
   errorMessage,
   isPermanentJobError,
 } from './contract.js';
-import { BatchedLookup } from './batched-lookup.js';
+import { batchedLookup } from '../tick-batch.js';
 import type { Notifier, QueueSignal } from './notifier.js';
 import { type FinishOutcome, type JobRow, SqlQueueStore, rowToRecord } from './sql-queue-store.js';
 
@@ -66,7 +66,7 @@ export class SqlJobQueue implements JobQueue {
   private readonly waiters = new Map<string, Set<(row: JobRow) => void>>();
   private readonly pendingOutcomes: { outcome: FinishOutcome; registration: Registration; job: ActiveJob }[] = [];
   private flushScheduled = false;
-  private readonly lookups = new BatchedLookup<JobRow>(async (ids) => {
+  private readonly lookups = batchedLookup<JobRow>(async (ids) => {
     const rows = await this.database.run(() => this.store.getMany(ids));
     return new Map(rows.map((row) => [row.id, row]));
   });

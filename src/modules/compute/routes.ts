@@ -4,9 +4,9 @@ import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError, TimeoutError, notFound } from '../../errors.js';
 import { sendPage } from '../../http/page.js';
+import { TickBatch } from '../../infra/tick-batch.js';
 import type { SumJobData, SumJobResult } from './jobs.js';
 import { acceptJsonBodiesOnly } from './json-body.js';
-import { PacedRelease } from './paced-release.js';
 import {
   ErrorReply,
   SUM_BODY_LIMIT,
@@ -26,7 +26,8 @@ const tags = ['compute'];
 
 export function computeRoutes(app: App, ctx: AppContext, store: ComputeTaskStore): void {
   acceptJsonBodiesOnly(app);
-  const answers = new PacedRelease();
+  // Sync sums finishing together are answered 16 a turn (see PACED_BATCHES).
+  const answers = new TickBatch<void>(async (calls) => calls, { maxBatch: 16, runsPerTurn: 1 });
   const tasks = new SumTaskStarter(ctx, store);
 
   app.post('/sync/sum', {
@@ -43,7 +44,7 @@ export function computeRoutes(app: App, ctx: AppContext, store: ComputeTaskStore
   }, async (request) => {
     const id = await tasks.start(sumJobData(request.body));
     const job = await waitForSum(ctx, id);
-    await answers.turn();
+    await answers.add();
     const view = viewOfJob(job);
     if (view.status !== 'done') throw failedSumError(id, view);
     return { result: view.result!, task_id: id };

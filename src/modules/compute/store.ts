@@ -4,7 +4,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../infra/db/database.js';
 import type { MigrationSet } from '../../infra/db/migrations.js';
-import { Batcher } from './batcher.js';
+import { TickBatch, type TickBatchOptions } from '../../infra/tick-batch.js';
 
 const TABLE = 'wy_compute_tasks';
 
@@ -53,15 +53,22 @@ export type TaskOutcome = { status: 'done'; result: number } | { status: 'failed
 // Rows per statement: 6 bound values each keeps far below SQLite's 32,766 and PostgreSQL's 65,535.
 const ROWS_PER_STATEMENT = 500;
 
+/**
+ * Thousands of sum tasks can start, or finish, in the same tick (delays that started together end
+ * together). A run takes 64 of them and the rest wait for the next turn; their callers are answered
+ * 16 a turn, so a health check arriving meanwhile is served between the slices.
+ */
+export const PACED_BATCHES: TickBatchOptions = { maxBatch: 64, runsPerTurn: 1, settlePerTurn: 16 };
+
 export class ComputeTaskStore {
   // Thousands of tasks can finish in the same tick; each batch is one statement per 500.
-  private readonly outcomes: Batcher<ComputeTaskRecord>;
+  private readonly outcomes: TickBatch<ComputeTaskRecord>;
 
   constructor(private readonly database: Database) {
-    this.outcomes = new Batcher(async (rows) => {
+    this.outcomes = new TickBatch(async (rows) => {
       await this.database.run((db) => upsertOutcomes(db, rows));
       return rows.map((): void => undefined);
-    });
+    }, PACED_BATCHES);
   }
 
   /** Records new tasks as pending; the caller batches (see SumTaskStarter). */

@@ -3,9 +3,9 @@
 import type { AppContext } from '../../app-context.js';
 import { AppError, validationError } from '../../errors.js';
 import type { JobRecord } from '../../infra/queue/contract.js';
-import { Batcher } from './batcher.js';
 import { SUM_ATTEMPTS, SUM_JOB, type SumJobData, type SumJobResult } from './jobs.js';
-import type { ComputeTaskStore } from './store.js';
+import { TickBatch } from '../../infra/tick-batch.js';
+import { PACED_BATCHES, type ComputeTaskStore } from './store.js';
 import { SUM_OVERFLOW_MESSAGE } from './sum.js';
 
 export interface SumRequestBody {
@@ -46,15 +46,15 @@ export function sumJobData(body: SumRequestBody): SumJobData {
  * outcome is already recorded and the insert leaves it alone.
  */
 export class SumTaskStarter {
-  private readonly batcher: Batcher<SumJobData, string>;
+  private readonly batcher: TickBatch<SumJobData, string>;
 
   constructor(ctx: AppContext, store: ComputeTaskStore) {
-    this.batcher = new Batcher(async (tasks) => {
+    this.batcher = new TickBatch(async (tasks) => {
       const options = { attempts: SUM_ATTEMPTS, backoffMs: 1_000 };
       const ids = await ctx.queue.enqueueBulk(tasks.map((data) => ({ name: SUM_JOB, data, options })));
       await store.addPending(ids);
       return ids;
-    });
+    }, PACED_BATCHES);
   }
 
   /** Resolves with the task id. */

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../../app-context.js';
 import type { EnqueueOptions } from '../../infra/queue/contract.js';
-import { GroupCommit } from './group-commit.js';
+import { TickBatch } from '../../infra/tick-batch.js';
 import { type IdempotencyRecord, KeyInProgressError, type RecordedAnswer, answerFromRecord } from './idempotency.js';
 import { IdempotencyStore } from './idempotency-store.js';
 import { FEEDBACK_SAVE_JOB, type FeedbackSaveJob, SAVE_JOB_RETRIES } from './jobs.js';
@@ -40,8 +40,8 @@ const CLAIM_LEASE_MS = 10_000;
 export class FeedbackService {
   readonly store: FeedbackStore;
   readonly keys: IdempotencyStore;
-  private readonly rows: GroupCommit<RowWrite, boolean> | null;
-  private readonly jobs: GroupCommit<NewJob, string> | null;
+  private readonly rows: TickBatch<RowWrite, boolean> | null;
+  private readonly jobs: TickBatch<NewJob, string> | null;
 
   constructor(
     private readonly ctx: AppContext,
@@ -54,9 +54,9 @@ export class FeedbackService {
     // parallel on several pooled connections.
     const maxInFlight = ctx.database.dialect === 'sqlite' ? 1 : 4;
     this.rows = grouped
-      ? new GroupCommit((writes: RowWrite[]) => this.writeRows(writes), { maxBatch: 500, maxInFlight })
+      ? new TickBatch((writes: RowWrite[]) => this.writeRows(writes), { maxBatch: 500, maxInFlight })
       : null;
-    this.jobs = grouped ? new GroupCommit((jobs) => ctx.queue.enqueueBulk(jobs), { maxBatch: 500, maxInFlight }) : null;
+    this.jobs = grouped ? new TickBatch((jobs) => ctx.queue.enqueueBulk(jobs), { maxBatch: 500, maxInFlight }) : null;
   }
 
   /** Saves a row unless its id is stored already; resolves once committed, with whether it was new. */
@@ -124,12 +124,12 @@ export class FeedbackService {
 
   private async enqueueSave(input: FeedbackInput, jobId: string, createdAt: number): Promise<string> {
     const job: NewJob = { name: FEEDBACK_SAVE_JOB, data: { ...input, created_at: createdAt }, options: { jobId, ...SAVE_JOB_RETRIES } };
-    if (this.jobs) return this.jobs.submit(job);
+    if (this.jobs) return this.jobs.add(job);
     return (await this.ctx.queue.enqueue(job.name, job.data, job.options)).id;
   }
 
   private async write(write: RowWrite): Promise<boolean> {
-    if (this.rows) return this.rows.submit(write);
+    if (this.rows) return this.rows.add(write);
     return (await this.writeRows([write]))[0];
   }
 

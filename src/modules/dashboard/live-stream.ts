@@ -3,6 +3,7 @@
 // (it subscribes to the job events of the unfinished tasks on the page).
 // Reads are shared by all open streams (DashboardData), so a second per tick is one set of queries.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { EventStreams } from '../../http/sse.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
 import { FINAL_STATES } from '../../infra/queue/contract.js';
 import type { DashboardData, DashboardSummary } from './summary.js';
@@ -15,39 +16,33 @@ export interface LiveStreamOptions {
   heartbeatMs?: number;
 }
 
-/** Open streams, ended when the app closes: a hijacked response would otherwise hold the server. */
 export class LiveStreams {
-  private readonly open = new Set<() => void>();
-
   constructor(
+    private readonly streams: EventStreams,
     private readonly data: DashboardData,
     private readonly queue: JobQueue,
     private readonly options: LiveStreamOptions = {},
   ) {}
 
-  endAll(): void {
-    for (const end of [...this.open]) end();
-  }
-
   serve(request: FastifyRequest, reply: FastifyReply): void {
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    // HEAD gets the head only: Node drops the events' bytes, so the head would never be flushed.
-    if (request.method === 'HEAD') return void raw.end();
-    raw.write('retry: 3000\n\n');
-
     let sent: Partial<PanelFragments> = {};
     let ended = false;
     let pushing = false;
     let pushAgain = false;
     let soon: NodeJS.Timeout | undefined;
     const watched = new Map<string, () => void>();
+    const stream = this.streams.open(request, reply, {
+      retryMs: 3000,
+      heartbeatMs: this.options.heartbeatMs,
+      onEnd: () => {
+        ended = true;
+        clearInterval(ticker);
+        clearTimeout(soon);
+        for (const unsubscribe of watched.values()) unsubscribe();
+        watched.clear();
+      },
+    });
+    if (!stream) return;
 
     const push = async (maxAgeMs: number) => {
       if (pushing) return void (pushAgain = true);
@@ -57,7 +52,7 @@ export class LiveStreams {
         if (ended) return;
         const panels = renderPanels(summary);
         const changed = Object.fromEntries(Object.entries(panels).filter(([name, html]) => sent[name as keyof PanelFragments] !== html));
-        if (Object.keys(changed).length) raw.write(`event: panels\ndata: ${JSON.stringify(changed)}\n\n`);
+        if (Object.keys(changed).length) stream.send('panels', changed);
         sent = panels;
         watch(summary);
       } catch (error) {
@@ -90,20 +85,6 @@ export class LiveStreams {
     };
 
     const ticker = setInterval(() => void push(1000), this.options.intervalMs ?? 1000);
-    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), this.options.heartbeatMs ?? 15_000);
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      clearInterval(ticker);
-      clearInterval(heartbeat);
-      clearTimeout(soon);
-      for (const unsubscribe of watched.values()) unsubscribe();
-      watched.clear();
-      this.open.delete(end);
-      raw.end();
-    };
-    this.open.add(end);
-    request.raw.on('close', end);
     void push(1000);
   }
 }

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
 import { wantsHtmlPage } from '../../http/client-kind.js';
+import { eventStreams } from '../../http/sse.js';
 import { mountBullBoard } from './bull-board.js';
 import { LiveStreams } from './live-stream.js';
 import { operatorAccess } from './operator-access.js';
@@ -20,10 +21,8 @@ const security = [{ apiKey: [] }];
 
 export async function dashboardRoutes(app: App, ctx: AppContext): Promise<void> {
   const data = new DashboardData(ctx);
-  const streams = new LiveStreams(data, ctx.queue);
+  const streams = new LiveStreams(eventStreams(app), data, ctx.queue);
   const requireOperator = operatorAccess(ctx);
-  // Open streams would keep the server from closing: end them first.
-  app.addHook('preClose', async () => streams.endAll());
 
   // A browser that lacks the key gets a form asking for it, rather than a JSON error.
   const requireOperatorPage = async (request: FastifyRequest, reply: FastifyReply) => {

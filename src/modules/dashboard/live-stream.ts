@@ -7,7 +7,7 @@ import type { EventStreams } from '../../http/sse.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
 import { FINAL_STATES } from '../../infra/queue/contract.js';
 import type { DashboardData, DashboardSummary } from './summary.js';
-import { type PanelFragments, renderPanels } from './views/panels.js';
+import { renderPanels } from './views/panels.js';
 
 export interface LiveStreamOptions {
   /** how often the panels are read again, which is how soon a new task shows (default 1 s) */
@@ -25,7 +25,7 @@ export class LiveStreams {
   ) {}
 
   serve(request: FastifyRequest, reply: FastifyReply): void {
-    let sent: Partial<PanelFragments> = {};
+    let sent: Record<string, string> = {};
     let ended = false;
     let pushing = false;
     let pushAgain = false;
@@ -50,8 +50,8 @@ export class LiveStreams {
       try {
         const summary = await this.data.read(maxAgeMs);
         if (ended) return;
-        const panels = renderPanels(summary);
-        const changed = Object.fromEntries(Object.entries(panels).filter(([name, html]) => sent[name as keyof PanelFragments] !== html));
+        const panels = Object.fromEntries(Object.entries(renderPanels(summary)).map(([name, fragment]) => [name, fragment.value]));
+        const changed = Object.fromEntries(Object.entries(panels).filter(([name, html]) => sent[name] !== html));
         if (Object.keys(changed).length) stream.send('panels', changed);
         sent = panels;
         watch(summary);

@@ -9,7 +9,7 @@ describe('the requests-by-path bar chart', () => {
       { path: '/api/a', count: 40 },
       { path: '/api/b', count: 20 },
       { path: '/api/c', count: 1 },
-    ]);
+    ]).value;
     const found = bars(svg);
     expect(found.map((m) => m[1])).toEqual(['/api/a', '/api/b', '/api/c']);
     const widths = found.map((m) => Number(m[3]));
@@ -19,20 +19,20 @@ describe('the requests-by-path bar chart', () => {
   });
 
   it('escapes paths, which come straight from requests', () => {
-    const svg = renderBarChart([{ path: '/x"><script>alert(1)</script>', count: 3 }]);
+    const svg = renderBarChart([{ path: '/x"><script>alert(1)</script>', count: 3 }]).value;
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('data-path="/x&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
   });
 
   it('shortens long labels but keeps the whole path in the tooltip', () => {
     const long = `/api/${'segment/'.repeat(20)}end`;
-    const svg = renderBarChart([{ path: long, count: 1 }]);
+    const svg = renderBarChart([{ path: long, count: 1 }]).value;
     expect(svg).toContain(`<title>${long}: 1</title>`);
     expect(svg).toMatch(/>\/api\/segment\/[^<]*…<\/text>/);
   });
 
   it('grows with the number of bars', () => {
-    const height = (n: number) => Number(/viewBox="0 0 \d+ (\d+)"/.exec(renderBarChart(Array.from({ length: n }, (_, i) => ({ path: `/p${i}`, count: i + 1 }))))![1]);
+    const height = (n: number) => Number(/viewBox="0 0 \d+ (\d+)"/.exec(renderBarChart(Array.from({ length: n }, (_, i) => ({ path: `/p${i}`, count: i + 1 }))).value)![1]);
     expect(height(20)).toBeGreaterThan(height(2) * 5);
   });
 });

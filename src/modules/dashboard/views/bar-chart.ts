@@ -1,7 +1,8 @@
 // The request statistics as a horizontal bar chart, drawn on the server as SVG: one bar per path,
 // its label on the left, its count at the end. Colours come from the page's stylesheet.
 import type { PathCount } from '../panels/stats-panel.js';
-import { escapeHtml, formatCount } from './html.js';
+import { type SafeHtml, html } from '../../../http/html.js';
+import { formatCount } from './format.js';
 
 export interface BarChartLayout {
   width: number;
@@ -18,7 +19,7 @@ const MAX_LABEL_CHARS = 30;
 
 const shorten = (text: string) => (text.length > MAX_LABEL_CHARS ? `${text.slice(0, MAX_LABEL_CHARS - 1)}…` : text);
 
-export function renderBarChart(rows: PathCount[], layout: BarChartLayout = DEFAULT_LAYOUT): string {
+export function renderBarChart(rows: PathCount[], layout: BarChartLayout = DEFAULT_LAYOUT): SafeHtml {
   const { width, labelWidth, barHeight, gap, countWidth } = layout;
   const height = Math.max(1, rows.length) * (barHeight + gap) + gap;
   const max = Math.max(1, ...rows.map((r) => r.count));
@@ -28,18 +29,11 @@ export function renderBarChart(rows: PathCount[], layout: BarChartLayout = DEFAU
     // Every counted path gets a visible bar, however small its share.
     const length = Math.max(2, (row.count / max) * span);
     const middle = y + barHeight / 2;
-    return [
-      `<g class="bar" data-path="${escapeHtml(row.path)}" data-count="${row.count}">`,
-      `<title>${escapeHtml(row.path)}: ${formatCount(row.count)}</title>`,
-      `<text class="bar-label" x="${labelWidth - 8}" y="${middle}" text-anchor="end" dominant-baseline="central">${escapeHtml(shorten(row.path))}</text>`,
-      `<rect x="${labelWidth}" y="${y}" width="${length.toFixed(1)}" height="${barHeight}" rx="3"></rect>`,
-      `<text class="bar-count" x="${(labelWidth + length + 6).toFixed(1)}" y="${middle}" dominant-baseline="central">${formatCount(row.count)}</text>`,
-      '</g>',
-    ].join('');
+    return html`<g class="bar" data-path="${row.path}" data-count="${row.count}"><title>${row.path}: ${formatCount(row.count)}</title>\
+<text class="bar-label" x="${labelWidth - 8}" y="${middle}" text-anchor="end" dominant-baseline="central">${shorten(row.path)}</text>\
+<rect x="${labelWidth}" y="${y}" width="${length.toFixed(1)}" height="${barHeight}" rx="3"></rect>\
+<text class="bar-count" x="${(labelWidth + length + 6).toFixed(1)}" y="${middle}" dominant-baseline="central">${formatCount(row.count)}</text></g>`;
   });
-  return (
-    `<svg class="bar-chart" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="requests per path, top ${rows.length}" xmlns="http://www.w3.org/2000/svg">` +
-    bars.join('') +
-    '</svg>'
-  );
+  return html`<svg class="bar-chart" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="requests per path, top ${rows.length}" \
+xmlns="http://www.w3.org/2000/svg">${bars}</svg>`;
 }

@@ -1,7 +1,7 @@
 // The dashboard page: server-rendered panels, then the script keeps them live. Styles and the
 // script are files the app serves (no CDN, and the Content-Security-Policy allows only 'self').
+import { type SafeHtml, html } from '../../../http/html.js';
 import type { PanelFragments } from './panels.js';
-import { escapeHtml } from './html.js';
 
 export const ASSETS_PATH = '/dashboard/assets';
 
@@ -15,18 +15,16 @@ export interface PageOptions {
   harvest: boolean;
 }
 
-const section = (name: string, title: string, body: string, wide = false) =>
-  `<section class="panel${wide ? ' wide' : ''}" aria-labelledby="h-${name}"><h2 id="h-${name}">${title}</h2><div data-panel="${name}">${body}</div></section>`;
+const section = (name: string, title: string, body: SafeHtml, wide = false) =>
+  html`<section class="panel${wide ? ' wide' : ''}" aria-labelledby="h-${name}"><h2 id="h-${name}">${title}</h2><div data-panel="${name}">${body}</div></section>`;
 
 export function renderPage(options: PageOptions): string {
-  const drivers = Object.entries(options.drivers)
-    .map(([role, driver]) => `<span class="chip"><span class="muted">${escapeHtml(role)}</span> ${escapeHtml(driver)}</span>`)
-    .join('');
-  const links = options.links.map((l) => `<a href="${escapeHtml(l.href)}">${escapeHtml(l.label)}</a>`).join('');
+  const drivers = Object.entries(options.drivers).map(([role, driver]) => html`<span class="chip"><span class="muted">${role}</span> ${driver}</span>`);
+  const links = options.links.map((l) => html`<a href="${l.href}">${l.label}</a>`);
   const harvest = options.harvest
-    ? '<p class="muted">Loading…</p>'
-    : '<p class="unavailable"><strong>Not available</strong> — the harvest module is not part of this installation</p>';
-  return `<!doctype html>
+    ? html`<p class="muted">Loading…</p>`
+    : html`<p class="unavailable"><strong>Not available</strong> — the harvest module is not part of this installation</p>`;
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -38,7 +36,7 @@ export function renderPage(options: PageOptions): string {
 </head>
 <body>
 <header class="top">
-  <div class="brand"><span class="logo" aria-hidden="true"></span><h1>Workyard</h1><span class="chip shape">${escapeHtml(options.shape)}</span>${drivers}</div>
+  <div class="brand"><span class="logo" aria-hidden="true"></span><h1>Workyard</h1><span class="chip shape">${options.shape}</span>${drivers}</div>
   <nav>${links}<span class="live" data-live="connecting" role="status">connecting…</span></nav>
 </header>
 <main class="board">
@@ -52,12 +50,12 @@ ${section('blobs', 'Blobs', options.panels.blobs)}
 </main>
 </body>
 </html>
-`;
+`.value;
 }
 
 /** Shown to a browser without the key: a form that sends it as ?key= (which then sets a cookie). */
 export function renderKeyForm(message: string): string {
-  return `<!doctype html>
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -69,7 +67,7 @@ export function renderKeyForm(message: string): string {
 <body>
 <main class="key-form">
 <h1>Workyard</h1>
-<p>${escapeHtml(message)}</p>
+<p>${message}</p>
 <form method="get" action="/dashboard">
 <label for="key">API key (WORKYARD_API_KEY)</label>
 <input id="key" name="key" type="password" autocomplete="current-password" required autofocus>
@@ -78,5 +76,5 @@ export function renderKeyForm(message: string): string {
 </main>
 </body>
 </html>
-`;
+`.value;
 }

@@ -1,5 +1,6 @@
 // Each panel as an HTML fragment. The page is rendered from these, and the live stream sends the
 // fragments that changed, so the page and its live updates can never disagree.
+import { type SafeHtml, html } from '../../../http/html.js';
 import type { JobRecord } from '../../../infra/queue/contract.js';
 import type { BlobTotals } from '../panels/blobs-panel.js';
 import type { Panel } from '../panels/panel.js';
@@ -7,14 +8,14 @@ import type { QueueRow } from '../panels/queue-panel.js';
 import type { TopPaths } from '../panels/stats-panel.js';
 import type { DashboardSummary } from '../summary.js';
 import { renderBarChart } from './bar-chart.js';
-import { escapeHtml, formatBytes, formatCount, formatDuration } from './html.js';
+import { formatBytes, formatCount, formatDuration } from './format.js';
 
 export type PanelName = 'queues' | 'tasks' | 'stats' | 'blobs';
-export type PanelFragments = Record<PanelName, string>;
+export type PanelFragments = Record<PanelName, SafeHtml>;
 
-const notAvailable = (reason: string) => `<p class="unavailable"><strong>Not available</strong> — ${escapeHtml(reason)}</p>`;
+const notAvailable = (reason: string) => html`<p class="unavailable"><strong>Not available</strong> — ${reason}</p>`;
 
-function orUnavailable<T>(panel: Panel<T>, render: (data: T) => string): string {
+function orUnavailable<T>(panel: Panel<T>, render: (data: T) => SafeHtml): SafeHtml {
   return panel.available ? render(panel.data) : notAvailable(panel.reason);
 }
 
@@ -25,36 +26,33 @@ function percent(share: number | null): string {
 }
 const perMinute = (rate: number | null) => (rate === null ? '—' : rate >= 10 ? rate.toFixed(0) : rate.toFixed(1));
 
-export function renderQueues(rows: QueueRow[]): string {
-  if (!rows.length) return '<p class="empty">No jobs yet.</p>';
-  const body = rows
-    .map(
-      (r) =>
-        `<tr data-job="${escapeHtml(r.name)}"><th scope="row">${escapeHtml(r.name)}</th>` +
-        `<td class="num" data-state="waiting">${formatCount(r.waiting)}</td>` +
-        `<td class="num" data-state="active">${formatCount(r.active)}</td>` +
-        `<td class="num" data-state="completed">${formatCount(r.completed)}</td>` +
-        `<td class="num${r.failed ? ' bad' : ''}" data-state="failed">${formatCount(r.failed)}</td>` +
-        `<td class="num">${percent(r.completionRate)}${rateBar(r.completionRate)}</td>` +
-        `<td class="num">${perMinute(r.completedPerMinute)}</td></tr>`,
-    )
-    .join('');
-  return (
-    '<table class="grid"><thead><tr><th scope="col">job</th><th scope="col" class="num">waiting</th><th scope="col" class="num">active</th>' +
-    '<th scope="col" class="num">completed</th><th scope="col" class="num">failed</th>' +
-    '<th scope="col" class="num" title="completed ÷ (completed + failed)">completion rate</th>' +
-    '<th scope="col" class="num" title="completions per minute over the last minute, measured while the dashboard is open">done / min</th>' +
-    `</tr></thead><tbody>${body}</tbody></table>`
+export function renderQueues(rows: QueueRow[]): SafeHtml {
+  if (!rows.length) return html`<p class="empty">No jobs yet.</p>`;
+  const body = rows.map(
+    (r) =>
+      html`<tr data-job="${r.name}"><th scope="row">${r.name}</th>\
+<td class="num" data-state="waiting">${formatCount(r.waiting)}</td>\
+<td class="num" data-state="active">${formatCount(r.active)}</td>\
+<td class="num" data-state="completed">${formatCount(r.completed)}</td>\
+<td class="num${r.failed ? ' bad' : ''}" data-state="failed">${formatCount(r.failed)}</td>\
+<td class="num">${percent(r.completionRate)}${rateBar(r.completionRate)}</td>\
+<td class="num">${perMinute(r.completedPerMinute)}</td></tr>`,
   );
+  return html`<table class="grid"><thead><tr><th scope="col">job</th><th scope="col" class="num">waiting</th><th scope="col" class="num">active</th>\
+<th scope="col" class="num">completed</th><th scope="col" class="num">failed</th>\
+<th scope="col" class="num" title="completed ÷ (completed + failed)">completion rate</th>\
+<th scope="col" class="num" title="completions per minute over the last minute, measured while the dashboard is open">done / min</th>\
+</tr></thead><tbody>${body}</tbody></table>`;
 }
 
 /** A small bar drawn with SVG attributes rather than style attributes, which a strict CSP would refuse. */
 const meter = (percent: number, title = '') =>
-  `<svg class="meter" viewBox="0 0 100 6" preserveAspectRatio="none" aria-hidden="true">${title ? `<title>${title}</title>` : ''}<rect class="meter-track" width="100" height="6" rx="3"></rect><rect class="meter-fill" width="${percent.toFixed(1)}" height="6" rx="3"></rect></svg>`;
+  html`<svg class="meter" viewBox="0 0 100 6" preserveAspectRatio="none" aria-hidden="true">${title ? html`<title>${title}</title>` : ''}\
+<rect class="meter-track" width="100" height="6" rx="3"></rect><rect class="meter-fill" width="${percent.toFixed(1)}" height="6" rx="3"></rect></svg>`;
 
 const rateBar = (share: number | null) => (share === null ? '' : meter(share * 100));
 
-function progressOf(job: JobRecord): string {
+function progressOf(job: JobRecord): SafeHtml | string {
   const p = job.progress;
   if (typeof p === 'number') {
     if (job.state === 'completed' || p <= 0) return '';
@@ -62,7 +60,7 @@ function progressOf(job: JobRecord): string {
     return meter(value, `${value}%`);
   }
   const text = JSON.stringify(p);
-  return text === '{}' ? '' : `<code title="${escapeHtml(text)}">${escapeHtml(text.length > 40 ? `${text.slice(0, 39)}…` : text)}</code>`;
+  return text === '{}' ? '' : html`<code title="${text}">${text.length > 40 ? `${text.slice(0, 39)}…` : text}</code>`;
 }
 
 function timingOf(job: JobRecord, now: number): string {
@@ -74,41 +72,32 @@ function timingOf(job: JobRecord, now: number): string {
   return `waiting for ${formatDuration(now - job.createdAt)}`;
 }
 
-export function renderTasks(tasks: JobRecord[], now: number): string {
-  if (!tasks.length) return '<p class="empty">No tasks yet.</p>';
-  const body = tasks
-    .map((t) => {
-      const error = t.error ? `<div class="error-text" title="${escapeHtml(t.error)}">${escapeHtml(t.error.slice(0, 120))}</div>` : '';
-      return (
-        `<tr data-task-id="${escapeHtml(t.id)}" data-status="${t.state}">` +
-        `<td>${escapeHtml(t.name)}</td>` +
-        `<td><a href="/tasks/${encodeURIComponent(t.id)}" title="${escapeHtml(t.id)}"><code>${escapeHtml(t.id.slice(0, 8))}</code></a></td>` +
-        `<td><span class="status status-${t.state}">${t.state}</span>${error}</td>` +
-        `<td>${progressOf(t)}</td>` +
-        `<td class="muted">${timingOf(t, now)}</td></tr>`
-      );
-    })
-    .join('');
-  return `<table class="grid"><thead><tr><th scope="col">kind</th><th scope="col">task</th><th scope="col">status</th><th scope="col">progress</th><th scope="col">when</th></tr></thead><tbody>${body}</tbody></table>`;
-}
-
-export function renderStats(stats: TopPaths): string {
-  if (!stats.paths.length) return '<p class="empty">No requests counted yet.</p>';
-  return (
-    `<p class="muted">${formatCount(stats.total)} requests to ${formatCount(stats.unique)} distinct paths; the top ${stats.paths.length}:</p>` +
-    renderBarChart(stats.paths)
+export function renderTasks(tasks: JobRecord[], now: number): SafeHtml {
+  if (!tasks.length) return html`<p class="empty">No tasks yet.</p>`;
+  const body = tasks.map(
+    (t) =>
+      html`<tr data-task-id="${t.id}" data-status="${t.state}"><td>${t.name}</td>\
+<td><a href="/tasks/${encodeURIComponent(t.id)}" title="${t.id}"><code>${t.id.slice(0, 8)}</code></a></td>\
+<td><span class="status status-${t.state}">${t.state}</span>\
+${t.error ? html`<div class="error-text" title="${t.error}">${t.error.slice(0, 120)}</div>` : ''}</td>\
+<td>${progressOf(t)}</td><td class="muted">${timingOf(t, now)}</td></tr>`,
   );
+  return html`<table class="grid"><thead><tr><th scope="col">kind</th><th scope="col">task</th><th scope="col">status</th>\
+<th scope="col">progress</th><th scope="col">when</th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
-export function renderBlobs(totals: BlobTotals): string {
+export function renderStats(stats: TopPaths): SafeHtml {
+  if (!stats.paths.length) return html`<p class="empty">No requests counted yet.</p>`;
+  return html`<p class="muted">${formatCount(stats.total)} requests to ${formatCount(stats.unique)} distinct paths; the top ${stats.paths.length}:</p>\
+${renderBarChart(stats.paths)}`;
+}
+
+export function renderBlobs(totals: BlobTotals): SafeHtml {
   const lowerBound = totals.exact ? '' : '≥ ';
-  return (
-    '<div class="figures">' +
-    `<div class="figure"><span class="figure-value" data-figure="blob-count">${lowerBound}${formatCount(totals.count)}</span><span class="figure-label">blobs</span></div>` +
-    `<div class="figure"><span class="figure-value" data-figure="blob-bytes">${lowerBound}${formatBytes(totals.bytes)}</span><span class="figure-label">in total</span></div>` +
-    '</div>' +
-    `<p class="muted">stored on ${totals.driver === 's3' ? 'S3' : 'local disk'}${totals.exact ? '' : ' (counted from the first listing page)'}</p>`
-  );
+  return html`<div class="figures">\
+<div class="figure"><span class="figure-value" data-figure="blob-count">${lowerBound}${formatCount(totals.count)}</span><span class="figure-label">blobs</span></div>\
+<div class="figure"><span class="figure-value" data-figure="blob-bytes">${lowerBound}${formatBytes(totals.bytes)}</span><span class="figure-label">in total</span></div>\
+</div><p class="muted">stored on ${totals.driver === 's3' ? 'S3' : 'local disk'}${totals.exact ? '' : ' (counted from the first listing page)'}</p>`;
 }
 
 export function renderPanels(summary: DashboardSummary): PanelFragments {

@@ -1,9 +1,4 @@
-// Text that goes into HTML or SVG is escaped here, once: paths, job names and errors come from
-// requests and jobs, so any of them may hold markup.
-const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export const escapeHtml = (value: unknown): string => String(value ?? '').replace(/[&<>"']/g, (c) => entities[c]);
-
+// How the dashboard writes figures: sizes, counts and durations, for people.
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;

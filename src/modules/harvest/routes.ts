@@ -6,7 +6,7 @@ import type { App, AppContext } from '../../app-context.js';
 import { AppError, callDependency, notFound, validationError } from '../../errors.js';
 import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB } from './jobs.js';
 import * as store from './store.js';
-import { AcceptedSchema, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './views.js';
+import { AcceptedSchema, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './schemas.js';
 
 const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
 const CreateBody = Type.Object(

@@ -36,7 +36,10 @@ export function eventStreams(app: App) {
       const raw = reply.raw;
       raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       // Node drops the body of a HEAD, so the head would never be flushed: end at once.
-      if (request.method === 'HEAD') return (raw.end(), null);
+      if (request.method === 'HEAD') {
+        raw.end();
+        return null;
+      }
       if (options.retryMs) raw.write(`retry: ${options.retryMs}\n\n`);
       const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), options.heartbeatMs ?? 15_000);
       let ended = false;

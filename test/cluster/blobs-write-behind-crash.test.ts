@@ -8,11 +8,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buffer as readAll } from 'node:stream/consumers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { S3BlobStore } from '../../src/infra/blobstore/s3.js';
 import { type Database, openDatabase } from '../../src/infra/db/database.js';
-import { eventually } from '../support/blobs.js';
 import { type BlobsProcess, startBlobsProcess } from '../support/blobs-process.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 import { createTestDatabase, needService } from '../support/services.js';
@@ -106,10 +105,10 @@ describe.skipIf(!postgresUp)('write-behind with a worker killed mid-upload', () 
     }
 
     // The worker is in the middle of uploads (holding their leases) when it dies.
-    await eventually(async () => {
+    await vi.waitFor(async () => {
       const held = await database.db.selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count')).where('upload_token', 'is not', null).executeTakeFirstOrThrow();
       expect(Number(held.count)).toBeGreaterThan(0);
-    }, 30_000);
+    }, { timeout: 30_000 });
     await doomed.kill();
     const pendingAtKill = await database.db.selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
     console.log(`[blobs] worker killed with ${pendingAtKill.count} of ${BLOBS} blobs not yet uploaded`);
@@ -123,10 +122,10 @@ describe.skipIf(!postgresUp)('write-behind with a worker killed mid-upload', () 
     }
 
     processes.push(await startBlobsProcess('worker', { ...direct, WORKYARD_DATA_DIR: tempDir() }));
-    await eventually(async () => {
+    await vi.waitFor(async () => {
       const left = await database.db.selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
       expect(Number(left.count)).toBe(0);
-    }, 120_000, 250);
+    }, { timeout: 120_000, interval: 250 });
 
     // In the store itself, read past Workyard: every blob, byte for byte.
     const store = new S3BlobStore(loadConfig(direct).s3!, { timeoutMs: 10_000 });

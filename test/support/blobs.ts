@@ -30,17 +30,4 @@ export function rawRequest(baseUrl: string, options: { method: string; path: str
   });
 }
 
-/** Polls until the check passes or the time is up (then throws with the last failure). */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
-    }
-  }
-}
-
 export const blobPath = (key: string) => '/blobs/' + key.split('/').map(encodeURIComponent).join('/');

@@ -8,7 +8,6 @@ import { type S3rverHandle, startS3rver } from '../../../test/support/s3rver.js'
 import { createTestDatabase, needService, uniqueRedisPrefix } from '../../../test/support/services.js';
 import { startTestWorkyard } from '../../../test/support/workyard.js';
 import { createBlobsModule } from './index.js';
-import { eventually } from '../../../test/support/blobs.js';
 
 const ready = (await needService('postgres')) && (await needService('redis'));
 
@@ -44,7 +43,7 @@ describe.skipIf(!ready)('write-behind, scaled shape', () => {
       const put = await wy.workyard.app.inject({ method: 'PUT', url: '/blobs/scaled/a', headers: { 'content-type': 'image/avif' }, payload: bytes });
       expect(put.statusCode).toBe(201);
       expect((await wy.workyard.app.inject({ url: '/blobs/scaled/a' })).rawPayload.equals(bytes)).toBe(true);
-      await eventually(async () => expect(await tier.head('scaled/a')).toBeNull(), 30_000);
+      await expect.poll(() => tier.head('scaled/a'), { timeout: 30_000 }).toBeNull();
       const stored = await wy.workyard.ctx.blobs.get('scaled/a');
       expect(stored!.meta).toMatchObject({ etag: put.json().etag, contentType: 'image/avif' });
       expect((await readAll(stored!.body)).equals(bytes)).toBe(true);

@@ -10,7 +10,7 @@ import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { createBlobsModule } from './index.js';
-import { blobPath, eventually, rawRequest } from '../../../test/support/blobs.js';
+import { blobPath, rawRequest } from '../../../test/support/blobs.js';
 
 const blobs = createBlobsModule({ leaseMs: 4_000, sweepAfterMs: 300, sweepEveryMs: 100 });
 const env = { WORKYARD_BLOBS_WRITE_BEHIND: 'true' };
@@ -58,7 +58,7 @@ describe('write-behind (embedded: SQLite fast tier, disk store)', () => {
     expect((await inject({ url: '/blobs?prefix=wb/' })).json().items.map((item: { key: string }) => item.key)).toContain('wb/small');
 
     await startWorker();
-    await eventually(async () => expect(await tier().head('wb/small')).toBeNull());
+    await expect.poll(() => tier().head('wb/small'), { timeout: 15_000 }).toBeNull();
     const stored = await store().get('wb/small');
     expect(stored!.meta).toMatchObject({ etag: put.json().etag, contentType: 'image/webp', size: 50_000 });
     expect((await readAll(stored!.body)).equals(bytes)).toBe(true);
@@ -88,7 +88,7 @@ describe('write-behind (embedded: SQLite fast tier, disk store)', () => {
     await inject({ method: 'PUT', url: '/blobs/wb/versions', payload: 'second' });
     expect((await inject({ url: '/blobs/wb/versions' })).body).toBe('second');
     await startWorker();
-    await eventually(async () => expect(await tier().head('wb/versions')).toBeNull());
+    await expect.poll(() => tier().head('wb/versions'), { timeout: 15_000 }).toBeNull();
     expect((await readAll((await store().get('wb/versions'))!.body)).toString()).toBe('second');
     const jobs = await api.workyard.ctx.queue.listRecent({ name: 'blobs.upload', limit: 100 });
     const outcomes = jobs.filter((job) => (job.data as { key: string }).key === 'wb/versions').map((job) => (job.result as { outcome: string } | null)?.outcome);
@@ -105,7 +105,7 @@ describe('write-behind (embedded: SQLite fast tier, disk store)', () => {
     expect(await tier().head('wb/order')).toBeNull();
     await startWorker();
     // Even with a worker running the older version's job, the store keeps the newer bytes.
-    await eventually(async () => expect(await unfinishedUploads()).toBe(0));
+    await expect.poll(() => unfinishedUploads(), { timeout: 15_000 }).toBe(0);
     expect((await readAll((await store().get('wb/order'))!.body)).equals(large)).toBe(true);
   });
 
@@ -114,7 +114,7 @@ describe('write-behind (embedded: SQLite fast tier, disk store)', () => {
     expect((await inject({ method: 'DELETE', url: '/blobs/wb/deleted' })).statusCode).toBe(204);
     expect((await inject({ url: '/blobs/wb/deleted' })).statusCode).toBe(404);
     await startWorker();
-    await eventually(async () => expect(await unfinishedUploads()).toBe(0));
+    await expect.poll(() => unfinishedUploads(), { timeout: 15_000 }).toBe(0);
     expect(await store().head('wb/deleted')).toBeNull();
   });
 
@@ -134,7 +134,7 @@ describe('write-behind (embedded: SQLite fast tier, disk store)', () => {
     // An entry as a crash between the fast tier's commit and the enqueue would leave it: no job.
     await tier().put({ key: 'wb/orphan', version: 'orphan-1', bytes: Buffer.from('orphan'), size: 6, etag: '"x"', contentType: 'text/plain', lastModified: Date.now() }, Date.now() - 1);
     await startWorker();
-    await eventually(async () => expect(await tier().head('wb/orphan')).toBeNull());
+    await expect.poll(() => tier().head('wb/orphan'), { timeout: 15_000 }).toBeNull();
     expect((await readAll((await store().get('wb/orphan'))!.body)).toString()).toBe('orphan');
   });
 });

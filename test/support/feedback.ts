@@ -97,16 +97,4 @@ export async function openFormSession(app: App): Promise<FormSession> {
   };
 }
 
-/** Polls until the check passes or the time is up (then fails with the last value seen). */
-export async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!ok(value)) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await read();
-  }
-  return value;
-}
-
 export const validFeedback = { name: 'Ada Lovelace', email: 'ada@example.com', message: 'The engine works.', rating: 5 };

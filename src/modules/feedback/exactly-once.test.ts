@@ -13,11 +13,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { FEEDBACK_SAVE_JOB, type FeedbackSaveResult } from './jobs.js';
-import { eventually, feedbackSetups, queueEnv } from '../../../test/support/feedback.js';
+import { feedbackSetups, queueEnv } from '../../../test/support/feedback.js';
 import type { FromWorker, HoldPoint } from '../../../test/support/feedback-worker-child.js';
 
 const setups = await feedbackSetups();
@@ -122,9 +122,9 @@ for (const { dialect, queue, available } of setups) {
       const countRowsOf = async (ids: string[]) => Number((await ctx.database.db.selectFrom('feedback').select((eb) => eb.fn.countAll().as('n')).where('id', 'in', ids).executeTakeFirstOrThrow()).n);
       const holdAndKill = async (point: HoldPoint, rows: number): Promise<string[]> => {
         const worker = workers.at(-1)!;
-        await eventually(countRows, (n) => n >= rows, 60_000);
+        await expect.poll(countRows, { timeout: 60_000 }).toBeGreaterThanOrEqual(rows);
         worker.child.send({ hold: point });
-        await eventually(async () => worker.held.length, (n) => n > 0, 60_000);
+        await expect.poll(() => worker.held.length, { timeout: 60_000 }).toBeGreaterThan(0);
         await kill(worker);
         const held = [...worker.held];
         const states = await Promise.all(held.map(async (id) => (await ctx.queue.getJob(id))?.state));
@@ -141,7 +141,7 @@ for (const { dialect, queue, available } of setups) {
         await enqueueing;
 
         // The jobs the killed workers held come back when their lease (BullMQ: lock) runs out.
-        await eventually(async () => (await ctx.queue.counts())[FEEDBACK_SAVE_JOB], (c) => c !== undefined && c.completed + c.failed === TOTAL, 120_000);
+        await vi.waitUntil(async () => { const c = (await ctx.queue.counts())[FEEDBACK_SAVE_JOB]; return c !== undefined && c.completed + c.failed === TOTAL; }, { timeout: 120_000 });
       } catch (error) {
         for (const [i, worker] of workers.entries()) console.error(`worker ${i} (pid ${worker.child.pid}) output:\n${worker.output()}`);
         const stuck = await ctx.database.db.selectFrom('wy_jobs').select(['id', 'locked_by', 'lease_until', 'attempts']).where('state', '=', 'active').limit(5).execute().catch((e) => e);

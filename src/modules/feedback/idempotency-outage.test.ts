@@ -2,13 +2,12 @@
 // because PostgreSQL's replies came back after the dependency deadline. The client cannot tell
 // whether it was saved; it retries with the same key and gets the first answer, and one row is
 // stored. PostgreSQL is slowed through a fault proxy of this test's own (never the shared server).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ProxiedTestDatabase, proxiedTestDatabase } from '../../../test/support/fault-proxy.js';
 import { needService } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { feedbackModule } from './index.js';
-import { eventually } from '../../../test/support/feedback.js';
 
 const postgresOk = await needService('postgres');
 const DEADLINE_MS = 300;
@@ -53,11 +52,11 @@ describe.skipIf(!postgresOk)('a sync feedback post that answered 503 after its c
     const first = await post(key);
     expect(first.statusCode).toBe(503);
     expect(first.json().error).toMatchObject({ code: 'dependency_unavailable', dependency: 'postgres' });
-    await eventually(rowsOfSubmission, (ids) => ids.length === 1, 20_000);
+    await expect.poll(rowsOfSubmission, { timeout: 20_000 }).toHaveLength(1);
     database.proxy.restore();
 
     // The retry: the key was committed with the row, so it gets that row's answer.
-    const retry = await eventually(() => post(key), (res) => res.statusCode !== 503 && res.statusCode !== 409, 20_000);
+    const retry = await vi.waitUntil(async () => { const res = await post(key); return res.statusCode !== 503 && res.statusCode !== 409 && res; }, { timeout: 20_000 });
     expect(retry.statusCode).toBe(201);
     expect(retry.headers['idempotent-replayed']).toBe('true');
     const ids = await rowsOfSubmission();

@@ -1,10 +1,10 @@
 // The queued save on the SQL queue (over SQLite and over PostgreSQL) and on BullMQ (records in
 // PostgreSQL): the job id is the row id, so a job that runs again stores no second copy; and the
 // grouped writes answer each request only once its own row is committed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FEEDBACK_SAVE_JOB, type FeedbackSaveJob } from './jobs.js';
 import { FeedbackStore } from './store.js';
-import { type FeedbackWorkyard, eventually, feedbackSetups, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
+import { type FeedbackWorkyard, feedbackSetups, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
 
 const setups = await feedbackSetups();
 
@@ -24,7 +24,7 @@ for (const { dialect, queue, available } of setups) {
       const res = await wy.app.inject({ method: 'POST', url: '/feedback/async', headers: { 'content-type': 'application/json' }, payload: validFeedback });
       expect(res.statusCode).toBe(202);
       const id = res.json().task_id;
-      const task = await eventually(async () => (await wy.app.inject({ url: `/tasks/${id}` })).json(), (t) => t.status === 'completed');
+      const task = await vi.waitUntil(async () => { const t = (await wy.app.inject({ url: `/tasks/${id}` })).json(); return t.status === 'completed' && t; }, { timeout: 10_000 });
       expect(task).toMatchObject({ id, name: FEEDBACK_SAVE_JOB, result: { id, stored: true } });
       expect(await rowsWithId(id)).toHaveLength(1);
     });
@@ -74,7 +74,7 @@ for (const { dialect, queue, available } of setups) {
       expect(new Set(syncIds).size).toBe(300);
       const taskIds = await Promise.all(Array.from({ length: 300 }, async (_, i) => (await post('/feedback/async', i)).json().task_id));
       expect(new Set(taskIds).size).toBe(300);
-      await eventually(() => wy.countRows(), (n) => n === before + 600, 30_000);
+      await expect.poll(() => wy.countRows(), { timeout: 30_000 }).toBe(before + 600);
       const counts = (await wy.workyard.ctx.queue.counts())[FEEDBACK_SAVE_JOB];
       expect(counts.failed).toBe(0);
     });

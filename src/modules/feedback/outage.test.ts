@@ -1,13 +1,13 @@
 // PostgreSQL going away under the feedback routes: every route answers 503 naming it, fast, and
 // service resumes by itself when it is back. A fault proxy of this test's own stands between
 // Workyard and the shared PostgreSQL, so the test cuts its own path, never the shared server.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ProxiedTestDatabase, proxiedTestDatabase } from '../../../test/support/fault-proxy.js';
 import { needService } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { feedbackModule } from './index.js';
-import { eventually, validFeedback } from '../../../test/support/feedback.js';
+import { validFeedback } from '../../../test/support/feedback.js';
 
 const postgresOk = await needService('postgres');
 
@@ -45,7 +45,7 @@ describe.skipIf(!postgresOk)('feedback while PostgreSQL is unreachable', () => {
     expect(page.body).toContain('postgres is unavailable');
     expect(page.headers['retry-after']).toBe('1');
     database.proxy.restore();
-    const back = await eventually(() => post('/feedback/sync'), (res) => res.statusCode === 201, 15_000);
+    const back = await vi.waitUntil(async () => { const res = await post('/feedback/sync'); return res.statusCode === 201 && res; }, { timeout: 15_000 });
     const id = back.json().id;
     expect((await wy.workyard.app.inject({ url: '/feedback.json' })).json().items.map((i: { id: string }) => i.id)).toContain(id);
     // what was refused was not stored: the first save and the one after recovery only

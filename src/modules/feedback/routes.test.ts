@@ -1,8 +1,8 @@
 // The two post routes over HTTP, on SQLite and on PostgreSQL: JSON and form variants, every
 // validation rule, CSRF refusal, body limits.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { needService } from '../../../test/support/services.js';
-import { type FeedbackWorkyard, type FormSession, eventually, openFormSession, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
+import { type FeedbackWorkyard, type FormSession, openFormSession, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
 
 const postgresOk = await needService('postgres');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -40,7 +40,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const taskId = res.json().task_id;
         expect(taskId).toMatch(UUID);
         expect(res.headers.location).toBe(`/tasks/${taskId}`);
-        const task = await eventually(async () => (await wy.app.inject({ url: `/tasks/${taskId}` })).json(), (t) => t.status === 'completed');
+        const task = await vi.waitUntil(async () => { const t = (await wy.app.inject({ url: `/tasks/${taskId}` })).json(); return t.status === 'completed' && t; }, { timeout: 10_000 });
         expect(task).toMatchObject({ name: 'feedback.save', result: { id: taskId, stored: true } });
         const entry = (await list()).find((e) => e.id === taskId);
         expect(entry).toMatchObject({ name: 'Queued Ada', rating: null, via: 'queued' });
@@ -190,7 +190,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(id).toMatch(UUID);
         const page = await wy.app.inject({ url: res.headers.location as string });
         expect(page.body).toContain(`queued as task <a href="/tasks/${id}"><code>${id}</code></a>`);
-        await eventually(async () => (await wy.app.inject({ url: '/feedback' })).body, (body) => body.includes(`data-id="${id}"`));
+        await expect.poll(async () => (await wy.app.inject({ url: '/feedback' })).body, { timeout: 10_000 }).toContain(`data-id="${id}"`);
       });
 
       it('invalid: 400 with the page again, each error beside its field, what was typed kept (escaped)', async () => {
@@ -228,7 +228,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           const res = await form.post(path, { name: '', opinion: `Seed form via ${path}` });
           expect(res.statusCode).toBe(303);
           const id = /=([0-9a-f-]{36})$/.exec(res.headers.location as string)![1];
-          const body = await eventually(async () => (await wy.app.inject({ url: '/feedback' })).body, (page) => page.includes(`data-id="${id}"`));
+          const body = await vi.waitUntil(async () => { const page = (await wy.app.inject({ url: '/feedback' })).body; return page.includes(`data-id="${id}"`) && page; }, { timeout: 10_000 });
           expect(body).toMatch(new RegExp(`data-id="${id}">\\s*<div class="entry-head"><strong class="name anonymous">Anonymous</strong>[\\s\\S]*?Seed form via ${path}`));
         }
       });

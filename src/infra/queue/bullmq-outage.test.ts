@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DependencyUnavailableError } from '../../errors.js';
 import { openTestQueue } from '../../../test/support/queue-harness.js';
 import { PrivateRedis, startPrivateRedis } from '../../../test/support/redis-server.js';
@@ -23,18 +23,6 @@ async function expectFast503(call: () => Promise<unknown>): Promise<void> {
   expect(error).toBeInstanceOf(DependencyUnavailableError);
   expect((error as DependencyUnavailableError).dependency).toBe('redis');
   expect(Date.now() - started).toBeLessThan(1_000);
-}
-
-async function eventually<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await call();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 describe.skipIf(!ok)('bullmq driver: Redis down and back', () => {
@@ -72,8 +60,8 @@ describe.skipIf(!ok)('bullmq driver: Redis down and back', () => {
     await expectFast503(() => queue.waitForFinish(before.id, 5_000));
 
     await redis.start();
-    await eventually(() => queue.ping(), 10_000);
-    const after = await eventually(() => queue.enqueue('outage-job', 21), 5_000);
+    await vi.waitFor(() => queue.ping(), { timeout: 10_000, interval: 100 });
+    const after = await vi.waitFor(() => queue.enqueue('outage-job', 21), { timeout: 5_000, interval: 100 });
     // The worker's blocking connection reconnects by itself and takes the new job.
     expect(await queue.waitForFinish(after.id, 15_000)).toMatchObject({ state: 'completed', result: 42 });
     expect(await queue.getJob(before.id)).toMatchObject({ state: 'completed', result: 2 });
@@ -88,7 +76,7 @@ describe.skipIf(!ok)('bullmq driver: Redis down and back', () => {
     await expectFast503(() => queue.ping());
     await late.start();
     try {
-      const job = await eventually(() => queue.enqueue('late-job', 41), 10_000);
+      const job = await vi.waitFor(() => queue.enqueue('late-job', 41), { timeout: 10_000, interval: 100 });
       expect(await queue.waitForFinish(job.id, 15_000)).toMatchObject({ state: 'completed', result: 42 });
     } finally {
       await queue.close(0);

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { WorkyardModule } from '../../app-context.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from './index.js';
@@ -23,13 +23,8 @@ const gatedModule: WorkyardModule = {
   }),
 };
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+// A job starts, or an event arrives, within milliseconds: look often, give up after 5 s.
+const poll = { timeout: 5_000, interval: 20 };
 
 /** Reads a server-sent event stream into a list of {event, data} until it ends. */
 function readEvents(url: string): { events: { event: string; data: any }[]; ended: Promise<void> } {
@@ -65,7 +60,7 @@ describe('task API', () => {
 
   it('shows a task by id with every field, from queued to completed', async () => {
     const job = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 21 });
-    await until(() => gates.has(job.id));
+    await vi.waitUntil(() => gates.has(job.id), poll);
     const running = (await wy.workyard.app.inject({ url: `/tasks/${job.id}` })).json();
     expect(running).toMatchObject({ id: job.id, name: 'test.gated', status: 'active', progress: 50, result: null, error: null, attempts: 1, finished_at: null });
     expect(Date.parse(running.created_at)).toBeGreaterThan(0);
@@ -90,7 +85,7 @@ describe('task API', () => {
     expect(cancelled.json()).toMatchObject({ id: delayed.id, status: 'cancelled' });
 
     const running = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 2 });
-    await until(() => gates.has(running.id));
+    await vi.waitUntil(() => gates.has(running.id), poll);
     const refused = await wy.workyard.app.inject({ method: 'DELETE', url: `/tasks/${running.id}` });
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error.code).toBe('conflict');
@@ -101,9 +96,9 @@ describe('task API', () => {
 
   it('streams a task’s events until it ends', async () => {
     const job = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 5 });
-    await until(() => gates.has(job.id));
+    await vi.waitUntil(() => gates.has(job.id), poll);
     const stream = readEvents(`${wy.baseUrl}/tasks/${job.id}/events`);
-    await until(() => stream.events.length > 0);
+    await expect.poll(() => stream.events.length, poll).toBeGreaterThan(0);
     gates.get(job.id)!();
     await stream.ended;
     expect(stream.events[0]).toMatchObject({ event: 'task', data: { id: job.id, status: 'active' } });
@@ -125,7 +120,7 @@ describe('task API shutdown', () => {
     const wy = await startTestWorkyard({ WORKYARD_SHUTDOWN_TIMEOUT_MS: '100' }, { modules: [tasksModule, gatedModule] });
     const job = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 1 }, { delayMs: 60_000 });
     const stream = readEvents(`${wy.baseUrl}/tasks/${job.id}/events`);
-    await until(() => stream.events.length > 0);
+    await expect.poll(() => stream.events.length, poll).toBeGreaterThan(0);
     const started = Date.now();
     await wy.close();
     await stream.ended;

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../support/free-port.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -110,14 +110,6 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, output: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms; output:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function healthy(port: number): Promise<boolean> {
   try {
     return (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) })).ok;
@@ -130,14 +122,14 @@ async function healthy(port: number): Promise<boolean> {
 async function npmStart(): Promise<{ npm: Started; port: number; tree: number[] }> {
   const port = await freePort();
   const npm = run('npm', ['start'], { WORKYARD_PORT: String(port), WORKYARD_DATA_DIR: tempDir(), WORKYARD_SHUTDOWN_TIMEOUT_MS: '2000' });
-  await until(() => healthy(port), STARTED_WITHIN_MS, 'npm start answering /healthz', npm.output);
+  await vi.waitFor(async () => expect(await healthy(port), `npm start answering /healthz; output:\n${npm.output()}`).toBe(true), { timeout: STARTED_WITHIN_MS, interval: 100 });
   const tree = descendants(npm.child.pid!);
   expect(tree.length).toBeGreaterThan(0);
   return { npm, port, tree };
 }
 
 async function expectAllGone(npm: Started, port: number, tree: number[]): Promise<void> {
-  await until(() => tree.every((pid) => !alive(pid)), STOPPED_WITHIN_MS, 'every process of npm start gone', npm.output);
+  await vi.waitFor(() => expect(tree.filter((pid) => alive(pid)), `processes of npm start still alive; output:\n${npm.output()}`).toEqual([]), { timeout: STOPPED_WITHIN_MS, interval: 100 });
   expect(await portOpen(port)).toBe(false);
 }
 
@@ -158,7 +150,7 @@ describe.skipIf(process.platform !== 'linux')('npm start', () => {
     const { npm, port, tree } = await npmStart();
     const base = `http://127.0.0.1:${port}`;
     // /healthz may answer a moment before the line is written
-    await until(() => npm.output().includes('Workyard listening'), 5_000, 'the listening line', npm.output);
+    await expect.poll(() => npm.output(), { timeout: 5_000, interval: 100 }).toContain('Workyard listening');
     expect(npm.output()).toContain(`Workyard listening on ${base} · API docs: ${base}/docs · dashboard: ${base}/dashboard`);
 
     npm.child.kill('SIGTERM');
@@ -177,7 +169,7 @@ describe.skipIf(process.platform !== 'linux')('npm start', () => {
     // a task the shutdown waits for (within its grace)
     const task = await fetch(`http://127.0.0.1:${port}/async/post_task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ numbers: [1, 2], delay_ms: 1_500 }) });
     const { session_id: id } = (await task.json()) as { session_id: string };
-    await until(async () => ((await (await fetch(`http://127.0.0.1:${port}/tasks/${id}`)).json()) as { status: string }).status === 'active', 10_000, 'the task running', npm.output);
+    await vi.waitFor(async () => expect(((await (await fetch(`http://127.0.0.1:${port}/tasks/${id}`)).json()) as { status: string }).status, `the task running; output:\n${npm.output()}`).toBe('active'), { timeout: 10_000, interval: 100 });
     // A terminal signals the whole foreground group: the server, and npm, which passes its copy on.
     process.kill(server!, 'SIGINT');
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -39,16 +39,6 @@ async function finishedJobs(worker: ClusterProcess, job: string): Promise<number
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    value = await probe();
-  }
-  return value;
-}
-
 const json = { 'content-type': 'application/json' };
 
 describe.skipIf(!ready)('cluster: 2 API nodes and 2 workers behind nginx on PostgreSQL, Redis and S3', () => {
@@ -109,15 +99,12 @@ describe.skipIf(!ready)('cluster: 2 API nodes and 2 workers behind nginx on Post
       expect(res.status).toBe(200);
     });
     // increments are gathered for a few ms before they go out: allow for that, no more
-    const counted = await eventually(
-      async () => {
+    await expect
+      .poll(async () => {
         const stats = (await call(`${cluster.url}/stats/?limit=100`)).json() as { paths: { path: string; count: number }[] };
         return stats.paths.filter((p) => p.path.startsWith(`/api/cluster-${run}/`)).reduce((sum, p) => sum + p.count, 0);
-      },
-      (n) => n >= sent,
-      5_000,
-    );
-    expect(counted).toBe(sent);
+      }, { timeout: 5_000, interval: 200 })
+      .toBe(sent);
   }, 120_000);
 
   it('feedback: 5,000 queued saves are processed by both workers, exactly 5,000 rows', async () => {
@@ -135,12 +122,9 @@ describe.skipIf(!ready)('cluster: 2 API nodes and 2 workers behind nginx on Post
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
-      const rows = await eventually(
-        async () => Number((await client.query("select count(*) as n from feedback where name like 'cluster %'")).rows[0].n),
-        (n) => n >= 5_000,
-        120_000,
-      );
-      expect(rows).toBe(5_000);
+      await expect
+        .poll(async () => Number((await client.query("select count(*) as n from feedback where name like 'cluster %'")).rows[0].n), { timeout: 120_000, interval: 200 })
+        .toBe(5_000);
     } finally {
       await client.end();
     }
@@ -181,12 +165,10 @@ describe.skipIf(!ready)('cluster: 2 API nodes and 2 workers behind nginx on Post
       const posted = await call(`${cluster.url}/async/post_task`, { method: 'POST', headers: json, body: JSON.stringify({ numbers: [1, 2, 3], delay_ms: 4_000 }) });
       expect(posted.status).toBe(202);
       const id = posted.json().session_id as string;
-      const running = await eventually(async () => (await call(`${cluster.url}/async/get_task_result/${id}`)).json().status, (s) => s === 'running', 10_000);
-      expect(running).toBe('running');
+      await expect.poll(async () => (await call(`${cluster.url}/async/get_task_result/${id}`)).json().status, { timeout: 10_000, interval: 200 }).toBe('running');
       await cluster.kill(first);
       process.kill(second.child.pid!, 'SIGCONT');
-      const finished = await eventually(async () => (await call(`${cluster.url}/async/get_task_result/${id}`)).json(), (r) => r.status === 'done' || r.status === 'failed', 30_000);
-      expect(finished).toMatchObject({ status: 'done', result: 6 });
+      await expect.poll(async () => (await call(`${cluster.url}/async/get_task_result/${id}`)).json(), { timeout: 30_000, interval: 200 }).toMatchObject({ status: 'done', result: 6 });
       expect(await finishedJobs(second, 'compute.sum')).toBeGreaterThan(0);
     } finally {
       process.kill(second.child.pid!, 'SIGCONT');

@@ -1,6 +1,6 @@
 // Sync and async sums on every queue driver: answers, statuses, the timeout path, failures, and
 // results that outlive a restart and the queue's retention.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { type DriverUnderTest, queueDrivers } from '../../../test/support/compute.js';
 
@@ -30,16 +30,14 @@ for (const driver of await queueDrivers()) {
       expect(res.statusCode).toBe(200);
       return res.json();
     };
-    const untilFinished = async (id: string, timeoutMs = 10_000) => {
+    const untilFinished = async (id: string) => {
       const seen = new Set<string>();
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
+      const ended = async () => {
         const body = await result(id);
         seen.add(body.status);
-        if (body.status === 'done' || body.status === 'failed') return { body, seen };
-        if (Date.now() > deadline) throw new Error(`task ${id} still ${body.status} after ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+        return (body.status === 'done' || body.status === 'failed') && body;
+      };
+      return { body: await vi.waitUntil(ended, { timeout: 10_000, interval: 20 }), seen };
     };
 
     it('answers /sync/sum with the sum computed by a worker, then readable by id on both routes', async () => {

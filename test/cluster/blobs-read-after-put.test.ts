@@ -6,13 +6,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BlobsProcess, startBlobsProcess } from '../support/blobs-process.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 import { createTestDatabase, needService } from '../support/services.js';
-import { loadConfig } from '../../src/config.js';
-import { S3BlobStore } from '../../src/infra/blobstore/s3.js';
-import { openDatabase } from '../../src/infra/db/database.js';
+import { openPendingUploads, openS3Store } from '../support/blobs.js';
 
 const PUTS = 1_000;
 const CHAINS = 8;
@@ -88,13 +86,10 @@ describe('read-after-put across two API processes on one s3rver store', () => {
       expect(mismatches).toEqual([]);
       // Uploaded in the end: the fast tier drains, and the store itself (read through the S3
       // driver, not through Workyard) holds every object.
-      const pending = openDatabase({ url: database.url, dataDir: os.tmpdir(), timeoutMs: 10_000 });
-      await vi.waitFor(async () => {
-        const row = await pending.db.selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-        expect(Number(row.count)).toBe(0);
-      }, { timeout: 120_000, interval: 250 });
+      const pending = openPendingUploads(database.url);
+      await expect.poll(() => pending.count(), { timeout: 120_000, interval: 250 }).toBe(0);
       await pending.close();
-      const store = new S3BlobStore(loadConfig(env).s3!, { timeoutMs: 10_000 });
+      const store = openS3Store(env);
       let stored = 0;
       let cursor: string | undefined;
       do {

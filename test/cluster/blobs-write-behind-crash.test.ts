@@ -8,10 +8,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buffer as readAll } from 'node:stream/consumers';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { S3BlobStore } from '../../src/infra/blobstore/s3.js';
-import { type Database, openDatabase } from '../../src/infra/db/database.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PendingUploads, openPendingUploads, openS3Store } from '../support/blobs.js';
 import { type BlobsProcess, startBlobsProcess } from '../support/blobs-process.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 import { createTestDatabase, needService } from '../support/services.js';
@@ -62,7 +60,7 @@ describe.skipIf(!postgresUp)('write-behind with a worker killed mid-upload', () 
   let s3: S3rverHandle;
   let proxy: Awaited<ReturnType<typeof startTrickleProxy>>;
   let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
-  let database: Database;
+  let pending: PendingUploads;
   const processes: BlobsProcess[] = [];
   const dirs: string[] = [];
   const tempDir = () => {
@@ -75,11 +73,11 @@ describe.skipIf(!postgresUp)('write-behind with a worker killed mid-upload', () 
     s3 = await startS3rver();
     proxy = await startTrickleProxy(s3.port, 20_000);
     testDatabase = await createTestDatabase();
-    database = openDatabase({ url: testDatabase.url, dataDir: os.tmpdir(), timeoutMs: 10_000 });
+    pending = openPendingUploads(testDatabase.url);
   });
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.kill()));
-    await database?.close();
+    await pending?.close();
     await testDatabase?.drop();
     await proxy?.close();
     await s3?.stop();
@@ -105,14 +103,11 @@ describe.skipIf(!postgresUp)('write-behind with a worker killed mid-upload', () 
     }
 
     // The worker is in the middle of uploads (holding their leases) when it dies.
-    await vi.waitFor(async () => {
-      const held = await database.db.selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count')).where('upload_token', 'is not', null).executeTakeFirstOrThrow();
-      expect(Number(held.count)).toBeGreaterThan(0);
-    }, { timeout: 30_000 });
+    await expect.poll(() => pending.count({ held: true }), { timeout: 30_000 }).toBeGreaterThan(0);
     await doomed.kill();
-    const pendingAtKill = await database.db.selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    console.log(`[blobs] worker killed with ${pendingAtKill.count} of ${BLOBS} blobs not yet uploaded`);
-    expect(Number(pendingAtKill.count)).toBeGreaterThan(0);
+    const pendingAtKill = await pending.count();
+    console.log(`[blobs] worker killed with ${pendingAtKill} of ${BLOBS} blobs not yet uploaded`);
+    expect(pendingAtKill).toBeGreaterThan(0);
 
     // Nothing acknowledged is missing while no worker runs.
     for (const [key, hash] of sent) {
@@ -122,13 +117,10 @@ describe.skipIf(!postgresUp)('write-behind with a worker killed mid-upload', () 
     }
 
     processes.push(await startBlobsProcess('worker', { ...direct, WORKYARD_DATA_DIR: tempDir() }));
-    await vi.waitFor(async () => {
-      const left = await database.db.selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-      expect(Number(left.count)).toBe(0);
-    }, { timeout: 120_000, interval: 250 });
+    await expect.poll(() => pending.count(), { timeout: 120_000, interval: 250 }).toBe(0);
 
     // In the store itself, read past Workyard: every blob, byte for byte.
-    const store = new S3BlobStore(loadConfig(direct).s3!, { timeoutMs: 10_000 });
+    const store = openS3Store(direct);
     for (const [key, hash] of sent) {
       const object = await store.get(key);
       expect(object, key).not.toBeNull();

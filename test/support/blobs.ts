@@ -1,7 +1,12 @@
 // Helpers the blobs tests share: raw HTTP where app.inject cannot do it (chunked bodies, a body
-// cut off midway, a 413 answered before the body is sent) and waiting for uploads to finish.
+// cut off midway, a 413 answered before the body is sent), and what a test reads past Workyard:
+// the S3 store itself and the uploads write-behind still owes it.
 import http from 'node:http';
+import os from 'node:os';
 import type { Readable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import { S3BlobStore } from '../../src/infra/blobstore/s3.js';
+import { openDatabase } from '../../src/infra/db/database.js';
 
 export interface RawResponse {
   status: number;
@@ -31,3 +36,27 @@ export function rawRequest(baseUrl: string, options: { method: string; path: str
 }
 
 export const blobPath = (key: string) => '/blobs/' + key.split('/').map(encodeURIComponent).join('/');
+
+/** The S3 store that `env` (WORKYARD_S3_*) points Workyard at, opened directly. */
+export function openS3Store(env: Record<string, string>): S3BlobStore {
+  return new S3BlobStore(loadConfig(env).s3!, { timeoutMs: 10_000 });
+}
+
+export interface PendingUploads {
+  /** blobs acknowledged into the fast tier and not yet in the store; `held`: only those a worker is uploading */
+  count(options?: { held?: boolean }): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Write-behind's pending uploads in the PostgreSQL database at `url`, counted straight from SQL. */
+export function openPendingUploads(url: string): PendingUploads {
+  const database = openDatabase({ url, dataDir: os.tmpdir(), timeoutMs: 10_000 });
+  return {
+    async count({ held = false } = {}) {
+      let query = database.db.selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count'));
+      if (held) query = query.where('upload_token', 'is not', null);
+      return Number((await query.executeTakeFirstOrThrow()).count);
+    },
+    close: () => database.close(),
+  };
+}

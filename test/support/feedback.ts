@@ -1,41 +1,12 @@
-// Helpers for the feedback module's tests: a Workyard on SQLite or on a fresh PostgreSQL database,
-// and a browser-like form session (the page's cookie and token, then urlencoded posts).
+// Helpers for the feedback module's tests: a Workyard on one of the module-test drivers, and a
+// browser-like form session (the page's cookie and token, then urlencoded posts).
 import type { LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/app-context.js';
 import type { WorkyardModule } from '../../src/app-context.js';
-import { deleteRedisPrefix } from './redis-keys.js';
-import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from './services.js';
+import type { Driver } from './drivers.js';
 import { type TestWorkyard, startTestWorkyard } from './workyard.js';
 import { tasksModule } from '../../src/modules/tasks/index.js';
 import { feedbackModule } from '../../src/modules/feedback/index.js';
-
-export type Dialect = 'sqlite' | 'postgres';
-export type QueueDriver = 'sql' | 'bullmq';
-
-export interface FeedbackSetup {
-  dialect: Dialect;
-  queue: QueueDriver;
-  /** its engines answer; outside CI a setup whose engines do not is skipped */
-  available: boolean;
-}
-
-/** The shapes a save job runs in: embedded, PostgreSQL with the SQL queue, PostgreSQL with BullMQ. */
-export async function feedbackSetups(): Promise<FeedbackSetup[]> {
-  const postgresOk = await needService('postgres');
-  const redisOk = await needService('redis');
-  return [
-    { dialect: 'sqlite', queue: 'sql', available: true },
-    { dialect: 'postgres', queue: 'sql', available: postgresOk },
-    { dialect: 'postgres', queue: 'bullmq', available: postgresOk && redisOk },
-  ];
-}
-
-/** Environment for a queue driver: BullMQ on the shared Redis under a prefix of its own. */
-export function queueEnv(queue: QueueDriver): { env: Record<string, string>; cleanup(): Promise<unknown> } {
-  if (queue === 'sql') return { env: {}, cleanup: async () => {} };
-  const prefix = uniqueRedisPrefix('feedback');
-  return { env: { WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix }, cleanup: () => deleteRedisPrefix(redisUrl, prefix) };
-}
 
 export interface FeedbackWorkyard extends TestWorkyard {
   app: App;
@@ -44,13 +15,9 @@ export interface FeedbackWorkyard extends TestWorkyard {
 }
 
 /** A Workyard with the tasks and feedback modules only, so that the suite does not depend on the others. */
-export async function startFeedbackWorkyard(dialect: Dialect, options: { queue?: QueueDriver; modules?: WorkyardModule[]; env?: Record<string, string> } = {}): Promise<FeedbackWorkyard> {
-  const database = dialect === 'postgres' ? await createTestDatabase() : null;
-  const queue = queueEnv(options.queue ?? 'sql');
-  const wy = await startTestWorkyard(
-    { ...(database ? { WORKYARD_DATABASE_URL: database.url } : {}), ...queue.env, ...options.env },
-    { modules: options.modules ?? [tasksModule, feedbackModule] },
-  );
+export async function startFeedbackWorkyard(driver: Driver, options: { modules?: WorkyardModule[]; env?: Record<string, string> } = {}): Promise<FeedbackWorkyard> {
+  const drivers = await driver.setUp();
+  const wy = await startTestWorkyard({ ...drivers.env, ...options.env }, { modules: options.modules ?? [tasksModule, feedbackModule] });
   return {
     ...wy,
     app: wy.workyard.app,
@@ -60,8 +27,7 @@ export async function startFeedbackWorkyard(dialect: Dialect, options: { queue?:
     },
     async close() {
       await wy.close();
-      await database?.drop();
-      await queue.cleanup();
+      await drivers.cleanup();
     },
   };
 }

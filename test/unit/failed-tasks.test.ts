@@ -13,7 +13,7 @@ import { createHarvestModule } from '../../src/modules/harvest/index.js';
 import { statsModule } from '../../src/modules/stats/index.js';
 import { TRAFFIC_JOB } from '../../src/modules/stats/jobs.js';
 import { tasksModule } from '../../src/modules/tasks/index.js';
-import { type DriverUnderTest, queueDrivers } from '../support/compute.js';
+import { type DriverUnderTest, driverMatrix } from '../support/drivers.js';
 import { readEvents } from '../support/dashboard.js';
 import { type FixtureSite, html, startFixtureSite } from '../support/harvest-fixture-site.js';
 import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
@@ -31,7 +31,7 @@ function metricValue(text: string, metric: string, labels: Record<string, string
   return undefined;
 }
 
-for (const driver of await queueDrivers()) {
+for (const driver of await driverMatrix()) {
   describe.skipIf(!driver.available)(`failed tasks are failed everywhere, on the ${driver.name} queue`, () => {
     let setup: DriverUnderTest;
     let site: FixtureSite;

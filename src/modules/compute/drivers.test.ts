@@ -2,11 +2,11 @@
 // results that outlive a restart and the queue's retention.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
-import { type DriverUnderTest, queueDrivers } from '../../../test/support/compute.js';
+import { type DriverUnderTest, driverMatrix } from '../../../test/support/drivers.js';
 
 const SYNC_TIMEOUT_MS = 2_000;
 
-for (const driver of await queueDrivers()) {
+for (const driver of await driverMatrix()) {
   describe.skipIf(!driver.available)(`compute on the ${driver.name} queue`, () => {
     let setup: DriverUnderTest;
     let wy: TestWorkyard;

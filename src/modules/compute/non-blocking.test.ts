@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
-import { type DriverUnderTest, queueDrivers } from '../../../test/support/compute.js';
+import { type DriverUnderTest, driverMatrix } from '../../../test/support/drivers.js';
 
 const REQUESTS = 2_000;
 const DELAY_MS = 1_000;
@@ -103,7 +103,7 @@ function startWorker(source: string, workerData: object) {
   return { worker, nextMessage };
 }
 
-for (const driver of await queueDrivers()) {
+for (const driver of await driverMatrix()) {
   describe.skipIf(!driver.available)(`/sync/sum does not block the server (${driver.name} queue)`, () => {
     let setup: DriverUnderTest;
     let wy: TestWorkyard;

@@ -14,13 +14,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createTestDatabase } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { FEEDBACK_SAVE_JOB, type FeedbackSaveResult } from './jobs.js';
-import { feedbackSetups, queueEnv } from '../../../test/support/feedback.js';
+import { driverMatrix } from '../../../test/support/drivers.js';
 import type { FromWorker, HoldPoint } from '../../../test/support/feedback-worker-child.js';
 
-const setups = await feedbackSetups();
+const setups = await driverMatrix();
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const TOTAL = 2000;
 
@@ -53,7 +52,8 @@ async function kill(worker: WorkerProcess): Promise<void> {
   expect(await worker.exited).toBe('SIGKILL');
 }
 
-for (const { dialect, queue, available } of setups) {
+for (const driver of setups) {
+  const { dialect, queue, available } = driver;
   describe.skipIf(!available)(`queued feedback saves, ${queue} queue, records in ${dialect}`, () => {
     const cleanups: (() => Promise<unknown> | unknown)[] = [];
     afterEach(async () => {
@@ -63,18 +63,15 @@ for (const { dialect, queue, available } of setups) {
     it(`stores exactly ${TOTAL} rows for ${TOTAL} queued saves while the worker is SIGKILLed and restarted twice`, { timeout: 180_000 }, async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-feedback-once-'));
       cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-      const database = dialect === 'postgres' ? await createTestDatabase() : null;
-      if (database) cleanups.push(() => database.drop());
-      const queueSetup = queueEnv(queue);
-      cleanups.push(() => queueSetup.cleanup());
+      const drivers = await driver.setUp();
+      cleanups.push(() => drivers.cleanup());
       const env: Record<string, string> = {
-        ...queueSetup.env,
+        ...drivers.env,
         WORKYARD_DATA_DIR: dataDir,
         WORKYARD_LOG_LEVEL: 'warn',
         WORKYARD_SHUTDOWN_TIMEOUT_MS: '1000',
         // a killed worker's jobs come back after 5 s instead of the default 30 s
         WORKYARD_QUEUE_LEASE_MS: '5000',
-        ...(database ? { WORKYARD_DATABASE_URL: database.url } : {}),
       };
 
       // The API only (as `workyard serve`): it enqueues, it never runs a job.

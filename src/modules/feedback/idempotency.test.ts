@@ -13,19 +13,21 @@ import { fingerprintOf } from './idempotency.js';
 import { feedbackModule } from './index.js';
 import { FEEDBACK_SAVE_JOB, SAVE_JOB_RETRIES } from './jobs.js';
 import { FeedbackStore } from './store.js';
-import { type FeedbackWorkyard, feedbackSetups, openFormSession, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
+import { type FeedbackWorkyard, openFormSession, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
+import { driverMatrix } from '../../../test/support/drivers.js';
 
-const setups = await feedbackSetups();
+const setups = await driverMatrix();
 const HOUR = 3_600_000;
 let keyCount = 0;
 const newKey = () => `key-${process.pid}-${Date.now()}-${++keyCount}`;
 
-for (const { dialect, queue, available } of setups) {
+for (const driver of setups) {
+  const { dialect, queue, available } = driver;
   describe.skipIf(!available)(`Idempotency-Key on feedback posts, ${queue} queue, records in ${dialect}`, () => {
     let wy: FeedbackWorkyard;
     let other: TestWorkyard;
     beforeAll(async () => {
-      wy = await startFeedbackWorkyard(dialect, { queue });
+      wy = await startFeedbackWorkyard(driver);
       const ctx = wy.workyard.ctx;
       // another API process: same database (and same Redis prefix for BullMQ), its own service
       other = await startTestWorkyard(

@@ -4,15 +4,17 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FEEDBACK_SAVE_JOB, type FeedbackSaveJob } from './jobs.js';
 import { FeedbackStore } from './store.js';
-import { type FeedbackWorkyard, feedbackSetups, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
+import { type FeedbackWorkyard, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
+import { driverMatrix } from '../../../test/support/drivers.js';
 
-const setups = await feedbackSetups();
+const setups = await driverMatrix();
 
-for (const { dialect, queue, available } of setups) {
+for (const driver of setups) {
+  const { dialect, queue, available } = driver;
   describe.skipIf(!available)(`feedback save jobs, ${queue} queue, records in ${dialect}`, () => {
     let wy: FeedbackWorkyard;
     beforeAll(async () => {
-      wy = await startFeedbackWorkyard(dialect, { queue });
+      wy = await startFeedbackWorkyard(driver);
       expect(wy.workyard.ctx.queue.driver).toBe(queue);
     });
     afterAll(() => wy?.close());

@@ -1,14 +1,14 @@
 // The pages: the feedback listing (paging, order, JSON forms, escaping) and the home page, on
 // SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { needService } from '../../../test/support/services.js';
+import { driverMatrix } from '../../../test/support/drivers.js';
 import { type FeedbackRow, FeedbackStore } from './store.js';
 import { type FeedbackWorkyard, startFeedbackWorkyard } from '../../../test/support/feedback.js';
 
-const postgresOk = await needService('postgres');
 
-for (const dialect of ['sqlite', 'postgres'] as const) {
-  describe.skipIf(dialect === 'postgres' && !postgresOk)(`feedback listing on ${dialect}`, () => {
+for (const driver of (await driverMatrix()).filter((d) => d.queue === 'sql')) {
+  const { dialect, available } = driver;
+  describe.skipIf(!available)(`feedback listing on ${dialect}`, () => {
     let wy: FeedbackWorkyard;
     const base = Date.UTC(2026, 0, 1);
     // 120 entries, one a second; two share a time so that the id decides their order
@@ -25,7 +25,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const expectedOrder = [...rows].sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : -1)).map((r) => r.id);
 
     beforeAll(async () => {
-      wy = await startFeedbackWorkyard(dialect);
+      wy = await startFeedbackWorkyard(driver);
       const inserted = await new FeedbackStore(wy.workyard.ctx.database).insert(rows);
       expect(inserted.size).toBe(120);
     });

@@ -1,18 +1,18 @@
 // The two post routes over HTTP, on SQLite and on PostgreSQL: JSON and form variants, every
 // validation rule, CSRF refusal, body limits.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { needService } from '../../../test/support/services.js';
+import { driverMatrix } from '../../../test/support/drivers.js';
 import { type FeedbackWorkyard, type FormSession, openFormSession, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
 
-const postgresOk = await needService('postgres');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-for (const dialect of ['sqlite', 'postgres'] as const) {
-  describe.skipIf(dialect === 'postgres' && !postgresOk)(`feedback posts on ${dialect}`, () => {
+for (const driver of (await driverMatrix()).filter((d) => d.queue === 'sql')) {
+  const { dialect, available } = driver;
+  describe.skipIf(!available)(`feedback posts on ${dialect}`, () => {
     let wy: FeedbackWorkyard;
     let form: FormSession;
     beforeAll(async () => {
-      wy = await startFeedbackWorkyard(dialect);
+      wy = await startFeedbackWorkyard(driver);
       form = await openFormSession(wy.app);
     });
     afterAll(() => wy?.close());

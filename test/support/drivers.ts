@@ -1,10 +1,12 @@
-// The queue drivers compute's suites run on, each with what a test needs to imitate the queue
-// dropping its finished jobs (retention) and to clean up. Shared by the compute test files only.
+// The drivers module tests run on, one list for every module: SQLite with the SQL queue (the
+// embedded shape), PostgreSQL with the SQL queue, and the scaled pair (BullMQ on Redis, records in
+// PostgreSQL). Each setup brings a fresh database and Redis prefix, and removes them.
 import { deleteRedisPrefix } from './redis-keys.js';
 import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from './services.js';
 import type { TestWorkyard } from './workyard.js';
 
 export interface DriverUnderTest {
+  /** the WORKYARD_* variables that select these drivers */
   env: Record<string, string>;
   /** deletes every job the queue holds, as its retention eventually does */
   dropQueuedJobs(wy: TestWorkyard): Promise<void>;
@@ -13,19 +15,24 @@ export interface DriverUnderTest {
 
 export interface Driver {
   name: 'sql-sqlite' | 'sql-postgres' | 'bullmq';
+  dialect: 'sqlite' | 'postgres';
+  queue: 'sql' | 'bullmq';
+  /** its services answer; outside CI a setup whose services do not is skipped */
   available: boolean;
   setUp(): Promise<DriverUnderTest>;
 }
 
 const dropSqlJobs = async (wy: TestWorkyard) => void (await wy.workyard.ctx.database.db.deleteFrom('wy_jobs').execute());
 
-export async function queueDrivers(): Promise<Driver[]> {
+export async function driverMatrix(): Promise<Driver[]> {
   const postgres = await needService('postgres');
   const redis = await needService('redis');
   return [
-    { name: 'sql-sqlite', available: true, setUp: async () => ({ env: {}, dropQueuedJobs: dropSqlJobs, cleanup: async () => {} }) },
+    { name: 'sql-sqlite', dialect: 'sqlite', queue: 'sql', available: true, setUp: async () => ({ env: {}, dropQueuedJobs: dropSqlJobs, cleanup: async () => {} }) },
     {
       name: 'sql-postgres',
+      dialect: 'postgres',
+      queue: 'sql',
       available: postgres,
       async setUp() {
         const database = await createTestDatabase();
@@ -33,12 +40,13 @@ export async function queueDrivers(): Promise<Driver[]> {
       },
     },
     {
-      // the scaled shape: BullMQ on Redis, task records in PostgreSQL
       name: 'bullmq',
+      dialect: 'postgres',
+      queue: 'bullmq',
       available: postgres && redis,
       async setUp() {
         const database = await createTestDatabase();
-        const prefix = uniqueRedisPrefix('compute');
+        const prefix = uniqueRedisPrefix('drivers');
         return {
           env: { WORKYARD_DATABASE_URL: database.url, WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix },
           dropQueuedJobs: async () => void (await deleteRedisPrefix(redisUrl, prefix)),

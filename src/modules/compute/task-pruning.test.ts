@@ -7,22 +7,19 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../infra/db/database.js';
 import { migrateToLatest } from '../../infra/db/migrations.js';
-import { createTestDatabase, needService } from '../../../test/support/services.js';
+import { driverMatrix } from '../../../test/support/drivers.js';
 import { startTestWorkyard } from '../../../test/support/workyard.js';
 import { computeModule } from './index.js';
 import { ComputeTaskStore, computeMigrations } from './store.js';
 import { TaskPruner } from './task-pruning.js';
 
-const postgres = await needService('postgres');
 const DAY = 24 * 3_600_000;
 const NOW = Date.UTC(2026, 10, 27);
 
-const dialects = [
-  { name: 'sqlite', available: true },
-  { name: 'postgres', available: postgres },
-] as const;
+// the store alone: one database of each dialect (the SQL queue's setups), no queue
+const dialects = (await driverMatrix()).filter((driver) => driver.queue === 'sql');
 
-describe.each(dialects)('compute task pruning on $name', ({ name, available }) => {
+describe.each(dialects)('compute task pruning on $dialect', ({ available, setUp }) => {
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -31,13 +28,9 @@ describe.each(dialects)('compute task pruning on $name', ({ name, available }) =
   async function openStore(): Promise<{ store: ComputeTaskStore; database: Database }> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-prune-'));
     cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
-    let url: string | undefined;
-    if (name === 'postgres') {
-      const created = await createTestDatabase();
-      cleanups.push(() => created.drop());
-      url = created.url;
-    }
-    const database = openDatabase({ url, dataDir, timeoutMs: 5_000 });
+    const drivers = await setUp();
+    cleanups.push(() => drivers.cleanup());
+    const database = openDatabase({ url: drivers.env.WORKYARD_DATABASE_URL, dataDir, timeoutMs: 5_000 });
     cleanups.push(() => database.close());
     await migrateToLatest(database, [computeMigrations]);
     return { store: new ComputeTaskStore(database), database };

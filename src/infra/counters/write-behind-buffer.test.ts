@@ -56,9 +56,7 @@ describe('write-behind buffer', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(store.writes).toBeGreaterThanOrEqual(1);
     store.failAfterKeys = Infinity;
-    const deadline = Date.now() + 2_000;
-    while (!store.counts.has('/retry') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(store.counts.get('/retry')).toBe(1);
+    await expect.poll(() => store.counts.get('/retry'), { timeout: 2_000, interval: 10 }).toBe(1);
     await buffer.close();
   });
 

@@ -1,6 +1,6 @@
 // Scaled shape: counts live in one Redis sorted set, so every API process sees every process's
 // requests; a Redis outage costs /stats/ a fast 503, never a request to /api/, and loses no count.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../../../test/support/fault-proxy.js';
 import { deleteRedisPrefix } from '../../../test/support/redis-keys.js';
 import { needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
@@ -88,18 +88,11 @@ describe.skipIf(!redis)('stats while Redis is away', () => {
     expect(performance.now() - started).toBeLessThan(1_000);
 
     proxy.restore();
-    let page: StatsBody | null = null;
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
+    const page = await vi.waitUntil(async () => {
       const res = await fetch(`${wy.baseUrl}/stats/`);
-      if (res.status === 200) {
-        page = (await res.json()) as StatsBody;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(page).not.toBeNull();
-    expect(countOf(page!, '/api/before/')).toBe(1);
-    expect(countOf(page!, '/api/during/')).toBe(10);
+      return res.status === 200 && ((await res.json()) as StatsBody);
+    }, { timeout: 15_000, interval: 100 });
+    expect(countOf(page, '/api/before/')).toBe(1);
+    expect(countOf(page, '/api/during/')).toBe(10);
   });
 });

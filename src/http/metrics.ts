@@ -2,6 +2,7 @@
 // Each app has its own registry, so that several apps in one test process do not collide.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { App } from '../app-context.js';
+import { withDeadline } from '../infra/deadline.js';
 import type { JobHandler, JobQueue } from '../infra/queue/contract.js';
 
 export function createMetrics(labels: Record<string, string>): Registry {
@@ -33,12 +34,7 @@ export function instrumentQueue(queue: JobQueue, registry: Registry, timeoutMs: 
     labelNames: ['job', 'state'],
     registers: [registry],
     async collect() {
-      let timer: NodeJS.Timeout | undefined;
-      const counts = await Promise.race([
-        queue.counts(),
-        new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs))),
-      ]).catch(() => null);
-      clearTimeout(timer);
+      const counts = await withDeadline(() => queue.counts(), timeoutMs, () => null).catch(() => null);
       this.reset();
       for (const [job, byState] of Object.entries(counts ?? {})) {
         for (const [state, count] of Object.entries(byState)) this.set({ job, state }, count);

@@ -11,7 +11,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { App } from '../app-context.js';
 import type { Config } from '../config.js';
-import { AppError, callDependency } from '../errors.js';
+import { AppError } from '../errors.js';
+import { callDependency } from '../infra/dependency-errors.js';
 import { firstConnection } from '../infra/redis/connection.js';
 import { loadLua } from '../infra/redis/lua.js';
 

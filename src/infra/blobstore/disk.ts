@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { AppError, DependencyUnavailableError, callDependency } from '../../errors.js';
+import { AppError, DependencyUnavailableError } from '../../errors.js';
+import { callDependency } from '../dependency-errors.js';
 import type { BlobMeta, BlobStore, ByteRange, PutOptions } from './contract.js';
 import {
   type StoredMeta,

@@ -1,7 +1,8 @@
 // How S3 failures reach clients: a store that cannot be reached, is failing or refuses our
 // credentials is a 503 naming s3 (nothing the client can fix); a missing key is a null, an
 // unsatisfiable range a 416; anything else is a bug and stays a 500.
-import { AppError, DependencyUnavailableError, callDependency, isConnectionError } from '../../errors.js';
+import { AppError, DependencyUnavailableError } from '../../errors.js';
+import { callDependency, isConnectionError } from '../dependency-errors.js';
 
 interface SdkError {
   name?: string;

@@ -4,7 +4,7 @@
 // however many millions of keys there are. Increments gather for a few milliseconds and go out
 // as one MULTI (one round trip, and the total never disagrees with the set).
 import type { Redis } from 'ioredis';
-import { callDependency } from '../../errors.js';
+import { callDependency } from '../dependency-errors.js';
 import type { CounterPage, Counters } from './contract.js';
 import { type CountersBufferOptions, WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 

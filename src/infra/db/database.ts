@@ -5,7 +5,8 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { callDependency, type DependencyName } from '../../errors.js';
+import type { DependencyName } from '../../errors.js';
+import { callDependency } from '../dependency-errors.js';
 import { cachingSqliteDatabase } from './sqlite-statement-cache.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';

@@ -6,7 +6,7 @@
 // Layout: one hash per pending key, a lexical index (sorted set, all scores 0) for listings, and a
 // sorted set of sweep times. Every change to them is one Lua script, so they never disagree.
 import type { Redis } from 'ioredis';
-import { callDependency } from '../../errors.js';
+import { callDependency } from '../dependency-errors.js';
 import { firstConnection } from '../redis/connection.js';
 import { loadLua } from '../redis/lua.js';
 import type { ClaimResult, FastTier, PendingEntry, PendingMeta } from './contract.js';

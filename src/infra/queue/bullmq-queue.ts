@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type JobsOptions, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AppError, TimeoutError, callDependency, notFound } from '../../errors.js';
+import { AppError, TimeoutError, notFound } from '../../errors.js';
+import { callDependency } from '../dependency-errors.js';
 import { settlesWithin } from '../deadline.js';
 import { closeRedisClient, createRedisClient, firstConnection, pingRedis } from '../redis/connection.js';
 import {

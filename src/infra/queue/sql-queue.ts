@@ -494,10 +494,7 @@ export class SqlJobQueue implements JobQueue {
       clearTimeout(r.wakeTimer);
       return [...r.active.values()];
     });
-    const allDone = Promise.all(active.map((job) => job.done));
-    let graceTimer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'timeout'>((resolve) => (graceTimer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))));
-    if ((await Promise.race([allDone, graceOver])) === 'timeout') {
+    if (!(await settlesWithin(Promise.all(active.map((job) => job.done)), deadline - Date.now()))) {
       // Past the grace period: ask handlers to stop. Their jobs keep their lease and are
       // recovered by another worker when it expires.
       for (const job of active) {
@@ -505,7 +502,6 @@ export class SqlJobQueue implements JobQueue {
         job.abort.abort(new AppError('internal_error', 'worker shutting down'));
       }
     }
-    clearTimeout(graceTimer);
     await this.flushing;
     for (const waiting of this.waiters.values()) waiting.clear();
     this.waiters.clear();

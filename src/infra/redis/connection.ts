@@ -7,7 +7,8 @@
 // `rediss://` URLs select TLS (ioredis reads the scheme).
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../../config.js';
-import { callDependency } from '../../errors.js';
+import { withDeadline } from '../deadline.js';
+import { callDependency } from '../dependency-errors.js';
 
 export type RedisClientKind = 'command' | 'blocking';
 
@@ -92,10 +93,5 @@ export function pingRedis(client: Redis, timeoutMs: number): Promise<void> {
 export async function closeRedisClient(client: Redis): Promise<void> {
   if (client.status === 'end') return;
   if (client.status !== 'ready') return void client.disconnect();
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    client.quit().catch(() => client.disconnect()),
-    new Promise<void>((resolve) => (timer = setTimeout(() => resolve(client.disconnect()), 1_000))),
-  ]);
-  clearTimeout(timer);
+  await withDeadline(() => client.quit().catch(() => client.disconnect()), 1_000, () => client.disconnect());
 }

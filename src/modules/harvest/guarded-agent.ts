@@ -5,6 +5,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { Agent, buildConnector } from 'undici';
+import { withDeadline } from '../../infra/deadline.js';
 import { type AddressPolicy, decideAddress } from './address-policy.js';
 import { RefusedAddressError, UnreachableError } from './errors.js';
 
@@ -47,20 +48,14 @@ export async function resolveAllowedAddresses(
 }
 
 async function lookupWithDeadline(host: string, lookup: LookupAll, timeoutMs: number): Promise<ResolvedAddress[]> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      lookup(host),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new UnreachableError('timeout', `resolving ${host} took longer than ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    return await withDeadline(() => lookup(host), timeoutMs, () => {
+      throw new UnreachableError('timeout', `resolving ${host} took longer than ${timeoutMs} ms`);
+    });
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') throw new UnreachableError('network', `host not found: ${host}`);
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

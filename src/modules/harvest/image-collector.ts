@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { BlobStore } from '../../infra/blobstore/contract.js';
 import type { Database } from '../../infra/db/database.js';
-import { callDependency } from '../../errors.js';
+import { callDependency } from '../../infra/dependency-errors.js';
 import { HarvestError } from './errors.js';
 import type { DownloadedImage, ImageDownloader } from './image-downloader.js';
 import * as store from './store.js';

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
-import { AppError, callDependency, notFound, validationError } from '../../errors.js';
+import { AppError, notFound, validationError } from '../../errors.js';
+import { callDependency } from '../../infra/dependency-errors.js';
 import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB } from './jobs.js';
 import * as store from './store.js';
 import { AcceptedSchema, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './schemas.js';

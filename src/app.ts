@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { App, AppContext, ModuleInstance, WorkyardModule } from './app-context.js';
 import { type Config, shapeOf } from './config.js';
+import { ErrorSchema } from './errors.js';
 import { adminGuard } from './http/auth.js';
 import { parseJsonSuffixTypes, refuseUndeclaredBodyTypes } from './http/body-types.js';
 import { clientErrorHandler, frameworkErrors } from './http/client-errors.js';
@@ -80,6 +81,7 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  app.addSchema(ErrorSchema);
   const instances = new Map<WorkyardModule, ModuleInstance>();
   // Reverse order of creation: a module's close may still use what an earlier one holds.
   const closeInstances = async () => {
@@ -102,6 +104,8 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
         info: { title: 'Workyard', version: VERSION, description: 'Background work behind a web API' },
         components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       },
+      // Shared schemas appear under their own $id (WorkyardError), not def-0.
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     });
     await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: false });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

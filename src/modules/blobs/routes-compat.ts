@@ -3,14 +3,13 @@
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../../app-context.js';
-import { notFound, validationError } from '../../errors.js';
+import { ErrorReply, notFound, validationError } from '../../errors.js';
 import type { BlobService } from './blob-service.js';
 import { contentTypeOfExtension, extensionOfContentType, normaliseExtension } from './content-types.js';
 import { decodeBase64Text, jsonWithBase64Data } from './json-base64.js';
 
 export const COMPAT_BODY_LIMIT = 10 * 1024 * 1024;
 const TAGS = ['blobs'];
-const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
 
 const PutBody = Type.Object(
   {
@@ -32,7 +31,7 @@ export function compatBlobRoutes(app: App, service: BlobService): void {
       tags: TAGS,
       summary: 'Store base64 data under a key (compatible route; JSON body up to 10 MB)',
       body: PutBody,
-      response: { 201: Type.Object({ msg: Type.Literal('stored'), key: Type.String() }), 400: ErrorSchema, 413: ErrorSchema },
+      response: { 201: Type.Object({ msg: Type.Literal('stored'), key: Type.String() }), 400: ErrorReply, 413: ErrorReply },
     },
   }, async (request, reply) => {
     const { key, extension: given, data } = request.body as { key: string; extension: string; data: string };
@@ -48,7 +47,7 @@ export function compatBlobRoutes(app: App, service: BlobService): void {
       tags: TAGS,
       summary: 'A blob as {key, extension, data: base64} (compatible route)',
       params: Type.Object({ '*': Type.String({ description: 'the key' }) }),
-      response: { 404: ErrorSchema },
+      response: { 404: ErrorReply },
     },
   }, async (request, reply) => {
     const key = (request.params as { '*': string })['*'];

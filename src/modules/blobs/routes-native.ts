@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
-import { AppError, notFound, validationError } from '../../errors.js';
+import { AppError, ErrorReply, notFound, validationError } from '../../errors.js';
 import type { BlobMeta, ByteRange } from '../../infra/blobstore/contract.js';
 import { MAX_LIST_LIMIT } from '../../infra/blobstore/store-rules.js';
 import type { BlobService } from './blob-service.js';
@@ -13,7 +13,6 @@ import { countedBody, tooLarge } from './request-body.js';
 
 const TAGS = ['blobs'];
 const KeyParams = Type.Object({ '*': Type.String({ description: 'the key: 1 to 1,024 bytes of UTF-8, "/" allowed' }) });
-const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
 const PutResult = Type.Object({ key: Type.String(), size: Type.Integer(), etag: Type.String() });
 const ListItem = Type.Object({ key: Type.String(), size: Type.Integer(), etag: Type.String(), content_type: Type.String(), last_modified: Type.String({ format: 'date-time' }) });
 const ListQuery = Type.Object({
@@ -79,7 +78,7 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
         summary: 'Store the raw request body under the key (any Content-Type, kept), streamed to the store',
         description: `Streams the body to the store without buffering it. Content-Length above WORKYARD_BLOBS_MAX_BYTES (${maxBytes}) → 413 before reading; a chunked body is counted as it arrives.`,
         params: KeyParams,
-        response: { 201: PutResult, 400: ErrorSchema, 413: ErrorSchema, 503: ErrorSchema },
+        response: { 201: PutResult, 400: ErrorReply, 413: ErrorReply, 503: ErrorReply },
       },
       onRequest: async (request, reply) => {
         const length = request.headers['content-length'];
@@ -103,7 +102,7 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
       tags: TAGS,
       summary: 'A page of blobs in byte order of their keys, under a prefix, after a cursor',
       querystring: ListQuery,
-      response: { 200: Type.Object({ items: Type.Array(ListItem), next_cursor: Type.Union([Type.String(), Type.Null()]) }), 400: ErrorSchema },
+      response: { 200: Type.Object({ items: Type.Array(ListItem), next_cursor: Type.Union([Type.String(), Type.Null()]) }), 400: ErrorReply },
     },
   }, async (request) => {
     const { prefix, limit, cursor } = request.query as { prefix: string; limit: number; cursor?: string };
@@ -120,7 +119,7 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
       tags: TAGS,
       summary: 'The bytes of a blob (Range → 206, If-None-Match → 304)',
       params: KeyParams,
-      response: { 404: ErrorSchema, 416: ErrorSchema },
+      response: { 404: ErrorReply, 416: ErrorReply },
     },
   }, async (request, reply) => {
     const key = keyOf(request);
@@ -187,7 +186,7 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
       summary: 'Delete a blob (204; 404 when there is none); needs the API key when one is set',
       security: [{ apiKey: [] }],
       params: KeyParams,
-      response: { 401: ErrorSchema, 404: ErrorSchema },
+      response: { 401: ErrorReply, 404: ErrorReply },
     },
   }, async (request, reply) => {
     const key = keyOf(request);

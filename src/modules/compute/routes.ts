@@ -2,13 +2,12 @@
 // request is just a pending promise while the queue works), /async/* hands out an id to poll.
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
-import { AppError, TimeoutError, notFound } from '../../errors.js';
+import { AppError, ErrorReply, TimeoutError, notFound } from '../../errors.js';
 import { sendPage } from '../../http/page.js';
 import { TickBatch } from '../../infra/tick-batch.js';
 import type { SumJobData, SumJobResult } from './jobs.js';
 import { acceptJsonBodiesOnly } from './json-body.js';
 import {
-  ErrorReply,
   SUM_BODY_LIMIT,
   SUMMATION_NOTE,
   SessionParams,

@@ -63,12 +63,3 @@ export const TaskResultReply = Type.Object(
   },
 );
 
-export const ErrorReply = Type.Object(
-  {
-    error: Type.Object(
-      { code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()), dependency: Type.Optional(Type.String()), task_id: Type.Optional(Type.String()) },
-      { additionalProperties: true },
-    ),
-  },
-  { examples: [{ error: { code: 'validation_failed', message: 'numbers: must NOT have fewer than 1 items', field: 'numbers' } }] },
-);

@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../../app-context.js';
+import { ErrorReply } from '../../errors.js';
 import { isJsonMediaType, mediaTypeOf, prefersJson, wantsHtmlPage } from '../../http/client-kind.js';
 import { errorHandler, toAppError } from '../../http/error-handler.js';
 import { sendPage } from '../../http/page.js';
@@ -15,8 +16,6 @@ import { PAGE_SIZE } from './store.js';
 import { type FeedbackJson, FeedbackFormBody, FeedbackJsonBody, type FeedbackInput, type FormValues, inputFromJson, validateFeedbackForm } from './validation.js';
 import { type FeedbackPageModel, type FormKind, feedbackPage } from './views/feedback-page.js';
 import { homePage } from './views/home-page.js';
-
-const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) }, { additionalProperties: true }) });
 
 const PageQuery = Type.Object({
   page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: `${PAGE_SIZE} entries a page, newest first` }),
@@ -60,13 +59,13 @@ const PostHeaders = Type.Object({
 });
 
 const postErrors = {
-  400: ErrorSchema,
-  403: Type.String({ description: 'form posts only: the page again (HTML), the CSRF token was missing or wrong' }),
-  409: Type.Object(ErrorSchema.properties, { description: 'conflict: a request with this Idempotency-Key is still being processed (Retry-After: 1)' }),
-  413: ErrorSchema,
-  415: ErrorSchema,
-  422: Type.Object(ErrorSchema.properties, { description: 'idempotency_key_reused: this Idempotency-Key came with a different submission' }),
-  503: ErrorSchema,
+  400: ErrorReply,
+  403: { description: 'form posts only: the page again (HTML), the CSRF token was missing or wrong', content: { 'text/html': { schema: Type.String() } } },
+  409: { ...ErrorReply, description: 'conflict: a request with this Idempotency-Key is still being processed (Retry-After: 1)' },
+  413: ErrorReply,
+  415: ErrorReply,
+  422: { ...ErrorReply, description: 'idempotency_key_reused: this Idempotency-Key came with a different submission' },
+  503: ErrorReply,
 };
 
 type PageQueryValue = { page: number; saved?: string; queued?: string };
@@ -161,7 +160,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
   });
 
   app.get('/feedback.json', {
-    schema: { tags: ['feedback'], summary: `Saved feedback, newest first, ${PAGE_SIZE} a page`, querystring: PageQuery, response: { 200: FeedbackList, 400: ErrorSchema, 503: ErrorSchema } },
+    schema: { tags: ['feedback'], summary: `Saved feedback, newest first, ${PAGE_SIZE} a page`, querystring: PageQuery, response: { 200: FeedbackList, 400: ErrorReply, 503: ErrorReply } },
   }, async (request) => listJson((request.query as PageQueryValue).page));
 
   const guard = formPostGuard(app);

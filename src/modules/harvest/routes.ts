@@ -3,13 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
-import { AppError, notFound, validationError } from '../../errors.js';
+import { AppError, ErrorReply, notFound, validationError } from '../../errors.js';
 import { callDependency } from '../../infra/dependency-errors.js';
 import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB } from './jobs.js';
 import * as store from './store.js';
 import { AcceptedSchema, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './schemas.js';
 
-const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
 const CreateBody = Type.Object(
   { url: Type.String({ minLength: 1, maxLength: 4096, description: 'the page to harvest: an absolute http:// or https:// URL' }) },
   { additionalProperties: false },
@@ -82,7 +81,7 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
         tags,
         summary: kind === 'images' ? 'Collect the images of a web page' : 'Collect the visible text of a web page',
         body: CreateBody,
-        response: { 202: AcceptedSchema, 400: ErrorSchema, 503: ErrorSchema },
+        response: { 202: AcceptedSchema, 400: ErrorReply, 503: ErrorReply },
       },
     }, async (request, reply) => {
       const accepted = await createTask(kind, request.body.url);
@@ -90,19 +89,19 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
     });
 
     app.get(base, {
-      schema: { tags, summary: `${kind === 'images' ? 'Images' : 'Text'} tasks, newest first`, querystring: ListQuery, response: { 200: Type.Array(TaskSchema), 400: ErrorSchema } },
+      schema: { tags, summary: `${kind === 'images' ? 'Images' : 'Text'} tasks, newest first`, querystring: ListQuery, response: { 200: Type.Array(TaskSchema), 400: ErrorReply } },
     }, async (request) => {
       const rows = await database.run((db) => store.listTasks(db, kind, request.query.limit, request.query.offset));
       return rows.map(view);
     });
 
     app.get(`${base}/:id`, {
-      schema: { tags, summary: `A ${kind} task`, params: TaskParams, response: { 200: TaskSchema, 404: ErrorSchema } },
+      schema: { tags, summary: `A ${kind} task`, params: TaskParams, response: { 200: TaskSchema, 404: ErrorReply } },
     }, async (request) => view(await currentTask(kind, request.params.id)));
   }
 
   app.get('/images_tasks/:id/images', {
-    schema: { tags: ['harvest'], summary: 'The images a task found, in page order (stored ones have an href)', params: TaskParams, response: { 200: Type.Array(TaskImageSchema), 404: ErrorSchema } },
+    schema: { tags: ['harvest'], summary: 'The images a task found, in page order (stored ones have an href)', params: TaskParams, response: { 200: Type.Array(TaskImageSchema), 404: ErrorReply } },
   }, async (request) => {
     const { id } = request.params;
     if (!(await database.run((db) => store.getTask(db, 'images', id)))) throw notFound(`images task ${id}`);
@@ -111,7 +110,7 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
   });
 
   app.get('/images_tasks/:id/images/:imageId', {
-    schema: { tags: ['harvest'], summary: 'The bytes of a stored image, with its content type', params: ImageParams, response: { 404: ErrorSchema, 503: ErrorSchema } },
+    schema: { tags: ['harvest'], summary: 'The bytes of a stored image, with its content type', params: ImageParams, response: { 404: ErrorReply, 503: ErrorReply } },
   }, async (request, reply) => {
     const { id, imageId } = request.params;
     const image = await database.run((db) => store.taskImageBlob(db, id, imageId));
@@ -127,7 +126,7 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
       tags: ['harvest'],
       summary: 'The visible text a task collected (text/plain; charset=utf-8)',
       params: TaskParams,
-      response: { 200: Type.String(), 404: ErrorSchema, 409: ErrorSchema },
+      response: { 200: Type.String(), 404: ErrorReply, 409: ErrorReply },
     },
   }, async (request, reply) => {
     const { id } = request.params;

@@ -2,13 +2,12 @@
 import type { AddressInfo } from 'node:net';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
-import { AppError, TimeoutError } from '../../errors.js';
+import { AppError, ErrorReply, TimeoutError } from '../../errors.js';
 import { countedPath } from './counted-path.js';
 import { TRAFFIC_JOB, type TrafficJobData } from './jobs.js';
 import { loopbackBaseUrl } from './loopback.js';
 import { MAX_TRAFFIC_REQUESTS, type TrafficSummary } from './traffic.js';
 
-const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
 
 const StatsQuery = Type.Object(
   {
@@ -69,7 +68,7 @@ export function statsRoutes(app: App, ctx: AppContext): void {
       tags: ['stats'],
       summary: 'Requests counted per URL path (query strings ignored), most requested first, ties by path',
       querystring: StatsQuery,
-      response: { 200: StatsView, 400: ErrorSchema, 503: ErrorSchema },
+      response: { 200: StatsView, 400: ErrorReply, 503: ErrorReply },
     },
   }, async (request) => {
     const { limit = 100, offset = 0 } = request.query;
@@ -87,7 +86,7 @@ export function statsRoutes(app: App, ctx: AppContext): void {
       tags: ['stats'],
       summary: 'Reset every count (for test runs)',
       security: [{ apiKey: [] }],
-      response: { 204: Type.Null({ description: 'reset' }), 401: ErrorSchema, 503: ErrorSchema },
+      response: { 204: Type.Null({ description: 'reset' }), 401: ErrorReply, 503: ErrorReply },
     },
   }, async (_request, reply) => {
     await ctx.counters.reset();
@@ -103,7 +102,7 @@ export function statsRoutes(app: App, ctx: AppContext): void {
       security: [{ apiKey: [] }],
       params: TrafficParams,
       querystring: TrafficQuery,
-      response: { 200: TrafficSummarySchema, 202: Type.Object({ task_id: Type.String() }), 400: ErrorSchema, 401: ErrorSchema, 409: ErrorSchema, 504: ErrorSchema },
+      response: { 200: TrafficSummarySchema, 202: Type.Object({ task_id: Type.String() }), 400: ErrorReply, 401: ErrorReply, 409: ErrorReply, 504: ErrorReply },
     },
   }, async (request, reply) => {
     const baseUrl = loopbackBaseUrl(request.server.server.address() as AddressInfo | string | null);

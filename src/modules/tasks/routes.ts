@@ -1,19 +1,18 @@
 // The task API: any queued job by id, its live events, and cancelling one that has not started.
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
-import { AppError, notFound } from '../../errors.js';
+import { AppError, ErrorReply, notFound } from '../../errors.js';
 import { eventStreams } from '../../http/sse.js';
 import { FINAL_STATES, type JobEvent } from '../../infra/queue/contract.js';
 import { TaskSchema, taskView } from './task-view.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
-const ErrorSchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
 
 export function taskRoutes(app: App, ctx: AppContext) {
   const streams = eventStreams(app);
 
   app.get('/tasks/:id', {
-    schema: { tags: ['tasks'], summary: 'A task (queued job) by id', params: Params, response: { 200: TaskSchema, 404: ErrorSchema } },
+    schema: { tags: ['tasks'], summary: 'A task (queued job) by id', params: Params, response: { 200: TaskSchema, 404: ErrorReply } },
   }, async (request) => {
     const job = await ctx.queue.getJob(request.params.id);
     if (!job) throw notFound(`task ${request.params.id}`);
@@ -47,7 +46,7 @@ export function taskRoutes(app: App, ctx: AppContext) {
 
   app.delete('/tasks/:id', {
     preHandler: ctx.requireAdmin,
-    schema: { tags: ['tasks'], summary: 'Cancel a task that has not started (409 if running or done)', params: Params, response: { 200: TaskSchema, 404: ErrorSchema, 409: ErrorSchema } },
+    schema: { tags: ['tasks'], summary: 'Cancel a task that has not started (409 if running or done)', params: Params, response: { 200: TaskSchema, 404: ErrorReply, 409: ErrorReply } },
   }, async (request) => {
     const outcome = await ctx.queue.cancel(request.params.id);
     if (outcome === 'not_found') throw notFound(`task ${request.params.id}`);

@@ -1,7 +1,7 @@
 // Every error Workyard answers with has one JSON shape:
 //   {"error": {"code": "validation_failed", "message": "...", "field": "numbers"}}
 // Codes are declared here once and reused everywhere, so clients can branch on them.
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 
 export const ErrorCodes = {
   validation_failed: 400,
@@ -25,15 +25,27 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
-export interface ErrorBody {
-  error: {
-    code: ErrorCode;
-    message: string;
-    field?: string;
-    dependency?: string;
-    [extra: string]: unknown;
-  };
-}
+// The shape as a JSON schema, registered once (app.addSchema) so that /openapi.json describes it
+// once: every route's 4xx and 5xx answers refer to it as ErrorReply.
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.Object(
+      {
+        code: Type.Unsafe<ErrorCode>({ type: 'string', enum: Object.keys(ErrorCodes), description: 'what went wrong, for clients to branch on' }),
+        message: Type.String({ description: 'what went wrong, for people' }),
+        field: Type.Optional(Type.String({ description: 'the input it is about: a body field, a query parameter, a header' })),
+        dependency: Type.Optional(Type.String({ description: 'dependency_unavailable: the engine that did not answer (also Retry-After: 1)' })),
+        retry_after_s: Type.Optional(Type.Integer({ description: 'rate_limited: seconds until a retry may pass' })),
+        task_id: Type.Optional(Type.String({ description: 'the task the answer is about, when it goes on (timeout) or failed' })),
+      },
+      { additionalProperties: true },
+    ),
+  },
+  { $id: 'WorkyardError', description: 'An error: `code` says which, `message` says why', examples: [{ error: { code: 'validation_failed', message: 'numbers: must NOT have fewer than 1 items', field: 'numbers' } }] },
+);
+
+export const ErrorReply = Type.Ref('WorkyardError');
+export type ErrorBody = Static<typeof ErrorSchema>;
 
 export class AppError extends Error {
   readonly statusCode: number;
@@ -51,33 +63,6 @@ export class AppError extends Error {
     return { error: { code: this.code, message: this.message, ...this.details } };
   }
 }
-
-/**
- * The error shape as a JSON schema, registered once on the app (app.addSchema) so that /openapi.json
- * describes it once; every route's 4xx and 5xx answers refer to it as `ErrorReply`.
- */
-export const ErrorSchema = Type.Object(
-  {
-    error: Type.Object(
-      {
-        code: Type.Unsafe<ErrorCode>({ type: 'string', enum: Object.keys(ErrorCodes), description: 'what went wrong, for clients to branch on' }),
-        message: Type.String({ description: 'what went wrong, for people' }),
-        field: Type.Optional(Type.String({ description: 'the input it is about: a body field, a query parameter, a header' })),
-        dependency: Type.Optional(Type.String({ description: 'dependency_unavailable: the engine that did not answer (also Retry-After: 1)' })),
-        retry_after_s: Type.Optional(Type.Integer({ description: 'rate_limited: seconds until a retry may pass' })),
-        task_id: Type.Optional(Type.String({ description: 'the task the answer is about, when it goes on (timeout) or failed' })),
-      },
-      { additionalProperties: true },
-    ),
-  },
-  {
-    $id: 'WorkyardError',
-    description: 'An error: `code` says which, `message` says why',
-    examples: [{ error: { code: 'validation_failed', message: 'numbers: must NOT have fewer than 1 items', field: 'numbers' } }],
-  },
-);
-
-export const ErrorReply = Type.Ref('WorkyardError');
 
 export const validationError = (field: string, message: string) =>
   new AppError('validation_failed', message, { field });

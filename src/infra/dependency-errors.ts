@@ -27,8 +27,6 @@ const connectionErrorCodes = new Set([
 /**
  * Tells an engine that cannot be reached from an engine that refused a query (a constraint, a
  * bad statement): only the first is a 503, the second is a bug or a 4xx decided by the caller.
- * Node's socket codes, SQLite's, PostgreSQL's SQLSTATE (class 08, shutdown, too many connections)
- * and ioredis' messages for a connection it does not have.
  */
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

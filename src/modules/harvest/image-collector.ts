@@ -7,6 +7,7 @@
 // INSERT win, and a conditional UPDATE hands a failed or abandoned image to exactly one claimer,
 // so two workers on two machines still download each image once. Bytes are stored once per sha256.
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobStore } from '../../infra/blobstore/contract.js';
 import type { Database } from '../../infra/db/database.js';
 import { callDependency } from '../../infra/dependency-errors.js';
@@ -85,7 +86,9 @@ export class ImageCollector {
       if (!waiting.length) break;
       // Remember that these were running for someone else: if they fail, that is their outcome for us too.
       for (const id of waiting) if (!links.has(id)) links.set(id, { image_id: id, position: positionOf.get(id)!, error: 'waiting' });
-      await sleep(pause, signal);
+      await sleep(pause, undefined, { signal }).catch(() => {
+        throw new HarvestError('aborted', 'the worker stopped while waiting for another task');
+      });
       pause = Math.min(pause * 2, 1_000);
       pending = await database.run((db) => store.imagesById(db, waiting));
     }
@@ -147,19 +150,4 @@ export class ImageCollector {
 
 function isAbandoned(image: store.ImageRow, taskId: string): boolean {
   return image.status === 'running' && (image.claimed_by === taskId || image.claimed_by === null || (image.lease_until ?? 0) < Date.now());
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new HarvestError('aborted', 'the worker stopped while waiting for another task'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new HarvestError('aborted', 'the worker stopped while waiting for another task'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

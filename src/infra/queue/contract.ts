@@ -117,6 +117,18 @@ export function assertJobName(name: string): void {
   }
 }
 
+/** EnqueueOptions.attempts, checked: a whole number ≥ 1 (default 1). */
+export function maxAttemptsOf(options: EnqueueOptions): number {
+  const attempts = options.attempts ?? 1;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError('attempts must be a whole number ≥ 1');
+  return attempts;
+}
+
+/** Whether a run that threw is retried; `failedRuns` counts this one (stalled runs do not count). */
+export function willRetry(failedRuns: number, maxAttempts: number, error: unknown): boolean {
+  return failedRuns < maxAttempts && !isPermanentJobError(error);
+}
+
 /** Delay before retry `retry` (1-based) with exponential backoff. */
 export function backoffDelay(backoffMs: number, retry: number): number {
   return backoffMs * 2 ** Math.max(0, retry - 1);

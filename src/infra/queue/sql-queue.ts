@@ -3,9 +3,7 @@
 // taken to have lost its worker and runs again. Claims and outcomes are batched, so one statement
 // serves many jobs when the queue is busy.
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Database } from '../db/database.js';
-import { AppError, TimeoutError, notFound } from '../../errors.js';
 import { settlesWithin } from '../deadline.js';
 import {
   type CancelOutcome,
@@ -20,11 +18,14 @@ import {
   assertJobName,
   backoffDelay,
   errorMessage,
-  isPermanentJobError,
+  maxAttemptsOf,
+  willRetry,
 } from './contract.js';
 import { batchedLookup } from '../tick-batch.js';
+import { JobWatchers } from './job-watchers.js';
 import type { Notifier, QueueSignal } from './notifier.js';
 import { type FinishOutcome, type JobRow, SqlQueueStore, rowToRecord } from './sql-queue-store.js';
+import { type Registration, RunningJob, WorkerCore } from './worker-core.js';
 
 export interface SqlQueueOptions {
   notifier: Notifier;
@@ -39,40 +40,33 @@ export interface SqlQueueOptions {
   log?: { warn(obj: object, msg: string): void };
 }
 
-interface Registration {
-  name: string;
-  handler: JobHandler<any, any>;
-  concurrency: number;
-  active: Map<string, ActiveJob>;
+/** A claimed job: it stays running until its outcome is recorded (its lease is renewed until then). */
+class ClaimedJob extends RunningJob {
+  constructor(readonly row: JobRow) {
+    super();
+  }
+}
+
+interface SqlRegistration extends Registration<ClaimedJob> {
   claimScheduled: boolean;
   /** the claim in flight: settles once the jobs it took are running (close() waits for it) */
   claiming: Promise<unknown> | null;
   wakeTimer?: NodeJS.Timeout;
 }
 
-interface ActiveJob {
-  row: JobRow;
-  /** made on first use of the handler's signal: most handlers never look at it */
-  abort?: AbortController;
-  done: Promise<void>;
-}
-
 export class SqlJobQueue implements JobQueue {
   readonly driver = 'sql' as const;
   private readonly store: SqlQueueStore;
   private readonly workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
-  private readonly events = new EventEmitter().setMaxListeners(0);
-  private readonly registrations = new Map<string, Registration>();
-  private readonly waiters = new Map<string, Set<(row: JobRow) => void>>();
-  private readonly pendingOutcomes: { outcome: FinishOutcome; registration: Registration; job: ActiveJob }[] = [];
+  private readonly workers = new WorkerCore<ClaimedJob, SqlRegistration>((registration) => this.scheduleClaim(registration));
+  private readonly watchers = new JobWatchers();
+  private readonly pendingOutcomes: { outcome: FinishOutcome; registration: SqlRegistration; job: ClaimedJob }[] = [];
   private flushScheduled = false;
   private readonly lookups = batchedLookup<JobRow>(async (ids) => {
     const rows = await this.database.run(() => this.store.getMany(ids));
     return new Map(rows.map((row) => [row.id, row]));
   });
   private flushing: Promise<void> = Promise.resolve();
-  private running = false;
-  private closed = false;
   /** close() no longer waits for claims in flight: what they took must not start */
   private claimsAbandoned = false;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -119,8 +113,7 @@ export class SqlJobQueue implements JobQueue {
   private newRow(name: string, data: unknown, options: EnqueueOptions) {
     assertJobName(name);
     const now = Date.now();
-    const attempts = options.attempts ?? 1;
-    if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError('attempts must be a whole number ≥ 1');
+    const attempts = maxAttemptsOf(options);
     return {
       id: options.jobId ?? randomUUID(),
       name,
@@ -149,96 +142,36 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async waitForFinish<Data = unknown, Result = unknown>(id: string, timeoutMs: number): Promise<JobRecord<Data, Result>> {
-    return new Promise((resolve, reject) => {
-      const onFinish = (row: JobRow) => {
-        clearTimeout(timer);
-        this.removeWaiter(id, onFinish);
-        resolve(rowToRecord(row) as JobRecord<Data, Result>);
-      };
-      const waiting = this.waiters.get(id) ?? new Set();
-      waiting.add(onFinish);
-      this.waiters.set(id, waiting);
-      const timer = setTimeout(() => {
-        this.removeWaiter(id, onFinish);
-        reject(new TimeoutError(`job ${id} did not finish within ${timeoutMs} ms`));
-      }, timeoutMs);
-      // The job may have finished before we started to wait.
-      this.lookups.get(id).then(
-        (row) => {
-          if (!row) {
-            clearTimeout(timer);
-            this.removeWaiter(id, onFinish);
-            reject(notFound(`job ${id}`));
-          } else if (FINAL_STATES.has(row.state)) onFinish(row);
-        },
-        (error) => {
-          clearTimeout(timer);
-          this.removeWaiter(id, onFinish);
-          reject(error);
-        },
-      );
+    const record = await this.watchers.wait(id, timeoutMs, async () => {
+      const row = await this.lookups.get(id);
+      if (!row) return 'not_found';
+      return FINAL_STATES.has(row.state) ? rowToRecord(row) : 'waiting';
     });
-  }
-
-  private removeWaiter(id: string, waiter: (row: JobRow) => void): void {
-    const waiting = this.waiters.get(id);
-    waiting?.delete(waiter);
-    if (waiting?.size === 0) this.waiters.delete(id);
+    return record as JobRecord<Data, Result>;
   }
 
   subscribe(jobId: string, listener: (event: JobEvent) => void): () => void {
-    // A finish may be seen more than once (locally, by a signal, by polling); a subscriber
-    // hears the final event once.
-    let ended = false;
-    const onEvent = (event: JobEvent) => {
-      if (isFinal(event)) {
-        if (ended) return;
-        ended = true;
-      }
-      listener(event);
-    };
-    this.events.on(jobId, onEvent);
-    // Subscribers count as waiters so that a finish seen only by polling reaches them too
-    // (settle() emits the final event to every subscriber).
-    const onFinish = () => {};
-    const waiting = this.waiters.get(jobId) ?? new Set();
-    waiting.add(onFinish);
-    this.waiters.set(jobId, waiting);
-    return () => {
-      this.events.off(jobId, onEvent);
-      this.removeWaiter(jobId, onFinish);
-    };
+    // Subscribers are polled for like waiters, so that a finish seen only by polling reaches them too.
+    return this.watchers.listen(jobId, listener);
   }
 
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
-    assertJobName(name);
-    if (this.registrations.has(name)) throw new Error(`a worker for ${name} is already registered`);
-    this.registrations.set(name, {
-      name,
-      handler: handler as JobHandler<any, any>,
-      concurrency: Math.max(1, options.concurrency ?? 1),
-      active: new Map(),
-      claimScheduled: false,
-      claiming: null,
-    });
-    if (this.running) this.scheduleClaim(this.registrations.get(name)!);
+    this.workers.register(name, handler, options, { claimScheduled: false, claiming: null });
   }
 
   async startWorkers(): Promise<void> {
-    if (this.running || this.closed) return;
-    this.running = true;
+    if (!this.workers.startAll()) return;
     // Running workers are a reason for the process to stay alive (a worker-only process may
     // have nothing else holding the event loop open); the other timers are not.
     this.every(
       this.pollMs,
       () => {
-        for (const registration of this.registrations.values()) this.scheduleClaim(registration);
+        for (const registration of this.workers.all()) this.scheduleClaim(registration);
       },
       { keepAlive: true },
     );
     this.every(Math.max(50, Math.floor(this.leaseMs / 3)), () => this.renewLeasesAndRecover());
     this.every(10 * 60_000, () => this.store.removeFinishedBefore(Date.now() - this.retentionMs));
-    for (const registration of this.registrations.values()) this.scheduleClaim(registration);
   }
 
   private every(ms: number, task: () => unknown, { keepAlive = false } = {}): void {
@@ -252,8 +185,8 @@ export class SqlJobQueue implements JobQueue {
   }
 
   /** Claims coalesce: many completions in one tick lead to one claim for all the free slots. */
-  private scheduleClaim(registration: Registration): void {
-    if (!this.running || registration.claimScheduled) return;
+  private scheduleClaim(registration: SqlRegistration): void {
+    if (!this.workers.running || registration.claimScheduled) return;
     registration.claimScheduled = true;
     setImmediate(() => {
       registration.claimScheduled = false;
@@ -261,21 +194,21 @@ export class SqlJobQueue implements JobQueue {
     });
   }
 
-  private async claim(registration: Registration): Promise<void> {
-    if (!this.running || registration.claiming) return;
-    const free = registration.concurrency - registration.active.size;
+  private async claim(registration: SqlRegistration): Promise<void> {
+    if (!this.workers.running || registration.claiming) return;
+    const free = registration.concurrency - registration.running.size;
     if (free <= 0) return;
     const claiming = this.claimAndRun(registration, free);
     registration.claiming = claiming;
     const taken = await claiming;
     registration.claiming = null;
-    if (!this.running) return;
+    if (!this.workers.running) return;
     if (taken === free) this.scheduleClaim(registration);
     else if (taken === 0) await this.sleepUntilDue(registration);
   }
 
   /** Claims up to `free` due jobs and starts them; how many it took. Never rejects. */
-  private async claimAndRun(registration: Registration, free: number): Promise<number> {
+  private async claimAndRun(registration: SqlRegistration, free: number): Promise<number> {
     let rows: JobRow[] = [];
     try {
       rows = await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);
@@ -293,7 +226,7 @@ export class SqlJobQueue implements JobQueue {
   }
 
   /** A delayed job becomes due without any signal: wake for it rather than wait for the poll. */
-  private async sleepUntilDue(registration: Registration): Promise<void> {
+  private async sleepUntilDue(registration: SqlRegistration): Promise<void> {
     const next = await this.store.nextRunAt(registration.name).catch(() => null);
     if (next === null) return;
     const wait = next - Date.now();
@@ -303,25 +236,24 @@ export class SqlJobQueue implements JobQueue {
     registration.wakeTimer.unref();
   }
 
-  private run(registration: Registration, row: JobRow): void {
-    const job: ActiveJob = { row, done: Promise.resolve() };
-    registration.active.set(row.id, job);
-    if (this.events.listenerCount(row.id) > 0) this.emit(row.id, { type: 'active', jobId: row.id, name: row.name });
-    job.done = (async () => {
+  private run(registration: SqlRegistration, row: JobRow): void {
+    const job = new ClaimedJob(row);
+    this.workers.began(registration, job);
+    if (this.watchers.isWatched(row.id)) this.watchers.emit(row.id, { type: 'active', jobId: row.id, name: row.name });
+    void (async () => {
       const context = {
         id: row.id,
         name: row.name,
         data: JSON.parse(row.data),
         attempt: Number(row.attempts),
         get signal() {
-          job.abort ??= new AbortController();
-          return job.abort.signal;
+          return job.signal;
         },
         reportProgress: async (progress: JobRecord['progress']) => {
           const text = JSON.stringify(progress);
           row.progress = text;
           await this.database.run(() => this.store.setProgress(row.id, this.workerId, text));
-          this.emit(row.id, { type: 'progress', jobId: row.id, name: row.name, progress });
+          this.watchers.emit(row.id, { type: 'progress', jobId: row.id, name: row.name, progress });
           this.options.notifier.publish({ origin: this.workerId, kind: 'progress', name: row.name, ids: [row.id] });
         },
       };
@@ -332,7 +264,7 @@ export class SqlJobQueue implements JobQueue {
       } catch (error) {
         // Stalled runs are not failures of the job: only failed runs use up its attempts.
         const failures = Number(row.attempts) - Number(row.stalls ?? 0);
-        const retry = failures < Number(row.max_attempts) && !isPermanentJobError(error);
+        const retry = willRetry(failures, Number(row.max_attempts), error);
         const now = Date.now();
         outcome = {
           id: row.id,
@@ -347,7 +279,7 @@ export class SqlJobQueue implements JobQueue {
     })();
   }
 
-  private recordOutcome(entry: { outcome: FinishOutcome; registration: Registration; job: ActiveJob }): Promise<void> {
+  private recordOutcome(entry: { outcome: FinishOutcome; registration: SqlRegistration; job: ClaimedJob }): Promise<void> {
     this.pendingOutcomes.push(entry);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -368,19 +300,19 @@ export class SqlJobQueue implements JobQueue {
         // The database may be briefly away: keep the outcomes and try again while the lease holds;
         // past it, another worker will run the job again (at-least-once).
         this.options.log?.warn({ err: error, attempt }, 'recording job outcomes failed; retrying');
-        if (this.closed && attempt > 3) applied = new Set();
+        if (this.workers.closed && attempt > 3) applied = new Set();
         else await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
       }
     }
     const finished = new Map<string, string[]>();
     const requeued = new Map<string, string[]>();
     for (const { outcome, registration, job } of batch) {
-      registration.active.delete(outcome.id);
+      this.workers.ended(registration, job);
       this.scheduleClaim(registration);
       if (!applied.has(outcome.id)) continue;
       if (outcome.state !== 'queued') pushTo(finished, job.row.name, outcome.id);
       // The hot path: most jobs have no one waiting on or listening to them.
-      if (!this.isWatched(outcome.id)) {
+      if (!this.watchers.isWatched(outcome.id)) {
         if (outcome.state === 'queued') pushTo(requeued, job.row.name, outcome.id);
         continue;
       }
@@ -395,7 +327,7 @@ export class SqlJobQueue implements JobQueue {
         locked_by: null,
       };
       if (outcome.state === 'queued') {
-        this.emit(row.id, { type: 'failed', jobId: row.id, name: row.name, error: outcome.error ?? '', willRetry: true });
+        this.watchers.emit(row.id, { type: 'failed', jobId: row.id, name: row.name, error: outcome.error ?? '', willRetry: true });
         pushTo(requeued, row.name, row.id);
       } else {
         this.settle(row);
@@ -405,19 +337,9 @@ export class SqlJobQueue implements JobQueue {
     for (const [name, ids] of requeued) this.announce('enqueued', name, ids);
   }
 
-  private isWatched(id: string): boolean {
-    return this.waiters.has(id) || this.events.listenerCount(id) > 0;
-  }
-
   /** Tells local waiters and subscribers that a job reached a final state. */
   private settle(row: JobRow): void {
-    if (this.events.listenerCount(row.id) > 0) this.emit(row.id, finishEvent(row));
-    const waiting = this.waiters.get(row.id);
-    if (waiting) for (const waiter of [...waiting]) waiter(row);
-  }
-
-  private emit(jobId: string, event: JobEvent): void {
-    this.events.emit(jobId, event);
+    this.watchers.settle(rowToRecord(row));
   }
 
   private announce(kind: QueueSignal['kind'], name: string, ids: string[]): void {
@@ -428,16 +350,16 @@ export class SqlJobQueue implements JobQueue {
 
   private onSignal(signal: QueueSignal): void {
     if (signal.kind === 'enqueued') {
-      const registration = this.registrations.get(signal.name);
+      const registration = this.workers.get(signal.name);
       if (registration) this.scheduleClaim(registration);
       return;
     }
     if (signal.origin === this.workerId) return;
-    const watched = signal.ids.filter((id) => this.waiters.has(id) || this.events.listenerCount(id) > 0);
+    const watched = signal.ids.filter((id) => this.watchers.isWatched(id));
     if (!watched.length) return;
     if (signal.kind === 'progress') {
       for (const id of watched) {
-        this.store.get(id).then((row) => row && this.emit(id, { type: 'progress', jobId: id, name: row.name, progress: JSON.parse(row.progress) }), () => {});
+        this.store.get(id).then((row) => row && this.watchers.emit(id, { type: 'progress', jobId: id, name: row.name, progress: JSON.parse(row.progress) }), () => {});
       }
       return;
     }
@@ -445,7 +367,7 @@ export class SqlJobQueue implements JobQueue {
   }
 
   private async pollWaiters(): Promise<void> {
-    const ids = [...this.waiters.keys()];
+    const ids = this.watchers.watchedIds();
     for (let i = 0; i < ids.length; i += 500) {
       const rows = await this.store.getFinished(ids.slice(i, i + 500));
       for (const row of rows) this.settle(row);
@@ -454,7 +376,7 @@ export class SqlJobQueue implements JobQueue {
 
   private async renewLeasesAndRecover(): Promise<void> {
     const now = Date.now();
-    const mine = [...this.registrations.values()].flatMap((r) => [...r.active.keys()]);
+    const mine = this.workers.all().flatMap((r) => [...r.running].map((job) => job.row.id));
     await this.store.extendLeases(this.workerId, mine, now + this.leaseMs);
     const recovered = await this.store.recoverStalled(now, this.options.maxStalls ?? 1);
     for (const row of recovered) {
@@ -480,32 +402,20 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async close(graceMs = 10_000): Promise<void> {
-    if (this.closed) return;
-    this.running = false;
-    this.closed = true;
+    if (!this.workers.beginClose()) return;
     for (const timer of this.timers) clearInterval(timer);
     const deadline = Date.now() + graceMs;
     // A claim already committed in the database but not yet read here starts its jobs later:
     // looking at running jobs before it settles would miss them, and they would run on, never
     // asked to stop. So the claims in flight are waited for first, within the grace period.
-    const claims = [...this.registrations.values()].map((r) => r.claiming);
-    if (!(await settlesWithin(Promise.all(claims), graceMs))) this.claimsAbandoned = true;
-    const active = [...this.registrations.values()].flatMap((r) => {
-      clearTimeout(r.wakeTimer);
-      return [...r.active.values()];
-    });
-    if (!(await settlesWithin(Promise.all(active.map((job) => job.done)), deadline - Date.now()))) {
-      // Past the grace period: ask handlers to stop. Their jobs keep their lease and are
-      // recovered by another worker when it expires.
-      for (const job of active) {
-        job.abort ??= new AbortController();
-        job.abort.abort(new AppError('internal_error', 'worker shutting down'));
-      }
-    }
+    const registrations = this.workers.all();
+    if (!(await settlesWithin(Promise.all(registrations.map((r) => r.claiming)), graceMs))) this.claimsAbandoned = true;
+    for (const registration of registrations) clearTimeout(registration.wakeTimer);
+    // Past the grace period handlers are asked to stop. Their jobs keep their lease and are
+    // recovered by another worker when it expires.
+    await this.workers.drain(deadline);
     await this.flushing;
-    for (const waiting of this.waiters.values()) waiting.clear();
-    this.waiters.clear();
-    this.events.removeAllListeners();
+    this.watchers.clear();
     await this.options.notifier.close();
   }
 }
@@ -514,16 +424,4 @@ function pushTo(map: Map<string, string[]>, key: string, value: string): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
-}
-
-function isFinal(event: JobEvent): boolean {
-  return event.type === 'completed' || event.type === 'cancelled' || (event.type === 'failed' && !event.willRetry);
-}
-
-function finishEvent(row: JobRow): JobEvent {
-  if (row.state === 'completed') {
-    return { type: 'completed', jobId: row.id, name: row.name, result: row.result === null ? null : JSON.parse(row.result) };
-  }
-  if (row.state === 'cancelled') return { type: 'cancelled', jobId: row.id, name: row.name };
-  return { type: 'failed', jobId: row.id, name: row.name, error: row.error ?? 'failed', willRetry: false };
 }

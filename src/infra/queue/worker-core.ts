@@ -1,0 +1,97 @@
+// What both queue drivers do in this process apart from storage: the handlers registered by job
+// name, the jobs running now with their abort signals, and shutdown (stop taking jobs, give the
+// running ones the grace period, then ask them to stop).
+import { AppError } from '../../errors.js';
+import { settlesWithin } from '../deadline.js';
+import { type JobHandler, type WorkerOptions, assertJobName } from './contract.js';
+
+/** One job running in this process; a driver extends it with what it keeps per job. */
+export class RunningJob {
+  /** made on first use of the handler's signal (or at shutdown): most handlers never look at it */
+  private abort?: AbortController;
+
+  get signal(): AbortSignal {
+    this.abort ??= new AbortController();
+    return this.abort.signal;
+  }
+
+  /** Asks the handler to stop (shutdown past the grace period). */
+  stop(): void {
+    if (!this.signal.aborted) this.abort!.abort(new AppError('internal_error', 'worker shutting down'));
+  }
+}
+
+export interface Registration<Job extends RunningJob> {
+  readonly name: string;
+  readonly handler: JobHandler<any, any>;
+  readonly concurrency: number;
+  /** jobs of this name running in this process */
+  readonly running: Set<Job>;
+}
+
+export class WorkerCore<Job extends RunningJob, Reg extends Registration<Job>> {
+  private readonly registrations = new Map<string, Reg>();
+  private runningCount = 0;
+  /** resolved once no job runs (close waits on them) */
+  private idle: (() => void)[] = [];
+  running = false;
+  closed = false;
+
+  /** `start` begins taking jobs of one name: at startWorkers(), or at once for a name registered later. */
+  constructor(private readonly start: (registration: Reg) => void) {}
+
+  register(name: string, handler: JobHandler<any, any>, options: WorkerOptions, own: Omit<Reg, keyof Registration<Job>>): void {
+    assertJobName(name);
+    if (this.registrations.has(name)) throw new Error(`a worker for ${name} is already registered`);
+    const registration = { name, handler, concurrency: Math.max(1, options.concurrency ?? 1), running: new Set(), ...own } as Reg;
+    this.registrations.set(name, registration);
+    if (this.running) this.start(registration);
+  }
+
+  /** startWorkers(): false if already started or closed. */
+  startAll(): boolean {
+    if (this.running || this.closed) return false;
+    this.running = true;
+    for (const registration of this.registrations.values()) this.start(registration);
+    return true;
+  }
+
+  get(name: string): Reg | undefined {
+    return this.registrations.get(name);
+  }
+
+  all(): Reg[] {
+    return [...this.registrations.values()];
+  }
+
+  began(registration: Reg, job: Job): void {
+    registration.running.add(job);
+    this.runningCount++;
+  }
+
+  ended(registration: Reg, job: Job): void {
+    if (!registration.running.delete(job)) return;
+    if (--this.runningCount === 0) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  /** close(): false if already closed; from now on no job is taken. */
+  beginClose(): boolean {
+    if (this.closed) return false;
+    this.closed = true;
+    this.running = false;
+    return true;
+  }
+
+  /** Waits for the running jobs until `deadline` (epoch ms); past it, asks them to stop. Whether they all ended. */
+  async drain(deadline: number): Promise<boolean> {
+    const idle = this.runningCount === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.idle.push(resolve));
+    const drained = await settlesWithin(idle, deadline - Date.now());
+    if (!drained) this.stopAll();
+    return drained;
+  }
+
+  /** Asks every running handler to stop: their jobs are left to the backend's stall recovery. */
+  stopAll(): void {
+    for (const registration of this.registrations.values()) for (const job of registration.running) job.stop();
+  }
+}

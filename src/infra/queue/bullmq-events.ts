@@ -1,10 +1,10 @@
 // Job events for the BullMQ driver: one QueueEvents reader per job name, started when someone in
 // this process first waits on or subscribes to a job of that name, and one listener on it that
-// dispatches by job id through maps. Ten thousand waiters cost ten thousand map entries, not
-// ten thousand listeners on an emitter.
+// hands each event to the job's watchers (job-watchers.ts) by job id.
 import type { QueueEvents } from 'bullmq';
 import type { JobEvent, JobProgress, JobRecord } from './contract.js';
 import { CANCELLED_EVENT, RETRYING_EVENT, fromBullId } from './bullmq-keys.js';
+import type { JobWatchers } from './job-watchers.js';
 
 export interface JobEventHubDeps {
   /** a QueueEvents for this name reading from just after `lastEventId` */
@@ -16,24 +16,18 @@ export interface JobEventHubDeps {
   onError(error: unknown): void;
 }
 
-type Waiter = (record: JobRecord) => void;
-interface Listeners {
-  set: Set<(event: JobEvent) => void>;
-  /** a final event reaches each subscriber once, even if it is seen twice (locally and from Redis) */
-  ended: boolean;
-}
-
 const FINAL_EVENTS = new Set(['completed', 'failed', CANCELLED_EVENT]);
 
 export class JobEventHub {
   private readonly readers = new Map<string, Promise<QueueEvents>>();
   /** every reader opened, for disconnect() after close() forgot them */
   private readonly opened = new Set<QueueEvents>();
-  private readonly waiters = new Map<string, Set<Waiter>>();
-  private readonly listeners = new Map<string, Listeners>();
   private closed = false;
 
-  constructor(private readonly deps: JobEventHubDeps) {}
+  constructor(
+    private readonly watchers: JobWatchers,
+    private readonly deps: JobEventHubDeps,
+  ) {}
 
   /**
    * Resolves once events of this name are being collected from a point before the call, so a
@@ -58,65 +52,14 @@ export class JobEventHub {
     await reader;
   }
 
-  /** ids someone in this process waits on */
-  waitedIds(): string[] {
-    return [...this.waiters.keys()];
-  }
-
-  addWaiter(id: string, waiter: Waiter): void {
-    const set = this.waiters.get(id) ?? new Set();
-    set.add(waiter);
-    this.waiters.set(id, set);
-  }
-
-  removeWaiter(id: string, waiter: Waiter): void {
-    const set = this.waiters.get(id);
-    set?.delete(waiter);
-    if (set?.size === 0) this.waiters.delete(id);
-  }
-
-  addListener(id: string, listener: (event: JobEvent) => void): void {
-    const entry = this.listeners.get(id) ?? { set: new Set(), ended: false };
-    entry.set.add(listener);
-    this.listeners.set(id, entry);
-  }
-
-  removeListener(id: string, listener: (event: JobEvent) => void): void {
-    const entry = this.listeners.get(id);
-    entry?.set.delete(listener);
-    if (entry?.set.size === 0) this.listeners.delete(id);
-  }
-
-  /** Hands a finished job to its waiters (and its final event to subscribers) without a round trip. */
-  settle(record: JobRecord): void {
-    this.emit(record.id, finalEvent(record));
-    const set = this.waiters.get(record.id);
-    if (set) for (const waiter of [...set]) waiter(record);
-  }
-
-  emit(id: string, event: JobEvent): void {
-    const entry = this.listeners.get(id);
-    if (!entry) return;
-    const final = event.type === 'completed' || event.type === 'cancelled' || (event.type === 'failed' && !event.willRetry);
-    if (final) {
-      if (entry.ended) return;
-      entry.ended = true;
-    }
-    for (const listener of [...entry.set]) listener(event);
-  }
-
   private dispatch(name: string, type: string, args: Record<string, unknown>): void {
     if (this.closed || typeof args.jobId !== 'string') return;
     const id = fromBullId(args.jobId);
     const event = toJobEvent(type, id, name, args);
-    if (event) this.emit(id, event);
-    if (FINAL_EVENTS.has(type) && this.waiters.has(id)) {
+    if (event) this.watchers.emit(id, event);
+    if (FINAL_EVENTS.has(type) && this.watchers.isWaited(id)) {
       this.deps.fetchRecord(id, name).then(
-        (record) => {
-          if (!record) return;
-          const set = this.waiters.get(id);
-          if (set) for (const waiter of [...set]) waiter(record);
-        },
+        (record) => record && this.watchers.settle(record),
         // The waiter's own timeout still answers it; the failure is logged.
         (error) => this.deps.onError(error),
       );
@@ -127,8 +70,6 @@ export class JobEventHub {
     this.closed = true;
     const readers = [...this.readers.values()];
     this.readers.clear();
-    this.waiters.clear();
-    this.listeners.clear();
     await Promise.all(readers.map((reader) => reader.then((events) => events.close(), () => {}).catch(() => {})));
   }
 
@@ -158,10 +99,4 @@ function toJobEvent(type: string, jobId: string, name: string, args: Record<stri
     default:
       return null;
   }
-}
-
-export function finalEvent(record: JobRecord): JobEvent {
-  if (record.state === 'completed') return { type: 'completed', jobId: record.id, name: record.name, result: record.result };
-  if (record.state === 'cancelled') return { type: 'cancelled', jobId: record.id, name: record.name };
-  return { type: 'failed', jobId: record.id, name: record.name, error: record.error ?? 'failed', willRetry: false };
 }

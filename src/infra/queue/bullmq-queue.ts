@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type JobsOptions, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AppError, TimeoutError, notFound } from '../../errors.js';
 import { callDependency } from '../dependency-errors.js';
 import { settlesWithin } from '../deadline.js';
 import { closeRedisClient, createRedisClient, firstConnection, pingRedis } from '../redis/connection.js';
@@ -24,8 +23,12 @@ import {
   assertJobName,
   errorMessage,
   isPermanentJobError,
+  maxAttemptsOf,
+  willRetry,
 } from './contract.js';
 import { batchedLookup } from '../tick-batch.js';
+import { JobWatchers } from './job-watchers.js';
+import { type Registration, RunningJob, WorkerCore } from './worker-core.js';
 import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
 import { CANCEL_SCRIPT, RETRYING_EVENT, WorkyardRedisKeys, fromBullId, toBullId } from './bullmq-keys.js';
@@ -51,43 +54,24 @@ export interface BullmqQueueOptions {
   log?: { warn(obj: object, msg: string): void };
 }
 
-interface Registration {
-  name: string;
-  handler: JobHandler<any, any>;
-  concurrency: number;
+interface BullRegistration extends Registration<BullJobContext> {
   worker?: Worker;
-  active: Set<ActiveJob>;
-  /** resolved when `active` empties (close waits on them) */
-  idle: (() => void)[];
 }
 
-interface ActiveJob {
-  /** made on first use of the handler's signal (or at shutdown): most handlers never look at it */
-  abort?: AbortController;
-}
-
-function abortOf(job: ActiveJob): AbortController {
-  job.abort ??= new AbortController();
-  return job.abort;
-}
-
-/** What a handler sees of a BullMQ job; a class, so that a job costs one small object. */
-class BullJobContext implements JobContext {
+/** What a handler sees of a BullMQ job; a class, so that a running job costs one small object. */
+class BullJobContext extends RunningJob implements JobContext {
   readonly id: string;
   readonly data: unknown;
   readonly attempt: number;
   constructor(
     private readonly job: Job,
     readonly name: string,
-    private readonly entry: ActiveJob,
     private readonly timeoutMs: number,
   ) {
+    super();
     this.id = fromBullId(String(job.id));
     this.data = job.data;
     this.attempt = job.attemptsStarted;
-  }
-  get signal(): AbortSignal {
-    return abortOf(this.entry).signal;
   }
   reportProgress(progress: JobProgress): Promise<void> {
     return callDependency('redis', this.timeoutMs, () => this.job.updateProgress(progress));
@@ -109,13 +93,12 @@ export class BullmqJobQueue implements JobQueue {
   private blockingRedis?: Redis;
   private readonly queues = new Map<string, Queue>();
   private readonly knownNames = new Set<string>();
-  private readonly registrations = new Map<string, Registration>();
+  private readonly workers = new WorkerCore<BullJobContext, BullRegistration>((registration) => this.startWorker(registration));
+  private readonly watchers = new JobWatchers();
   private readonly hub: JobEventHub;
   private readonly sweeper: IndexSweeper;
   private readonly leaseMs: number;
   private readonly retentionMs: number;
-  private running = false;
-  private closed = false;
   private polling = false;
   private readonly waiterPoll: NodeJS.Timeout;
   private lastWarning = 0;
@@ -145,7 +128,7 @@ export class BullmqJobQueue implements JobQueue {
     this.keep = { age: Math.ceil(this.retentionMs / 1000) };
     this.redis = this.connect('command', 'workyard-queue') as RedisWithCancel;
     this.redis.defineCommand('workyardCancel', { numberOfKeys: 9, lua: CANCEL_SCRIPT });
-    this.hub = new JobEventHub({
+    this.hub = new JobEventHub(this.watchers, {
       openQueueEvents: (name, lastEventId) =>
         new QueueEvents(name, { connection: this.blocking(), prefix: options.prefix, lastEventId, blockingTimeout: 5_000 }),
       lastEventId: (name) =>
@@ -164,14 +147,14 @@ export class BullmqJobQueue implements JobQueue {
    * event delays an answer instead of losing it.
    */
   private async pollWaiters(): Promise<void> {
-    if (this.polling || this.closed) return;
+    if (this.polling || this.workers.closed) return;
     this.polling = true;
     try {
       await Promise.all(
-        this.hub.waitedIds().map(async (id) => {
+        this.watchers.waitedIds().map(async (id) => {
           if ((await this.progressChecks.get(id)) !== 'finished') return;
           const record = await this.records.get(id);
-          if (record) this.hub.settle(record);
+          if (record) this.watchers.settle(record);
         }),
       );
     } catch (error) {
@@ -195,7 +178,7 @@ export class BullmqJobQueue implements JobQueue {
 
   /** An outage makes every connection report each reconnection attempt; one line per 10 s is enough. */
   private warn(error: unknown, message: string): void {
-    if (this.closed || Date.now() - this.lastWarning < 10_000) return;
+    if (this.workers.closed || Date.now() - this.lastWarning < 10_000) return;
     this.lastWarning = Date.now();
     this.options.log?.warn({ err: error }, message);
   }
@@ -219,8 +202,7 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   private jobOptions(bullId: string, options: EnqueueOptions): JobsOptions {
-    const attempts = options.attempts ?? 1;
-    if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError('attempts must be a whole number ≥ 1');
+    const attempts = maxAttemptsOf(options);
     const backoffMs = Math.max(0, options.backoffMs ?? 1000);
     return {
       jobId: bullId,
@@ -350,37 +332,22 @@ export class BullmqJobQueue implements JobQueue {
       );
       if (outcome !== 1) return outcome === 0 ? 'not_found' : 'not_cancellable';
       const cancelled = await this.fetchCancelled(id);
-      if (cancelled) this.hub.settle(cancelled);
+      if (cancelled) this.watchers.settle(cancelled);
       return 'cancelled';
     });
   }
 
   async waitForFinish<Data = unknown, Result = unknown>(id: string, timeoutMs: number): Promise<JobRecord<Data, Result>> {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const finish = (outcome: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.hub.removeWaiter(id, onRecord);
-        outcome();
-      };
-      const onRecord = (record: JobRecord) => finish(() => resolve(record as JobRecord<Data, Result>));
-      const timer = setTimeout(() => finish(() => reject(new TimeoutError(`job ${id} did not finish within ${timeoutMs} ms`))), timeoutMs);
-      this.hub.addWaiter(id, onRecord);
-      (async () => {
-        const name = await this.names.get(id);
-        if (!name) return finish(() => reject(notFound(`job ${id}`)));
-        // Events are collected from before the read below, so a finish between the two is not missed.
-        await this.hub.watch(name);
-        const progress = await this.progressChecks.get(id);
-        if (progress === undefined || progress === 'gone') return finish(() => reject(notFound(`job ${id}`)));
-        if (progress === 'finished') {
-          const record = await this.records.get(id);
-          if (record) onRecord(record);
-        }
-      })().catch((error) => finish(() => reject(error)));
+    const record = await this.watchers.wait(id, timeoutMs, async () => {
+      const name = await this.names.get(id);
+      if (!name) return 'not_found';
+      // Events are collected from before the read below, so a finish between the two is not missed.
+      await this.hub.watch(name);
+      const progress = await this.progressChecks.get(id);
+      if (progress === undefined || progress === 'gone') return 'not_found';
+      return (progress === 'finished' && (await this.records.get(id))) || 'waiting';
     });
+    return record as JobRecord<Data, Result>;
   }
 
   /** Whether each job is finished (completed, failed, cancelled), not yet, or gone; one pipeline. */
@@ -408,31 +375,24 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   subscribe(jobId: string, listener: (event: JobEvent) => void): () => void {
-    this.hub.addListener(jobId, listener);
+    const unsubscribe = this.watchers.listen(jobId, listener);
     this.call(() => this.redis.hget(this.keys.index, jobId))
       .then(async (name) => {
         if (name) await this.hub.watch(name);
       })
       .catch((error) => this.warn(error, 'subscribing to job events failed'));
-    return () => this.hub.removeListener(jobId, listener);
+    return unsubscribe;
   }
 
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
-    assertJobName(name);
-    if (this.registrations.has(name)) throw new Error(`a worker for ${name} is already registered`);
-    const registration: Registration = { name, handler: handler as JobHandler<any, any>, concurrency: Math.max(1, options.concurrency ?? 1), active: new Set(), idle: [] };
-    this.registrations.set(name, registration);
-    if (this.running) this.startWorker(registration);
+    this.workers.register(name, handler, options, {});
   }
 
   async startWorkers(): Promise<void> {
-    if (this.running || this.closed) return;
-    this.running = true;
-    for (const registration of this.registrations.values()) this.startWorker(registration);
-    this.sweeper.start((error) => this.warn(error, 'sweeping the job index failed'));
+    if (this.workers.startAll()) this.sweeper.start((error) => this.warn(error, 'sweeping the job index failed'));
   }
 
-  private startWorker(registration: Registration): void {
+  private startWorker(registration: BullRegistration): void {
     // A processor declared with a third (signal) parameter makes BullMQ build an AbortController
     // for every job; shutdown aborts come from our own, made only when a handler asks for one.
     const worker = new Worker(registration.name, (job) => this.runJob(registration, job), {
@@ -447,26 +407,25 @@ export class BullmqJobQueue implements JobQueue {
     registration.worker = worker;
   }
 
-  private async runJob(registration: Registration, job: Job): Promise<unknown> {
+  private async runJob(registration: BullRegistration, job: Job): Promise<unknown> {
     // The hot path: nothing here costs a round trip, and little is allocated per job.
-    const entry: ActiveJob = {};
-    registration.active.add(entry);
+    const context = new BullJobContext(job, registration.name, this.options.timeoutMs);
+    this.workers.began(registration, context);
     try {
-      const result = await registration.handler(new BullJobContext(job, registration.name, entry, this.options.timeoutMs));
+      const result = await registration.handler(context);
       return result ?? null;
     } catch (error) {
       const message = errorMessage(error);
       // BullMQ fails an UnrecoverableError at once, whatever attempts are left.
       if (isPermanentJobError(error)) throw new UnrecoverableError(message);
       // BullMQ's own 'failed' event only marks the last failure; subscribers also hear of each retry.
-      if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) {
+      if (willRetry(job.attemptsMade + 1, job.opts.attempts ?? 1, error)) {
         const events = this.queueFor(registration.name).keys.events;
         this.redis.xadd(events, 'MAXLEN', '~', 10_000, '*', 'event', RETRYING_EVENT, 'jobId', String(job.id), 'error', message).catch(() => {});
       }
       throw error instanceof Error && error.message ? error : new Error(message);
     } finally {
-      registration.active.delete(entry);
-      if (registration.active.size === 0 && registration.idle.length) for (const resolve of registration.idle.splice(0)) resolve();
+      this.workers.ended(registration, context);
     }
   }
 
@@ -490,18 +449,16 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   async close(graceMs = 10_000): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.running = false;
+    if (!this.workers.beginClose()) return;
     this.sweeper.stop();
     clearInterval(this.waiterPoll);
     const deadline = Date.now() + graceMs;
-    const registrations = [...this.registrations.values()];
-    // Stop taking jobs (BullMQ only stops fetching: no round trip), then give the running ones the grace period.
+    const registrations = this.workers.all();
+    // Stop taking jobs (BullMQ only stops fetching: no round trip), then give the running ones the
+    // grace period; past it they are asked to stop: their locks lapse and another worker runs them
+    // again once they count as stalled.
     await Promise.all(registrations.map((r) => r.worker?.pause(true).catch(() => {})));
-    const idle = (r: Registration) => (r.active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => r.idle.push(resolve)));
-    const drained = await settlesWithin(Promise.all(registrations.map(idle)), deadline - Date.now());
-    if (!drained) abortActive(registrations);
+    const drained = await this.workers.drain(deadline);
     // Closing in order takes round trips (QUIT, BullMQ's worker close), which wait for as long as
     // Redis does not answer: with Redis away they are skipped, and they get what is left of the
     // grace period (one dependency deadline at least) before every connection is dropped.
@@ -510,12 +467,13 @@ export class BullmqJobQueue implements JobQueue {
       // A job BullMQ had fetched before the pause may start only now (Redis already showed it
       // active, but it was not running when the wait above looked): it had the rest of the grace
       // in BullMQ's close, and is asked to stop like the others.
-      abortActive(registrations);
+      this.workers.stopAll();
       this.disconnect(registrations);
     }
+    this.watchers.clear();
   }
 
-  private async closeInOrder(registrations: Registration[], force: boolean): Promise<void> {
+  private async closeInOrder(registrations: BullRegistration[], force: boolean): Promise<void> {
     await Promise.all(registrations.map((r) => r.worker?.close(force).catch(() => {})));
     await this.hub.close();
     await Promise.all([...this.queues.values()].map((queue) => queue.close().catch(() => {})));
@@ -524,19 +482,11 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   /** Drops every connection at once (ioredis disconnect): nothing waits on Redis any more. */
-  private disconnect(registrations: Registration[]): void {
+  private disconnect(registrations: BullRegistration[]): void {
     for (const r of registrations) r.worker?.disconnect().catch(() => {});
     this.hub.disconnect();
     this.redis.disconnect();
     this.blockingRedis?.disconnect();
-  }
-}
-
-/** Asks every running handler to stop: their locks lapse and another worker runs them again once they count as stalled. */
-function abortActive(registrations: Registration[]): void {
-  for (const job of registrations.flatMap((r) => [...r.active])) {
-    const controller = abortOf(job);
-    if (!controller.signal.aborted) controller.abort(new AppError('internal_error', 'worker shutting down'));
   }
 }
 

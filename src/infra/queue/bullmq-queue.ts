@@ -438,11 +438,12 @@ export class BullmqJobQueue implements JobQueue {
     return this.call(() => recentOf(this.redis, this.keys, (name) => this.queueFor(name), limit, options.name, (id) => this.fetchCancelled(id)));
   }
 
-  /** BullMQ's own Queue objects, one per job name ever enqueued: for admin tools (bull-board at /admin/queues). */
-  async bullQueues(): Promise<Queue[]> {
-    const names = await this.call(() => this.redis.smembers(this.keys.names));
-    return names.sort().map((name) => this.queueFor(name));
-  }
+  readonly bullmq = {
+    queues: async (): Promise<Queue[]> => {
+      const names = await this.call(() => this.redis.smembers(this.keys.names));
+      return names.sort().map((name) => this.queueFor(name));
+    },
+  };
 
   async ping(): Promise<void> {
     await pingRedis(this.redis, this.options.timeoutMs);

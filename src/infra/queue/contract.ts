@@ -1,5 +1,6 @@
 // The job queue contract. Two drivers implement it (SQL: embedded default, BullMQ: Redis) and both
 // pass the same conformance suite (queue.conformance.ts); modules see only this interface.
+import type { Queue } from 'bullmq';
 
 export type JobState = 'queued' | 'active' | 'completed' | 'failed' | 'cancelled';
 export const JOB_STATES: readonly JobState[] = ['queued', 'active', 'completed', 'failed', 'cancelled'];
@@ -104,6 +105,12 @@ export interface JobQueue {
   ping(): Promise<void>;
   /** Stops taking jobs, lets active ones finish for up to graceMs, then closes. */
   close(graceMs?: number): Promise<void>;
+
+  /** Only on the BullMQ driver: its own objects, for admin tools (bull-board at /admin/queues). */
+  readonly bullmq?: {
+    /** one BullMQ Queue per job name ever enqueued (in any process), read again on each call */
+    queues(): Promise<Queue[]>;
+  };
 }
 
 /**

@@ -1,33 +1,27 @@
 // bull-board at /admin/queues when the queue driver is BullMQ, behind the same operator key as the
 // dashboard. It needs BullMQ's own Queue objects, which only the driver has: it hands them over
-// through an optional method, read again on each visit (a job name may appear at any time, in any
-// process).
+// through its `bullmq` capability (contract.ts), read again on each visit (a job name may appear at
+// any time, in any process).
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import type { Queue } from 'bullmq';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppContext } from '../../app-context.js';
-import type { JobQueue } from '../../infra/queue/contract.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
-/** What the BullMQ driver offers admin tools. */
-export type QueueWithBullQueues = JobQueue & { bullQueues?(): Promise<Queue[]> };
-
 export async function mountBullBoard(app: App, ctx: AppContext, guard: (request: FastifyRequest, reply: FastifyReply) => Promise<void>): Promise<void> {
-  const queue = ctx.queue as QueueWithBullQueues;
-  if (typeof queue.bullQueues !== 'function') {
+  const bullmq = ctx.queue.bullmq;
+  if (!bullmq) {
     ctx.log.warn('the BullMQ driver does not hand out its queues: /admin/queues is not mounted');
     return;
   }
-  const listQueues = () => queue.bullQueues!();
   const serverAdapter = new FastifyAdapter().setBasePath(BULL_BOARD_PATH);
   const board = createBullBoard({ queues: [], serverAdapter, options: { uiConfig: { boardTitle: 'Workyard queues' } } });
   let shown = '';
   const refresh = async (request: FastifyRequest) => {
     try {
-      const queues = await listQueues();
+      const queues = await bullmq.queues();
       const names = queues.map((q) => q.name).join('\n');
       if (names === shown) return;
       board.replaceQueues(queues.map((q) => new BullMQAdapter(q)));

@@ -1,6 +1,8 @@
 // What the BullMQ driver keeps in Redis beside BullMQ's own keys, and how Workyard's ids and job
 // names map onto BullMQ's. BullMQ keys are `<prefix>:<queue>:…`; ours live under `<prefix>:_wy:`,
 // which no queue can collide with because job names may not start with '_'.
+import type { Redis } from 'ioredis';
+import { loadLua } from '../redis/lua.js';
 
 // BullMQ refuses custom ids that look like integers (its own ids are integers) or contain ':'.
 // Such ids (and any starting with '~') are stored as '~' + base64url, reversibly, so callers
@@ -40,30 +42,51 @@ export class WorkyardRedisKeys {
 export const CANCELLED_EVENT = 'workyard-cancelled';
 export const RETRYING_EVENT = 'workyard-retrying';
 
+const CANCEL_LUA = loadLua(import.meta.url, 'bullmq-cancel.lua');
+
+/** The keys bullmq-cancel.lua reads and writes: BullMQ's of one job and queue, and ours. */
+export interface CancelKeys {
+  /** BullMQ's hash of the job; its `ats` is the runs started */
+  job: string;
+  /** BullMQ's lists (wait, paused) and sorted sets (delayed, prioritized) of jobs not yet taken */
+  wait: string;
+  paused: string;
+  delayed: string;
+  prioritized: string;
+  /** the queue's event stream: the cancelled event goes there */
+  events: string;
+  /** WorkyardRedisKeys.cancelled(id) */
+  cancelled: string;
+  /** WorkyardRedisKeys.cancelledByName(name) */
+  cancelledByName: string;
+  /** BullMQ's log list of the job, deleted with it */
+  logs: string;
+}
+
+export interface CancelArgs {
+  bullId: string;
+  now: number;
+  retentionMs: number;
+  /** the Workyard id, listed under cancelledByName */
+  id: string;
+  /** the job's record as read just before, JSON */
+  record: string;
+}
+
+type RedisWithCancel = Redis & { workyardCancel(...args: (string | number)[]): Promise<number> };
+
+/** Makes the cancel script a command of this client (ioredis sends the text once, then its SHA). */
+export function defineCancel(redis: Redis): void {
+  redis.defineCommand('workyardCancel', { numberOfKeys: 9, lua: CANCEL_LUA });
+}
+
 /**
- * Cancels a job only if it is still waiting (wait, paused, delayed or prioritized), atomically:
- * a worker cannot take it between the check and the removal. The job's record (read by the
- * caller just before) is kept under our cancelled key, with the retention as TTL, so getJob can
- * still report it; `ats` (runs started) is copied from the hash as it stands.
- *   KEYS: job hash, wait, paused, delayed, prioritized, events, cancelled copy, cancelled-by-name, logs
- *   ARGV: bull id, now (ms), retention (ms), Workyard id, record JSON
- *   returns 1 cancelled, 0 no such job, -1 not cancellable (active or finished)
+ * Cancels a job only if it is still waiting, atomically (see bullmq-cancel.lua), on a client
+ * given to defineCancel: 1 cancelled, 0 no such job, -1 not cancellable (active or finished).
  */
-export const CANCEL_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local removed = redis.call('LREM', KEYS[2], 0, ARGV[1])
-if removed == 0 then removed = redis.call('LREM', KEYS[3], 0, ARGV[1]) end
-if removed == 0 then removed = redis.call('ZREM', KEYS[4], ARGV[1]) end
-if removed == 0 then removed = redis.call('ZREM', KEYS[5], ARGV[1]) end
-if removed == 0 then return -1 end
-local started = redis.call('HGET', KEYS[1], 'ats') or '0'
-redis.call('DEL', KEYS[7])
-redis.call('HSET', KEYS[7], 'record', ARGV[5], 'cancelledOn', ARGV[2], 'ats', started)
-redis.call('PEXPIRE', KEYS[7], ARGV[3])
-redis.call('ZADD', KEYS[8], ARGV[2], ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
-redis.call('PEXPIRE', KEYS[8], ARGV[3])
-redis.call('DEL', KEYS[1], KEYS[9])
-redis.call('XADD', KEYS[6], 'MAXLEN', '~', 10000, '*', 'event', '${CANCELLED_EVENT}', 'jobId', ARGV[1])
-return 1
-`;
+export function cancelJob(redis: Redis, k: CancelKeys, a: CancelArgs): Promise<number> {
+  return (redis as RedisWithCancel).workyardCancel(
+    k.job, k.wait, k.paused, k.delayed, k.prioritized, k.events, k.cancelled, k.cancelledByName, k.logs,
+    a.bullId, a.now, a.retentionMs, a.id, a.record, CANCELLED_EVENT,
+  );
+}

@@ -31,7 +31,7 @@ import { JobWatchers } from './job-watchers.js';
 import { type Registration, RunningJob, WorkerCore } from './worker-core.js';
 import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
-import { CANCEL_SCRIPT, RETRYING_EVENT, WorkyardRedisKeys, fromBullId, toBullId } from './bullmq-keys.js';
+import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, defineCancel, fromBullId, toBullId } from './bullmq-keys.js';
 import { countsOf, recentOf } from './bullmq-listing.js';
 import { jobToRecord } from './bullmq-records.js';
 
@@ -78,17 +78,13 @@ class BullJobContext extends RunningJob implements JobContext {
   }
 }
 
-type RedisWithCancel = Redis & {
-  workyardCancel(...args: (string | number)[]): Promise<number>;
-};
-
 const DEFAULT_BACKOFF = { type: 'exponential', delay: 1000 } as const;
 
 export class BullmqJobQueue implements JobQueue {
   readonly driver = 'bullmq' as const;
   private readonly keys: WorkyardRedisKeys;
   /** request paths: no offline queue, fails at once while Redis is away */
-  private readonly redis: RedisWithCancel;
+  private readonly redis: Redis;
   /** workers and event readers (duplicated by BullMQ for its blocking commands) */
   private blockingRedis?: Redis;
   private readonly queues = new Map<string, Queue>();
@@ -126,8 +122,8 @@ export class BullmqJobQueue implements JobQueue {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
     this.keep = { age: Math.ceil(this.retentionMs / 1000) };
-    this.redis = this.connect('command', 'workyard-queue') as RedisWithCancel;
-    this.redis.defineCommand('workyardCancel', { numberOfKeys: 9, lua: CANCEL_SCRIPT });
+    this.redis = this.connect('command', 'workyard-queue');
+    defineCancel(this.redis);
     this.hub = new JobEventHub(this.watchers, {
       openQueueEvents: (name, lastEventId) =>
         new QueueEvents(name, { connection: this.blocking(), prefix: options.prefix, lastEventId, blockingTimeout: 5_000 }),
@@ -325,10 +321,11 @@ export class BullmqJobQueue implements JobQueue {
       const queue = this.queueFor(record.name);
       const bullId = toBullId(id);
       const jobKey = queue.toKey(bullId);
-      const outcome = await this.redis.workyardCancel(
-        jobKey, queue.keys.wait, queue.keys.paused, queue.keys.delayed, queue.keys.prioritized, queue.keys.events,
-        this.keys.cancelled(id), this.keys.cancelledByName(record.name), `${jobKey}:logs`,
-        bullId, Date.now(), this.retentionMs, id, JSON.stringify(record),
+      const { wait, paused, delayed, prioritized, events } = queue.keys;
+      const outcome = await cancelJob(
+        this.redis,
+        { job: jobKey, wait, paused, delayed, prioritized, events, cancelled: this.keys.cancelled(id), cancelledByName: this.keys.cancelledByName(record.name), logs: `${jobKey}:logs` },
+        { bullId, now: Date.now(), retentionMs: this.retentionMs, id, record: JSON.stringify(record) },
       );
       if (outcome !== 1) return outcome === 0 ? 'not_found' : 'not_cancellable';
       const cancelled = await this.fetchCancelled(id);

@@ -44,49 +44,34 @@ export const RETRYING_EVENT = 'workyard-retrying';
 
 const CANCEL_LUA = loadLua(import.meta.url, 'bullmq-cancel.lua');
 
-/** The keys bullmq-cancel.lua reads and writes: BullMQ's of one job and queue, and ours. */
+/** The keys bullmq-cancel.lua reads and writes, by name (cancelJob passes them in its order). */
 export interface CancelKeys {
-  /** BullMQ's hash of the job; its `ats` is the runs started */
+  /** BullMQ's hash of the job (its `ats`: runs started) and the job's log list */
   job: string;
-  /** BullMQ's lists (wait, paused) and sorted sets (delayed, prioritized) of jobs not yet taken */
+  logs: string;
+  /** BullMQ's lists and sorted sets of the queue's jobs not yet taken */
   wait: string;
   paused: string;
   delayed: string;
   prioritized: string;
   /** the queue's event stream: the cancelled event goes there */
   events: string;
-  /** WorkyardRedisKeys.cancelled(id) */
+  /** ours: WorkyardRedisKeys.cancelled(id) and cancelledByName(name) */
   cancelled: string;
-  /** WorkyardRedisKeys.cancelledByName(name) */
   cancelledByName: string;
-  /** BullMQ's log list of the job, deleted with it */
-  logs: string;
 }
 
-export interface CancelArgs {
-  bullId: string;
-  now: number;
-  retentionMs: number;
-  /** the Workyard id, listed under cancelledByName */
-  id: string;
-  /** the job's record as read just before, JSON */
-  record: string;
-}
-
-type RedisWithCancel = Redis & { workyardCancel(...args: (string | number)[]): Promise<number> };
-
-/** Makes the cancel script a command of this client (ioredis sends the text once, then its SHA). */
-export function defineCancel(redis: Redis): void {
-  redis.defineCommand('workyardCancel', { numberOfKeys: 9, lua: CANCEL_LUA });
-}
+type RedisWithCancel = Redis & { workyardCancel?(...args: (string | number)[]): Promise<number> };
 
 /**
- * Cancels a job only if it is still waiting, atomically (see bullmq-cancel.lua), on a client
- * given to defineCancel: 1 cancelled, 0 no such job, -1 not cancellable (active or finished).
+ * Cancels a job only if it is still waiting, atomically (bullmq-cancel.lua); `record` is the job
+ * as read just before. 1 cancelled, 0 no such job, -1 not cancellable (active or finished).
  */
-export function cancelJob(redis: Redis, k: CancelKeys, a: CancelArgs): Promise<number> {
-  return (redis as RedisWithCancel).workyardCancel(
+export function cancelJob(redis: RedisWithCancel, k: CancelKeys, job: { bullId: string; id: string; record: string }, retentionMs: number): Promise<number> {
+  // ioredis sends the script's text once, then its SHA.
+  if (!redis.workyardCancel) redis.defineCommand('workyardCancel', { numberOfKeys: 9, lua: CANCEL_LUA });
+  return redis.workyardCancel!(
     k.job, k.wait, k.paused, k.delayed, k.prioritized, k.events, k.cancelled, k.cancelledByName, k.logs,
-    a.bullId, a.now, a.retentionMs, a.id, a.record, CANCELLED_EVENT,
+    job.bullId, Date.now(), retentionMs, job.id, job.record, CANCELLED_EVENT,
   );
 }

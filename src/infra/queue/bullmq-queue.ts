@@ -31,7 +31,7 @@ import { JobWatchers } from './job-watchers.js';
 import { type Registration, RunningJob, WorkerCore } from './worker-core.js';
 import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
-import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, defineCancel, fromBullId, toBullId } from './bullmq-keys.js';
+import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, fromBullId, toBullId } from './bullmq-keys.js';
 import { countsOf, recentOf } from './bullmq-listing.js';
 import { jobToRecord } from './bullmq-records.js';
 
@@ -95,8 +95,6 @@ export class BullmqJobQueue implements JobQueue {
   private readonly sweeper: IndexSweeper;
   private readonly leaseMs: number;
   private readonly retentionMs: number;
-  private polling = false;
-  private readonly waiterPoll: NodeJS.Timeout;
   private lastWarning = 0;
   // waitForFinish reads coalesced per tick: many waiters at once cost a few pipelines, not a
   // command each queued past the deadline.
@@ -123,7 +121,6 @@ export class BullmqJobQueue implements JobQueue {
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
     this.keep = { age: Math.ceil(this.retentionMs / 1000) };
     this.redis = this.connect('command', 'workyard-queue');
-    defineCancel(this.redis);
     this.hub = new JobEventHub(this.watchers, {
       openQueueEvents: (name, lastEventId) =>
         new QueueEvents(name, { connection: this.blocking(), prefix: options.prefix, lastEventId, blockingTimeout: 5_000 }),
@@ -133,31 +130,16 @@ export class BullmqJobQueue implements JobQueue {
       onError: (error) => this.warn(error, 'queue events failed'),
     });
     this.sweeper = new IndexSweeper(this.redis, this.keys, (name) => this.queueFor(name));
-    this.waiterPoll = setInterval(() => void this.pollWaiters(), options.waiterPollMs ?? 1_000);
-    this.waiterPoll.unref();
-  }
-
-  /**
-   * BullMQ trims a queue's event stream (about 10,000 events): a reader that falls behind, or
-   * was cut off by an outage, misses finishes. Waiters are checked now and then, so a missed
-   * event delays an answer instead of losing it.
-   */
-  private async pollWaiters(): Promise<void> {
-    if (this.polling || this.workers.closed) return;
-    this.polling = true;
-    try {
-      await Promise.all(
-        this.watchers.waitedIds().map(async (id) => {
-          if ((await this.progressChecks.get(id)) !== 'finished') return;
-          const record = await this.records.get(id);
-          if (record) this.watchers.settle(record);
-        }),
-      );
-    } catch (error) {
-      this.warn(error, 'checking waited jobs failed');
-    } finally {
-      this.polling = false;
-    }
+    // BullMQ trims a queue's event stream (about 10,000 events): a reader that falls behind, or
+    // was cut off by an outage, misses finishes.
+    this.watchers.poll(
+      options.waiterPollMs ?? 1_000,
+      async (ids) => {
+        const records = await Promise.all(ids.map(async (id) => ((await this.progressChecks.get(id)) === 'finished' ? this.records.get(id) : undefined)));
+        return records.filter((record) => record !== undefined);
+      },
+      (error) => this.warn(error, 'checking waited jobs failed'),
+    );
   }
 
   private connect(kind: 'command' | 'blocking', name: string): Redis {
@@ -234,10 +216,10 @@ export class BullmqJobQueue implements JobQueue {
           // The index outlived its job (retention): the id is free again.
           await this.redis.hset(this.keys.index, id, name);
         }
-        return newRecord(await queue.add(name, data ?? null, jobOptions), id) as JobRecord<Data>;
+        return jobToRecord(await queue.add(name, data ?? null, jobOptions), 'queued') as JobRecord<Data>;
       }
       const [, , job] = await Promise.all([this.redis.hset(this.keys.index, id, name), this.rememberName(name), queue.add(name, data ?? null, jobOptions)]);
-      return newRecord(job, id) as JobRecord<Data>;
+      return jobToRecord(job, 'queued') as JobRecord<Data>;
     });
   }
 
@@ -325,7 +307,8 @@ export class BullmqJobQueue implements JobQueue {
       const outcome = await cancelJob(
         this.redis,
         { job: jobKey, wait, paused, delayed, prioritized, events, cancelled: this.keys.cancelled(id), cancelledByName: this.keys.cancelledByName(record.name), logs: `${jobKey}:logs` },
-        { bullId, now: Date.now(), retentionMs: this.retentionMs, id, record: JSON.stringify(record) },
+        { bullId, id, record: JSON.stringify(record) },
+        this.retentionMs,
       );
       if (outcome !== 1) return outcome === 0 ? 'not_found' : 'not_cancellable';
       const cancelled = await this.fetchCancelled(id);
@@ -449,7 +432,7 @@ export class BullmqJobQueue implements JobQueue {
   async close(graceMs = 10_000): Promise<void> {
     if (!this.workers.beginClose()) return;
     this.sweeper.stop();
-    clearInterval(this.waiterPoll);
+    this.watchers.stopPolling();
     const deadline = Date.now() + graceMs;
     const registrations = this.workers.all();
     // Stop taking jobs (BullMQ only stops fetching: no round trip), then give the running ones the
@@ -486,22 +469,4 @@ export class BullmqJobQueue implements JobQueue {
     this.redis.disconnect();
     this.blockingRedis?.disconnect();
   }
-}
-
-/** The record of a job just added, without reading it back. */
-function newRecord(job: Job, id: string): JobRecord {
-  return {
-    id,
-    name: job.name,
-    data: job.data,
-    state: 'queued',
-    progress: 0,
-    result: null,
-    error: null,
-    attempts: 0,
-    maxAttempts: job.opts.attempts ?? 1,
-    createdAt: job.timestamp,
-    startedAt: null,
-    finishedAt: null,
-  };
 }

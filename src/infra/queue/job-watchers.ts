@@ -13,6 +13,7 @@ export type FinishCheck = JobRecord | 'waiting' | 'not_found';
 export class JobWatchers {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly listeners = new Map<string, Set<Listener>>();
+  private pollTimer?: NodeJS.Timeout;
 
   /**
    * waitForFinish: resolves at settle(), rejects with a TimeoutError after timeoutMs (the job goes
@@ -60,16 +61,6 @@ export class JobWatchers {
     return this.waiters.has(id) || this.listeners.has(id);
   }
 
-  /** ids someone in this process waits on */
-  waitedIds(): string[] {
-    return [...this.waiters.keys()];
-  }
-
-  /** ids someone in this process waits on or listens to */
-  watchedIds(): string[] {
-    return [...new Set([...this.waiters.keys(), ...this.listeners.keys()])];
-  }
-
   emit(id: string, event: JobEvent): void {
     const set = this.listeners.get(id);
     if (set) for (const listener of [...set]) listener(event);
@@ -80,6 +71,32 @@ export class JobWatchers {
     this.emit(record.id, finalEvent(record));
     const set = this.waiters.get(record.id);
     if (set) for (const waiter of [...set]) waiter(record);
+  }
+
+  /**
+   * Every `everyMs`, asks the backend which of the jobs waited on (and listened to, with
+   * `listeners`) finished, and settles them: a lost finish event or signal delays an answer
+   * instead of losing it.
+   */
+  poll(everyMs: number, finished: (ids: string[]) => Promise<JobRecord[]>, onError: (error: unknown) => void, { listeners = false } = {}): void {
+    let polling = false;
+    this.pollTimer = setInterval(async () => {
+      const ids = listeners ? [...new Set([...this.waiters.keys(), ...this.listeners.keys()])] : [...this.waiters.keys()];
+      if (polling || !ids.length) return;
+      polling = true;
+      try {
+        for (const record of await finished(ids)) this.settle(record);
+      } catch (error) {
+        onError(error);
+      } finally {
+        polling = false;
+      }
+    }, everyMs);
+    this.pollTimer.unref();
+  }
+
+  stopPolling(): void {
+    clearInterval(this.pollTimer);
   }
 
   /** At close: waiters are left to their timeouts, listeners hear nothing more. */

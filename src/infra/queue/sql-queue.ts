@@ -83,9 +83,18 @@ export class SqlJobQueue implements JobQueue {
     this.pollMs = options.pollMs ?? 500;
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
     options.notifier.onSignal((signal) => this.onSignal(signal));
-    // Waiters on jobs finished by other processes are answered by the signal, or by this poll
-    // when a signal was lost.
-    this.every(this.pollMs, () => this.pollWaiters());
+    // Waiters and subscribers of jobs finished by other processes are answered by the signal, or
+    // by this poll when a signal was lost.
+    this.watchers.poll(
+      this.pollMs,
+      async (ids) => {
+        const rows: JobRow[] = [];
+        for (let i = 0; i < ids.length; i += 500) rows.push(...(await this.store.getFinished(ids.slice(i, i + 500))));
+        return rows.map(rowToRecord);
+      },
+      (error) => this.options.log?.warn({ err: error }, 'queue background task failed'),
+      { listeners: true },
+    );
   }
 
   async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<JobRecord<Data>> {
@@ -135,7 +144,7 @@ export class SqlJobQueue implements JobQueue {
     const row = await this.database.run(() => this.store.cancel(id, Date.now()));
     if (row) {
       this.announce('finished', row.name, [row.id]);
-      this.settle(row);
+      this.watchers.settle(rowToRecord(row));
       return 'cancelled';
     }
     return (await this.database.run(() => this.store.get(id))) ? 'not_cancellable' : 'not_found';
@@ -330,16 +339,11 @@ export class SqlJobQueue implements JobQueue {
         this.watchers.emit(row.id, { type: 'failed', jobId: row.id, name: row.name, error: outcome.error ?? '', willRetry: true });
         pushTo(requeued, row.name, row.id);
       } else {
-        this.settle(row);
+        this.watchers.settle(rowToRecord(row));
       }
     }
     for (const [name, ids] of finished) this.options.notifier.publish({ origin: this.workerId, kind: 'finished', name, ids });
     for (const [name, ids] of requeued) this.announce('enqueued', name, ids);
-  }
-
-  /** Tells local waiters and subscribers that a job reached a final state. */
-  private settle(row: JobRow): void {
-    this.watchers.settle(rowToRecord(row));
   }
 
   private announce(kind: QueueSignal['kind'], name: string, ids: string[]): void {
@@ -363,15 +367,7 @@ export class SqlJobQueue implements JobQueue {
       }
       return;
     }
-    this.store.getFinished(watched).then((rows) => rows.forEach((row) => this.settle(row)), () => {});
-  }
-
-  private async pollWaiters(): Promise<void> {
-    const ids = this.watchers.watchedIds();
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = await this.store.getFinished(ids.slice(i, i + 500));
-      for (const row of rows) this.settle(row);
-    }
+    this.store.getFinished(watched).then((rows) => rows.forEach((row) => this.watchers.settle(rowToRecord(row))), () => {});
   }
 
   private async renewLeasesAndRecover(): Promise<void> {
@@ -382,7 +378,7 @@ export class SqlJobQueue implements JobQueue {
     for (const row of recovered) {
       if (row.state === 'queued') this.announce('enqueued', row.name, [row.id]);
       else {
-        this.settle(row);
+        this.watchers.settle(rowToRecord(row));
         this.options.notifier.publish({ origin: this.workerId, kind: 'finished', name: row.name, ids: [row.id] });
       }
     }
@@ -404,6 +400,7 @@ export class SqlJobQueue implements JobQueue {
   async close(graceMs = 10_000): Promise<void> {
     if (!this.workers.beginClose()) return;
     for (const timer of this.timers) clearInterval(timer);
+    this.watchers.stopPolling();
     const deadline = Date.now() + graceMs;
     // A claim already committed in the database but not yet read here starts its jobs later:
     // looking at running jobs before it settles would miss them, and they would run on, never

@@ -6,16 +6,16 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { App, AppContext } from '../../app-context.js';
+import type { App } from '../../app-context.js';
+import type { JobQueue } from '../../infra/queue/contract.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
-export async function mountBullBoard(app: App, ctx: AppContext, guard: (request: FastifyRequest, reply: FastifyReply) => Promise<void>): Promise<void> {
-  const bullmq = ctx.queue.bullmq;
-  if (!bullmq) {
-    ctx.log.warn('the BullMQ driver does not hand out its queues: /admin/queues is not mounted');
-    return;
-  }
+export async function mountBullBoard(
+  app: App,
+  bullmq: NonNullable<JobQueue['bullmq']>,
+  guard: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+): Promise<void> {
   const serverAdapter = new FastifyAdapter().setBasePath(BULL_BOARD_PATH);
   const board = createBullBoard({ queues: [], serverAdapter, options: { uiConfig: { boardTitle: 'Workyard queues' } } });
   let shown = '';

@@ -74,5 +74,5 @@ export async function dashboardRoutes(app: App, ctx: AppContext): Promise<void> 
   app.get(`${ASSETS_PATH}/dashboard.js`, { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(dashboardJs));
 
-  if (ctx.drivers.queue === 'bullmq') await mountBullBoard(app, ctx, requireOperator);
+  if (ctx.queue.bullmq) await mountBullBoard(app, ctx.queue.bullmq, requireOperator);
 }

@@ -2,7 +2,7 @@
 // each point of contract.ts, black-box, through the JobQueue interface only. Each test uses job
 // names of its own, so tests share one backing store without seeing each other's jobs.
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppError, TimeoutError } from '../../errors.js';
 import { type JobEvent, type JobQueue, type JobRecord, PermanentJobError } from './contract.js';
 
@@ -14,16 +14,6 @@ export interface QueueHarness {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 export function describeQueueConformance(label: string, skip: boolean, setup: () => Promise<QueueHarness>): void {
   describe.skipIf(skip)(`queue conformance: ${label}`, () => {
@@ -181,7 +171,7 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       const failed = await queue.waitForFinish(id, 10_000);
       expect(failed).toMatchObject({ state: 'failed', error: 'cannot be done', attempts: 1, result: null });
       expect(failed.finishedAt).not.toBeNull();
-      await until(async () => events.some((e) => e.type === 'failed'), 5_000, 'the failed event');
+      await vi.waitUntil(async () => events.some((e) => e.type === 'failed'), { timeout: 5_000, interval: 25 });
       unsubscribe();
       expect(events.filter((e) => e.type === 'failed')).toEqual([{ type: 'failed', jobId: id, name, error: 'cannot be done', willRetry: false }]);
       // time for a retry that must not come
@@ -241,11 +231,11 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       const unsubscribe = queue.subscribe(id, (event) => events.push(event));
       await sleep(300);
       await queue.startWorkers();
-      await until(async () => (await queue.getJob(id))?.state === 'active', 10_000, 'the job to start');
+      await vi.waitUntil(async () => (await queue.getJob(id))?.state === 'active', { timeout: 10_000, interval: 25 });
       await sleep(200);
       release();
       await queue.waitForFinish(id, 10_000);
-      await until(async () => events.some((e) => e.type === 'completed'), 5_000, 'the completed event');
+      await vi.waitUntil(async () => events.some((e) => e.type === 'completed'), { timeout: 5_000, interval: 25 });
       unsubscribe();
       const progress = events.filter((e) => e.type === 'progress').map((e) => (e as { progress: unknown }).progress);
       expect(progress).toEqual([50, { step: 'second' }]);
@@ -297,7 +287,7 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       });
       const active = await queue.enqueue(name, 'active');
       await queue.startWorkers();
-      await until(async () => (await queue.getJob(active.id))?.state === 'active', 10_000, 'the first job to start');
+      await vi.waitUntil(async () => (await queue.getJob(active.id))?.state === 'active', { timeout: 10_000, interval: 25 });
       const queued = await queue.enqueue(name, 'queued');
       const waiting = queue.waitForFinish(queued.id, 10_000);
       expect(await queue.cancel(queued.id)).toBe('cancelled');
@@ -389,7 +379,7 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       });
       await queue.startWorkers();
       const { id } = await queue.enqueue(name, null);
-      await until(async () => (await queue.getJob(id))?.state === 'active', 10_000, 'the job to start');
+      await vi.waitUntil(async () => (await queue.getJob(id))?.state === 'active', { timeout: 10_000, interval: 25 });
       await queue.close(5_000);
       expect(finished).toBe(true);
       const reader = await open();
@@ -413,7 +403,7 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       });
       await queue.startWorkers();
       const { id } = await queue.enqueue(name, null);
-      await until(async () => (await queue.getJob(id))?.state === 'active', 10_000, 'the job to start');
+      await vi.waitUntil(async () => (await queue.getJob(id))?.state === 'active', { timeout: 10_000, interval: 25 });
       const started = Date.now();
       await queue.close(200);
       expect(Date.now() - started).toBeLessThan(3_000);
@@ -443,7 +433,7 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       first.process(name, () => new Promise(() => {}));
       await first.startWorkers();
       const { id } = await first.enqueue(name, null);
-      await until(async () => (await first.getJob(id))?.state === 'active', 10_000, 'the job to start');
+      await vi.waitUntil(async () => (await first.getJob(id))?.state === 'active', { timeout: 10_000, interval: 25 });
       // Let the first worker's lease lapse by closing it with no grace: it keeps the job's lease unrenewed.
       await first.close(0);
       const second = await open({ leaseMs: 800 });

@@ -15,6 +15,7 @@ import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.j
 import { startBareFastify } from './lib/ceiling.js';
 import { type LoadResult, load } from './lib/load.js';
 import { type BenchRow, quickMode, recordSection } from './lib/report.js';
+import { tablesOf } from '../test/support/tables.js';
 
 const QUICK = quickMode();
 const SEED = QUICK ? { requests: 200, seconds: 3 } : { requests: 1000, seconds: 15 };
@@ -100,7 +101,7 @@ async function formRequest(origin: string): Promise<{ headers: Record<string, st
 }
 
 async function savedRows(wy: TestWorkyard, via: 'sync' | 'queued'): Promise<number> {
-  const row = await wy.workyard.ctx.database.db.selectFrom('feedback').select((eb) => eb.fn.countAll().as('n')).where('via', '=', via).executeTakeFirstOrThrow();
+  const row = await tablesOf(wy.workyard.ctx.database).selectFrom('feedback_entries').select((eb) => eb.fn.countAll().as('n')).where('via', '=', via).executeTakeFirstOrThrow();
   return Number(row.n);
 }
 

@@ -12,6 +12,7 @@ import { type WorkyardModule } from '../src/app-context.js';
 import { createRedisClient } from '../src/infra/redis/connection.js';
 import { statsModule } from '../src/modules/stats/index.js';
 import { tasksModule } from '../src/modules/tasks/index.js';
+import { tablesOf } from '../test/support/tables.js';
 import { needService, redisUrl, uniqueRedisPrefix } from '../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.js';
 import { startBareFastify } from './lib/ceiling.js';
@@ -74,7 +75,7 @@ async function fillRedis(client: Redis, prefix: string): Promise<number> {
 }
 
 async function fillSqlite(wy: TestWorkyard): Promise<void> {
-  const db = wy.workyard.ctx.database.db;
+  const db = tablesOf(wy.workyard.ctx.database);
   let total = 0;
   for (let from = 0; from < UNIQUE_PATHS; from += 50_000) {
     await db.transaction().execute(async (trx) => {
@@ -85,11 +86,11 @@ async function fillSqlite(wy: TestWorkyard): Promise<void> {
           total += count;
           values.push({ key: `/api/bench/${i}/`, count });
         }
-        await trx.insertInto('wy_counter_counts').values(values).execute();
+        await trx.insertInto('counters_counts').values(values).execute();
       }
     });
   }
-  await db.updateTable('wy_counter_totals').set({ total, unique_keys: UNIQUE_PATHS }).where('id', '=', 1).execute();
+  await db.updateTable('counters_totals').set({ total, unique_keys: UNIQUE_PATHS }).where('id', '=', 1).execute();
 }
 
 const rows: BenchRow[] = [];

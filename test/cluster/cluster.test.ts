@@ -123,7 +123,7 @@ describe.skipIf(!ready)('cluster: 2 API nodes and 2 workers behind nginx on Post
     await client.connect();
     try {
       await expect
-        .poll(async () => Number((await client.query("select count(*) as n from feedback where name like 'cluster %'")).rows[0].n), { timeout: 120_000, interval: 200 })
+        .poll(async () => Number((await client.query("select count(*) as n from feedback_entries where name like 'cluster %'")).rows[0].n), { timeout: 120_000, interval: 200 })
         .toBe(5_000);
     } finally {
       await client.end();

@@ -82,7 +82,7 @@ describe('embedded shape: SIGKILL during 5,000 sync and 5,000 queued feedback sa
     try {
       const countIds = (ids: string[]) => {
         let found = 0;
-        const statement = db.prepare('select count(*) as n from feedback where id in (select value from json_each(?))');
+        const statement = db.prepare('select count(*) as n from feedback_entries where id in (select value from json_each(?))');
         for (let i = 0; i < ids.length; i += 500) found += (statement.get(JSON.stringify(ids.slice(i, i + 500))) as { n: number }).n;
         return found;
       };
@@ -92,9 +92,9 @@ describe('embedded shape: SIGKILL during 5,000 sync and 5,000 queued feedback sa
 
       const syncFound = countIds([...syncAcked.keys()]);
       const queuedFound = countIds([...queuedAcked.keys()]);
-      const duplicates = db.prepare("select message, count(*) as n from feedback where message like ? group by message having count(*) > 1").all(`${run}-%`);
+      const duplicates = db.prepare("select message, count(*) as n from feedback_entries where message like ? group by message having count(*) > 1").all(`${run}-%`);
       const wrongMessage = [...syncAcked, ...queuedAcked].filter(([id, message]) => {
-        const row = db.prepare('select message from feedback where id = ?').get(id) as { message: string } | undefined;
+        const row = db.prepare('select message from feedback_entries where id = ?').get(id) as { message: string } | undefined;
         return row !== undefined && row.message !== message;
       });
       recordFigures(task, [

@@ -28,7 +28,7 @@ export const outageTitle = (fault: ProxyOutage['fault'], dependency: DependencyN
 
 export async function checkProxyOutage(outage: ProxyOutage, task: Parameters<typeof recordFigures>[0]): Promise<void> {
   const { fault, dependency, baseUrl, proxy, probes, direct, acknowledged } = outage;
-  const storedCount = async (ids: string[]) => Number((await direct.query('select count(*) as n from feedback where id = any($1)', [ids])).rows[0].n);
+  const storedCount = async (ids: string[]) => Number((await direct.query('select count(*) as n from feedback_entries where id = any($1)', [ids])).rows[0].n);
   // Saves queued just before the fault: the worker is busy with them when it strikes.
   const queued = await Promise.all(Array.from({ length: 200 }, (_, i) => ask(baseUrl, { name: 'enqueue', needs: null, method: 'POST', url: '/feedback/async', body: feedback(`${fault}-${i}`) })));
   const batch = queued.filter((a) => a.status === 202).map((a) => a.body.task_id as string);

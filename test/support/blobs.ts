@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
 import { S3BlobStore } from '../../src/infra/blobstore/s3.js';
 import { openDatabase } from '../../src/infra/db/database.js';
+import { tablesOf } from './tables.js';
 
 export interface RawResponse {
   status: number;
@@ -53,7 +54,7 @@ export function openPendingUploads(url: string): PendingUploads {
   const database = openDatabase({ url, dataDir: os.tmpdir(), timeoutMs: 10_000 });
   return {
     async count({ held = false } = {}) {
-      let query = database.db.selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count'));
+      let query = tablesOf(database).selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count'));
       if (held) query = query.where('upload_token', 'is not', null);
       return Number((await query.executeTakeFirstOrThrow()).count);
     },

@@ -4,6 +4,7 @@
 import { deleteRedisPrefix } from './redis-keys.js';
 import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from './services.js';
 import type { TestWorkyard } from './workyard.js';
+import { tablesOf } from './tables.js';
 
 export interface DriverUnderTest {
   /** the WORKYARD_* variables that select these drivers */
@@ -22,7 +23,7 @@ export interface Driver {
   setUp(): Promise<DriverUnderTest>;
 }
 
-const dropSqlJobs = async (wy: TestWorkyard) => void (await wy.workyard.ctx.database.db.deleteFrom('wy_jobs').execute());
+const dropSqlJobs = async (wy: TestWorkyard) => void (await tablesOf(wy.workyard.ctx.database).deleteFrom('queue_jobs').execute());
 
 export async function driverMatrix(): Promise<Driver[]> {
   const postgres = await needService('postgres');

@@ -7,6 +7,7 @@ import type { Driver } from './drivers.js';
 import { type TestWorkyard, startTestWorkyard } from './workyard.js';
 import { tasksModule } from '../../src/modules/tasks/index.js';
 import { feedbackModule } from '../../src/modules/feedback/index.js';
+import { tablesOf } from './tables.js';
 
 export interface FeedbackWorkyard extends TestWorkyard {
   app: App;
@@ -22,7 +23,7 @@ export async function startFeedbackWorkyard(driver: Driver, options: { modules?:
     ...wy,
     app: wy.workyard.app,
     async countRows() {
-      const row = await wy.workyard.ctx.database.db.selectFrom('feedback').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      const row = await tablesOf(wy.workyard.ctx.database).selectFrom('feedback_entries').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
       return Number(row.n);
     },
     async close() {

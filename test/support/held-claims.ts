@@ -15,7 +15,7 @@ export interface HeldClaims {
 }
 
 /** The claim statement, as sql-queue-store.ts writes it. */
-const CLAIM = /^\s*update wy_jobs set state = 'active'/;
+const CLAIM = /^\s*update queue_jobs set state = 'active'/;
 
 export function holdFirstClaim(): HeldClaims {
   const claims = new WeakSet<object>();

@@ -9,7 +9,7 @@ import { type Database, openDatabase } from '../../src/infra/db/database.js';
 import { migrateToLatest } from '../../src/infra/db/migrations.js';
 import type { JobQueue } from '../../src/infra/queue/contract.js';
 import { openJobQueue } from '../../src/infra/queue/open.js';
-import { queueMigrations } from '../../src/infra/queue/sql-queue-store.js';
+import { queueMigrations } from '../../src/infra/queue/migrations.js';
 
 export type QueueConfig = Pick<Config, 'redisUrl' | 'redisPrefix' | 'databaseUrl' | 'dependencyTimeoutMs' | 'dataDir'>;
 

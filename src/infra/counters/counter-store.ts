@@ -3,37 +3,18 @@
 // that both drivers page through ties alike.
 import { type Kysely, sql } from 'kysely';
 import type { SqlDialect } from '../db/database.js';
-import type { MigrationSet } from '../db/migrations.js';
 import type { CounterPage } from './contract.js';
 import { pageInSteps } from './ranked-walk.js';
 
-export const countersMigrations: MigrationSet = {
-  '20261126-10-counters-tables': (dialect) => ({
-    async up(db) {
-      await db.schema
-        .createTable('wy_counter_counts')
-        .addColumn('key', dialect === 'postgres' ? sql`text collate "C"` : 'text', (c) => c.primaryKey())
-        .addColumn('count', 'bigint', (c) => c.notNull())
-        // SQLite: the key is the table's own B-tree, not stored twice (rowid table + key index).
-        .$call((table) => (dialect === 'sqlite' ? table.modifyEnd(sql`without rowid`) : table))
-        .execute();
-      // /stats/ reads pages of this index: most counted first, ties by key.
-      await sql`create index wy_counter_counts_rank on wy_counter_counts (count desc, key)`.execute(db);
-      // One row: totals kept with every write, so that reading them never scans the counts.
-      await db.schema
-        .createTable('wy_counter_totals')
-        .addColumn('id', 'integer', (c) => c.primaryKey())
-        .addColumn('total', 'bigint', (c) => c.notNull())
-        .addColumn('unique_keys', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.insertInto('wy_counter_totals').values({ id: 1, total: 0, unique_keys: 0 }).execute();
-    },
-  }),
+export type CountersTables = {
+  counters_counts: { key: string; count: number };
+  /** one row, id 1 */
+  counters_totals: { id: number; total: number; unique_keys: number };
 };
 
 export class CounterStore {
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<CountersTables>,
     private readonly dialect: SqlDialect,
   ) {}
 
@@ -46,16 +27,16 @@ export class CounterStore {
     const sum = increments.reduce((total, [, count]) => total + count, 0);
     await this.db.transaction().execute(async (trx) => {
       const rows: { key: string; count: number }[] = await trx
-        .insertInto('wy_counter_counts')
+        .insertInto('counters_counts')
         .values(increments.map(([key, count]) => ({ key, count })))
-        .onConflict((conflict) => conflict.column('key').doUpdateSet({ count: sql`wy_counter_counts.count + excluded.count` }))
+        .onConflict((conflict) => conflict.column('key').doUpdateSet({ count: sql`counters_counts.count + excluded.count` }))
         .returning(['key', 'count'])
         .execute();
       // A row whose count is exactly what we added was not there before (counts start at 1 or more).
       let created = 0;
       for (const row of rows) if (Number(row.count) === added.get(row.key)) created++;
       await trx
-        .updateTable('wy_counter_totals')
+        .updateTable('counters_totals')
         .set({ total: sql`total + ${sum}`, unique_keys: sql`unique_keys + ${created}` })
         .where('id', '=', 1)
         .execute();
@@ -64,25 +45,25 @@ export class CounterStore {
 
   async top(limit: number, offset: number): Promise<CounterPage> {
     const [totals, entries] = await Promise.all([
-      this.db.selectFrom('wy_counter_totals').select(['total', 'unique_keys']).where('id', '=', 1).executeTakeFirst(),
+      this.db.selectFrom('counters_totals').select(['total', 'unique_keys']).where('id', '=', 1).executeTakeFirst(),
       // SQLite runs on the event loop: deep pages are reached in steps (ranked-walk.ts).
       this.dialect === 'sqlite'
         ? pageInSteps(this.db, limit, offset)
-        : this.db.selectFrom('wy_counter_counts').select(['key', 'count']).orderBy('count', 'desc').orderBy('key', 'asc').limit(limit).offset(offset).execute(),
+        : this.db.selectFrom('counters_counts').select(['key', 'count']).orderBy('count', 'desc').orderBy('key', 'asc').limit(limit).offset(offset).execute(),
     ]);
     return {
       total: Number(totals?.total ?? 0),
       unique: Number(totals?.unique_keys ?? 0),
-      entries: entries.map((row) => ({ key: row.key as string, count: Number(row.count) })),
+      entries: entries.map((row) => ({ key: row.key, count: Number(row.count) })),
     };
   }
 
   async clear(): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       // TRUNCATE frees millions of rows at once on PostgreSQL; SQLite's unconditioned DELETE does the same.
-      if (this.dialect === 'postgres') await sql`truncate wy_counter_counts`.execute(trx);
-      else await trx.deleteFrom('wy_counter_counts').execute();
-      await trx.updateTable('wy_counter_totals').set({ total: 0, unique_keys: 0 }).where('id', '=', 1).execute();
+      if (this.dialect === 'postgres') await sql`truncate counters_counts`.execute(trx);
+      else await trx.deleteFrom('counters_counts').execute();
+      await trx.updateTable('counters_totals').set({ total: 0, unique_keys: 0 }).where('id', '=', 1).execute();
     });
   }
 }

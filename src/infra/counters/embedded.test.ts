@@ -7,7 +7,7 @@ import { type Database, openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrations.js';
 import type { Counters } from './contract.js';
 import { countersConformance } from './counters.conformance.js';
-import { countersMigrations } from './counter-store.js';
+import { countersMigrations } from './migrations.js';
 import { EmbeddedCounters } from './embedded.js';
 
 async function harnessOn(database: Database, dropStore: () => Promise<void>) {

@@ -4,9 +4,9 @@
 // are; the table's (count desc, key) index keeps a page of the top keys one index walk away; a
 // totals row, updated in the same transaction, spares a count(*) over millions of rows. Because
 // the database holds the counts, API processes sharing one PostgreSQL share them too.
-import type { Database } from '../db/database.js';
+import { type Database, withTables } from '../db/database.js';
 import type { CounterPage, Counters } from './contract.js';
-import { CounterStore } from './counter-store.js';
+import { type CountersTables, CounterStore } from './counter-store.js';
 import { type CountersBufferOptions, WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 
 export type EmbeddedCountersOptions = CountersBufferOptions;
@@ -20,7 +20,7 @@ export class EmbeddedCounters implements Counters {
     private readonly database: Database,
     options: EmbeddedCountersOptions = {},
   ) {
-    this.store = new CounterStore(database.db, database.dialect);
+    this.store = new CounterStore(withTables<CountersTables>(database).db, database.dialect);
     this.buffer = new WriteBehindBuffer({
       // 25 ms: visible elsewhere within 100 ms with room to spare.
       flushDelayMs: options.flushDelayMs ?? 25,

@@ -5,16 +5,17 @@
 // between steps. Counts may change between steps, as they may between two requests for pages.
 import type { Kysely } from 'kysely';
 import type { CounterEntry } from './contract.js';
+import type { CountersTables } from './counter-store.js';
 
 /** entries walked per statement: a few milliseconds of index walking */
 export const STEP = 100_000;
 
 type Row = { key: string; count: number };
 const toEntry = (row: Row): CounterEntry => ({ key: row.key, count: Number(row.count) });
-const ranked = (db: Kysely<any>) => db.selectFrom('wy_counter_counts').select(['key', 'count']);
+const ranked = (db: Kysely<CountersTables>) => db.selectFrom('counters_counts').select(['key', 'count']);
 
 /** Up to `limit` entries after the cursor (from the first when null), in rank order. */
-async function entriesAfter(db: Kysely<any>, cursor: CounterEntry | null, limit: number, offset = 0): Promise<CounterEntry[]> {
+async function entriesAfter(db: Kysely<CountersTables>, cursor: CounterEntry | null, limit: number, offset = 0): Promise<CounterEntry[]> {
   if (!cursor) return (await ranked(db).orderBy('count', 'desc').orderBy('key', 'asc').limit(limit).offset(offset).execute()).map(toEntry);
   // After (count c, key k) come the rest of the tie group (count = c, key > k), then every lower count:
   // two range reads of the rank index, where one OR would make SQLite scan it from the start.
@@ -22,7 +23,7 @@ async function entriesAfter(db: Kysely<any>, cursor: CounterEntry | null, limit:
   if (sameCount.length === limit) return sameCount;
   let skipInLower = 0;
   if (sameCount.length === 0 && offset > 0) {
-    const row = await db.selectFrom('wy_counter_counts').select((eb) => eb.fn.countAll<number>().as('n')).where('count', '=', cursor.count).where('key', '>', cursor.key).executeTakeFirst();
+    const row = await db.selectFrom('counters_counts').select((eb) => eb.fn.countAll<number>().as('n')).where('count', '=', cursor.count).where('key', '>', cursor.key).executeTakeFirst();
     skipInLower = offset - Number(row?.n ?? 0);
   }
   const lower = (await ranked(db).where('count', '<', cursor.count).orderBy('count', 'desc').orderBy('key', 'asc').limit(limit - sameCount.length).offset(skipInLower).execute()).map(toEntry);
@@ -30,7 +31,7 @@ async function entriesAfter(db: Kysely<any>, cursor: CounterEntry | null, limit:
 }
 
 /** A page at any offset, walking to it in steps of at most `step` entries. */
-export async function pageInSteps(db: Kysely<any>, limit: number, offset: number, step = STEP): Promise<CounterEntry[]> {
+export async function pageInSteps(db: Kysely<CountersTables>, limit: number, offset: number, step = STEP): Promise<CounterEntry[]> {
   let cursor: CounterEntry | null = null;
   let remaining = offset;
   while (remaining > step) {

@@ -11,13 +11,14 @@ import { cachingSqliteDatabase } from './sqlite-statement-cache.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
-export interface Database {
-  readonly db: Kysely<any>;
+/** `Tables`: the table interfaces of the store using it (see withTables); infra opens it untyped. */
+export interface Database<Tables = object> {
+  readonly db: Kysely<Tables>;
   readonly dialect: SqlDialect;
   /** the name clients see in a 503 and in /readyz */
   readonly dependency: DependencyName;
   /** runs a query with the dependency deadline: a database that is down answers 503 fast */
-  run<T>(query: (db: Kysely<any>) => Promise<T>): Promise<T>;
+  run<T>(query: (db: Kysely<Tables>) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -48,7 +49,7 @@ function openSqlite(options: DatabaseOptions): Database {
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: cachingSqliteDatabase(raw) }) });
+  const db = new Kysely<object>({ dialect: new SqliteDialect({ database: cachingSqliteDatabase(raw) }) });
   return wrap(db, 'sqlite', 'sqlite', options.timeoutMs);
 }
 
@@ -66,11 +67,11 @@ function openPostgres(options: DatabaseOptions): Database {
   // A client Kysely has checked out has no 'error' listener: losing the connection during a query
   // would be an uncaught exception, killing the process (the query itself fails and is released).
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<object>({ dialect: new PostgresDialect({ pool }) });
   return wrap(db, 'postgres', 'postgres', options.timeoutMs);
 }
 
-function wrap(db: Kysely<any>, dialect: SqlDialect, dependency: DependencyName, timeoutMs: number): Database {
+function wrap(db: Kysely<object>, dialect: SqlDialect, dependency: DependencyName, timeoutMs: number): Database {
   return {
     db,
     dialect,
@@ -79,4 +80,10 @@ function wrap(db: Kysely<any>, dialect: SqlDialect, dependency: DependencyName, 
     ping: () => callDependency(dependency, timeoutMs, async () => void (await sql`select 1`.execute(db))),
     close: () => db.destroy(),
   };
+}
+
+/** The same database (deadline, plugins and all), its queries checked against a store's tables. */
+export function withTables<Tables extends { [Table in keyof Tables]: object }>(database: Database): Database<Tables> {
+  const db = database.db.withTables<Tables>();
+  return { ...database, db, run: (query) => database.run(() => query(db)) };
 }

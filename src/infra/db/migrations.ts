@@ -1,6 +1,6 @@
 // Migrations are owned by the modules (and infra drivers) whose tables they create; this runs
 // them all, in name order, on start and with `workyard migrate`.
-import { type Kysely, type Migration, Migrator } from 'kysely';
+import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 import type { Database, SqlDialect } from './database.js';
 
 /** A migration that may need to know the dialect (BLOB vs BYTEA, SKIP LOCKED, …). */
@@ -18,7 +18,7 @@ export async function migrateToLatest(database: Database, sets: MigrationSet[]):
     }
   }
   const migrator = new Migrator({
-    db: database.db as Kysely<any>,
+    db: database.db,
     provider: { getMigrations: async () => migrations },
     // Modules are written in parallel; one module's new migration must not be refused because
     // another module's later-named one already ran.
@@ -31,3 +31,37 @@ export async function migrateToLatest(database: Database, sets: MigrationSet[]):
 
 /** The column type for raw bytes on each dialect. */
 export const bytesType = (dialect: SqlDialect) => (dialect === 'postgres' ? 'bytea' : 'blob');
+
+/**
+ * Renames tables to the `<owner>_<things>` scheme, keeping every row; an index named after its
+ * table (`<table>_…`, primary keys included) is renamed with it. SQLite keeps an index through
+ * the table's rename but cannot rename one: it is made again under the new name.
+ */
+export const renameTables =
+  (names: Record<string, string>): DialectMigration =>
+  (dialect) => ({
+    async up(db) {
+      for (const [from, to] of Object.entries(names)) {
+        await sql`alter table ${sql.table(from)} rename to ${sql.table(to)}`.execute(db);
+        for (const index of await indexesOf(db, dialect, to)) {
+          if (!index.name.startsWith(`${from}_`)) continue;
+          const name = to + index.name.slice(from.length);
+          if (dialect === 'postgres') await sql`alter index ${sql.id(index.name)} rename to ${sql.id(name)}`.execute(db);
+          else {
+            await sql`drop index ${sql.id(index.name)}`.execute(db);
+            // the index's own statement, as SQLite keeps it (the table's new name already in it)
+            await sql.raw(index.sql.replace(index.name, name)).execute(db);
+          }
+        }
+      }
+    },
+  });
+
+async function indexesOf(db: Kysely<object>, dialect: SqlDialect, table: string): Promise<{ name: string; sql: string }[]> {
+  const query =
+    dialect === 'postgres'
+      ? sql<{ name: string; sql: string }>`select indexname as name, indexdef as sql from pg_indexes where schemaname = current_schema() and tablename = ${table}`
+      : // an index SQLite made itself (a primary key's, a unique column's) has no statement and keeps its name
+        sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'index' and tbl_name = ${table} and sql is not null`;
+  return (await query.execute(db)).rows;
+}

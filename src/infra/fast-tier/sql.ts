@@ -1,7 +1,7 @@
 // The fast tier in the SQL database: SQLite in the embedded shape (the file next to the blobs),
 // PostgreSQL in the scaled one. A committed row is the acknowledgement: it survives the process.
-import { type Kysely, sql } from 'kysely';
-import type { Database } from '../db/database.js';
+import { sql } from 'kysely';
+import { type Database, withTables } from '../db/database.js';
 import { type MigrationSet, bytesType } from '../db/migrations.js';
 import type { ClaimResult, FastTier, PendingEntry, PendingMeta } from './contract.js';
 
@@ -9,7 +9,7 @@ const TABLE = 'blobs_pending';
 
 export const fastTierMigrations: MigrationSet = {
   '20261126-01-blobs-pending': (dialect) => ({
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable(TABLE)
         .addColumn('key', 'text', (c) => c.primaryKey())
@@ -26,7 +26,7 @@ export const fastTierMigrations: MigrationSet = {
         .execute();
       await db.schema.createIndex('blobs_pending_sweep_at').on(TABLE).column('sweep_at').execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db) {
       await db.schema.dropTable(TABLE).execute();
     },
   }),
@@ -45,9 +45,11 @@ interface Row {
   upload_lease_until: number | null;
 }
 
+export type FastTierTables = { blobs_pending: Omit<Row, 'bytes'> & { bytes: Buffer | Uint8Array; sweep_at: number } };
+
 const META_COLUMNS = ['key', 'version', 'size', 'etag', 'content_type', 'metadata', 'last_modified'] as const;
 
-function toMeta(row: Row): PendingMeta {
+function toMeta(row: Pick<Row, (typeof META_COLUMNS)[number]>): PendingMeta {
   return {
     key: row.key,
     version: row.version,
@@ -64,7 +66,10 @@ const toEntry = (row: Row): PendingEntry => ({ ...toMeta(row), bytes: Buffer.fro
 export class SqlFastTier implements FastTier {
   readonly name: string;
 
-  constructor(private readonly database: Database) {
+  private readonly database: Database<FastTierTables>;
+
+  constructor(database: Database) {
+    this.database = withTables<FastTierTables>(database);
     this.name = `sql-${database.dialect}`;
   }
 
@@ -111,12 +116,12 @@ export class SqlFastTier implements FastTier {
 
   async get(key: string): Promise<PendingEntry | null> {
     const row = await this.database.run((db) => db.selectFrom(TABLE).selectAll().where('key', '=', key).executeTakeFirst());
-    return row ? toEntry(row as Row) : null;
+    return row ? toEntry(row) : null;
   }
 
   async head(key: string): Promise<PendingMeta | null> {
     const row = await this.database.run((db) => db.selectFrom(TABLE).select(META_COLUMNS).where('key', '=', key).executeTakeFirst());
-    return row ? toMeta(row as Row) : null;
+    return row ? toMeta(row) : null;
   }
 
   async claim(key: string, version: string | null, token: string, leaseUntil: number, now: number): Promise<ClaimResult> {
@@ -129,7 +134,7 @@ export class SqlFastTier implements FastTier {
       if (version !== null) query = query.where('version', '=', version);
       return query.returningAll().executeTakeFirst();
     });
-    if (claimed) return { outcome: 'claimed', entry: toEntry(claimed as Row) };
+    if (claimed) return { outcome: 'claimed', entry: toEntry(claimed) };
     const current = await this.database.run((db) => db.selectFrom(TABLE).select(['version']).where('key', '=', key).executeTakeFirst());
     return current && (version === null || current.version === version) ? { outcome: 'busy' } : { outcome: 'gone' };
   }
@@ -168,7 +173,7 @@ export class SqlFastTier implements FastTier {
       if (options.cursor !== undefined) query = query.where(ordered, '>', options.cursor);
       return query.orderBy(ordered).limit(options.limit).execute();
     });
-    return (rows as Row[]).map(toMeta);
+    return rows.map(toMeta);
   }
 
   async takeDueForSweep(now: number, nextSweepAt: number, limit: number): Promise<{ key: string; version: string }[]> {

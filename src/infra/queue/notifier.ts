@@ -44,7 +44,7 @@ export class PostgresNotifier implements Notifier {
 
   constructor(
     private readonly url: string,
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<object>,
   ) {}
 
   async start(): Promise<void> {

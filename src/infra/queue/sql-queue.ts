@@ -3,7 +3,7 @@
 // taken to have lost its worker and runs again. Claims and outcomes are batched, so one statement
 // serves many jobs when the queue is busy.
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../db/database.js';
+import { type Database, withTables } from '../db/database.js';
 import { settlesWithin } from '../deadline.js';
 import {
   type CancelOutcome,
@@ -24,7 +24,7 @@ import {
 import { batchedLookup } from '../tick-batch.js';
 import { JobWatchers } from './job-watchers.js';
 import type { Notifier, QueueSignal } from './notifier.js';
-import { type FinishOutcome, type JobRow, SqlQueueStore, rowToRecord } from './sql-queue-store.js';
+import { type FinishOutcome, type JobRow, type QueueTables, SqlQueueStore, rowToRecord } from './sql-queue-store.js';
 import { type Registration, RunningJob, WorkerCore } from './worker-core.js';
 
 export interface SqlQueueOptions {
@@ -78,7 +78,7 @@ export class SqlJobQueue implements JobQueue {
     private readonly database: Database,
     private readonly options: SqlQueueOptions,
   ) {
-    this.store = new SqlQueueStore(database.db, database.dialect);
+    this.store = new SqlQueueStore(withTables<QueueTables>(database).db, database.dialect);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 500;
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;

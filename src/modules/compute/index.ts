@@ -2,7 +2,8 @@
 import type { ModuleInstance, WorkyardModule } from '../../app-context.js';
 import { computeJobs } from './jobs.js';
 import { computeRoutes } from './routes.js';
-import { ComputeTaskStore, computeMigrations } from './store.js';
+import { computeMigrations } from './migrations.js';
+import { ComputeTaskStore } from './store.js';
 import type { TaskPruner } from './task-pruning.js';
 
 export interface ComputeInstance extends ModuleInstance {

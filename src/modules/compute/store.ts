@@ -2,40 +2,11 @@
 // retention of finished jobs. Written as pending when the task is enqueued and once more, with the
 // outcome, by the worker that ran it.
 import type { Kysely } from 'kysely';
-import type { Database } from '../../infra/db/database.js';
-import type { MigrationSet } from '../../infra/db/migrations.js';
+import { chunksOf } from '../../infra/db/chunks.js';
+import { type Database, withTables } from '../../infra/db/database.js';
 import { TickBatch, type TickBatchOptions } from '../../infra/tick-batch.js';
 
-const TABLE = 'wy_compute_tasks';
-
-export const computeMigrations: MigrationSet = {
-  '20261127-00-compute-tasks': () => ({
-    async up(db) {
-      await db.schema
-        .createTable(TABLE)
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('status', 'text', (c) => c.notNull())
-        // a double on both dialects (SQLite gives the type REAL affinity), so results round-trip exactly
-        .addColumn('result', 'double precision')
-        .addColumn('error', 'text')
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('finished_at', 'bigint')
-        .execute();
-    },
-  }),
-  // Pruning looks finished records up by finish time: without the index each batch scans the table.
-  '20261127-01-compute-tasks-finished-at': () => ({
-    async up(db) {
-      await db.schema.createIndex(`${TABLE}_finished_at`).on(TABLE).column('finished_at').execute();
-    },
-  }),
-  // The recent-tasks page reads the newest records: without the index every view sorts the table.
-  '20261204-00-compute-tasks-created-at': () => ({
-    async up(db) {
-      await db.schema.createIndex(`${TABLE}_created_at`).on(TABLE).column('created_at').execute();
-    },
-  }),
-};
+const TABLE = 'compute_tasks';
 
 export type RecordedStatus = 'pending' | 'done' | 'failed';
 
@@ -48,10 +19,9 @@ export interface ComputeTaskRecord {
   finished_at: number | null;
 }
 
-export type TaskOutcome = { status: 'done'; result: number } | { status: 'failed'; error: string };
+export type ComputeTables = { compute_tasks: ComputeTaskRecord };
 
-// Rows per statement: 6 bound values each keeps far below SQLite's 32,766 and PostgreSQL's 65,535.
-const ROWS_PER_STATEMENT = 500;
+export type TaskOutcome = { status: 'done'; result: number } | { status: 'failed'; error: string };
 
 /**
  * Thousands of sum tasks can start, or finish, in the same tick (delays that started together end
@@ -63,8 +33,10 @@ export const PACED_BATCHES: TickBatchOptions = { maxBatch: 64, runsPerTurn: 1, s
 export class ComputeTaskStore {
   // Thousands of tasks can finish in the same tick; each batch is one statement per 500.
   private readonly outcomes: TickBatch<ComputeTaskRecord>;
+  private readonly database: Database<ComputeTables>;
 
-  constructor(private readonly database: Database) {
+  constructor(database: Database) {
+    this.database = withTables<ComputeTables>(database);
     this.outcomes = new TickBatch(async (rows) => {
       await this.database.run((db) => upsertOutcomes(db, rows));
       return rows.map((): void => undefined);
@@ -105,7 +77,7 @@ export class ComputeTaskStore {
       if (!ids.length) return 0;
       const result = await db
         .deleteFrom(TABLE)
-        .where('id', 'in', ids.map((row) => row.id as string))
+        .where('id', 'in', ids.map((row) => row.id))
         .where('status', 'in', ['done', 'failed'])
         .executeTakeFirst();
       return Number(result.numDeletedRows);
@@ -124,29 +96,27 @@ export class ComputeTaskStore {
   }
 }
 
-function recordOf(row: any): ComputeTaskRecord {
+function recordOf(row: ComputeTaskRecord): ComputeTaskRecord {
   return {
-    id: row.id,
-    status: row.status,
+    ...row,
     result: row.result === null ? null : Number(row.result),
-    error: row.error,
     created_at: Number(row.created_at),
     finished_at: row.finished_at === null ? null : Number(row.finished_at),
   };
 }
 
 /** A record that exists already (the worker finished first) is left as it is. */
-async function insertPending(db: Kysely<any>, rows: ComputeTaskRecord[]): Promise<void> {
-  for (const chunk of chunks(rows)) {
+async function insertPending(db: Kysely<ComputeTables>, rows: ComputeTaskRecord[]): Promise<void> {
+  for (const chunk of chunksOf(rows)) {
     await db.insertInto(TABLE).values(chunk).onConflict((oc) => oc.column('id').doNothing()).execute();
   }
 }
 
 /** Outcomes replace the pending record, or create it when the pending write never landed. */
-async function upsertOutcomes(db: Kysely<any>, rows: ComputeTaskRecord[]): Promise<void> {
+async function upsertOutcomes(db: Kysely<ComputeTables>, rows: ComputeTaskRecord[]): Promise<void> {
   // One statement may not touch a row twice (PostgreSQL refuses it): the latest outcome wins.
   const latest = [...new Map(rows.map((row) => [row.id, row])).values()];
-  for (const chunk of chunks(latest)) {
+  for (const chunk of chunksOf(latest)) {
     await db
       .insertInto(TABLE)
       .values(chunk)
@@ -160,8 +130,4 @@ async function upsertOutcomes(db: Kysely<any>, rows: ComputeTaskRecord[]): Promi
       )
       .execute();
   }
-}
-
-function* chunks<T>(rows: T[]): Generator<T[]> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) yield rows.slice(i, i + ROWS_PER_STATEMENT);
 }

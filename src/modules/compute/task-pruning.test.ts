@@ -5,12 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../infra/db/database.js';
+import { type Database, openDatabase, withTables } from '../../infra/db/database.js';
 import { migrateToLatest } from '../../infra/db/migrations.js';
 import { driverMatrix } from '../../../test/support/drivers.js';
 import { startTestWorkyard } from '../../../test/support/workyard.js';
 import { computeModule } from './index.js';
-import { ComputeTaskStore, computeMigrations } from './store.js';
+import { computeMigrations } from './migrations.js';
+import { type ComputeTables, ComputeTaskStore } from './store.js';
 import { TaskPruner } from './task-pruning.js';
 
 const DAY = 24 * 3_600_000;
@@ -36,7 +37,7 @@ describe.each(dialects)('compute task pruning on $dialect', ({ available, setUp 
     return { store: new ComputeTaskStore(database), database };
   }
 
-  const count = async (database: Database) => Number((await database.db.selectFrom('wy_compute_tasks').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const count = async (database: Database) => Number((await withTables<ComputeTables>(database).db.selectFrom('compute_tasks').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 
   it.skipIf(!available)('deletes finished records past the retention and keeps pending and recent ones', async () => {
     const { store } = await openStore();

@@ -25,7 +25,7 @@ describe.skipIf(!ok)('GET /dashboard when the database does not answer (PostgreS
     await locker.connect();
     try {
       await locker.query('begin');
-      await locker.query('lock table wy_jobs in access exclusive mode');
+      await locker.query('lock table queue_jobs in access exclusive mode');
       await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the one-second cache
       const started = performance.now();
       const res = await wy.workyard.app.inject({ url: '/dashboard' });

@@ -18,6 +18,7 @@ import { type TestWorkyard, startTestWorkyard } from '../../../test/support/work
 import { FEEDBACK_SAVE_JOB, type FeedbackSaveResult } from './jobs.js';
 import { driverMatrix } from '../../../test/support/drivers.js';
 import type { FromWorker, HoldPoint } from '../../../test/support/feedback-worker-child.js';
+import { tablesOf } from '../../../test/support/tables.js';
 
 const setups = await driverMatrix();
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -79,7 +80,7 @@ for (const driver of setups) {
       cleanups.push(() => api.close());
       const { app, ctx } = api.workyard;
       expect(ctx.queue.driver).toBe(queue);
-      const countRows = async () => Number((await ctx.database.db.selectFrom('feedback').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      const countRows = async () => Number((await tablesOf(ctx.database).selectFrom('feedback_entries').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 
       const workers: WorkerProcess[] = [];
       const startNextWorker = () => {
@@ -116,7 +117,7 @@ for (const driver of setups) {
       // finish: told to hold, each save it starts stops at the hold point; the kill waits for one.
       // At the kill, the jobs it held are claimed and unfinished (active in the queue), with their
       // rows not yet stored (before-save) or stored (after-save).
-      const countRowsOf = async (ids: string[]) => Number((await ctx.database.db.selectFrom('feedback').select((eb) => eb.fn.countAll().as('n')).where('id', 'in', ids).executeTakeFirstOrThrow()).n);
+      const countRowsOf = async (ids: string[]) => Number((await tablesOf(ctx.database).selectFrom('feedback_entries').select((eb) => eb.fn.countAll().as('n')).where('id', 'in', ids).executeTakeFirstOrThrow()).n);
       const holdAndKill = async (point: HoldPoint, rows: number): Promise<string[]> => {
         const worker = workers.at(-1)!;
         await expect.poll(countRows, { timeout: 60_000 }).toBeGreaterThanOrEqual(rows);
@@ -141,14 +142,14 @@ for (const driver of setups) {
         await vi.waitUntil(async () => { const c = (await ctx.queue.counts())[FEEDBACK_SAVE_JOB]; return c !== undefined && c.completed + c.failed === TOTAL; }, { timeout: 120_000 });
       } catch (error) {
         for (const [i, worker] of workers.entries()) console.error(`worker ${i} (pid ${worker.child.pid}) output:\n${worker.output()}`);
-        const stuck = await ctx.database.db.selectFrom('wy_jobs').select(['id', 'locked_by', 'lease_until', 'attempts']).where('state', '=', 'active').limit(5).execute().catch((e) => e);
+        const stuck = await tablesOf(ctx.database).selectFrom('queue_jobs').select(['id', 'locked_by', 'lease_until', 'attempts']).where('state', '=', 'active').limit(5).execute().catch((e) => e);
         console.error(`at ${Date.now()}, jobs still active:`, stuck);
         throw error;
       }
 
       expect(new Set(taskIds).size).toBe(TOTAL);
       expect(await countRows()).toBe(TOTAL);
-      const ids = (await ctx.database.db.selectFrom('feedback').select('id').execute()).map((row) => row.id as string);
+      const ids = (await tablesOf(ctx.database).selectFrom('feedback_entries').select('id').execute()).map((row) => row.id as string);
       expect(new Set(ids)).toEqual(new Set(taskIds));
       const counts = (await ctx.queue.counts())[FEEDBACK_SAVE_JOB];
       expect(counts).toMatchObject({ completed: TOTAL, failed: 0, queued: 0, active: 0 });

@@ -34,7 +34,7 @@ describe.skipIf(!postgresOk)('a sync feedback post that answered 503 after its c
     const client = new pg.Client({ connectionString: database.directUrl });
     await client.connect();
     try {
-      return (await client.query('select id from feedback where message = $1', [submission.message])).rows.map((row) => row.id as string);
+      return (await client.query('select id from feedback_entries where message = $1', [submission.message])).rows.map((row) => row.id as string);
     } finally {
       await client.end();
     }

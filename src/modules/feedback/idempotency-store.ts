@@ -2,51 +2,38 @@
 // post's key is written by FeedbackStore in the transaction of its row (insertKeyRecords); an async
 // post's key is claimed before its job is enqueued and completed after, here.
 import type { Kysely } from 'kysely';
-import type { Database } from '../../infra/db/database.js';
-import type { MigrationSet } from '../../infra/db/migrations.js';
+import { insertReturningIds } from '../../infra/db/chunks.js';
+import { type Database, withTables } from '../../infra/db/database.js';
 import type { IdempotencyRecord, RecordedAnswer } from './idempotency.js';
+import type { FeedbackTables } from './store.js';
 
 export const KEYS_TABLE = 'feedback_idempotency_keys';
 
-export const idempotencyMigrations: MigrationSet = {
-  '20261127-02-feedback-idempotency-keys': () => ({
-    async up(db) {
-      await db.schema
-        .createTable(KEYS_TABLE)
-        .addColumn('idempotency_key', 'text', (c) => c.primaryKey())
-        .addColumn('fingerprint', 'text', (c) => c.notNull())
-        .addColumn('resource_id', 'text', (c) => c.notNull())
-        // JSON of the answer; null while an async post is between its claim and its enqueue
-        .addColumn('answer', 'text')
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('claimed_at', 'bigint', (c) => c.notNull())
-        .execute();
-      // pruning reads the oldest keys first: without the index each batch scans the table
-      await db.schema.createIndex(`${KEYS_TABLE}_created_at`).on(KEYS_TABLE).column('created_at').execute();
-    },
-  }),
-};
-
-// 6 columns × 1,000 rows stays far below SQLite's 32,766 bound values per statement.
-const INSERT_CHUNK = 1000;
+export interface IdempotencyKeyRow {
+  idempotency_key: string;
+  fingerprint: string;
+  resource_id: string;
+  /** JSON of the answer; null while an async post is between its claim and its enqueue */
+  answer: string | null;
+  created_at: number;
+  claimed_at: number;
+}
 
 /** Inserts the records, skipping keys already stored; returns the keys that were new. */
-export async function insertKeyRecords(db: Kysely<any>, records: IdempotencyRecord[]): Promise<Set<string>> {
-  const inserted = new Set<string>();
-  for (let i = 0; i < records.length; i += INSERT_CHUNK) {
-    const result = await db
-      .insertInto(KEYS_TABLE)
-      .values(records.slice(i, i + INSERT_CHUNK).map(toRow))
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .returning('idempotency_key')
-      .execute();
-    for (const row of result) inserted.add(row.idempotency_key as string);
-  }
-  return inserted;
+export function insertKeyRecords(db: Kysely<FeedbackTables>, records: IdempotencyRecord[]): Promise<Set<string>> {
+  return insertReturningIds(records.map(toRow), async (chunk) =>
+    (await db.insertInto(KEYS_TABLE).values(chunk).onConflict((oc) => oc.column('idempotency_key').doNothing()).returning('idempotency_key').execute()).map(
+      (row) => row.idempotency_key,
+    ),
+  );
 }
 
 export class IdempotencyStore {
-  constructor(private readonly database: Database) {}
+  private readonly database: Database<FeedbackTables>;
+
+  constructor(database: Database) {
+    this.database = withTables<FeedbackTables>(database);
+  }
 
   async find(key: string): Promise<IdempotencyRecord | undefined> {
     const row = await this.database.run((db) => db.selectFrom(KEYS_TABLE).selectAll().where('idempotency_key', '=', key).executeTakeFirst());
@@ -90,14 +77,14 @@ export class IdempotencyStore {
       if (!keys.length) return 0;
       const result = await db
         .deleteFrom(KEYS_TABLE)
-        .where('idempotency_key', 'in', keys.map((row) => row.idempotency_key as string))
+        .where('idempotency_key', 'in', keys.map((row) => row.idempotency_key))
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     });
   }
 }
 
-function toRow(record: IdempotencyRecord) {
+function toRow(record: IdempotencyRecord): IdempotencyKeyRow {
   return {
     idempotency_key: record.key,
     fingerprint: record.fingerprint,
@@ -108,12 +95,12 @@ function toRow(record: IdempotencyRecord) {
   };
 }
 
-function fromRow(row: Record<string, unknown>): IdempotencyRecord {
+function fromRow(row: IdempotencyKeyRow): IdempotencyRecord {
   return {
-    key: row.idempotency_key as string,
-    fingerprint: row.fingerprint as string,
-    resourceId: row.resource_id as string,
-    answer: row.answer === null ? null : (JSON.parse(row.answer as string) as RecordedAnswer),
+    key: row.idempotency_key,
+    fingerprint: row.fingerprint,
+    resourceId: row.resource_id,
+    answer: row.answer === null ? null : (JSON.parse(row.answer) as RecordedAnswer),
     createdAt: Number(row.created_at),
     claimedAt: Number(row.claimed_at),
   };

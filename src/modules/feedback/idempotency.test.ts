@@ -15,6 +15,7 @@ import { FEEDBACK_SAVE_JOB, SAVE_JOB_RETRIES } from './jobs.js';
 import { FeedbackStore } from './store.js';
 import { type FeedbackWorkyard, openFormSession, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
 import { driverMatrix } from '../../../test/support/drivers.js';
+import { tablesOf } from '../../../test/support/tables.js';
 
 const setups = await driverMatrix();
 const HOUR = 3_600_000;
@@ -101,7 +102,7 @@ for (const driver of setups) {
       const refused = { ...good, id: record.resourceId, name: null as unknown as string };
       await expect(store.insert([good, refused], [record])).rejects.toThrow();
       expect(await keys().find(key)).toBeUndefined();
-      expect(await wy.workyard.ctx.database.db.selectFrom('feedback').select('id').where('id', '=', good.id).execute()).toHaveLength(0);
+      expect(await tablesOf(wy.workyard.ctx.database).selectFrom('feedback_entries').select('id').where('id', '=', good.id).execute()).toHaveLength(0);
     });
 
     it('async: a retry gets the first task id again, and one job is queued', async () => {
@@ -214,7 +215,7 @@ for (const driver of setups) {
       const store = keys();
       const now = Date.now();
       const old = Array.from({ length: 1_100 }, (_, i) => ({ key: `old-${i}`, fingerprint: 'f', resourceId: `r-${i}`, answer: { status: 201, body: { id: `r-${i}` } }, createdAt: now - 25 * HOUR, claimedAt: now - 25 * HOUR }));
-      await wy.workyard.ctx.database.db.insertInto(KEYS_TABLE).values(old.map((r) => ({ idempotency_key: r.key, fingerprint: r.fingerprint, resource_id: r.resourceId, answer: JSON.stringify(r.answer), created_at: r.createdAt, claimed_at: r.claimedAt }))).execute();
+      await tablesOf(wy.workyard.ctx.database).insertInto(KEYS_TABLE).values(old.map((r) => ({ idempotency_key: r.key, fingerprint: r.fingerprint, resource_id: r.resourceId, answer: JSON.stringify(r.answer), created_at: r.createdAt, claimed_at: r.claimedAt }))).execute();
       await store.claim({ ...old[0], key: 'young', createdAt: now - 23 * HOUR, claimedAt: now - 23 * HOUR });
       const batches: number[] = [];
       const counting = Object.assign(Object.create(store), {

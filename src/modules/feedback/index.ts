@@ -4,8 +4,8 @@ import type { ModuleInstance, WorkyardModule } from '../../app-context.js';
 import type { IdempotencyKeyPruner } from './idempotency-pruning.js';
 import { registerFeedbackJobs } from './jobs.js';
 import { feedbackRoutes } from './routes.js';
+import { feedbackMigrations } from './migrations.js';
 import { type FeedbackOptions, FeedbackService } from './service.js';
-import { feedbackMigrations } from './store.js';
 
 export function createFeedbackModule(options: FeedbackOptions = {}): WorkyardModule {
   return {

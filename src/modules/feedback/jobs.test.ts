@@ -6,6 +6,7 @@ import { FEEDBACK_SAVE_JOB, type FeedbackSaveJob } from './jobs.js';
 import { FeedbackStore } from './store.js';
 import { type FeedbackWorkyard, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
 import { driverMatrix } from '../../../test/support/drivers.js';
+import { tablesOf } from '../../../test/support/tables.js';
 
 const setups = await driverMatrix();
 
@@ -20,7 +21,7 @@ for (const driver of setups) {
     afterAll(() => wy?.close());
 
     const job = (name: string): FeedbackSaveJob => ({ name, email: 'q@example.com', message: `from ${name}`, rating: 2, created_at: Date.now() });
-    const rowsWithId = async (id: string) => wy.workyard.ctx.database.db.selectFrom('feedback').selectAll().where('id', '=', id).execute();
+    const rowsWithId = async (id: string) => tablesOf(wy.workyard.ctx.database).selectFrom('feedback_entries').selectAll().where('id', '=', id).execute();
 
     it('a queued post is a task at /tasks/:id that completes with its row stored', async () => {
       const res = await wy.app.inject({ method: 'POST', url: '/feedback/async', headers: { 'content-type': 'application/json' }, payload: validFeedback });

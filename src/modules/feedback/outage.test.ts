@@ -8,6 +8,7 @@ import { type TestWorkyard, startTestWorkyard } from '../../../test/support/work
 import { tasksModule } from '../tasks/index.js';
 import { feedbackModule } from './index.js';
 import { validFeedback } from '../../../test/support/feedback.js';
+import { tablesOf } from '../../../test/support/tables.js';
 
 const postgresOk = await needService('postgres');
 
@@ -49,7 +50,7 @@ describe.skipIf(!postgresOk)('feedback while PostgreSQL is unreachable', () => {
     const id = back.json().id;
     expect((await wy.workyard.app.inject({ url: '/feedback.json' })).json().items.map((i: { id: string }) => i.id)).toContain(id);
     // what was refused was not stored: the first save and the one after recovery only
-    const rows = await wy.workyard.ctx.database.db.selectFrom('feedback').select('id').execute();
+    const rows = await tablesOf(wy.workyard.ctx.database).selectFrom('feedback_entries').select('id').execute();
     expect(rows).toHaveLength(2);
   });
 });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { driverMatrix } from '../../../test/support/drivers.js';
 import { type FeedbackWorkyard, type FormSession, openFormSession, startFeedbackWorkyard, validFeedback } from '../../../test/support/feedback.js';
+import { tablesOf } from '../../../test/support/tables.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -27,7 +28,7 @@ for (const driver of (await driverMatrix()).filter((d) => d.queue === 'sql')) {
         expect(res.statusCode).toBe(201);
         const { id } = res.json();
         expect(id).toMatch(UUID);
-        const row = await wy.workyard.ctx.database.db.selectFrom('feedback').selectAll().where('id', '=', id).executeTakeFirst();
+        const row = await tablesOf(wy.workyard.ctx.database).selectFrom('feedback_entries').selectAll().where('id', '=', id).executeTakeFirst();
         expect(row).toMatchObject({ name: 'Ada Lovelace', email: 'ada@example.com', message: 'The engine works.', via: 'sync' });
         expect(Number(row!.rating)).toBe(5);
         expect((await list()).find((e) => e.id === id)).toMatchObject({ name: 'Ada Lovelace', rating: 5, message: 'The engine works.', via: 'sync' });
@@ -63,7 +64,7 @@ for (const driver of (await driverMatrix()).filter((d) => d.queue === 'sql')) {
         const body = { name: '😀'.repeat(100), email: `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`, message: '😀'.repeat(5000), rating: 3 };
         const res = await postJson('/feedback/sync', body);
         expect(res.statusCode).toBe(201);
-        const row = await wy.workyard.ctx.database.db.selectFrom('feedback').select(['name', 'message']).where('id', '=', res.json().id).executeTakeFirstOrThrow();
+        const row = await tablesOf(wy.workyard.ctx.database).selectFrom('feedback_entries').select(['name', 'message']).where('id', '=', res.json().id).executeTakeFirstOrThrow();
         expect(row.message).toBe(body.message);
         expect(row.name).toBe(body.name);
       });
@@ -113,9 +114,9 @@ for (const driver of (await driverMatrix()).filter((d) => d.queue === 'sql')) {
         expect((await wy.workyard.ctx.queue.waitForFinish(queued.json().task_id, 10_000)).result).toMatchObject({ stored: true });
         const both = await postJson('/feedback/sync', { name: null, email: '', message: 'Both names.', opinion: 'Both names.' });
         expect(both.statusCode).toBe(201);
-        const db = wy.workyard.ctx.database.db;
+        const db = tablesOf(wy.workyard.ctx.database);
         for (const [id, message] of [[sync.json().id, 'Seed style, sync.'], [queued.json().task_id, 'Seed style, queued.'], [both.json().id, 'Both names.']]) {
-          expect(await db.selectFrom('feedback').select(['name', 'email', 'message']).where('id', '=', id).executeTakeFirst()).toEqual({ name: '', email: '', message });
+          expect(await db.selectFrom('feedback_entries').select(['name', 'email', 'message']).where('id', '=', id).executeTakeFirst()).toEqual({ name: '', email: '', message });
           expect((await list()).find((e) => e.id === id)).toMatchObject({ name: '', message });
         }
         const page = (await wy.app.inject({ url: '/feedback' })).body;

@@ -1,32 +1,11 @@
-// The feedback table and its SQL, one text for SQLite and PostgreSQL. Every statement goes through
+// The feedback tables and their SQL, one text for SQLite and PostgreSQL. Every statement goes through
 // `database.run`, so a database that is down answers 503 within the dependency deadline.
 import type { Kysely } from 'kysely';
-import type { Database } from '../../infra/db/database.js';
-import type { MigrationSet } from '../../infra/db/migrations.js';
+import { insertReturningIds } from '../../infra/db/chunks.js';
+import { type Database, withTables } from '../../infra/db/database.js';
 import type { IdempotencyRecord } from './idempotency.js';
-import { idempotencyMigrations, insertKeyRecords } from './idempotency-store.js';
+import { type IdempotencyKeyRow, insertKeyRecords } from './idempotency-store.js';
 import type { FeedbackInput } from './validation.js';
-
-export const feedbackMigrations: MigrationSet = {
-  '20261126-10-feedback-entries': () => ({
-    async up(db) {
-      await db.schema
-        .createTable('feedback')
-        // text, not a serial: a queued save uses its job id, so a retried job finds its own row
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('email', 'text', (c) => c.notNull())
-        .addColumn('message', 'text', (c) => c.notNull())
-        .addColumn('rating', 'integer')
-        .addColumn('via', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .execute();
-      // the listing: newest first, ties broken by id so that pages never overlap
-      await db.schema.createIndex('feedback_newest').on('feedback').columns(['created_at', 'id']).execute();
-    },
-  }),
-  ...idempotencyMigrations,
-};
 
 /** How an entry reached the table: saved in the request, or by a worker from the queue. */
 export type SaveVia = 'sync' | 'queued';
@@ -48,12 +27,16 @@ export interface FeedbackEntry {
   createdAt: number;
 }
 
+export type FeedbackTables = { feedback_entries: FeedbackRow; feedback_idempotency_keys: IdempotencyKeyRow };
+
 export const PAGE_SIZE = 50;
-// SQLite allows 32,766 bound values per statement; 7 columns × 1,000 rows stays far below.
-const INSERT_CHUNK = 1000;
 
 export class FeedbackStore {
-  constructor(private readonly database: Database) {}
+  private readonly database: Database<FeedbackTables>;
+
+  constructor(database: Database) {
+    this.database = withTables<FeedbackTables>(database);
+  }
 
   /**
    * Inserts the rows, skipping ids that are already stored; returns the ids that were new. `keys`
@@ -76,7 +59,7 @@ export class FeedbackStore {
   async page(page: number, size = PAGE_SIZE): Promise<{ entries: FeedbackEntry[]; hasNext: boolean }> {
     const rows = await this.database.run((db) =>
       db
-        .selectFrom('feedback')
+        .selectFrom('feedback_entries')
         .select(['id', 'name', 'rating', 'message', 'via', 'created_at'])
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
@@ -99,12 +82,8 @@ export class FeedbackStore {
   }
 }
 
-async function insertRows(db: Kysely<any>, rows: FeedbackRow[]): Promise<Set<string>> {
-  const inserted = new Set<string>();
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    const chunk = rows.slice(i, i + INSERT_CHUNK);
-    const result = await db.insertInto('feedback').values(chunk).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
-    for (const row of result) inserted.add(row.id as string);
-  }
-  return inserted;
+function insertRows(db: Kysely<FeedbackTables>, rows: FeedbackRow[]): Promise<Set<string>> {
+  return insertReturningIds(rows, async (chunk) =>
+    (await db.insertInto('feedback_entries').values(chunk).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute()).map((row) => row.id),
+  );
 }

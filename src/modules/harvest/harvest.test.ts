@@ -8,6 +8,7 @@ import { createTestDatabase, needService } from '../../../test/support/services.
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { createHarvestModule } from './index.js';
+import { tablesOf } from '../../../test/support/tables.js';
 
 const MAX_IMAGE_BYTES = 100_000;
 const png = (name: string, size = 300) => fakePng(name, size);
@@ -199,7 +200,7 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     const [one, two] = await imagesOf(task.id);
     expect(one.id).not.toBe(two.id);
     expect(one.sha256).toBe(two.sha256);
-    const db = wy.workyard.ctx.database.db;
+    const db = tablesOf(wy.workyard.ctx.database);
     expect(await db.selectFrom('harvest_blobs').where('sha256', '=', one.sha256).selectAll().execute()).toHaveLength(1);
     const listed = await wy.workyard.ctx.blobs.list({ prefix: `harvest/images/${one.sha256!.slice(0, 2)}/`, limit: 100 });
     expect(listed.items.filter((item) => item.key.endsWith(one.sha256!))).toHaveLength(1);

@@ -3,7 +3,7 @@
 import type { Agent, buildConnector } from 'undici';
 import type { Config } from '../../config.js';
 import type { BlobStore } from '../../infra/blobstore/contract.js';
-import type { Database } from '../../infra/db/database.js';
+import { type Database, withTables } from '../../infra/db/database.js';
 import { assertValidRanges } from './address-policy.js';
 import { decodeHtml } from './charset.js';
 import { HarvestError, UnreachableError } from './errors.js';
@@ -15,6 +15,7 @@ import { ImageDownloader } from './image-downloader.js';
 import { findImageUrls } from './page-images.js';
 import { extractVisibleText } from './page-text.js';
 import { RobotsCache, RobotsRules, parseRobots } from './robots.js';
+import type { HarvestTables } from './store.js';
 
 export const MAX_HTML_BYTES = 10 * 1024 * 1024;
 const MAX_ROBOTS_BYTES = 512 * 1024;
@@ -73,7 +74,7 @@ export class Harvester {
       beforeRequest: (url) => this.checkRobots(url),
     });
     this.collector = new ImageCollector({
-      database: deps.database,
+      database: withTables<HarvestTables>(deps.database),
       blobs: deps.blobs,
       downloader,
       concurrency: options.taskConcurrency ?? 16,

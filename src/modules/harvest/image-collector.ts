@@ -16,7 +16,7 @@ import type { DownloadedImage, ImageDownloader } from './image-downloader.js';
 import * as store from './store.js';
 
 export interface ImageCollectorOptions {
-  database: Database;
+  database: Database<store.HarvestTables>;
   blobs: BlobStore;
   downloader: ImageDownloader;
   /** downloads one task runs at once (the per-host limit applies on top) */

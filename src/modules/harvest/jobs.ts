@@ -3,7 +3,7 @@
 // again would meet the same page. Only the database or the blob store being down (or a shutdown)
 // makes the job throw a retryable error, so that the queue runs it again.
 import type { FastifyBaseLogger } from 'fastify';
-import type { Database } from '../../infra/db/database.js';
+import { type Database, withTables } from '../../infra/db/database.js';
 import { type JobContext, type JobQueue, PermanentJobError, errorMessage } from '../../infra/queue/contract.js';
 import { HarvestError } from './errors.js';
 import type { Harvester } from './harvester.js';
@@ -26,7 +26,8 @@ export interface HarvestJobResult {
   text_length?: number;
 }
 
-export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, database: Database, log: FastifyBaseLogger, concurrency: number): void {
+export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyped: Database, log: FastifyBaseLogger, concurrency: number): void {
+  const database = withTables<store.HarvestTables>(untyped);
   queue.process<HarvestJobData, HarvestJobResult>(
     IMAGES_JOB,
     (job) =>
@@ -50,7 +51,7 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, datab
 
 async function runTask(
   job: JobContext<HarvestJobData>,
-  database: Database,
+  database: Database<store.HarvestTables>,
   log: FastifyBaseLogger,
   work: (url: string, signal: AbortSignal) => Promise<Partial<HarvestJobResult>>,
 ): Promise<HarvestJobResult> {

@@ -10,6 +10,7 @@ import { createTestDatabase, needService } from '../../../test/support/services.
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { createHarvestModule } from './index.js';
+import { tablesOf } from '../../../test/support/tables.js';
 
 const IMAGES = 24;
 
@@ -46,7 +47,7 @@ async function expectEachImageStoredOnce(site: FixtureSite, wy: TestWorkyard, id
   const idSets = results.map(({ images }) => images.map((image) => image.id).sort());
   for (const set of idSets) expect(set).toEqual(idSets[0]);
   for (let i = 0; i < IMAGES; i++) expect(site.hits(`/img/${i}.png`), `/img/${i}.png`).toBe(1);
-  const db = wy.workyard.ctx.database.db;
+  const db = tablesOf(wy.workyard.ctx.database);
   expect(await db.selectFrom('harvest_images').selectAll().execute()).toHaveLength(IMAGES);
   expect(await db.selectFrom('harvest_blobs').selectAll().execute()).toHaveLength(IMAGES);
   expect(await db.selectFrom('harvest_task_images').selectAll().execute()).toHaveLength(IMAGES * ids.length);
@@ -76,7 +77,7 @@ describe('racing tasks, one process (SQLite)', () => {
   });
 
   it('takes over an image whose claim was abandoned (its worker died)', async () => {
-    const db = wy.workyard.ctx.database.db;
+    const db = tablesOf(wy.workyard.ctx.database);
     const orphan = await startFixtureSite({ '/page.html': html('<img src="/orphan.png">'), '/orphan.png': bytes(fakePng('orphan'), 'image/png') });
     const source = `${orphan.url}/orphan.png`;
     await db

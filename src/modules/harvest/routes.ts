@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError, ErrorReply, notFound, validationError } from '../../errors.js';
+import { withTables } from '../../infra/db/database.js';
 import { callDependency } from '../../infra/dependency-errors.js';
 import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB } from './jobs.js';
 import * as store from './store.js';
@@ -42,7 +43,8 @@ export function parsePageUrl(raw: string): string {
 }
 
 export function harvestRoutes(app: App, ctx: AppContext): void {
-  const { database, blobs } = ctx;
+  const { blobs } = ctx;
+  const database = withTables<store.HarvestTables>(ctx.database);
 
   async function createTask(kind: store.TaskKind, rawUrl: string) {
     const url = parsePageUrl(rawUrl);

@@ -1,6 +1,7 @@
 // Harvest's SQL, the same on SQLite and PostgreSQL. Every function takes the Kysely instance, so
 // callers run it through `database.run` (the 503 deadline) or inside a transaction.
 import type { Kysely } from 'kysely';
+import { chunksOf, insertReturningIds } from '../../infra/db/chunks.js';
 
 export type TaskKind = 'images' | 'text';
 export type TaskStatus = 'queued' | 'running' | 'done' | 'failed';
@@ -56,25 +57,28 @@ export interface ImageLink {
   error: string | null;
 }
 
-/** Rows per multi-row statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
-const CHUNK = 400;
-
-const chunks = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK));
+export type HarvestTables = {
+  harvest_tasks: Omit<TaskRow, 'collected' | 'failed'>;
+  harvest_texts: { task_id: string; text: string; length: number };
+  harvest_images: ImageRow & { updated_at: number };
+  harvest_task_images: ImageLink & { task_id: string };
+  harvest_blobs: { sha256: string; blob_key: string; size: number; content_type: string; created_at: number };
+};
 
 // ---- tasks
 
-export async function insertTask(db: Kysely<any>, task: { id: string; kind: TaskKind; url: string; now: number }): Promise<void> {
+export async function insertTask(db: Kysely<HarvestTables>, task: { id: string; kind: TaskKind; url: string; now: number }): Promise<void> {
   await db
     .insertInto('harvest_tasks')
     .values({ id: task.id, kind: task.kind, url: task.url, status: 'queued', error: null, created_at: task.now, started_at: null, finished_at: null })
     .execute();
 }
 
-export async function deleteTask(db: Kysely<any>, id: string): Promise<void> {
+export async function deleteTask(db: Kysely<HarvestTables>, id: string): Promise<void> {
   await db.deleteFrom('harvest_tasks').where('id', '=', id).execute();
 }
 
-function selectTasks(db: Kysely<any>, kind: TaskKind) {
+function selectTasks(db: Kysely<HarvestTables>, kind: TaskKind) {
   return db
     .selectFrom('harvest_tasks as t')
     .where('t.kind', '=', kind)
@@ -89,30 +93,30 @@ function selectTasks(db: Kysely<any>, kind: TaskKind) {
     );
 }
 
-const toTaskRow = (row: any): TaskRow => ({ ...row, collected: Number(row.collected ?? 0), failed: Number(row.failed ?? 0) });
+const toTaskRow = (row: Omit<TaskRow, 'collected' | 'failed'> & { collected: unknown; failed: unknown }): TaskRow => ({ ...row, collected: Number(row.collected ?? 0), failed: Number(row.failed ?? 0) });
 
-export async function getTask(db: Kysely<any>, kind: TaskKind, id: string): Promise<TaskRow | null> {
+export async function getTask(db: Kysely<HarvestTables>, kind: TaskKind, id: string): Promise<TaskRow | null> {
   const row = await selectTasks(db, kind).where('t.id', '=', id).executeTakeFirst();
   return row ? toTaskRow(row) : null;
 }
 
 /** Newest first; ties (same millisecond) broken by id so that pages never overlap. */
-export async function listTasks(db: Kysely<any>, kind: TaskKind, limit: number, offset: number): Promise<TaskRow[]> {
+export async function listTasks(db: Kysely<HarvestTables>, kind: TaskKind, limit: number, offset: number): Promise<TaskRow[]> {
   const rows = await selectTasks(db, kind).orderBy('t.created_at', 'desc').orderBy('t.id', 'desc').limit(limit).offset(offset).execute();
   return rows.map(toTaskRow);
 }
 
-export async function markTaskRunning(db: Kysely<any>, id: string, now: number): Promise<{ url: string; kind: TaskKind } | null> {
+export async function markTaskRunning(db: Kysely<HarvestTables>, id: string, now: number): Promise<{ url: string; kind: TaskKind } | null> {
   const row = await db
     .updateTable('harvest_tasks')
     .set({ status: 'running', error: null, started_at: now, finished_at: null })
     .where('id', '=', id)
     .returning(['url', 'kind'])
     .executeTakeFirst();
-  return (row as { url: string; kind: TaskKind } | undefined) ?? null;
+  return row ?? null;
 }
 
-export async function finishTask(db: Kysely<any>, id: string, outcome: { status: TaskStatus; error: string | null; now: number }): Promise<void> {
+export async function finishTask(db: Kysely<HarvestTables>, id: string, outcome: { status: TaskStatus; error: string | null; now: number }): Promise<void> {
   const finished = outcome.status === 'done' || outcome.status === 'failed';
   await db
     .updateTable('harvest_tasks')
@@ -122,7 +126,7 @@ export async function finishTask(db: Kysely<any>, id: string, outcome: { status:
 }
 
 /** Marks a task failed only if it has not finished: for jobs the queue gave up on or cancelled. */
-export async function failUnfinishedTask(db: Kysely<any>, id: string, error: string, now: number): Promise<void> {
+export async function failUnfinishedTask(db: Kysely<HarvestTables>, id: string, error: string, now: number): Promise<void> {
   await db
     .updateTable('harvest_tasks')
     .set({ status: 'failed', error, finished_at: now })
@@ -133,7 +137,7 @@ export async function failUnfinishedTask(db: Kysely<any>, id: string, error: str
 
 // ---- text
 
-export async function saveText(db: Kysely<any>, taskId: string, text: string): Promise<void> {
+export async function saveText(db: Kysely<HarvestTables>, taskId: string, text: string): Promise<void> {
   await db
     .insertInto('harvest_texts')
     .values({ task_id: taskId, text, length: text.length })
@@ -141,37 +145,30 @@ export async function saveText(db: Kysely<any>, taskId: string, text: string): P
     .execute();
 }
 
-export async function getText(db: Kysely<any>, taskId: string): Promise<string | null> {
+export async function getText(db: Kysely<HarvestTables>, taskId: string): Promise<string | null> {
   const row = await db.selectFrom('harvest_texts').where('task_id', '=', taskId).select('text').executeTakeFirst();
-  return row ? (row.text as string) : null;
+  return row ? row.text : null;
 }
 
 // ---- images
 
 /** Inserts the images nobody has seen, claimed for this task; returns the ids it inserted. */
-export async function insertClaimedImages(db: Kysely<any>, taskId: string, images: NewImage[], now: number, leaseUntil: number): Promise<Set<string>> {
-  const inserted = new Set<string>();
-  for (const chunk of chunks(images)) {
-    const rows = await db
-      .insertInto('harvest_images')
-      .values(chunk.map((image) => ({ ...image, status: 'running', claimed_by: taskId, lease_until: leaseUntil, updated_at: now })))
-      .onConflict((oc) => oc.column('source_key').doNothing())
-      .returning('id')
-      .execute();
-    for (const row of rows) inserted.add(row.id as string);
-  }
-  return inserted;
+export function insertClaimedImages(db: Kysely<HarvestTables>, taskId: string, images: NewImage[], now: number, leaseUntil: number): Promise<Set<string>> {
+  const rows = images.map((image) => ({ ...image, status: 'running' as const, claimed_by: taskId, lease_until: leaseUntil, updated_at: now }));
+  return insertReturningIds(rows, async (chunk) =>
+    (await db.insertInto('harvest_images').values(chunk).onConflict((oc) => oc.column('source_key').doNothing()).returning('id').execute()).map((row) => row.id),
+  );
 }
 
-export async function imagesBySourceKey(db: Kysely<any>, keys: string[]): Promise<ImageRow[]> {
+export async function imagesBySourceKey(db: Kysely<HarvestTables>, keys: string[]): Promise<ImageRow[]> {
   const rows: ImageRow[] = [];
-  for (const chunk of chunks(keys)) rows.push(...((await db.selectFrom('harvest_images').selectAll().where('source_key', 'in', chunk).execute()) as ImageRow[]));
+  for (const chunk of chunksOf(keys)) rows.push(...(await db.selectFrom('harvest_images').selectAll().where('source_key', 'in', chunk).execute()));
   return rows;
 }
 
-export async function imagesById(db: Kysely<any>, ids: string[]): Promise<ImageRow[]> {
+export async function imagesById(db: Kysely<HarvestTables>, ids: string[]): Promise<ImageRow[]> {
   const rows: ImageRow[] = [];
-  for (const chunk of chunks(ids)) rows.push(...((await db.selectFrom('harvest_images').selectAll().where('id', 'in', chunk).execute()) as ImageRow[]));
+  for (const chunk of chunksOf(ids)) rows.push(...(await db.selectFrom('harvest_images').selectAll().where('id', 'in', chunk).execute()));
   return rows;
 }
 
@@ -180,9 +177,9 @@ export async function imagesById(db: Kysely<any>, ids: string[]): Promise<ImageR
  * whose claim was abandoned (lease over) or is this task's own (a re-run after a crash). The
  * WHERE makes it race-safe: of two tasks claiming one row, one updates it, the other gets nothing.
  */
-export async function claimImages(db: Kysely<any>, taskId: string, ids: string[], now: number, leaseUntil: number): Promise<Set<string>> {
+export async function claimImages(db: Kysely<HarvestTables>, taskId: string, ids: string[], now: number, leaseUntil: number): Promise<Set<string>> {
   const claimed = new Set<string>();
-  for (const chunk of chunks(ids)) {
+  for (const chunk of chunksOf(ids)) {
     const rows = await db
       .updateTable('harvest_images')
       .set({ status: 'running', claimed_by: taskId, lease_until: leaseUntil, error: null, updated_at: now })
@@ -195,13 +192,13 @@ export async function claimImages(db: Kysely<any>, taskId: string, ids: string[]
       )
       .returning('id')
       .execute();
-    for (const row of rows) claimed.add(row.id as string);
+    for (const row of rows) claimed.add(row.id);
   }
   return claimed;
 }
 
 export async function completeImage(
-  db: Kysely<any>,
+  db: Kysely<HarvestTables>,
   image: { id: string; taskId: string; sha256: string; contentType: string; size: number; now: number },
 ): Promise<void> {
   await db
@@ -212,7 +209,7 @@ export async function completeImage(
     .execute();
 }
 
-export async function failImage(db: Kysely<any>, image: { id: string; taskId: string; error: string; now: number }): Promise<void> {
+export async function failImage(db: Kysely<HarvestTables>, image: { id: string; taskId: string; error: string; now: number }): Promise<void> {
   await db
     .updateTable('harvest_images')
     .set({ status: 'failed', error: image.error, claimed_by: null, lease_until: null, updated_at: image.now })
@@ -221,11 +218,11 @@ export async function failImage(db: Kysely<any>, image: { id: string; taskId: st
     .execute();
 }
 
-export async function blobExists(db: Kysely<any>, sha256: string): Promise<boolean> {
+export async function blobExists(db: Kysely<HarvestTables>, sha256: string): Promise<boolean> {
   return (await db.selectFrom('harvest_blobs').where('sha256', '=', sha256).select('sha256').executeTakeFirst()) !== undefined;
 }
 
-export async function insertBlob(db: Kysely<any>, blob: { sha256: string; blobKey: string; size: number; contentType: string; now: number }): Promise<void> {
+export async function insertBlob(db: Kysely<HarvestTables>, blob: { sha256: string; blobKey: string; size: number; contentType: string; now: number }): Promise<void> {
   await db
     .insertInto('harvest_blobs')
     .values({ sha256: blob.sha256, blob_key: blob.blobKey, size: blob.size, content_type: blob.contentType, created_at: blob.now })
@@ -234,8 +231,8 @@ export async function insertBlob(db: Kysely<any>, blob: { sha256: string; blobKe
 }
 
 /** Links images to a task; a re-run of the task overwrites its earlier outcome. */
-export async function linkImages(db: Kysely<any>, taskId: string, links: ImageLink[]): Promise<void> {
-  for (const chunk of chunks(links)) {
+export async function linkImages(db: Kysely<HarvestTables>, taskId: string, links: ImageLink[]): Promise<void> {
+  for (const chunk of chunksOf(links)) {
     await db
       .insertInto('harvest_task_images')
       .values(chunk.map((link) => ({ task_id: taskId, ...link })))
@@ -244,18 +241,18 @@ export async function linkImages(db: Kysely<any>, taskId: string, links: ImageLi
   }
 }
 
-export async function listTaskImages(db: Kysely<any>, taskId: string): Promise<TaskImageRow[]> {
-  return (await db
+export async function listTaskImages(db: Kysely<HarvestTables>, taskId: string): Promise<TaskImageRow[]> {
+  return db
     .selectFrom('harvest_task_images as l')
     .innerJoin('harvest_images as i', 'i.id', 'l.image_id')
     .where('l.task_id', '=', taskId)
     .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'i.size', 'i.sha256'])
     .orderBy('l.position')
-    .execute()) as TaskImageRow[];
+    .execute();
 }
 
 /** The blob behind a task's stored image, or null when the task has no such stored image. */
-export async function taskImageBlob(db: Kysely<any>, taskId: string, imageId: string): Promise<{ blob_key: string; content_type: string; size: number } | null> {
+export async function taskImageBlob(db: Kysely<HarvestTables>, taskId: string, imageId: string): Promise<{ blob_key: string; content_type: string; size: number } | null> {
   const row = await db
     .selectFrom('harvest_task_images as l')
     .innerJoin('harvest_images as i', 'i.id', 'l.image_id')
@@ -265,5 +262,6 @@ export async function taskImageBlob(db: Kysely<any>, taskId: string, imageId: st
     .where('l.error', 'is', null)
     .select(['b.blob_key', 'i.content_type', 'b.size'])
     .executeTakeFirst();
+  // a stored image has its content type (the join on its blob finds only stored ones)
   return (row as { blob_key: string; content_type: string; size: number } | undefined) ?? null;
 }

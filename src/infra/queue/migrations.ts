@@ -1,0 +1,55 @@
+// The SQL queue's table. A migration's name never changes once released: it has run on users' databases.
+import { sql } from 'kysely';
+import { type MigrationSet, renameTables } from '../db/migrations.js';
+
+export const queueMigrations: MigrationSet = {
+  '20261126-00-queue-jobs': () => ({
+    async up(db) {
+      await db.schema
+        .createTable('wy_jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('progress', 'text', (c) => c.notNull().defaultTo('0'))
+        .addColumn('result', 'text')
+        .addColumn('error', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('max_attempts', 'integer', (c) => c.notNull())
+        .addColumn('backoff_ms', 'integer', (c) => c.notNull())
+        .addColumn('run_at', 'bigint', (c) => c.notNull())
+        .addColumn('lease_until', 'bigint')
+        .addColumn('locked_by', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('started_at', 'bigint')
+        .addColumn('finished_at', 'bigint')
+        .execute();
+      // the claim query: queued jobs of one name, by due time
+      await db.schema.createIndex('wy_jobs_claim').on('wy_jobs').columns(['name', 'state', 'run_at']).execute();
+      // stalled-lease sweep and recent listings
+      await db.schema.createIndex('wy_jobs_state_lease').on('wy_jobs').columns(['state', 'lease_until']).execute();
+      await db.schema.createIndex('wy_jobs_created').on('wy_jobs').columns(['created_at']).execute();
+    },
+  }),
+  // A run cut short by a dead worker is not a failure of the job: it is counted apart from
+  // attempts, as BullMQ counts stalls apart from attempts made.
+  '20261126-01-queue-stalls': () => ({
+    async up(db) {
+      await db.schema.alterTable('wy_jobs').addColumn('stalls', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  }),
+  // Partial indexes: queued jobs by due time (with created_at, so a claim reads rows in order
+  // instead of sorting every job due in the same millisecond, a whole bulk), and active jobs by
+  // lease. A job enters and leaves each once, instead of every state change rewriting entries
+  // of both full indexes: a claim and a finish cost three index updates, not eight. Queries
+  // must name the state as a literal for the planners to use them.
+  '20261126-02-queue-partial-indexes': () => ({
+    async up(db) {
+      await db.schema.dropIndex('wy_jobs_claim').execute();
+      await db.schema.dropIndex('wy_jobs_state_lease').execute();
+      await db.schema.createIndex('wy_jobs_queued').on('wy_jobs').columns(['name', 'run_at', 'created_at']).where(sql.ref('state'), '=', sql.lit('queued')).execute();
+      await db.schema.createIndex('wy_jobs_active_lease').on('wy_jobs').column('lease_until').where(sql.ref('state'), '=', sql.lit('active')).execute();
+    },
+  }),
+  '20261204-10-queue-table-names': renameTables({ wy_jobs: 'queue_jobs' }),
+};

@@ -26,9 +26,6 @@ export const fastTierMigrations: MigrationSet = {
         .execute();
       await db.schema.createIndex('blobs_pending_sweep_at').on(TABLE).column('sweep_at').execute();
     },
-    async down(db) {
-      await db.schema.dropTable(TABLE).execute();
-    },
   }),
 };
 

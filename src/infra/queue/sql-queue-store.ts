@@ -33,16 +33,7 @@ export type QueueTables = {
   queue_jobs: Omit<JobRow, 'progress' | 'attempts' | 'stalls'> & { progress: Generated<string>; attempts: Generated<number>; stalls: Generated<number> };
 };
 
-export interface NewJobRow {
-  id: string;
-  name: string;
-  data: string;
-  state: JobState;
-  max_attempts: number;
-  backoff_ms: number;
-  run_at: number;
-  created_at: number;
-}
+export type NewJobRow = Pick<JobRow, 'id' | 'name' | 'data' | 'state' | 'max_attempts' | 'backoff_ms' | 'run_at' | 'created_at'>;
 
 export function rowToRecord(row: JobRow): JobRecord {
   return {

@@ -84,25 +84,14 @@ export class ComputeTaskStore {
     });
   }
 
-  async get(id: string): Promise<ComputeTaskRecord | undefined> {
-    const row = await this.database.run((db) => db.selectFrom(TABLE).selectAll().where('id', '=', id).executeTakeFirst());
-    return row ? recordOf(row) : undefined;
+  get(id: string): Promise<ComputeTaskRecord | undefined> {
+    return this.database.run((db) => db.selectFrom(TABLE).selectAll().where('id', '=', id).executeTakeFirst());
   }
 
   /** The newest records first (by when they were queued). */
-  async recent(limit: number): Promise<ComputeTaskRecord[]> {
-    const rows = await this.database.run((db) => db.selectFrom(TABLE).selectAll().orderBy('created_at', 'desc').orderBy('id').limit(limit).execute());
-    return rows.map(recordOf);
+  recent(limit: number): Promise<ComputeTaskRecord[]> {
+    return this.database.run((db) => db.selectFrom(TABLE).selectAll().orderBy('created_at', 'desc').orderBy('id').limit(limit).execute());
   }
-}
-
-function recordOf(row: ComputeTaskRecord): ComputeTaskRecord {
-  return {
-    ...row,
-    result: row.result === null ? null : Number(row.result),
-    created_at: Number(row.created_at),
-    finished_at: row.finished_at === null ? null : Number(row.finished_at),
-  };
 }
 
 /** A record that exists already (the worker finished first) is left as it is. */

@@ -60,7 +60,7 @@ export class FeedbackStore {
     const rows = await this.database.run((db) =>
       db
         .selectFrom('feedback_entries')
-        .select(['id', 'name', 'rating', 'message', 'via', 'created_at'])
+        .select(['id', 'name', 'rating', 'message', 'via', 'created_at as createdAt'])
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         // one more than a page, to know whether there is a next one without counting the table
@@ -68,17 +68,7 @@ export class FeedbackStore {
         .offset((page - 1) * size)
         .execute(),
     );
-    return {
-      entries: rows.slice(0, size).map((row) => ({
-        id: row.id,
-        name: row.name,
-        rating: row.rating === null ? null : Number(row.rating),
-        message: row.message,
-        via: row.via,
-        createdAt: Number(row.created_at),
-      })),
-      hasNext: rows.length > size,
-    };
+    return { entries: rows.slice(0, size), hasNext: rows.length > size };
   }
 }
 

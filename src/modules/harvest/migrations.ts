@@ -1,7 +1,6 @@
 // Harvest's tables. An image is one row per absolute source URL (unique by a digest of the URL,
 // since URLs can be longer than an index entry may be), linked to every task that found it;
 // its bytes are one blob per sha256, however many URLs serve them.
-import { sql } from 'kysely';
 import type { MigrationSet } from '../../infra/db/migrations.js';
 
 export const harvestMigrations: MigrationSet = {
@@ -60,11 +59,6 @@ export const harvestMigrations: MigrationSet = {
         .addColumn('text', 'text', (c) => c.notNull())
         .addColumn('length', 'integer', (c) => c.notNull())
         .execute();
-    },
-    async down(db) {
-      for (const table of ['harvest_texts', 'harvest_task_images', 'harvest_images', 'harvest_blobs', 'harvest_tasks']) {
-        await sql`drop table if exists ${sql.table(table)}`.execute(db);
-      }
     },
   }),
 };

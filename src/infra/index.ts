@@ -17,7 +17,8 @@ import { RedisCounters } from './counters/redis.js';
 import { closeRedisClient, createRedisClient } from './redis/connection.js';
 import type { FastTier } from './fast-tier/contract.js';
 import { RedisFastTier } from './fast-tier/redis.js';
-import { SqlFastTier, fastTierMigrations } from './fast-tier/sql.js';
+import { fastTierMigrations } from './fast-tier/migrations.js';
+import { SqlFastTier } from './fast-tier/sql.js';
 
 export interface DependencyCheck {
   name: DependencyName;

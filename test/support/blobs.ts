@@ -54,7 +54,7 @@ export function openPendingUploads(url: string): PendingUploads {
   const database = openDatabase({ url, dataDir: os.tmpdir(), timeoutMs: 10_000 });
   return {
     async count({ held = false } = {}) {
-      let query = tablesOf(database).selectFrom('blobs_pending').select((eb) => eb.fn.countAll<number>().as('count'));
+      let query = tablesOf(database).selectFrom('fast_tier_pending').select((eb) => eb.fn.countAll<number>().as('count'));
       if (held) query = query.where('upload_token', 'is not', null);
       return Number((await query.executeTakeFirstOrThrow()).count);
     },

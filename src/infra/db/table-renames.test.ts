@@ -29,9 +29,22 @@ const oldRows = {
   wy_counter_counts: Array.from({ length: ROWS }, (_, i) => ({ key: `/k/${i}`, count: i + 1 })),
   wy_compute_tasks: Array.from({ length: ROWS }, (_, i) => ({ id: `task-${i}`, status: 'done', result: i / 3, error: null, created_at: i, finished_at: i + 1 })),
   feedback: Array.from({ length: ROWS }, (_, i) => ({ id: `fb-${i}`, name: `n${i}`, email: '', message: `m${i}`, rating: i % 5, via: 'sync', created_at: i })),
+  blobs_pending: Array.from({ length: 3 }, (_, i) => ({
+    key: `k${i}`,
+    version: 'v1',
+    bytes: Buffer.from([i, 0, 255]),
+    size: 3,
+    etag: `e${i}`,
+    content_type: 'application/octet-stream',
+    metadata: null,
+    last_modified: i,
+    upload_token: null,
+    upload_lease_until: null,
+    sweep_at: i,
+  })),
 };
 
-const renamed = { wy_jobs: 'queue_jobs', wy_counter_counts: 'counters_counts', wy_compute_tasks: 'compute_tasks', feedback: 'feedback_entries' } as const;
+const renamed = { wy_jobs: 'queue_jobs', wy_counter_counts: 'counters_counts', wy_compute_tasks: 'compute_tasks', feedback: 'feedback_entries', blobs_pending: 'fast_tier_pending' } as const;
 
 // the indexes each renamed table had, under their new names
 const newIndexes = {
@@ -39,6 +52,7 @@ const newIndexes = {
   counters_counts: ['counters_counts_rank'],
   compute_tasks: ['compute_tasks_finished_at', 'compute_tasks_created_at'],
   feedback_entries: ['feedback_entries_newest'],
+  fast_tier_pending: ['fast_tier_pending_sweep_at'],
 };
 
 const allSets: MigrationSet[] = [...infraMigrations, ...modules.flatMap((m) => (m.migrations ? [m.migrations] : []))];

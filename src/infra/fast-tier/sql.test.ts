@@ -7,7 +7,8 @@ import { createTestDatabase, needService } from '../../../test/support/services.
 import { type Database, openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrations.js';
 import { fastTierConformance } from './fast-tier.conformance.js';
-import { SqlFastTier, fastTierMigrations } from './sql.js';
+import { fastTierMigrations } from './migrations.js';
+import { SqlFastTier } from './sql.js';
 
 async function sqlTier(database: Database) {
   await migrateToLatest(database, [fastTierMigrations]);

@@ -2,32 +2,9 @@
 // PostgreSQL in the scaled one. A committed row is the acknowledgement: it survives the process.
 import { sql } from 'kysely';
 import { type Database, withTables } from '../db/database.js';
-import { type MigrationSet, bytesType } from '../db/migrations.js';
 import type { ClaimResult, FastTier, PendingEntry, PendingMeta } from './contract.js';
 
-const TABLE = 'blobs_pending';
-
-export const fastTierMigrations: MigrationSet = {
-  '20261126-01-blobs-pending': (dialect) => ({
-    async up(db) {
-      await db.schema
-        .createTable(TABLE)
-        .addColumn('key', 'text', (c) => c.primaryKey())
-        .addColumn('version', 'text', (c) => c.notNull())
-        .addColumn('bytes', sql.raw(bytesType(dialect)), (c) => c.notNull())
-        .addColumn('size', 'integer', (c) => c.notNull())
-        .addColumn('etag', 'text', (c) => c.notNull())
-        .addColumn('content_type', 'text', (c) => c.notNull())
-        .addColumn('metadata', 'text')
-        .addColumn('last_modified', 'bigint', (c) => c.notNull())
-        .addColumn('upload_token', 'text')
-        .addColumn('upload_lease_until', 'bigint')
-        .addColumn('sweep_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('blobs_pending_sweep_at').on(TABLE).column('sweep_at').execute();
-    },
-  }),
-};
+const TABLE = 'fast_tier_pending';
 
 interface Row {
   key: string;
@@ -42,7 +19,7 @@ interface Row {
   upload_lease_until: number | null;
 }
 
-export type FastTierTables = { blobs_pending: Omit<Row, 'bytes'> & { bytes: Buffer | Uint8Array; sweep_at: number } };
+export type FastTierTables = { fast_tier_pending: Omit<Row, 'bytes'> & { bytes: Buffer | Uint8Array; sweep_at: number } };
 
 const META_COLUMNS = ['key', 'version', 'size', 'etag', 'content_type', 'metadata', 'last_modified'] as const;
 

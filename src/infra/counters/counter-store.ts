@@ -54,7 +54,7 @@ export class CounterStore {
     return {
       total: Number(totals?.total ?? 0),
       unique: Number(totals?.unique_keys ?? 0),
-      entries: entries.map((row) => ({ key: row.key, count: Number(row.count) })),
+      entries,
     };
   }
 

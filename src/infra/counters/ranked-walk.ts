@@ -10,23 +10,21 @@ import type { CountersTables } from './counter-store.js';
 /** entries walked per statement: a few milliseconds of index walking */
 export const STEP = 100_000;
 
-type Row = { key: string; count: number };
-const toEntry = (row: Row): CounterEntry => ({ key: row.key, count: Number(row.count) });
 const ranked = (db: Kysely<CountersTables>) => db.selectFrom('counters_counts').select(['key', 'count']);
 
 /** Up to `limit` entries after the cursor (from the first when null), in rank order. */
 async function entriesAfter(db: Kysely<CountersTables>, cursor: CounterEntry | null, limit: number, offset = 0): Promise<CounterEntry[]> {
-  if (!cursor) return (await ranked(db).orderBy('count', 'desc').orderBy('key', 'asc').limit(limit).offset(offset).execute()).map(toEntry);
+  if (!cursor) return await ranked(db).orderBy('count', 'desc').orderBy('key', 'asc').limit(limit).offset(offset).execute();
   // After (count c, key k) come the rest of the tie group (count = c, key > k), then every lower count:
   // two range reads of the rank index, where one OR would make SQLite scan it from the start.
-  const sameCount = (await ranked(db).where('count', '=', cursor.count).where('key', '>', cursor.key).orderBy('key', 'asc').limit(limit).offset(offset).execute()).map(toEntry);
+  const sameCount = await ranked(db).where('count', '=', cursor.count).where('key', '>', cursor.key).orderBy('key', 'asc').limit(limit).offset(offset).execute();
   if (sameCount.length === limit) return sameCount;
   let skipInLower = 0;
   if (sameCount.length === 0 && offset > 0) {
     const row = await db.selectFrom('counters_counts').select((eb) => eb.fn.countAll<number>().as('n')).where('count', '=', cursor.count).where('key', '>', cursor.key).executeTakeFirst();
     skipInLower = offset - Number(row?.n ?? 0);
   }
-  const lower = (await ranked(db).where('count', '<', cursor.count).orderBy('count', 'desc').orderBy('key', 'asc').limit(limit - sameCount.length).offset(skipInLower).execute()).map(toEntry);
+  const lower = await ranked(db).where('count', '<', cursor.count).orderBy('count', 'desc').orderBy('key', 'asc').limit(limit - sameCount.length).offset(skipInLower).execute();
   return [...sameCount, ...lower];
 }
 

@@ -1,6 +1,6 @@
 // Migrations are owned by the modules (and infra drivers) whose tables they create; this runs
 // them all, in name order, on start and with `workyard migrate`.
-import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { type Migration, Migrator, sql } from 'kysely';
 import type { Database, SqlDialect } from './database.js';
 
 /** A migration that may need to know the dialect (BLOB vs BYTEA, SKIP LOCKED, …). */
@@ -43,8 +43,12 @@ export const renameTables =
     async up(db) {
       for (const [from, to] of Object.entries(names)) {
         await sql`alter table ${sql.table(from)} rename to ${sql.table(to)}`.execute(db);
-        for (const index of await indexesOf(db, dialect, to)) {
-          if (!index.name.startsWith(`${from}_`)) continue;
+        // SQLite: an index it made itself (a primary key's, a unique column's) has no statement and keeps its name
+        const indexes = await (dialect === 'postgres'
+          ? sql<{ name: string; sql: string }>`select indexname as name, indexdef as sql from pg_indexes where schemaname = current_schema() and tablename = ${to}`
+          : sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'index' and tbl_name = ${to} and sql is not null`
+        ).execute(db);
+        for (const index of indexes.rows.filter((row) => row.name.startsWith(`${from}_`))) {
           const name = to + index.name.slice(from.length);
           if (dialect === 'postgres') await sql`alter index ${sql.id(index.name)} rename to ${sql.id(name)}`.execute(db);
           else {
@@ -56,12 +60,3 @@ export const renameTables =
       }
     },
   });
-
-async function indexesOf(db: Kysely<object>, dialect: SqlDialect, table: string): Promise<{ name: string; sql: string }[]> {
-  const query =
-    dialect === 'postgres'
-      ? sql<{ name: string; sql: string }>`select indexname as name, indexdef as sql from pg_indexes where schemaname = current_schema() and tablename = ${table}`
-      : // an index SQLite made itself (a primary key's, a unique column's) has no statement and keeps its name
-        sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'index' and tbl_name = ${table} and sql is not null`;
-  return (await query.execute(db)).rows;
-}

@@ -15,33 +15,13 @@ import { type MigrationSet, migrateToLatest } from './migrations.js';
 
 const ROWS = 700; // more than one chunk of a multi-row statement
 
+const rows = <T>(make: (i: number) => T) => Array.from({ length: ROWS }, (_, i) => make(i));
 const oldRows = {
-  wy_jobs: Array.from({ length: ROWS }, (_, i) => ({
-    id: `job-${i}`,
-    name: 'renames',
-    data: JSON.stringify({ i }),
-    state: i % 2 ? 'queued' : 'completed',
-    max_attempts: 3,
-    backoff_ms: 100,
-    run_at: 1_000 + i,
-    created_at: 1_000 + i,
-  })),
-  wy_counter_counts: Array.from({ length: ROWS }, (_, i) => ({ key: `/k/${i}`, count: i + 1 })),
-  wy_compute_tasks: Array.from({ length: ROWS }, (_, i) => ({ id: `task-${i}`, status: 'done', result: i / 3, error: null, created_at: i, finished_at: i + 1 })),
-  feedback: Array.from({ length: ROWS }, (_, i) => ({ id: `fb-${i}`, name: `n${i}`, email: '', message: `m${i}`, rating: i % 5, via: 'sync', created_at: i })),
-  blobs_pending: Array.from({ length: 3 }, (_, i) => ({
-    key: `k${i}`,
-    version: 'v1',
-    bytes: Buffer.from([i, 0, 255]),
-    size: 3,
-    etag: `e${i}`,
-    content_type: 'application/octet-stream',
-    metadata: null,
-    last_modified: i,
-    upload_token: null,
-    upload_lease_until: null,
-    sweep_at: i,
-  })),
+  wy_jobs: rows((i) => ({ id: `job-${i}`, name: 'renames', data: `${i}`, state: i % 2 ? 'queued' : 'completed', max_attempts: 3, backoff_ms: 100, run_at: 1_000 + i, created_at: 1_000 + i })),
+  wy_counter_counts: rows((i) => ({ key: `/k/${i}`, count: i + 1 })),
+  wy_compute_tasks: rows((i) => ({ id: `task-${i}`, status: 'done', result: i / 3, error: null, created_at: i, finished_at: i + 1 })),
+  feedback: rows((i) => ({ id: `fb-${i}`, name: `n${i}`, email: '', message: `m${i}`, rating: i % 5, via: 'sync', created_at: i })),
+  blobs_pending: rows((i) => ({ key: `k${i}`, version: 'v1', bytes: Buffer.from([i % 256, 0]), size: 2, etag: `e${i}`, content_type: 'a/b', metadata: null, last_modified: i, upload_token: null, upload_lease_until: null, sweep_at: i })),
 };
 
 const renamed = { wy_jobs: 'queue_jobs', wy_counter_counts: 'counters_counts', wy_compute_tasks: 'compute_tasks', feedback: 'feedback_entries', blobs_pending: 'fast_tier_pending' } as const;

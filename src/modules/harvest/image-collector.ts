@@ -61,7 +61,7 @@ export class ImageCollector {
     for (const image of fresh) {
       if (inserted.has(image.id)) owned.push({ ...image, status: 'running', claimed_by: taskId, lease_until: null, sha256: null, content_type: null, size: null, error: null });
     }
-    const existing = await database.run((db) => store.imagesBySourceKey(db, found.filter((f) => !inserted.has(fresh[f.position].id)).map((f) => f.key)));
+    const existing = await database.run((db) => store.imagesWhere(db, 'source_key', found.filter((f) => !inserted.has(fresh[f.position].id)).map((f) => f.key)));
     for (const image of [...owned, ...existing]) positionOf.set(image.id, byKey.get(image.source_key)!.position);
 
     let pending = existing;
@@ -90,7 +90,7 @@ export class ImageCollector {
         throw new HarvestError('aborted', 'the worker stopped while waiting for another task');
       });
       pause = Math.min(pause * 2, 1_000);
-      pending = await database.run((db) => store.imagesById(db, waiting));
+      pending = await database.run((db) => store.imagesWhere(db, 'id', waiting));
     }
 
     const all = [...links.values()];

@@ -160,15 +160,10 @@ export function insertClaimedImages(db: Kysely<HarvestTables>, taskId: string, i
   );
 }
 
-export async function imagesBySourceKey(db: Kysely<HarvestTables>, keys: string[]): Promise<ImageRow[]> {
+/** The images whose id (or source key) is one of `values`. */
+export async function imagesWhere(db: Kysely<HarvestTables>, column: 'id' | 'source_key', values: string[]): Promise<ImageRow[]> {
   const rows: ImageRow[] = [];
-  for (const chunk of chunksOf(keys)) rows.push(...(await db.selectFrom('harvest_images').selectAll().where('source_key', 'in', chunk).execute()));
-  return rows;
-}
-
-export async function imagesById(db: Kysely<HarvestTables>, ids: string[]): Promise<ImageRow[]> {
-  const rows: ImageRow[] = [];
-  for (const chunk of chunksOf(ids)) rows.push(...(await db.selectFrom('harvest_images').selectAll().where('id', 'in', chunk).execute()));
+  for (const chunk of chunksOf(values)) rows.push(...(await db.selectFrom('harvest_images').selectAll().where(column, 'in', chunk).execute()));
   return rows;
 }
 

@@ -1,6 +1,6 @@
 // Multi-row statements go in chunks: SQLite binds at most 32,766 values per statement and
 // PostgreSQL 65,535; 500 rows of up to 60 columns stay below both.
-export const ROWS_PER_STATEMENT = 500;
+const ROWS_PER_STATEMENT = 500;
 
 export function* chunksOf<T>(rows: T[], size = ROWS_PER_STATEMENT): Generator<T[]> {
   for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);

@@ -1,7 +1,7 @@
 // The SQL queue's statements, apart from the driver logic that uses them (as BullMQ keeps its Lua
 // scripts apart from its classes). One text for SQLite and PostgreSQL, but for row locking.
 import { type Generated, type Kysely, sql } from 'kysely';
-import { insertReturningIds } from '../db/chunks.js';
+import { chunksOf, insertReturningIds } from '../db/chunks.js';
 import type { SqlDialect } from '../db/database.js';
 import type { JobCounts, JobRecord, JobState } from './contract.js';
 import { JOB_STATES } from './contract.js';
@@ -142,8 +142,7 @@ export class SqlQueueStore {
       this.dialect === 'postgres'
         ? sql`queue_jobs.id = any(cast(${chunk.map((o) => o.id)} as text[])) and queue_jobs.locked_by = ${workerId}`
         : sql`queue_jobs.locked_by = ${workerId} and queue_jobs.state = 'active'`;
-    for (let i = 0; i < outcomes.length; i += FINISH_CHUNK) {
-      const chunk = outcomes.slice(i, i + FINISH_CHUNK);
+    for (const chunk of chunksOf(outcomes, FINISH_CHUNK)) {
       const rows = chunk.map((o) => sql`(${o.id}, ${o.state}, ${o.result}, ${o.error}, ${o.runAt}, ${o.finishedAt})`);
       // Padding to a power of two keeps the statement texts few, so SQLite's statement cache
       // holds them all; a padding row matches no job.

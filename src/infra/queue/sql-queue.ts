@@ -3,6 +3,7 @@
 // taken to have lost its worker and runs again. Claims and outcomes are batched, so one statement
 // serves many jobs when the queue is busy.
 import { randomUUID } from 'node:crypto';
+import { chunksOf } from '../db/chunks.js';
 import { type Database, withTables } from '../db/database.js';
 import { settlesWithin } from '../deadline.js';
 import {
@@ -89,7 +90,7 @@ export class SqlJobQueue implements JobQueue {
       this.pollMs,
       async (ids) => {
         const rows: JobRow[] = [];
-        for (let i = 0; i < ids.length; i += 500) rows.push(...(await this.store.getFinished(ids.slice(i, i + 500))));
+        for (const chunk of chunksOf(ids)) rows.push(...(await this.store.getFinished(chunk)));
         return rows.map(rowToRecord);
       },
       (error) => this.options.log?.warn({ err: error }, 'queue background task failed'),

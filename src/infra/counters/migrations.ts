@@ -1,5 +1,4 @@
-// The embedded counters driver's tables. A migration's name never changes once released: it has
-// run on users' databases.
+// The embedded counters driver's tables.
 import { sql } from 'kysely';
 import { type MigrationSet, renameTables } from '../db/migrations.js';
 

@@ -6,7 +6,10 @@ import type { Database, SqlDialect } from './database.js';
 /** A migration that may need to know the dialect (BLOB vs BYTEA, SKIP LOCKED, …). */
 export type DialectMigration = (dialect: SqlDialect) => Migration;
 
-/** Names are `YYYYMMDD-NN-owner-what`, so that the global order is the order they were written in. */
+/**
+ * Names are `YYYYMMDD-NN-owner-what`, so that the global order is the order they were written in;
+ * a released name never changes (it has run on users' databases): a change is a new migration.
+ */
 export type MigrationSet = Record<string, DialectMigration>;
 
 export async function migrateToLatest(database: Database, sets: MigrationSet[]): Promise<string[]> {

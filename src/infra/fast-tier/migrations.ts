@@ -1,4 +1,4 @@
-// The SQL fast tier's table. A migration's name never changes once released: it has run on users' databases.
+// The SQL fast tier's table.
 import { sql } from 'kysely';
 import { type MigrationSet, bytesType, renameTables } from '../db/migrations.js';
 

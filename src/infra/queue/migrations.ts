@@ -1,4 +1,4 @@
-// The SQL queue's table. A migration's name never changes once released: it has run on users' databases.
+// The SQL queue's table.
 import { sql } from 'kysely';
 import { type MigrationSet, renameTables } from '../db/migrations.js';
 

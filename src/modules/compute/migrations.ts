@@ -1,4 +1,4 @@
-// compute's table. A migration's name never changes once released: it has run on users' databases.
+// compute's table.
 import { type MigrationSet, renameTables } from '../../infra/db/migrations.js';
 
 export const computeMigrations: MigrationSet = {

@@ -1,4 +1,4 @@
-// feedback's tables. A migration's name never changes once released: it has run on users' databases.
+// feedback's tables.
 import { type MigrationSet, renameTables } from '../../infra/db/migrations.js';
 
 export const feedbackMigrations: MigrationSet = {

@@ -22,7 +22,7 @@ import {
   maxAttemptsOf,
   willRetry,
 } from './contract.js';
-import { batchedLookup } from '../tick-batch.js';
+import { TickBatch, batchedLookup } from '../tick-batch.js';
 import { JobWatchers } from './job-watchers.js';
 import type { Notifier, QueueSignal } from './notifier.js';
 import { type FinishOutcome, type JobRow, type QueueTables, SqlQueueStore, rowToRecord } from './sql-queue-store.js';
@@ -48,6 +48,12 @@ class ClaimedJob extends RunningJob {
   }
 }
 
+interface Outcome {
+  outcome: FinishOutcome;
+  registration: SqlRegistration;
+  job: ClaimedJob;
+}
+
 interface SqlRegistration extends Registration<ClaimedJob> {
   claimScheduled: boolean;
   /** the claim in flight: settles once the jobs it took are running (close() waits for it) */
@@ -61,12 +67,13 @@ export class SqlJobQueue implements JobQueue {
   private readonly workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly workers = new WorkerCore<ClaimedJob, SqlRegistration>((registration) => this.scheduleClaim(registration));
   private readonly watchers = new JobWatchers();
-  private readonly pendingOutcomes: { outcome: FinishOutcome; registration: SqlRegistration; job: ClaimedJob }[] = [];
-  private flushScheduled = false;
+  /** Outcomes recorded in one tick are written by one statement, one write after the other. */
+  private readonly outcomes = new TickBatch<Outcome>((batch) => this.flushOutcomes(batch), { maxBatch: Infinity, maxInFlight: 1 });
   private readonly lookups = batchedLookup<JobRow>(async (ids) => {
     const rows = await this.database.run(() => this.store.getMany(ids));
     return new Map(rows.map((row) => [row.id, row]));
   });
+  /** settles after the last outcome recorded is written (outcomes are written in order): close() waits for it */
   private flushing: Promise<void> = Promise.resolve();
   /** close() no longer waits for claims in flight: what they took must not start */
   private claimsAbandoned = false;
@@ -285,23 +292,12 @@ export class SqlJobQueue implements JobQueue {
           finishedAt: retry ? null : now,
         };
       }
-      await this.recordOutcome({ outcome, registration, job });
+      // A write that failed for good was logged by flushOutcomes' retries: nothing is left to do here.
+      this.flushing = this.outcomes.add({ outcome, registration, job }).catch(() => {});
     })();
   }
 
-  private recordOutcome(entry: { outcome: FinishOutcome; registration: SqlRegistration; job: ClaimedJob }): Promise<void> {
-    this.pendingOutcomes.push(entry);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      this.flushing = this.flushing.then(() => new Promise<void>((resolve) => setImmediate(() => this.flushOutcomes().finally(resolve))));
-    }
-    return this.flushing;
-  }
-
-  private async flushOutcomes(): Promise<void> {
-    this.flushScheduled = false;
-    const batch = this.pendingOutcomes.splice(0);
-    if (!batch.length) return;
+  private async flushOutcomes(batch: Outcome[]): Promise<void[]> {
     let applied: Set<string> | null = null;
     for (let attempt = 0; applied === null; attempt++) {
       try {
@@ -345,6 +341,7 @@ export class SqlJobQueue implements JobQueue {
     }
     for (const [name, ids] of finished) this.options.notifier.publish({ origin: this.workerId, kind: 'finished', name, ids });
     for (const [name, ids] of requeued) this.announce('enqueued', name, ids);
+    return batch.map(() => undefined);
   }
 
   private announce(kind: QueueSignal['kind'], name: string, ids: string[]): void {

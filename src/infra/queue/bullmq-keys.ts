@@ -1,7 +1,7 @@
 // What the BullMQ driver keeps in Redis beside BullMQ's own keys, and how Workyard's ids and job
 // names map onto BullMQ's. BullMQ keys are `<prefix>:<queue>:…`; ours live under `<prefix>:_wy:`,
 // which no queue can collide with because job names may not start with '_'.
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { loadLua } from '../redis/lua.js';
 
 // BullMQ refuses custom ids that look like integers (its own ids are integers) or contain ':'.
@@ -16,6 +16,14 @@ export function toBullId(id: string): string {
 
 export function fromBullId(bullId: string): string {
   return bullId.startsWith(ESCAPE) ? Buffer.from(bullId.slice(1), 'base64url').toString() : bullId;
+}
+
+/** The replies of a pipeline or MULTI, in order; the first failed command's error is thrown. */
+export async function repliesOf(commands: ChainableCommander): Promise<unknown[]> {
+  const replies = (await commands.exec()) ?? [];
+  const failure = replies.find(([error]) => error);
+  if (failure) throw failure[0];
+  return replies.map(([, value]) => value);
 }
 
 export class WorkyardRedisKeys {

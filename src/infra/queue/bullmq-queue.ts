@@ -31,7 +31,7 @@ import { JobWatchers } from './job-watchers.js';
 import { type Registration, RunningJob, WorkerCore } from './worker-core.js';
 import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
-import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, fromBullId, toBullId } from './bullmq-keys.js';
+import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, fromBullId, repliesOf, toBullId } from './bullmq-keys.js';
 import { countsOf, recentOf } from './bullmq-listing.js';
 import { jobToRecord } from './bullmq-records.js';
 
@@ -240,13 +240,11 @@ export class BullmqJobQueue implements JobQueue {
       if (chosen.length) pipeline.hmget(this.keys.index, ...chosen.map((e) => e.id));
       const names = [...new Set(entries.map((e) => e.name))].filter((n) => !this.knownNames.has(n));
       if (names.length) pipeline.sadd(this.keys.names, ...names);
-      const results = (await pipeline.exec()) ?? [];
-      const failed = results.find(([error]) => error);
-      if (failed) throw failed[0];
+      const results = await repliesOf(pipeline);
       names.forEach((n) => this.knownNames.add(n));
       // A caller-chosen id already taken by a job of another name is that job (idempotent);
       // one taken by this name is added again and BullMQ keeps the existing job.
-      const owners = chosen.length ? (results[(generated.length ? 1 : 0) + chosen.length][1] as (string | null)[]) : [];
+      const owners = chosen.length ? (results[(generated.length ? 1 : 0) + chosen.length] as (string | null)[]) : [];
       const taken = new Set(chosen.filter((e, i) => owners[i] !== e.name).map((e) => e.id));
       const byName = new Map<string, typeof entries>();
       for (const e of entries) if (!taken.has(e.id)) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
@@ -281,10 +279,7 @@ export class BullmqJobQueue implements JobQueue {
    * MULTI makes the three reads one snapshot.
    */
   private async stateOf(queue: Queue, bullId: string): Promise<JobState> {
-    const replies = (await this.redis.multi().zscore(queue.keys.completed, bullId).zscore(queue.keys.failed, bullId).lpos(queue.keys.active, bullId).exec()) ?? [];
-    const failure = replies.find(([error]) => error);
-    if (failure) throw failure[0];
-    const [completed, failed, active] = replies.map(([, value]) => value);
+    const [completed, failed, active] = await repliesOf(this.redis.multi().zscore(queue.keys.completed, bullId).zscore(queue.keys.failed, bullId).lpos(queue.keys.active, bullId));
     return completed !== null ? 'completed' : failed !== null ? 'failed' : active !== null ? 'active' : 'queued';
   }
 
@@ -343,12 +338,10 @@ export class BullmqJobQueue implements JobQueue {
       asked.push(id);
       pipeline.exists(queue.toKey(bullId)).zscore(queue.keys.completed, bullId).zscore(queue.keys.failed, bullId).exists(this.keys.cancelled(id));
     });
-    const replies = (await pipeline.exec()) ?? [];
-    const failure = replies.find(([error]) => error);
-    if (failure) throw failure[0];
+    const replies = await repliesOf(pipeline);
     const result = new Map<string, 'waiting' | 'finished' | 'gone'>();
     asked.forEach((id, i) => {
-      const [exists, completed, failed, cancelled] = replies.slice(i * 4, i * 4 + 4).map(([, value]) => value);
+      const [exists, completed, failed, cancelled] = replies.slice(i * 4, i * 4 + 4);
       result.set(id, completed !== null || failed !== null || cancelled === 1 ? 'finished' : exists === 1 ? 'waiting' : 'gone');
     });
     return result;

@@ -4,8 +4,7 @@ import type { Job } from 'bullmq';
 import type { JobProgress, JobRecord, JobState } from './contract.js';
 import { fromBullId } from './bullmq-keys.js';
 
-export function jobToRecord(job: Job, state: JobState, cancelledOn?: number): JobRecord {
-  const finished = state === 'completed' || state === 'failed' || state === 'cancelled';
+export function jobToRecord(job: Job, state: JobState): JobRecord {
   return {
     id: fromBullId(String(job.id)),
     name: job.name,
@@ -20,7 +19,8 @@ export function jobToRecord(job: Job, state: JobState, cancelledOn?: number): Jo
     maxAttempts: job.opts.attempts ?? 1,
     createdAt: job.timestamp,
     startedAt: job.processedOn ?? null,
-    finishedAt: state === 'cancelled' ? (cancelledOn ?? null) : finished ? (job.finishedOn ?? null) : null,
+    // A cancelled job is read from its copy (fetchCancelled), never from a BullMQ job.
+    finishedAt: state === 'completed' || state === 'failed' ? (job.finishedOn ?? null) : null,
   };
 }
 

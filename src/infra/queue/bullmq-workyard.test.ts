@@ -52,12 +52,8 @@ describe.skipIf(!ok)('Workyard on the BullMQ driver', () => {
   it('GET /tasks/:id follows a job; DELETE cancels a queued one (200) and refuses a running one (409)', async () => {
     const queue = wy.workyard.ctx.queue;
     const running = await queue.enqueue('slow-double', 21);
-    const deadline = Date.now() + 10_000;
-    let view: { status: string; progress: unknown } = { status: 'queued', progress: 0 };
-    while (view.status !== 'active' && Date.now() < deadline) {
-      view = (await (await fetch(`${wy.baseUrl}/tasks/${running.id}`)).json()) as typeof view;
-    }
-    expect(view.status).toBe('active');
+    const status = async () => ((await (await fetch(`${wy.baseUrl}/tasks/${running.id}`)).json()) as { status: string }).status;
+    await expect.poll(status, { timeout: 10_000 }).toBe('active');
     expect((await fetch(`${wy.baseUrl}/tasks/${running.id}`, { method: 'DELETE' })).status).toBe(409);
 
     const queued = await queue.enqueue('slow-double', 1, { jobId: '12345' });

@@ -2,23 +2,17 @@
 // this process completes the job once the dead worker's lease (BullMQ: lock) has lapsed. On the
 // SQL driver over SQLite and PostgreSQL, and on BullMQ.
 import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openTestQueue, tempDataDir, type QueueConfig } from '../../../test/support/queue-harness.js';
-import { deleteRedisPrefix } from '../../../test/support/redis-keys.js';
-import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
+import { type QueueConfig, openTestQueue, queueSetup } from '../../../test/support/queue-harness.js';
 import type { JobQueue } from './contract.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const childScript = path.join(root, 'test/support/queue-worker-child.ts');
 const tsxLoader = createRequire(import.meta.url).resolve('tsx');
 const LEASE_MS = 1_000;
-
-const postgresOk = await needService('postgres');
-const redisOk = await needService('redis');
 
 interface Child {
   process: ChildProcess;
@@ -67,42 +61,17 @@ function spawnWorker(config: QueueConfig, jobName: string): Child {
   };
 }
 
-const drivers: { label: string; skip: boolean; setup(): Promise<{ config: QueueConfig; dispose(): Promise<void> }> }[] = [
-  {
-    label: 'sql on sqlite',
-    skip: false,
-    async setup() {
-      const dataDir = tempDataDir();
-      return { config: { dataDir, redisPrefix: 'unused', dependencyTimeoutMs: 2_000 }, dispose: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    label: 'sql on postgres',
-    skip: !postgresOk,
-    async setup() {
-      const database = await createTestDatabase();
-      return { config: { dataDir: tempDataDir(), databaseUrl: database.url, redisPrefix: 'unused', dependencyTimeoutMs: 2_000 }, dispose: () => database.drop() };
-    },
-  },
-  {
-    label: 'bullmq',
-    skip: !redisOk,
-    async setup() {
-      const prefix = uniqueRedisPrefix('kill');
-      return { config: { dataDir: tempDataDir(), redisUrl, redisPrefix: prefix, dependencyTimeoutMs: 2_000 }, dispose: async () => void (await deleteRedisPrefix(redisUrl, prefix)) };
-    },
-  },
-];
+const drivers = await Promise.all((['sql on sqlite', 'sql on postgres', 'bullmq'] as const).map(queueSetup));
 
 for (const driver of drivers) {
-  describe.skipIf(driver.skip)(`kill a worker mid-job: ${driver.label}`, () => {
+  describe.skipIf(!driver.available)(`kill a worker mid-job: ${driver.label}`, () => {
     const cleanups: (() => Promise<unknown> | unknown)[] = [];
     afterEach(async () => {
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     });
 
     it('another worker completes the job after the dead worker’s lease lapses', async () => {
-      const { config, dispose } = await driver.setup();
+      const { config, dispose } = await driver.create();
       cleanups.push(dispose);
       const jobName = `kill-${Math.random().toString(36).slice(2, 8)}`;
       // Tables exist before the child starts, so two processes do not race to create them.

@@ -4,39 +4,19 @@
 // stop (CI saw "close() aborts a job that outlasts the grace period" fail this way on PostgreSQL).
 // Here the claim's rows are held after it commits (test/support/held-claims.ts) until close() has
 // begun, so the moment is reached every run, on SQLite and on PostgreSQL.
-import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { holdFirstClaim } from '../../../test/support/held-claims.js';
-import { type QueueConfig, openTestQueue, tempDataDir } from '../../../test/support/queue-harness.js';
-import { createTestDatabase, needService } from '../../../test/support/services.js';
+import { openTestQueue, queueSetup } from '../../../test/support/queue-harness.js';
 import { settlesWithin } from '../deadline.js';
 import type { JobQueue } from './contract.js';
 
-const postgres = await needService('postgres');
 const GRACE_MS = 300;
 
-const setups: { dialect: string; available: boolean; config: () => Promise<{ config: QueueConfig; dispose(): Promise<unknown> }> }[] = [
-  {
-    dialect: 'sqlite',
-    available: true,
-    config: async () => {
-      const dataDir = tempDataDir();
-      return { config: { dataDir, redisPrefix: 'unused', dependencyTimeoutMs: 2_000 }, dispose: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    dialect: 'postgres',
-    available: postgres,
-    config: async () => {
-      const database = await createTestDatabase();
-      return { config: { dataDir: tempDataDir(), databaseUrl: database.url, redisPrefix: 'unused', dependencyTimeoutMs: 2_000 }, dispose: () => database.drop() };
-    },
-  },
-];
+const setups = await Promise.all((['sql on sqlite', 'sql on postgres'] as const).map(queueSetup));
 
-for (const { dialect, available, config: makeConfig } of setups) {
-  describe.skipIf(!available)(`sql queue on ${dialect}: close() with a claim in flight`, () => {
+for (const { label, available, create } of setups) {
+  describe.skipIf(!available)(`${label}: close() with a claim in flight`, () => {
     const opened: JobQueue[] = [];
     const disposals: (() => Promise<unknown>)[] = [];
     afterAll(async () => {
@@ -45,7 +25,7 @@ for (const { dialect, available, config: makeConfig } of setups) {
     });
 
     it('waits for a committed claim, then gives its job the grace period and the abort; the job is not lost', async () => {
-      const { config, dispose } = await makeConfig();
+      const { config, dispose } = await create();
       disposals.push(dispose);
       const name = `claim-in-flight-${randomBytes(4).toString('hex')}`;
       const hold = holdFirstClaim();

@@ -1,12 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestWorkyard, startTestWorkyard } from '../../test/support/workyard.js';
+import { describe, expect, it } from 'vitest';
+import { startTestWorkyard } from '../../test/support/workyard.js';
+import { suiteWorkyard } from '../../test/support/suite-workyard.js';
 
 describe('operations routes (embedded shape)', () => {
-  let wy: TestWorkyard;
-  beforeAll(async () => {
-    wy = await startTestWorkyard();
-  });
-  afterAll(() => wy.close());
+  const wy = suiteWorkyard(() => startTestWorkyard());
 
   it('answers /healthz without touching a dependency', async () => {
     const res = await wy.workyard.app.inject({ url: '/healthz' });

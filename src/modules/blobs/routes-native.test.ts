@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3rverHandle, startS3rver } from '../../../test/support/s3rver.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { blobPath, rawRequest } from '../../../test/support/blobs.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 let s3: S3rverHandle;
 beforeAll(async () => {
@@ -306,11 +307,7 @@ describe.each(variants)('native blob routes: $name', (variant) => {
 });
 
 describe('DELETE /blobs/:key with an API key', () => {
-  let wy: TestWorkyard;
-  beforeAll(async () => {
-    wy = await startTestWorkyard({ WORKYARD_API_KEY: 'secret-key' });
-  });
-  afterAll(() => wy?.close());
+  const wy = suiteWorkyard(() => startTestWorkyard({ WORKYARD_API_KEY: 'secret-key' }));
 
   it('needs the key; reads and writes do not', async () => {
     expect((await wy.workyard.app.inject({ method: 'PUT', url: '/blobs/guarded', payload: 'x' })).statusCode).toBe(201);

@@ -1,14 +1,11 @@
 // The HTTP contract of compute on the embedded shape: every validation rule answers 400 naming its
 // field, non-JSON bodies answer 415, unknown ids 404, and the routes are documented in /docs.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { describe, expect, it } from 'vitest';
+import { startTestWorkyard } from '../../../test/support/workyard.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 describe('compute routes: validation, media types and docs (embedded)', () => {
-  let wy: TestWorkyard;
-  beforeAll(async () => {
-    wy = await startTestWorkyard();
-  });
-  afterAll(() => wy?.close());
+  const wy = suiteWorkyard(() => startTestWorkyard());
 
   const postJson = (url: string, payload: string | object) =>
     wy.workyard.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });

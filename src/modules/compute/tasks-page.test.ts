@@ -1,17 +1,14 @@
 // GET /async/tasks, the page the home page links to for compute: the newest sum tasks with their
 // state and result or error, each linking to its JSON. (The link went to /async/get_task_result
 // without an id, a 400.) Every link of the home page is followed here and answers.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { describe, expect, it } from 'vitest';
+import { startTestWorkyard } from '../../../test/support/workyard.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
 describe('the compute tasks page', () => {
-  let wy: TestWorkyard;
-  beforeAll(async () => {
-    wy = await startTestWorkyard();
-  });
-  afterAll(() => wy?.close());
+  const wy = suiteWorkyard(() => startTestWorkyard());
   const inject = (url: string, accept = BROWSER) => wy.workyard.app.inject({ url, headers: { accept } });
 
   async function postTask(numbers: number[]): Promise<string> {

@@ -9,6 +9,7 @@ import { type TestWorkyard, startTestWorkyard } from '../../../test/support/work
 import { tasksModule } from '../tasks/index.js';
 import { createHarvestModule } from './index.js';
 import { tablesOf } from '../../../test/support/tables.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 const MAX_IMAGE_BYTES = 100_000;
 const png = (name: string, size = 300) => fakePng(name, size);
@@ -355,11 +356,7 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
 }
 
 describe('harvest task cancelled before a worker took it (API-only process)', () => {
-  let wy: TestWorkyard;
-  beforeAll(async () => {
-    wy = await startTestWorkyard({}, { worker: false, modules: [tasksModule, createHarvestModule()] });
-  });
-  afterAll(() => wy?.close());
+  const wy = suiteWorkyard(() => startTestWorkyard({}, { worker: false, modules: [tasksModule, createHarvestModule()] }));
 
   it('reports the task failed, saying it was cancelled', async () => {
     const posted = await wy.workyard.app.inject({ method: 'POST', url: '/text_tasks', payload: { url: 'https://example.com/' } });

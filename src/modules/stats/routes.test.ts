@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { TestWorkyard } from '../../../test/support/workyard.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MAX_KEY_LENGTH } from '../../infra/counters/contract.js';
 import { countOf, readStats, startStatsWorkyard } from '../../../test/support/stats.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 describe('stats routes', () => {
-  let wy: TestWorkyard;
+  const wy = suiteWorkyard(() => startStatsWorkyard());
   const get = (url: string) => wy.workyard.app.inject({ url });
-  beforeAll(async () => {
-    wy = await startStatsWorkyard();
-  });
-  afterAll(() => wy.close());
   beforeEach(async () => {
     expect((await wy.workyard.app.inject({ method: 'DELETE', url: '/stats/' })).statusCode).toBe(204);
   });
@@ -151,11 +147,7 @@ describe('stats routes', () => {
 });
 
 describe('stats reset with an API key', () => {
-  let wy: TestWorkyard;
-  beforeAll(async () => {
-    wy = await startStatsWorkyard({ WORKYARD_API_KEY: 'secret-key' });
-  });
-  afterAll(() => wy.close());
+  const wy = suiteWorkyard(() => startStatsWorkyard({ WORKYARD_API_KEY: 'secret-key' }));
 
   it('needs the key to reset, and keeps the counts when refused', async () => {
     await wy.workyard.app.inject({ url: '/api/guarded/' });

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestWorkyard } from '../../../test/support/workyard.js';
+import { describe, expect, it } from 'vitest';
 import { readStats, startStatsWorkyard } from '../../../test/support/stats.js';
 import { parseTrafficArguments } from './traffic-cli.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -51,11 +51,7 @@ describe('workyard traffic arguments', () => {
 });
 
 describe('workyard traffic against a running Workyard', () => {
-  let wy: TestWorkyard;
-  beforeAll(async () => {
-    wy = await startStatsWorkyard();
-  });
-  afterAll(() => wy.close());
+  const wy = suiteWorkyard(() => startStatsWorkyard());
 
   it('sends N requests, draws its progress bar on stderr and prints the summary on stdout', { timeout: 90_000 }, async () => {
     await wy.workyard.app.inject({ method: 'DELETE', url: '/stats/' });

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestWorkyard } from '../../../test/support/workyard.js';
+import { describe, expect, it } from 'vitest';
 import { TRAFFIC_JOB } from './jobs.js';
 import { isLoopbackHost, loopbackBaseUrl, loopbackOrigin } from './loopback.js';
 import { type StatsBody, countOf, startStatsWorkyard } from '../../../test/support/stats.js';
 import { MAX_SEGMENTS, SEGMENT_POOL_SIZE, type TrafficSummary, makeSegmentPool, randomApiPath } from './traffic.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 /** The summary of a traffic run as POST /test/{n}/?wait=true answers it. */
 type TaskSummaryBody = TrafficSummary & { task_id: string };
@@ -73,12 +73,8 @@ describe('loopback only', () => {
 });
 
 describe('test traffic runs', () => {
-  let wy: TestWorkyard;
+  const wy = suiteWorkyard(() => startStatsWorkyard());
   const http = (method: string, path: string) => fetch(wy.baseUrl + path, { method });
-  beforeAll(async () => {
-    wy = await startStatsWorkyard();
-  });
-  afterAll(() => wy.close());
 
   it('sends n real requests whose paths obey the rule, and total_requests grows by n', async () => {
     const n = 1_500;

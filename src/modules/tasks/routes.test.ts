@@ -1,8 +1,9 @@
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { WorkyardModule } from '../../app-context.js';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from './index.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 // A module of the test's own: a job that waits until the test lets it finish.
 const gates = new Map<string, () => void>();
@@ -52,11 +53,7 @@ function readEvents(url: string): { events: { event: string; data: any }[]; ende
 }
 
 describe('task API', () => {
-  let wy: TestWorkyard;
-  beforeAll(async () => {
-    wy = await startTestWorkyard({}, { modules: [tasksModule, gatedModule] });
-  });
-  afterAll(() => wy.close());
+  const wy = suiteWorkyard(() => startTestWorkyard({}, { modules: [tasksModule, gatedModule] }));
 
   it('shows a task by id with every field, from queued to completed', async () => {
     const job = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 21 });

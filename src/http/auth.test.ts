@@ -1,23 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type TestWorkyard, startTestWorkyard } from '../../test/support/workyard.js';
 import { tasksModule } from '../modules/tasks/index.js';
+import { suiteWorkyard } from '../../test/support/suite-workyard.js';
 
 const KEY = 's3cret-Ключ-🔑';
 const unauthorized = { error: { code: 'unauthorized', message: expect.stringContaining('Authorization: Bearer'), field: 'authorization' } };
 
 describe('the API key guard (DELETE /tasks/:id)', () => {
-  let wy: TestWorkyard;
-  let open: TestWorkyard;
+  const wy = suiteWorkyard(() => startTestWorkyard({ WORKYARD_API_KEY: KEY }, { modules: [tasksModule] }));
+  const open = suiteWorkyard(() => startTestWorkyard({}, { modules: [tasksModule] }));
   let jobId: string;
   beforeAll(async () => {
-    wy = await startTestWorkyard({ WORKYARD_API_KEY: KEY }, { modules: [tasksModule] });
-    open = await startTestWorkyard({}, { modules: [tasksModule] });
     // Nobody processes this job name, so the job stays queued and cancellable.
     jobId = (await wy.workyard.ctx.queue.enqueue('security-test-idle', {})).id;
-  });
-  afterAll(async () => {
-    await wy?.close();
-    await open?.close();
   });
 
   const del = (app: TestWorkyard, authorization?: string) =>

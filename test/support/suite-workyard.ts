@@ -3,12 +3,18 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { TestWorkyard } from './workyard.js';
 
-/** Call inside describe; the object it returns is filled in by beforeAll, so read it in tests only. */
-export function suiteWorkyard(start: () => Promise<TestWorkyard>): TestWorkyard {
+/**
+ * Call inside describe; the object it returns is filled in by beforeAll, so read it in tests only.
+ * `afterClose` ends what `start` set up for the Workyard (a server, a database), once it is closed.
+ */
+export function suiteWorkyard(start: () => Promise<TestWorkyard>, afterClose?: () => unknown): TestWorkyard {
   const wy = {} as TestWorkyard;
   beforeAll(async () => {
     Object.assign(wy, await start());
   });
-  afterAll(() => wy.close?.());
+  afterAll(async () => {
+    await wy.close?.();
+    await afterClose?.();
+  });
   return wy;
 }

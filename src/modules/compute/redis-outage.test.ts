@@ -1,24 +1,20 @@
 // Redis stopped under a running Workyard (BullMQ driver): compute answers 503 naming redis within
 // a second, results already recorded stay readable from SQL, and sums work again once Redis is
 // back, without restarting Workyard. Uses a redis-server of its own, never the shared one.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type PrivateRedis, startPrivateRedis } from '../../../test/support/redis-server.js';
 import { needService } from '../../../test/support/services.js';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { startTestWorkyard } from '../../../test/support/workyard.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 const redisAvailable = await needService('redis');
 
 describe.skipIf(!redisAvailable)('compute while Redis (BullMQ queue) stops and comes back', () => {
   let redis: PrivateRedis;
-  let wy: TestWorkyard;
-  beforeAll(async () => {
+  const wy = suiteWorkyard(async () => {
     redis = await startPrivateRedis({ appendOnly: false });
-    wy = await startTestWorkyard({ WORKYARD_REDIS_URL: redis.url, WORKYARD_REDIS_PREFIX: 'wy-compute-outage' });
-  });
-  afterAll(async () => {
-    await wy?.close();
-    await redis?.stop();
-  });
+    return startTestWorkyard({ WORKYARD_REDIS_URL: redis.url, WORKYARD_REDIS_PREFIX: 'wy-compute-outage' });
+  }, () => redis?.stop());
 
   const post = (url: string, body: object) => wy.workyard.app.inject({ method: 'POST', url, payload: body });
 

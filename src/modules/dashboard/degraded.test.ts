@@ -1,7 +1,8 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTestDatabase, needService } from '../../../test/support/services.js';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { startTestWorkyard } from '../../../test/support/workyard.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 const ok = await needService('postgres');
 
@@ -9,16 +10,12 @@ const ok = await needService('postgres');
 // PostgreSQL that stops answering (a lock held on the jobs table) and then disappears.
 describe.skipIf(!ok)('GET /dashboard when the database does not answer (PostgreSQL)', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let wy: TestWorkyard;
-  beforeAll(async () => {
+  const wy = suiteWorkyard(async () => {
     database = await createTestDatabase();
-    wy = await startTestWorkyard({ WORKYARD_DATABASE_URL: database.url, WORKYARD_DEPENDENCY_TIMEOUT_MS: '300' });
-    await wy.workyard.ctx.queue.enqueue('dashboard-test.idle', {});
-  });
-  afterAll(async () => {
-    await wy?.close();
-    await database?.drop();
-  });
+    const started = await startTestWorkyard({ WORKYARD_DATABASE_URL: database.url, WORKYARD_DEPENDENCY_TIMEOUT_MS: '300' });
+    await started.workyard.ctx.queue.enqueue('dashboard-test.idle', {});
+    return started;
+  }, () => database?.drop());
 
   it('shows the queue panels as not available within the deadline while the jobs table is locked, then recovers', async () => {
     const locker = new pg.Client({ connectionString: database.url });

@@ -2,16 +2,16 @@
 // fail with a clear error and the target site never sees a connection. The "front" site that
 // redirects sits on 127.0.0.2, exempted for this test only, so that the first hop is allowed
 // and the redirect to loopback is what the guard must catch.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type FixtureSite, bytes, fakePng, html, redirect, startFixtureSite } from '../../../test/support/harvest-fixture-site.js';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
 import { createHarvestModule } from './index.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 describe('harvest with the SSRF guard on', () => {
   let target: FixtureSite;
   let front: FixtureSite;
-  let wy: TestWorkyard;
 
   async function harvest(kind: 'images' | 'text', url: string) {
     const posted = await wy.workyard.app.inject({ method: 'POST', url: `/${kind}_tasks`, payload: { url } });
@@ -21,7 +21,7 @@ describe('harvest with the SSRF guard on', () => {
     return (await wy.workyard.app.inject({ url: `/${kind}_tasks/${id}` })).json();
   }
 
-  beforeAll(async () => {
+  const wy = suiteWorkyard(async () => {
     target = await startFixtureSite({ '/': html('<img src="/secret.png">'), '/secret.png': bytes(fakePng('secret'), 'image/png') }, { ipv6: true });
     front = await startFixtureSite({
       '/to-127': redirect(`http://127.0.0.1:${target.port}/`),
@@ -32,13 +32,10 @@ describe('harvest with the SSRF guard on', () => {
       '/own.png': bytes(fakePng('own'), 'image/png'),
       '/hop.png': redirect(`http://localhost:${target.port}/secret.png`),
     }, { host: '127.0.0.2' });
-    wy = await startTestWorkyard({}, { modules: [tasksModule, createHarvestModule({ exemptRanges: ['127.0.0.2/32'] })] });
-    expect(wy.workyard.ctx.config.harvest.allowPrivate).toBe(false);
-  });
-  afterAll(async () => {
-    await wy?.close();
-    await Promise.all([target?.close(), front?.close()]);
-  });
+    const started = await startTestWorkyard({}, { modules: [tasksModule, createHarvestModule({ exemptRanges: ['127.0.0.2/32'] })] });
+    expect(started.workyard.ctx.config.harvest.allowPrivate).toBe(false);
+    return started;
+  }, () => Promise.all([target?.close(), front?.close()]));
 
   it.each([
     ['images', 'http://127.0.0.1:PORT/', /^refused to connect to 127\.0\.0\.1: 127\.0\.0\.1 is a loopback address \(set WORKYARD_HARVEST_ALLOW_PRIVATE=true to allow it\)$/],

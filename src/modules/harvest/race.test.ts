@@ -11,6 +11,7 @@ import { type TestWorkyard, startTestWorkyard } from '../../../test/support/work
 import { tasksModule } from '../tasks/index.js';
 import { createHarvestModule } from './index.js';
 import { tablesOf } from '../../../test/support/tables.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 const IMAGES = 24;
 
@@ -61,15 +62,10 @@ async function harvestJobsRunBy(wy: TestWorkyard): Promise<number> {
 
 describe('racing tasks, one process (SQLite)', () => {
   let site: FixtureSite;
-  let wy: TestWorkyard;
-  beforeAll(async () => {
+  const wy = suiteWorkyard(async () => {
     site = await racePage();
-    wy = await startTestWorkyard({ WORKYARD_HARVEST_ALLOW_PRIVATE: 'true' }, { modules: [tasksModule, createHarvestModule({ waitPollMs: 10, taskConcurrency: 4, perHostConcurrency: 6 })] });
-  });
-  afterAll(async () => {
-    await wy?.close();
-    await site?.close();
-  });
+    return startTestWorkyard({ WORKYARD_HARVEST_ALLOW_PRIVATE: 'true' }, { modules: [tasksModule, createHarvestModule({ waitPollMs: 10, taskConcurrency: 4, perHostConcurrency: 6 })] });
+  }, () => site?.close());
 
   it('three tasks on pages sharing every image download each image once and all link them', async () => {
     const ids = await Promise.all([post(wy, `${site.url}/race.html`), post(wy, `${site.url}/other.html`), post(wy, `${site.url}/race.html`)]);

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3rverHandle, startS3rver } from '../../../test/support/s3rver.js';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { startTestWorkyard } from '../../../test/support/workyard.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 // What Python's own encoders write for the seed's "bytes in base64, serialised to a string": every
 // byte value twice and one more (so every character of both alphabets appears, and padding too).
@@ -35,13 +36,9 @@ const variants = [
 ];
 
 describe.each(variants)('compatible blob routes: $name', (variant) => {
-  let wy: TestWorkyard;
+  const wy = suiteWorkyard(() => startTestWorkyard({ ...variant.env(), WORKYARD_DEPENDENCY_TIMEOUT_MS: '10000' }));
   const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
   const put = (body: unknown) => inject({ method: 'POST', url: '/put/', payload: body as object });
-  beforeAll(async () => {
-    wy = await startTestWorkyard({ ...variant.env(), WORKYARD_DEPENDENCY_TIMEOUT_MS: '10000' });
-  });
-  afterAll(() => wy?.close());
 
   it('stores base64 data and answers it back with its key and extension', async () => {
     const bytes = randomBytes(1000);

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3rverHandle, startS3rver } from '../../../test/support/s3rver.js';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { startTestWorkyard } from '../../../test/support/workyard.js';
 import { blobPath, rawRequest } from '../../../test/support/blobs.js';
 import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
@@ -27,13 +27,9 @@ const variants = [
 const md5Etag = (bytes: Buffer) => `"${createHash('md5').update(bytes).digest('hex')}"`;
 
 describe.each(variants)('native blob routes: $name', (variant) => {
-  let wy: TestWorkyard;
+  // s3rver shares two cores with the other suites: a generous dependency deadline keeps it from flaking.
+  const wy = suiteWorkyard(() => startTestWorkyard({ ...variant.env(), WORKYARD_BLOBS_MAX_BYTES: String(MAX_BYTES), WORKYARD_DEPENDENCY_TIMEOUT_MS: '10000' }));
   const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
-  beforeAll(async () => {
-    // s3rver shares two cores with the other suites: a generous dependency deadline keeps it from flaking.
-    wy = await startTestWorkyard({ ...variant.env(), WORKYARD_BLOBS_MAX_BYTES: String(MAX_BYTES), WORKYARD_DEPENDENCY_TIMEOUT_MS: '10000' });
-  });
-  afterAll(() => wy?.close());
 
   it('puts raw bytes and gets them back with their headers', async () => {
     const bytes = randomBytes(3000);

@@ -1,22 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { needService, redisUrl, uniqueRedisPrefix } from '../../../test/support/services.js';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { startTestWorkyard } from '../../../test/support/workyard.js';
 import { modules } from '../index.js';
 import { KEY_COOKIE } from './operator-access.js';
 import { SLOW_JOB, slowJobModule } from '../../../test/support/dashboard.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 const ok = await needService('redis');
 const KEY = 'bull-board-test-key';
 
 describe.skipIf(!ok)('bull-board at /admin/queues (BullMQ queue driver)', () => {
-  let wy: TestWorkyard;
-  beforeAll(async () => {
-    wy = await startTestWorkyard(
-      { WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: uniqueRedisPrefix('dashboard'), WORKYARD_API_KEY: KEY },
-      { modules: [...modules, slowJobModule] },
-    );
-  });
-  afterAll(() => wy?.close());
+  const wy = suiteWorkyard(() =>
+    startTestWorkyard({ WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: uniqueRedisPrefix('dashboard'), WORKYARD_API_KEY: KEY }, { modules: [...modules, slowJobModule] }),
+  );
 
   it('is mounted with the BullMQ driver and needs the operator key', async () => {
     expect(wy.workyard.ctx.drivers.queue).toBe('bullmq');

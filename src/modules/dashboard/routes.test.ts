@@ -1,22 +1,22 @@
 import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { describe, expect, it } from 'vitest';
+import { startTestWorkyard } from '../../../test/support/workyard.js';
 import { modules } from '../index.js';
 import { KEY_COOKIE } from './operator-access.js';
 import { SLOW_JOB, readEvents, slowJobModule } from '../../../test/support/dashboard.js';
+import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 const KEY = 'dashboard-test-key';
 const cookie = { cookie: `${KEY_COOKIE}=${KEY}` };
 
 describe('GET /dashboard (embedded shape)', () => {
-  let wy: TestWorkyard;
-  beforeAll(async () => {
-    wy = await startTestWorkyard({ WORKYARD_API_KEY: KEY }, { modules: [...modules, slowJobModule] });
+  const wy = suiteWorkyard(async () => {
+    const started = await startTestWorkyard({ WORKYARD_API_KEY: KEY }, { modules: [...modules, slowJobModule] });
     // Before the first read: blob totals are read again only every few seconds.
-    await wy.workyard.ctx.blobs.put('dashboard-test/one', Buffer.alloc(1000, 1));
-    await wy.workyard.ctx.blobs.put('dashboard-test/two', Buffer.alloc(2048, 2));
+    await started.workyard.ctx.blobs.put('dashboard-test/one', Buffer.alloc(1000, 1));
+    await started.workyard.ctx.blobs.put('dashboard-test/two', Buffer.alloc(2048, 2));
+    return started;
   });
-  afterAll(() => wy?.close());
   const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
 
   describe('the operator key', () => {

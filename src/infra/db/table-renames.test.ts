@@ -1,16 +1,13 @@
 // The `<owner>_<things>` renames on a database that holds rows: every row is found under the new
 // name, the indexes follow, and the stores read them.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, needService } from '../../../test/support/services.js';
+import { sqlDialects } from '../../../test/support/sql-dialects.js';
 import { modules } from '../../modules/index.js';
 import { FeedbackStore } from '../../modules/feedback/store.js';
 import { infraMigrations } from '../index.js';
 import { type QueueTables, SqlQueueStore } from '../queue/sql-queue-store.js';
-import { type Database, openDatabase, withTables } from './database.js';
+import { type Database, withTables } from './database.js';
 import { type MigrationSet, migrateToLatest } from './migrations.js';
 
 const ROWS = 700; // more than one chunk of a multi-row statement
@@ -86,18 +83,6 @@ function renamesKeepRows(open: () => Promise<{ database: Database; drop(): Promi
   });
 }
 
-describe('table renames on SQLite', () => {
-  renamesKeepRows(async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-renames-'));
-    return { database: openDatabase({ dataDir, timeoutMs: 10_000 }), drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
-  });
-});
-
-const postgres = await needService('postgres');
-
-describe.skipIf(!postgres)('table renames on PostgreSQL', () => {
-  renamesKeepRows(async () => {
-    const store = await createTestDatabase();
-    return { database: openDatabase({ url: store.url, dataDir: os.tmpdir(), timeoutMs: 10_000 }), drop: store.drop };
-  });
-});
+for (const dialect of await sqlDialects()) {
+  describe.skipIf(!dialect.available)(`table renames on ${dialect.name}`, () => renamesKeepRows(dialect.open));
+}

@@ -18,6 +18,8 @@ import {
   type JobProgress,
   type JobQueue,
   type JobRecord,
+  type ScheduleRecord,
+  type ScheduleSpec,
   type JobState,
   type WorkerOptions,
   assertJobName,
@@ -400,6 +402,19 @@ export class BullmqJobQueue implements JobQueue {
     } finally {
       this.workers.ended(registration, context);
     }
+  }
+
+  // Placeholder while the scheduler is written (queue I): the contract's schedule methods.
+  async schedule(_id: string, _spec: ScheduleSpec): Promise<ScheduleRecord> {
+    throw new Error('schedules are not implemented yet');
+  }
+
+  async unschedule(_id: string): Promise<boolean> {
+    throw new Error('schedules are not implemented yet');
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    throw new Error('schedules are not implemented yet');
   }
 
   async counts(): Promise<JobCounts> {

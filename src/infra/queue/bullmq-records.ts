@@ -17,6 +17,11 @@ export function jobToRecord(job: Job, state: JobState): JobRecord {
     error: state === 'failed' || state === 'queued' ? (job.failedReason || null) : null,
     attempts: job.attemptsStarted ?? 0,
     maxAttempts: job.opts.attempts ?? 1,
+    priority: 5,
+    runAt: job.timestamp + (job.delay ?? 0),
+    timeoutMs: null,
+    group: null,
+    key: null,
     createdAt: job.timestamp,
     startedAt: job.processedOn ?? null,
     // A cancelled job is read from its copy (fetchCancelled), never from a BullMQ job.

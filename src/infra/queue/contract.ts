@@ -2,11 +2,29 @@
 // pass the same conformance suite (queue.conformance.ts); modules see only this interface.
 import type { Queue } from 'bullmq';
 
-export type JobState = 'queued' | 'active' | 'completed' | 'failed' | 'cancelled';
-export const JOB_STATES: readonly JobState[] = ['queued', 'active', 'completed', 'failed', 'cancelled'];
+/** `delayed`: waiting for its run time (runAt, delayMs or a retry's backoff); `queued`: due, waiting for a worker. */
+export type JobState = 'queued' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
+export const JOB_STATES: readonly JobState[] = ['queued', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled']);
 
 export type JobProgress = number | Record<string, unknown>;
+
+/**
+ * What a second enqueue with the same `key` does while the key is taken:
+ * - `keep`: the existing job wins; the new one is not stored (the answer is the existing job).
+ * - `replace`: while the existing job is still queued or delayed, its data, run time, priority
+ *   and timeout become the new ones (same id); once it has started, a new job takes the key.
+ * - `debounce`: while the existing job is still queued or delayed, its data become the new ones
+ *   and its run time moves to now + delayMs (or runAt), so a burst runs once, with the last data;
+ *   once it has started, a new job takes the key.
+ */
+export type KeyMode = 'keep' | 'replace' | 'debounce';
+export const KEY_MODES: readonly KeyMode[] = ['keep', 'replace', 'debounce'];
+
+/** Priorities run from 1 (first) to 10 (last); among due jobs of one name a lower number runs first. */
+export const PRIORITY_FIRST = 1;
+export const PRIORITY_LAST = 10;
+export const PRIORITY_DEFAULT = 5;
 
 export interface EnqueueOptions {
   /**
@@ -20,6 +38,29 @@ export interface EnqueueOptions {
   backoffMs?: number;
   /** Do not run before this many milliseconds from now. */
   delayMs?: number;
+  /** Do not run before this time (epoch ms); not with delayMs. A time in the past is due at once. */
+  runAt?: number;
+  /** 1 (first) to 10 (last), default 5; FIFO within a priority. */
+  priority?: number;
+  /**
+   * Deduplication key (any string, per job name): see KeyMode. The key is taken from enqueue
+   * until keyTtlMs after its job finished (default: until the job is removed by retention).
+   */
+  key?: string;
+  /** default `keep` */
+  keyMode?: KeyMode;
+  keyTtlMs?: number;
+  /**
+   * Group (any string, e.g. a host name): the worker options groupConcurrency/groupRate of this
+   * job name limit each group apart, across every worker process.
+   */
+  group?: string;
+  /**
+   * Each run may take this long: past it the handler's signal aborts with a TimeoutError reason
+   * and the run fails with a `timeout: …` error (retried while attempts remain); a result that
+   * arrives later is dropped. Default: no timeout.
+   */
+  timeoutMs?: number;
 }
 
 export interface JobRecord<Data = unknown, Result = unknown> {
@@ -33,6 +74,13 @@ export interface JobRecord<Data = unknown, Result = unknown> {
   /** runs started so far */
   attempts: number;
   maxAttempts: number;
+  /** 1 (first) to 10 (last) */
+  priority: number;
+  /** when it is, or was last, due to run (epoch ms) */
+  runAt: number;
+  timeoutMs: number | null;
+  group: string | null;
+  key: string | null;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -45,7 +93,10 @@ export interface JobContext<Data = unknown> {
   /** 1 on the first run */
   attempt: number;
   reportProgress(progress: JobProgress): Promise<void>;
-  /** aborted when the worker shuts down past its grace period */
+  /**
+   * Aborted when the worker shuts down past its grace period (reason: an AppError), when the run
+   * passes its timeoutMs (reason: a TimeoutError) or when the job is cancelled while it runs.
+   */
   signal: AbortSignal;
 }
 
@@ -58,6 +109,44 @@ export type JobHandler<Data = unknown, Result = unknown> = (job: JobContext<Data
 export interface WorkerOptions {
   /** jobs of this name run at most this many at once in this process (default 1) */
   concurrency?: number;
+  /** at most this many jobs of one group (EnqueueOptions.group) active at once, across every worker process (default: no limit) */
+  groupConcurrency?: number;
+  /** at most `max` jobs of one group started per `windowMs`, across every worker process (default: no limit) */
+  groupRate?: { max: number; windowMs: number };
+}
+
+/** A recurring job: fires once per due time of `cron` in `timezone`, however many worker processes run. */
+export interface ScheduleSpec {
+  /** five fields (minute precision) or six (a leading seconds field), as croner reads them */
+  cron: string;
+  /** IANA time zone name (default UTC) */
+  timezone?: string;
+  job: { name: string; data?: unknown; options?: Pick<EnqueueOptions, 'attempts' | 'backoffMs' | 'priority' | 'group' | 'timeoutMs'> };
+}
+
+export interface ScheduleRecord {
+  id: string;
+  cron: string;
+  timezone: string;
+  job: { name: string; data: unknown; options: ScheduleSpec['job']['options'] };
+  /** the next due time (epoch ms), null when the expression has no more */
+  nextRunAt: number | null;
+  lastRunAt: number | null;
+  lastJobId: string | null;
+  /** how many jobs it has made */
+  fired: number;
+  createdAt: number;
+}
+
+/** A schedule that cannot be kept: `field` names what is wrong (`cron`, `timezone`, `id`, `job.name`). */
+export class InvalidScheduleError extends RangeError {
+  override readonly name = 'InvalidScheduleError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export type JobEvent =
@@ -101,6 +190,16 @@ export interface JobQueue {
   /** Most recently created jobs, newest first. */
   listRecent(options?: { limit?: number; name?: string }): Promise<JobRecord[]>;
 
+  /**
+   * Creates or replaces a schedule (stored in the backend: it survives restarts). Schedules fire
+   * in processes that run workers (startWorkers), once per due time in all; a due time missed
+   * while no worker ran fires once when one starts. Throws an InvalidScheduleError.
+   */
+  schedule(id: string, spec: ScheduleSpec): Promise<ScheduleRecord>;
+  /** Whether there was such a schedule; jobs it made are left alone. */
+  unschedule(id: string): Promise<boolean>;
+  listSchedules(): Promise<ScheduleRecord[]>;
+
   /** Throws a DependencyUnavailableError when the backend is down. */
   ping(): Promise<void>;
   /** Stops taking jobs, lets active ones finish for up to graceMs, then closes. */
@@ -129,6 +228,50 @@ export function maxAttemptsOf(options: EnqueueOptions): number {
   const attempts = options.attempts ?? 1;
   if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError('attempts must be a whole number ≥ 1');
   return attempts;
+}
+
+/** EnqueueOptions.priority, checked: a whole number 1 to 10 (default 5). */
+export function priorityOf(options: EnqueueOptions): number {
+  const priority = options.priority ?? PRIORITY_DEFAULT;
+  if (!Number.isInteger(priority) || priority < PRIORITY_FIRST || priority > PRIORITY_LAST) throw new RangeError('priority must be a whole number from 1 to 10');
+  return priority;
+}
+
+/** When the job is first due (epoch ms), from runAt or delayMs (not both), checked. */
+export function runAtOf(options: EnqueueOptions, now: number): number {
+  if (options.runAt !== undefined && options.delayMs !== undefined) throw new RangeError('give runAt or delayMs, not both');
+  if (options.runAt !== undefined) {
+    if (!Number.isFinite(options.runAt)) throw new RangeError('runAt must be a time in epoch milliseconds');
+    return Math.max(now, Math.floor(options.runAt));
+  }
+  return now + Math.max(0, Math.floor(options.delayMs ?? 0));
+}
+
+/** EnqueueOptions.timeoutMs, checked: a whole number of milliseconds ≥ 1, or null for none. */
+export function timeoutOf(options: EnqueueOptions): number | null {
+  if (options.timeoutMs === undefined) return null;
+  if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1) throw new RangeError('timeoutMs must be a whole number ≥ 1');
+  return options.timeoutMs;
+}
+
+/** EnqueueOptions key, mode and TTL, checked; null when the job has no key. */
+export function keyOf(options: EnqueueOptions): { key: string; mode: KeyMode; ttlMs: number | null } | null {
+  if (options.key === undefined) {
+    if (options.keyMode !== undefined || options.keyTtlMs !== undefined) throw new RangeError('keyMode and keyTtlMs need a key');
+    return null;
+  }
+  if (typeof options.key !== 'string' || options.key.length < 1 || options.key.length > 256) throw new RangeError('key must be 1 to 256 characters');
+  const mode = options.keyMode ?? 'keep';
+  if (!KEY_MODES.includes(mode)) throw new RangeError(`keyMode must be one of ${KEY_MODES.join(', ')}`);
+  const ttlMs = options.keyTtlMs ?? null;
+  if (ttlMs !== null && (!Number.isInteger(ttlMs) || ttlMs < 0)) throw new RangeError('keyTtlMs must be a whole number ≥ 0');
+  return { key: options.key, mode, ttlMs };
+}
+
+/** The error of a run that passed its timeoutMs: JobRecord.error starts with `timeout: `. */
+export const TIMEOUT_ERROR_PREFIX = 'timeout: ';
+export function timeoutErrorMessage(timeoutMs: number): string {
+  return `${TIMEOUT_ERROR_PREFIX}the run took longer than its timeout of ${timeoutMs} ms`;
 }
 
 /** Whether a run that threw is retried; `failedRuns` counts this one (stalled runs do not count). */

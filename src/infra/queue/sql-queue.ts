@@ -15,6 +15,8 @@ import {
   type JobHandler,
   type JobQueue,
   type JobRecord,
+  type ScheduleRecord,
+  type ScheduleSpec,
   type WorkerOptions,
   assertJobName,
   backoffDelay,
@@ -380,6 +382,19 @@ export class SqlJobQueue implements JobQueue {
         this.options.notifier.publish({ origin: this.workerId, kind: 'finished', name: row.name, ids: [row.id] });
       }
     }
+  }
+
+  // Placeholder while the scheduler is written (queue I): the contract's schedule methods.
+  async schedule(_id: string, _spec: ScheduleSpec): Promise<ScheduleRecord> {
+    throw new Error('schedules are not implemented yet');
+  }
+
+  async unschedule(_id: string): Promise<boolean> {
+    throw new Error('schedules are not implemented yet');
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    throw new Error('schedules are not implemented yet');
   }
 
   async counts(): Promise<JobCounts> {

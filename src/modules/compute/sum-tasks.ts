@@ -87,6 +87,7 @@ export function viewOfJob(job: JobRecord<SumJobData, SumJobResult>): TaskResultV
   const base = { session_id: job.id, result: null, error: null };
   switch (job.state) {
     case 'queued':
+    case 'delayed':
       return { ...base, status: 'pending' };
     case 'active':
       return { ...base, status: 'running' };

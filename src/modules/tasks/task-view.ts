@@ -5,7 +5,7 @@ import type { JobRecord } from '../../infra/queue/contract.js';
 export const TaskSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
-  status: Type.Union([Type.Literal('queued'), Type.Literal('active'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')]),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('delayed'), Type.Literal('active'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')]),
   progress: Type.Unknown(),
   result: Type.Unknown(),
   error: Type.Union([Type.String(), Type.Null()]),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobCounts } from '../../../infra/queue/contract.js';
 import { CompletionRateTracker, queueRows } from './queue-panel.js';
 
-const counts = (completed: number, failed = 0): JobCounts => ({ sum: { queued: 2, active: 1, completed, failed, cancelled: 0 } });
+const counts = (completed: number, failed = 0): JobCounts => ({ sum: { queued: 2, delayed: 0, active: 1, completed, failed, cancelled: 0 } });
 
 describe('queue rows', () => {
   it('gives the share of finished runs that completed, null before any finished', () => {

@@ -1,9 +1,9 @@
 // What both queue drivers do in this process apart from storage: the handlers registered by job
 // name, the jobs running now with their abort signals, and shutdown (stop taking jobs, give the
 // running ones the grace period, then ask them to stop).
-import { AppError } from '../../errors.js';
+import { AppError, TimeoutError } from '../../errors.js';
 import { settlesWithin } from '../deadline.js';
-import { type JobHandler, type WorkerOptions, assertJobName } from './contract.js';
+import { type JobHandler, type WorkerOptions, assertJobName, timeoutErrorMessage } from './contract.js';
 
 /** One job running in this process; a driver extends it with what it keeps per job. */
 export class RunningJob {
@@ -17,8 +17,46 @@ export class RunningJob {
 
   /** Asks the handler to stop (shutdown past the grace period). */
   stop(): void {
-    if (!this.signal.aborted) this.abort!.abort(new AppError('internal_error', 'worker shutting down'));
+    this.abortWith(new AppError('internal_error', 'worker shutting down'));
   }
+
+  /** Aborts the handler's signal with this reason, unless it was aborted before. */
+  abortWith(reason: Error): void {
+    if (!this.signal.aborted) this.abort!.abort(reason);
+  }
+}
+
+/** The error a run ends with when it passes its timeoutMs (not permanent: retried while attempts remain). */
+export class JobTimeoutError extends Error {
+  override readonly name = 'JobTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(timeoutErrorMessage(timeoutMs));
+  }
+}
+
+/**
+ * Runs a handler within the job's timeoutMs (null: no limit). Past it, the handler's signal aborts
+ * with a TimeoutError and the run rejects with a JobTimeoutError at once, whether or not the
+ * handler heeds the signal: its late result or error is dropped.
+ */
+export function runWithinTimeout<Result>(job: RunningJob, timeoutMs: number | null, run: () => Promise<Result>): Promise<Result> {
+  if (timeoutMs === null) return run();
+  return new Promise<Result>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      job.abortWith(new TimeoutError(`the job ran past its timeout of ${timeoutMs} ms`));
+      reject(new JobTimeoutError(timeoutMs));
+    }, timeoutMs);
+    run().then(
+      (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 export interface Registration<Job extends RunningJob> {

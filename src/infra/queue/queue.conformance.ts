@@ -181,14 +181,15 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       expect(await queue.getJob(id)).toMatchObject({ state: 'failed', error: 'cannot be done', attempts: 1 });
     });
 
-    it('does not run a delayed job before its delay', async () => {
+    it('does not run a delayed job before its delay, and counts it delayed until then', async () => {
       const queue = await open();
       const name = uniqueName('delay');
       queue.process(name, async () => 'late');
       await queue.startWorkers();
       const { id, createdAt } = await queue.enqueue(name, null, { delayMs: 600 });
       await sleep(150);
-      expect((await queue.getJob(id))!.state).toBe('queued');
+      expect((await queue.getJob(id))!.state).toBe('delayed');
+      expect((await queue.counts())[name]).toMatchObject({ delayed: 1, queued: 0 });
       const done = await queue.waitForFinish(id, 10_000);
       expect(done.state).toBe('completed');
       expect(done.startedAt! - createdAt).toBeGreaterThanOrEqual(550);

@@ -15,26 +15,42 @@ export interface QueueHarness {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function describeQueueConformance(label: string, skip: boolean, setup: () => Promise<QueueHarness>): void {
-  describe.skipIf(skip)(`queue conformance: ${label}`, () => {
-    let harness: QueueHarness;
-    const opened: JobQueue[] = [];
-    const open = async (tuning?: { leaseMs?: number }) => {
+export interface QueueInstances {
+  /** a queue on the suite's backing store, closed after the test */
+  open(tuning?: { leaseMs?: number }): Promise<JobQueue>;
+  /** the harness itself, for a queue the test closes (or abandons) on its own */
+  harness(): QueueHarness;
+  /** a job name no other test uses */
+  uniqueName(what: string): string;
+}
+
+/** Inside a describe: sets up the harness before the tests, closes each test's queues after it. */
+export function useQueueInstances(setup: () => Promise<QueueHarness>): QueueInstances {
+  let harness: QueueHarness;
+  const opened: JobQueue[] = [];
+  beforeAll(async () => {
+    harness = await setup();
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((queue) => queue.close(500)));
+  });
+  afterAll(async () => {
+    await harness?.dispose();
+  });
+  return {
+    open: async (tuning) => {
       const queue = await harness.open(tuning);
       opened.push(queue);
       return queue;
-    };
-    const uniqueName = (what: string) => `${what}-${randomBytes(4).toString('hex')}`;
+    },
+    harness: () => harness,
+    uniqueName: (what) => `${what}-${randomBytes(4).toString('hex')}`,
+  };
+}
 
-    beforeAll(async () => {
-      harness = await setup();
-    });
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((queue) => queue.close(500)));
-    });
-    afterAll(async () => {
-      await harness?.dispose();
-    });
+export function describeQueueConformance(label: string, skip: boolean, setup: () => Promise<QueueHarness>): void {
+  describe.skipIf(skip)(`queue conformance: ${label}`, () => {
+    const { open, harness, uniqueName } = useQueueInstances(setup);
 
     it('enqueues a job and reads it back by id; an unknown id is null', async () => {
       const queue = await open();
@@ -321,7 +337,7 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       }
       await queue.enqueue(name, 'later', { delayMs: 60_000 });
       const counts = await queue.counts();
-      expect(counts[name]).toEqual({ queued: 5, active: 0, completed: 0, failed: 0, cancelled: 0 });
+      expect(counts[name]).toEqual({ queued: 4, delayed: 1, active: 0, completed: 0, failed: 0, cancelled: 0 });
       const recent = await queue.listRecent({ name, limit: 3 });
       expect(recent).toHaveLength(3);
       expect(recent.slice(1).map((job) => job.id)).toEqual([ids[3], ids[2]]);
@@ -430,7 +446,7 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       // In-process variant of the kill test: a handler that never returns nor renews stands for a
       // dead worker once its queue instance is dropped without closing; test/queue-kill.test.ts kills a real process.
       const name = uniqueName('stall');
-      const first = await harness.open({ leaseMs: 800 });
+      const first = await harness().open({ leaseMs: 800 });
       first.process(name, () => new Promise(() => {}));
       await first.startWorkers();
       const { id } = await first.enqueue(name, null);

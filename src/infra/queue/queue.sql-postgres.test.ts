@@ -1,10 +1,15 @@
 // The queue conformance suite on the SQL driver over PostgreSQL (row locks with SKIP LOCKED).
 import { openTestQueue, queueSetup } from '../../../test/support/queue-harness.js';
-import { describeQueueConformance } from './queue.conformance.js';
+import { type QueueHarness, describeQueueConformance } from './queue.conformance.js';
+import { describeQueueOneConformance } from './queue.conformance.queue-one.js';
 
 const setup = await queueSetup('sql on postgres');
 
-describeQueueConformance(setup.label, !setup.available, async () => {
+const harness: () => Promise<QueueHarness> = async () => {
   const { config, dispose } = await setup.create();
   return { open: (tuning) => openTestQueue(config, tuning), dispose };
-});
+};
+
+describeQueueConformance(setup.label, !setup.available, harness);
+
+describeQueueOneConformance(setup.label, !setup.available, harness);

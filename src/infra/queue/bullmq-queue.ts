@@ -3,7 +3,7 @@
 // the dependency deadline (503 naming redis); workers and event readers use connections that wait
 // out an outage and resume. An index (id → name) lets getJob and cancel work with the id alone.
 import { randomUUID } from 'node:crypto';
-import { Job, type JobsOptions, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { callDependency } from '../dependency-errors.js';
 import { settlesWithin } from '../deadline.js';
@@ -35,7 +35,7 @@ import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
 import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, fromBullId, repliesOf, toBullId } from './bullmq-keys.js';
 import { countsOf, recentOf } from './bullmq-listing.js';
-import { jobToRecord } from './bullmq-records.js';
+import { type WorkyardJobsOptions, jobToRecord } from './bullmq-records.js';
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -181,10 +181,12 @@ export class BullmqJobQueue implements JobQueue {
     return queue;
   }
 
-  private jobOptions(bullId: string, options: EnqueueOptions): JobsOptions {
+  private jobOptions(bullId: string, options: EnqueueOptions): WorkyardJobsOptions {
     const attempts = maxAttemptsOf(options);
     const backoffMs = Math.max(0, options.backoffMs ?? 1000);
+    const workyard = options.group !== undefined ? { group: options.group } : undefined;
     return {
+      ...(workyard && { workyard }),
       jobId: bullId,
       attempts,
       backoff: backoffMs === 1000 ? DEFAULT_BACKOFF : { type: 'exponential', delay: backoffMs },

@@ -40,6 +40,13 @@ export class WorkyardRedisKeys {
   cancelled(id: string): string {
     return `${this.prefix}:_wy:cancelled:${id}`;
   }
+  /**
+   * string: the BullMQ id of the job holding this key (EnqueueOptions.key) of this job name
+   * (names hold no ':', so the split is unambiguous); see bullmq-key-enqueue.lua
+   */
+  jobKey(name: string, key: string): string {
+    return `${this.prefix}:_wy:key:${name}:${key}`;
+  }
   /** sorted set of cancelled job ids of one name, scored by cancellation time */
   cancelledByName(name: string): string {
     return `${this.prefix}:_wy:cancelled-by-name:${name}`;

@@ -4,11 +4,13 @@ import type { Job, JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_STATES, type JobCounts, type JobRecord, type JobState } from './contract.js';
 import type { WorkyardRedisKeys } from './bullmq-keys.js';
-import { jobToRecord } from './bullmq-records.js';
+import { dueTimeOfDelayedScore, jobToRecord } from './bullmq-records.js';
 
-const QUEUED_TYPES: JobType[] = ['waiting', 'delayed', 'prioritized', 'waiting-children'];
+/** due jobs waiting for a worker: BullMQ's wait list holds jobs without a priority (enqueued before priorities) */
+const QUEUED_TYPES: JobType[] = ['waiting', 'prioritized', 'waiting-children'];
 const LISTED: [JobType, JobState][] = [
   ...QUEUED_TYPES.map((type): [JobType, JobState] => [type, 'queued']),
+  ['delayed', 'delayed'],
   ['active', 'active'],
   ['completed', 'completed'],
   ['failed', 'failed'],
@@ -21,11 +23,12 @@ export async function countsOf(redis: Redis, keys: WorkyardRedisKeys, queueFor: 
   await Promise.all(
     names.map(async (name) => {
       const [byType, cancelled] = await Promise.all([
-        queueFor(name).getJobCounts(...QUEUED_TYPES, 'active', 'completed', 'failed'),
+        queueFor(name).getJobCounts(...QUEUED_TYPES, 'delayed', 'active', 'completed', 'failed'),
         redis.zcount(keys.cancelledByName(name), now - retentionMs, '+inf'),
       ]);
       const row = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
       for (const type of QUEUED_TYPES) row.queued += byType[type] ?? 0;
+      row.delayed = byType.delayed ?? 0;
       row.active = byType.active ?? 0;
       row.completed = byType.completed ?? 0;
       row.failed = byType.failed ?? 0;
@@ -50,8 +53,11 @@ export async function recentOf(
   await Promise.all(
     names.flatMap((n) => [
       ...LISTED.map(async ([type, state]) => {
-        const jobs: Job[] = await queueFor(n).getJobs([type], 0, limit - 1, false);
-        for (const job of jobs) if (job) records.push(jobToRecord(job, state));
+        const queue = queueFor(n);
+        const jobs: Job[] = (await queue.getJobs([type], 0, limit - 1, false)).filter(Boolean);
+        // A delayed job's due time is its score in the delayed set (a retry's backoff included).
+        const scores = state === 'delayed' && jobs.length ? await redis.zmscore(queue.keys.delayed, ...jobs.map((job) => String(job.id))) : [];
+        jobs.forEach((job, i) => records.push(jobToRecord(job, state, scores[i] != null ? dueTimeOfDelayedScore(scores[i]!) : null)));
       }),
       (async () => {
         const ids = await redis.zrevrange(keys.cancelledByName(n), 0, limit - 1);

@@ -25,17 +25,22 @@ import {
   assertJobName,
   errorMessage,
   isPermanentJobError,
+  keyOf,
   maxAttemptsOf,
+  priorityOf,
+  runAtOf,
+  timeoutOf,
   willRetry,
 } from './contract.js';
 import { batchedLookup } from '../tick-batch.js';
 import { JobWatchers } from './job-watchers.js';
-import { type Registration, RunningJob, WorkerCore } from './worker-core.js';
+import { type Registration, RunningJob, WorkerCore, runWithinTimeout } from './worker-core.js';
 import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
 import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, fromBullId, repliesOf, toBullId } from './bullmq-keys.js';
 import { countsOf, recentOf } from './bullmq-listing.js';
-import { type WorkyardJobsOptions, jobToRecord } from './bullmq-records.js';
+import { type WorkyardJobFields, type WorkyardJobsOptions, dueTimeOfDelayedScore, jobToRecord, workyardFieldsOf, workyardOptionsOf } from './bullmq-records.js';
+import { enqueueWithKey, releaseKey } from './bullmq-job-keys.js';
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -181,19 +186,35 @@ export class BullmqJobQueue implements JobQueue {
     return queue;
   }
 
-  private jobOptions(bullId: string, options: EnqueueOptions): WorkyardJobsOptions {
+  /**
+   * BullMQ's options for a new job, checked. Every job gets an explicit BullMQ priority (1 to 10):
+   * BullMQ runs jobs without one (0) before every prioritized job, so one unprioritized job
+   * would jump the order. `timestamp` is given so that the due time is exactly runAt.
+   */
+  private jobOptions(bullId: string, options: EnqueueOptions, now: number): WorkyardJobsOptions {
     const attempts = maxAttemptsOf(options);
     const backoffMs = Math.max(0, options.backoffMs ?? 1000);
-    const workyard = options.group !== undefined ? { group: options.group } : undefined;
+    const runAt = runAtOf(options, now);
+    const priority = priorityOf(options);
+    const timeoutMs = timeoutOf(options);
+    const key = keyOf(options);
+    const fields: WorkyardJobFields = {};
+    if (options.group !== undefined) fields.group = options.group;
+    if (key) fields.key = key.key;
+    if (key?.ttlMs != null) fields.keyTtlMs = key.ttlMs;
+    if (timeoutMs !== null) fields.timeoutMs = timeoutMs;
+    if (runAt > now) fields.runAt = runAt;
     return {
-      ...(workyard && { workyard }),
       jobId: bullId,
       attempts,
       backoff: backoffMs === 1000 ? DEFAULT_BACKOFF : { type: 'exponential', delay: backoffMs },
-      delay: Math.max(0, options.delayMs ?? 0),
+      delay: runAt - now,
+      timestamp: now,
+      priority,
       // Finished jobs stay readable (/tasks/:id, dead letters) for the retention, then BullMQ drops them.
       removeOnComplete: this.keep,
       removeOnFail: this.keep,
+      ...(Object.keys(fields).length > 0 && { workyard: fields }),
     };
   }
 
@@ -210,8 +231,11 @@ export class BullmqJobQueue implements JobQueue {
   async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<JobRecord<Data>> {
     const queue = this.queueFor(name);
     const id = options.jobId ?? randomUUID();
-    const jobOptions = this.jobOptions(toBullId(id), options);
+    const now = Date.now();
+    const jobOptions = this.jobOptions(toBullId(id), options, now);
+    const initialState = stateOnAdd(jobOptions);
     return this.call(async () => {
+      if (jobOptions.workyard?.key !== undefined) return (await this.enqueueKeyed(queue, name, data, id, options, jobOptions)) as JobRecord<Data>;
       if (options.jobId !== undefined) {
         const [claimed] = await Promise.all([this.redis.hsetnx(this.keys.index, id, name), this.rememberName(name)]);
         if (!claimed) {
@@ -220,43 +244,67 @@ export class BullmqJobQueue implements JobQueue {
           // The index outlived its job (retention): the id is free again.
           await this.redis.hset(this.keys.index, id, name);
         }
-        return jobToRecord(await queue.add(name, data ?? null, jobOptions), 'queued') as JobRecord<Data>;
+        return jobToRecord(await queue.add(name, data ?? null, jobOptions), initialState) as JobRecord<Data>;
       }
       const [, , job] = await Promise.all([this.redis.hset(this.keys.index, id, name), this.rememberName(name), queue.add(name, data ?? null, jobOptions)]);
-      return jobToRecord(job, 'queued') as JobRecord<Data>;
+      return jobToRecord(job, initialState) as JobRecord<Data>;
     });
+  }
+
+  /** A job with a key: one script decides, atomically, whether it is added, kept or replaces the key's job. */
+  private async enqueueKeyed(queue: Queue, name: string, data: unknown, id: string, options: EnqueueOptions, opts: WorkyardJobsOptions): Promise<JobRecord> {
+    const key = keyOf(options)!;
+    await this.rememberName(name);
+    const result = await enqueueWithKey(this.redis, this.keys, queue, {
+      name, key: key.key, mode: key.mode, id, bullId: opts.jobId!, chosenId: options.jobId !== undefined, data, opts,
+      now: opts.timestamp!, runAt: opts.timestamp! + opts.delay!, priority: opts.priority!, timeoutMs: opts.workyard?.timeoutMs ?? null,
+    });
+    if (result.outcome === 'added') return jobToRecord(new Job(queue, name, data ?? null, opts, opts.jobId), stateOnAdd(opts));
+    const existing = result.outcome === 'taken' ? await this.fetchById(id) : await this.fetchRecord(fromBullId(result.bullId), name);
+    // The key's job was removed between the script and this read (retention, cancellation): try again.
+    return existing ?? this.enqueueKeyed(queue, name, data, id, options, opts);
   }
 
   async enqueueBulk<Data>(jobs: { name: string; data: Data; options?: EnqueueOptions }[]): Promise<string[]> {
     for (const name of new Set(jobs.map((job) => job.name))) this.queueFor(name);
+    const now = Date.now();
     const entries = jobs.map(({ name, data, options }) => {
       const id = options?.jobId ?? randomUUID();
-      return { name, data, id, chosen: options?.jobId !== undefined, opts: this.jobOptions(toBullId(id), options ?? {}) };
+      return { name, data, id, chosen: options?.jobId !== undefined, options: options ?? {}, opts: this.jobOptions(toBullId(id), options ?? {}, now) };
     });
     if (!entries.length) return [];
+    // Jobs with a key each go through the key script (after the others, in order).
+    const keyed = entries.filter((e) => e.opts.workyard?.key !== undefined);
+    const plain = entries.filter((e) => e.opts.workyard?.key === undefined);
     // A big batch takes longer than one command: the deadline grows with it.
     return this.call(async () => {
-      const pipeline = this.redis.pipeline();
-      const generated = entries.filter((e) => !e.chosen);
-      const chosen = entries.filter((e) => e.chosen);
-      if (generated.length) pipeline.hset(this.keys.index, ...generated.flatMap((e) => [e.id, e.name]));
-      for (const e of chosen) pipeline.hsetnx(this.keys.index, e.id, e.name);
-      if (chosen.length) pipeline.hmget(this.keys.index, ...chosen.map((e) => e.id));
-      const names = [...new Set(entries.map((e) => e.name))].filter((n) => !this.knownNames.has(n));
-      if (names.length) pipeline.sadd(this.keys.names, ...names);
-      const results = await repliesOf(pipeline);
-      names.forEach((n) => this.knownNames.add(n));
-      // A caller-chosen id already taken by a job of another name is that job (idempotent);
-      // one taken by this name is added again and BullMQ keeps the existing job.
-      const owners = chosen.length ? (results[(generated.length ? 1 : 0) + chosen.length] as (string | null)[]) : [];
-      const taken = new Set(chosen.filter((e, i) => owners[i] !== e.name).map((e) => e.id));
-      const byName = new Map<string, typeof entries>();
-      for (const e of entries) if (!taken.has(e.id)) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
-      await Promise.all(
-        [...byName].map(([name, list]) => this.queueFor(name).addBulk(list.map((e) => ({ name, data: e.data ?? null, opts: e.opts })))),
-      );
-      return entries.map((e) => e.id);
-    }, this.options.timeoutMs + Math.ceil(entries.length / 2));
+      if (plain.length) await this.addBulkPlain(plain);
+      const resolved = new Map<(typeof entries)[number], string>();
+      for (const e of keyed) resolved.set(e, (await this.enqueueKeyed(this.queueFor(e.name), e.name, e.data, e.id, e.options, e.opts)).id);
+      return entries.map((e) => resolved.get(e) ?? e.id);
+    }, this.options.timeoutMs + Math.ceil(entries.length / 2) + keyed.length * 5);
+  }
+
+  private async addBulkPlain(entries: { name: string; data: unknown; id: string; chosen: boolean; opts: WorkyardJobsOptions }[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    const generated = entries.filter((e) => !e.chosen);
+    const chosen = entries.filter((e) => e.chosen);
+    if (generated.length) pipeline.hset(this.keys.index, ...generated.flatMap((e) => [e.id, e.name]));
+    for (const e of chosen) pipeline.hsetnx(this.keys.index, e.id, e.name);
+    if (chosen.length) pipeline.hmget(this.keys.index, ...chosen.map((e) => e.id));
+    const names = [...new Set(entries.map((e) => e.name))].filter((n) => !this.knownNames.has(n));
+    if (names.length) pipeline.sadd(this.keys.names, ...names);
+    const results = await repliesOf(pipeline);
+    names.forEach((n) => this.knownNames.add(n));
+    // A caller-chosen id already taken by a job of another name is that job (idempotent);
+    // one taken by this name is added again and BullMQ keeps the existing job.
+    const owners = chosen.length ? (results[(generated.length ? 1 : 0) + chosen.length] as (string | null)[]) : [];
+    const taken = new Set(chosen.filter((e, i) => owners[i] !== e.name).map((e) => e.id));
+    const byName = new Map<string, typeof entries>();
+    for (const e of entries) if (!taken.has(e.id)) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
+    await Promise.all(
+      [...byName].map(([name, list]) => this.queueFor(name).addBulk(list.map((e) => ({ name, data: e.data ?? null, opts: e.opts })))),
+    );
   }
 
   async getJob<Data = unknown, Result = unknown>(id: string): Promise<JobRecord<Data, Result> | null> {
@@ -271,8 +319,8 @@ export class BullmqJobQueue implements JobQueue {
   private async fetchRecord(id: string, name: string): Promise<JobRecord | null> {
     const queue = this.queueFor(name);
     const bullId = toBullId(id);
-    const [job, state] = await Promise.all([Job.fromId(queue, bullId), this.stateOf(queue, bullId)]);
-    if (job) return jobToRecord(job, state);
+    const [job, { state, delayedUntil }] = await Promise.all([Job.fromId(queue, bullId), this.stateOf(queue, bullId)]);
+    if (job) return jobToRecord(job, state, delayedUntil);
     return this.fetchCancelled(id);
   }
 
@@ -280,11 +328,17 @@ export class BullmqJobQueue implements JobQueue {
    * BullMQ's getJobState searches the wait list, linear in its length: ten thousand waiters on
    * a long queue made that quadratic. The finished sets are sorted and the active list is only
    * as long as the workers' concurrency, so these reads stay cheap; anything else is queued.
-   * MULTI makes the three reads one snapshot.
+   * The delayed set's score is the due time (a retry's backoff included). MULTI makes the four
+   * reads one snapshot.
    */
-  private async stateOf(queue: Queue, bullId: string): Promise<JobState> {
-    const [completed, failed, active] = await repliesOf(this.redis.multi().zscore(queue.keys.completed, bullId).zscore(queue.keys.failed, bullId).lpos(queue.keys.active, bullId));
-    return completed !== null ? 'completed' : failed !== null ? 'failed' : active !== null ? 'active' : 'queued';
+  private async stateOf(queue: Queue, bullId: string): Promise<{ state: JobState; delayedUntil: number | null }> {
+    const k = queue.keys;
+    const [completed, failed, active, delayed] = await repliesOf(
+      this.redis.multi().zscore(k.completed, bullId).zscore(k.failed, bullId).lpos(k.active, bullId).zscore(k.delayed, bullId),
+    );
+    if (delayed !== null) return { state: 'delayed', delayedUntil: dueTimeOfDelayedScore(delayed as string) };
+    const state = completed !== null ? 'completed' : failed !== null ? 'failed' : active !== null ? 'active' : 'queued';
+    return { state, delayedUntil: null };
   }
 
   private async fetchCancelled(id: string): Promise<JobRecord | null> {
@@ -298,7 +352,7 @@ export class BullmqJobQueue implements JobQueue {
     return this.call(async () => {
       const record = await this.fetchById(id);
       if (!record) return 'not_found';
-      if (record.state !== 'queued') return 'not_cancellable';
+      if (record.state !== 'queued' && record.state !== 'delayed') return 'not_cancellable';
       const queue = this.queueFor(record.name);
       const bullId = toBullId(id);
       const jobKey = queue.toKey(bullId);
@@ -381,7 +435,21 @@ export class BullmqJobQueue implements JobQueue {
       maxStalledCount: this.options.maxStalls ?? 1,
     });
     worker.on('error', (error) => this.warn(error, `worker ${registration.name} failed`));
+    // A key is freed keyTtlMs after its job finished (by default with the retention, when BullMQ
+    // drops the job); 'failed' also fires for runs that will be retried, which have no finishedOn.
+    worker.on('completed', (job) => this.releaseKeyOf(job));
+    worker.on('failed', (job) => {
+      if (job?.finishedOn) this.releaseKeyOf(job);
+    });
     registration.worker = worker;
+  }
+
+  private releaseKeyOf(job: Job): void {
+    const { key, keyTtlMs } = workyardFieldsOf(job);
+    if (key === undefined) return;
+    releaseKey(this.redis, this.keys, { name: job.name, key, bullId: String(job.id) }, keyTtlMs ?? this.retentionMs).catch((error) =>
+      this.warn(error, 'freeing a job key failed'),
+    );
   }
 
   private async runJob(registration: BullRegistration, job: Job): Promise<unknown> {
@@ -389,7 +457,7 @@ export class BullmqJobQueue implements JobQueue {
     const context = new BullJobContext(job, registration.name, this.options.timeoutMs);
     this.workers.began(registration, context);
     try {
-      const result = await registration.handler(context);
+      const result = await runWithinTimeout(context, workyardOptionsOf(job).timeoutMs, () => registration.handler(context));
       return result ?? null;
     } catch (error) {
       const message = errorMessage(error);
@@ -479,4 +547,9 @@ export class BullmqJobQueue implements JobQueue {
     this.redis.disconnect();
     this.blockingRedis?.disconnect();
   }
+}
+
+/** What a job just added reads as: delayed until its run time, else queued. */
+function stateOnAdd(opts: WorkyardJobsOptions): JobState {
+  return (opts.delay ?? 0) > 0 ? 'delayed' : 'queued';
 }

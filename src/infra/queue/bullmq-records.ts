@@ -1,7 +1,7 @@
 // How a BullMQ job reads as a Workyard JobRecord: the fields take the contract's names and units
 // (epoch milliseconds, null when unset); the state is read apart (BullMQ keeps it in lists and sets).
 import type { Job, JobsOptions } from 'bullmq';
-import type { JobProgress, JobRecord, JobState } from './contract.js';
+import { type JobProgress, type JobRecord, type JobState, PRIORITY_DEFAULT } from './contract.js';
 import { fromBullId } from './bullmq-keys.js';
 
 /**
@@ -12,7 +12,11 @@ import { fromBullId } from './bullmq-keys.js';
 export interface WorkyardJobFields {
   group?: string;
   key?: string;
+  /** EnqueueOptions.keyTtlMs: how long the key stays taken once the job finished */
+  keyTtlMs?: number;
   timeoutMs?: number;
+  /** when the job was due to run, if later than its creation (BullMQ zeroes its `delay` once due) */
+  runAt?: number;
 }
 
 export type WorkyardJobsOptions = JobsOptions & { workyard?: WorkyardJobFields };
@@ -23,7 +27,16 @@ export function workyardOptionsOf(job: Job): { group: string | null; key: string
   return { group: fields?.group ?? null, key: fields?.key ?? null, timeoutMs: fields?.timeoutMs ?? null };
 }
 
-export function jobToRecord(job: Job, state: JobState): JobRecord {
+/** The fields as stored, for the driver (key release, run times). */
+export function workyardFieldsOf(job: Job): WorkyardJobFields {
+  return (job.opts as WorkyardJobsOptions).workyard ?? {};
+}
+
+/**
+ * `delayedUntil`: for a job in BullMQ's delayed set, the due time its score holds (a retry's
+ * backoff and a debounce move it; the job hash does not keep it in epoch ms).
+ */
+export function jobToRecord(job: Job, state: JobState, delayedUntil: number | null = null): JobRecord {
   const { group, key, timeoutMs } = workyardOptionsOf(job);
   return {
     id: fromBullId(String(job.id)),
@@ -33,12 +46,13 @@ export function jobToRecord(job: Job, state: JobState): JobRecord {
     progress: normaliseProgress(job.progress),
     result: state === 'completed' ? (job.returnvalue ?? null) : null,
     // BullMQ keeps the last failure's reason on the job after a successful retry; the contract
-    // shows an error only while it is the job's latest word (failed, or queued for a retry).
-    error: state === 'failed' || state === 'queued' ? (job.failedReason || null) : null,
+    // shows an error only while it is the job's latest word (failed, or queued or delayed for a retry).
+    error: state === 'failed' || state === 'queued' || state === 'delayed' ? (job.failedReason || null) : null,
     attempts: job.attemptsStarted ?? 0,
     maxAttempts: job.opts.attempts ?? 1,
-    priority: 5,
-    runAt: job.timestamp + (job.delay ?? 0),
+    // Jobs enqueued before priorities existed have BullMQ's priority 0 (none): they ran as 5.
+    priority: job.priority || PRIORITY_DEFAULT,
+    runAt: delayedUntil ?? workyardFieldsOf(job).runAt ?? job.timestamp,
     timeoutMs,
     group,
     key,
@@ -53,4 +67,9 @@ function normaliseProgress(progress: unknown): JobProgress {
   if (typeof progress === 'number') return progress;
   if (progress && typeof progress === 'object') return progress as Record<string, unknown>;
   return 0;
+}
+
+/** BullMQ's delayed-set score: the due time (ms) * 0x1000 plus an order within the millisecond. */
+export function dueTimeOfDelayedScore(score: number | string): number {
+  return Math.floor(Number(score) / 0x1000);
 }

@@ -89,7 +89,7 @@ describe.skipIf(!ok)('bullmq driver: close() while Redis is unreachable', () => 
 
     await redis.start();
     const reader = await open(redis.url);
-    expect(await reader.getJob(queued.id)).toMatchObject({ state: 'queued', data: 41 });
+    expect(await reader.getJob(queued.id)).toMatchObject({ state: 'delayed', data: 41 });
   });
 
   it('behind a network partition (connections open, nothing answers): returns within the grace period', async () => {

@@ -252,7 +252,7 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   /** A job with a key: one script decides, atomically, whether it is added, kept or replaces the key's job. */
-  private async enqueueKeyed(queue: Queue, name: string, data: unknown, id: string, options: EnqueueOptions, opts: WorkyardJobsOptions): Promise<JobRecord> {
+  private async enqueueKeyed(queue: Queue, name: string, data: unknown, id: string, options: EnqueueOptions, opts: WorkyardJobsOptions, tries = 3): Promise<JobRecord> {
     const key = keyOf(options)!;
     await this.rememberName(name);
     const result = await enqueueWithKey(this.redis, this.keys, queue, {
@@ -261,8 +261,11 @@ export class BullmqJobQueue implements JobQueue {
     });
     if (result.outcome === 'added') return jobToRecord(new Job(queue, name, data ?? null, opts, opts.jobId), stateOnAdd(opts));
     const existing = result.outcome === 'taken' ? await this.fetchById(id) : await this.fetchRecord(fromBullId(result.bullId), name);
-    // The key's job was removed between the script and this read (retention, cancellation): try again.
-    return existing ?? this.enqueueKeyed(queue, name, data, id, options, opts);
+    if (existing) return existing;
+    // The key's job was removed between the script and this read (retention, cancellation): the
+    // key is free now, so the next try adds the job.
+    if (tries <= 1) throw new Error(`job key ${key.key} of ${name}: its job kept vanishing while enqueueing`);
+    return this.enqueueKeyed(queue, name, data, id, options, opts, tries - 1);
   }
 
   async enqueueBulk<Data>(jobs: { name: string; data: Data; options?: EnqueueOptions }[]): Promise<string[]> {

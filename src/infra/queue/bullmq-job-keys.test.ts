@@ -3,7 +3,7 @@
 // longer frees a key a newer job took, chosen ids with keys, and cancelled jobs.
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openTestQueue, queueSetup } from '../../../test/support/queue-harness.js';
 import { toBullId } from './bullmq-keys.js';
 import { workyardOptionsOf } from './bullmq-records.js';
@@ -20,6 +20,10 @@ describe.skipIf(!setup.available)('BullMQ driver: keys', () => {
     redisUrl = config.redisUrl!;
     return { open: (tuning) => openTestQueue(config, tuning), dispose };
   });
+
+  let client: Redis | undefined;
+  const redis = () => (client ??= new Redis(redisUrl));
+  afterAll(() => client?.disconnect());
 
   /** The job as another process reads it: BullMQ alone, on a connection of its own. */
   async function bullJob(name: string, id: string): Promise<Job> {
@@ -109,6 +113,10 @@ describe.skipIf(!setup.available)('BullMQ driver: keys', () => {
     const second = await queue.enqueue(name, 2, { key: 'c', delayMs: 60_000 });
     expect(second.id).not.toBe(first.id);
     expect(second).toMatchObject({ state: 'delayed', data: 2, key: 'c' });
+    expect(await redis().exists(`${redisPrefix}:_wy:key:${name}:c`)).toBe(1);
+    expect(await queue.cancel(second.id)).toBe('cancelled');
+    // the key string goes with its cancelled job, rather than staying in Redis for ever
+    expect(await redis().exists(`${redisPrefix}:_wy:key:${name}:c`)).toBe(0);
 
     const chosen = await queue.enqueue(name, 3, { jobId: 'chosen-1', key: 'other' });
     expect(chosen).toMatchObject({ id: 'chosen-1', key: 'other', state: 'queued' });

@@ -58,8 +58,8 @@ export async function enqueueWithKey(redis: RedisWithKeys, keys: WorkyardRedisKe
   throw new Error(`unexpected reply from bullmq-key-enqueue.lua: ${outcome}`);
 }
 
-/** Frees the key `ttlMs` after its job finished (now), unless a newer job holds it. */
+/** Frees the key `ttlMs` after its job finished (now; 0: at once), unless a newer job holds it. */
 export async function releaseKey(redis: RedisWithKeys, keys: WorkyardRedisKeys, job: { name: string; key: string; bullId: string }, ttlMs: number): Promise<void> {
   define(redis);
-  await redis.workyardKeyRelease!(keys.jobKey(job.name, job.key), job.bullId, Math.max(1, ttlMs));
+  await redis.workyardKeyRelease!(keys.jobKey(job.name, job.key), job.bullId, Math.max(0, ttlMs));
 }

@@ -367,6 +367,8 @@ export class BullmqJobQueue implements JobQueue {
         this.retentionMs,
       );
       if (outcome !== 1) return outcome === 0 ? 'not_found' : 'not_cancellable';
+      // A cancelled job no longer holds its key (the key script sees it gone): drop the key itself.
+      if (record.key !== null) await releaseKey(this.redis, this.keys, { name: record.name, key: record.key, bullId }, 0);
       const cancelled = await this.fetchCancelled(id);
       if (cancelled) this.watchers.settle(cancelled);
       return 'cancelled';

@@ -1,5 +1,6 @@
 // Keys (EnqueueOptions.key) on the BullMQ driver: enqueueing with a key and freeing the key once
-// its job finished, each one atomic script (bullmq-key-enqueue.lua, bullmq-key-release.lua).
+// its job finished, each one atomic script (bullmq-key-enqueue.lua, bullmq-key-release.lua); and
+// the other script that edits a job's stored options, keeping a retry's due time.
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { KeyMode } from './contract.js';
@@ -8,10 +9,12 @@ import { loadLua } from '../redis/lua.js';
 
 const ENQUEUE_LUA = loadLua(import.meta.url, 'bullmq-key-enqueue.lua');
 const RELEASE_LUA = loadLua(import.meta.url, 'bullmq-key-release.lua');
+const RETRY_DUE_LUA = loadLua(import.meta.url, 'bullmq-retry-due.lua');
 
 type RedisWithKeys = Redis & {
   workyardKeyEnqueue?(...args: (string | number)[]): Promise<[string, string]>;
   workyardKeyRelease?(...args: (string | number)[]): Promise<number>;
+  workyardRetryDue?(...args: (string | number)[]): Promise<number>;
 };
 
 export interface KeyedJob {
@@ -43,6 +46,7 @@ function define(redis: RedisWithKeys): void {
   // ioredis sends a script's text once, then its SHA.
   if (!redis.workyardKeyEnqueue) redis.defineCommand('workyardKeyEnqueue', { numberOfKeys: 12, lua: ENQUEUE_LUA });
   if (!redis.workyardKeyRelease) redis.defineCommand('workyardKeyRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
+  if (!redis.workyardRetryDue) redis.defineCommand('workyardRetryDue', { numberOfKeys: 2, lua: RETRY_DUE_LUA });
 }
 
 export async function enqueueWithKey(redis: RedisWithKeys, keys: WorkyardRedisKeys, queue: Queue, job: KeyedJob): Promise<KeyedOutcome> {
@@ -62,4 +66,10 @@ export async function enqueueWithKey(redis: RedisWithKeys, keys: WorkyardRedisKe
 export async function releaseKey(redis: RedisWithKeys, keys: WorkyardRedisKeys, job: { name: string; key: string; bullId: string }, ttlMs: number): Promise<void> {
   define(redis);
   await redis.workyardKeyRelease!(keys.jobKey(job.name, job.key), job.bullId, Math.max(0, ttlMs));
+}
+
+/** Copies a retry's due time from BullMQ's delayed set into the job's options (bullmq-retry-due.lua). */
+export async function keepRetryDueTime(redis: RedisWithKeys, queue: Queue, bullId: string): Promise<void> {
+  define(redis);
+  await redis.workyardRetryDue!(queue.keys.delayed, queue.toKey(bullId), bullId);
 }

@@ -40,7 +40,7 @@ import { IndexSweeper } from './bullmq-index-sweeper.js';
 import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, fromBullId, repliesOf, toBullId } from './bullmq-keys.js';
 import { countsOf, recentOf } from './bullmq-listing.js';
 import { type WorkyardJobFields, type WorkyardJobsOptions, dueTimeOfDelayedScore, jobToRecord, workyardFieldsOf, workyardOptionsOf } from './bullmq-records.js';
-import { enqueueWithKey, releaseKey } from './bullmq-job-keys.js';
+import { enqueueWithKey, keepRetryDueTime, releaseKey } from './bullmq-job-keys.js';
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -441,10 +441,13 @@ export class BullmqJobQueue implements JobQueue {
     });
     worker.on('error', (error) => this.warn(error, `worker ${registration.name} failed`));
     // A key is freed keyTtlMs after its job finished (by default with the retention, when BullMQ
-    // drops the job); 'failed' also fires for runs that will be retried, which have no finishedOn.
+    // drops the job); 'failed' also fires for runs that will be retried, which have no finishedOn:
+    // their due time is kept while BullMQ still knows it.
     worker.on('completed', (job) => this.releaseKeyOf(job));
     worker.on('failed', (job) => {
-      if (job?.finishedOn) this.releaseKeyOf(job);
+      if (!job) return;
+      if (job.finishedOn) this.releaseKeyOf(job);
+      else keepRetryDueTime(this.redis, this.queueFor(job.name), String(job.id)).catch((error) => this.warn(error, "keeping a retry's due time failed"));
     });
     registration.worker = worker;
   }

@@ -52,4 +52,26 @@ export const queueMigrations: MigrationSet = {
     },
   }),
   '20261204-10-queue-table-names': renameTables({ wy_jobs: 'queue_jobs' }),
+  // Queue I: priorities, timeouts, groups, keys, and `delayed` as a state of its own. Queued jobs
+  // are then all due, so the claim reads the queued index in order (priority, due time, age)
+  // without stepping over jobs that are not due yet; delayed jobs wait in an index of their own
+  // until a claim promotes them. Both stay partial, as above: a plain job enters and leaves only
+  // the queued one. A job holds its key in `held_key` (the key it was given stays in `job_key`):
+  // the unique index makes taking a key one atomic statement across processes, and only keyed
+  // jobs are in it.
+  '20261205-00-queue-run-times-priorities-keys': () => ({
+    async up(db) {
+      await db.schema.alterTable('queue_jobs').addColumn('priority', 'integer', (c) => c.notNull().defaultTo(5)).execute();
+      await db.schema.alterTable('queue_jobs').addColumn('timeout_ms', 'bigint').execute();
+      await db.schema.alterTable('queue_jobs').addColumn('job_group', 'text').execute();
+      await db.schema.alterTable('queue_jobs').addColumn('job_key', 'text').execute();
+      await db.schema.alterTable('queue_jobs').addColumn('held_key', 'text').execute();
+      await db.schema.alterTable('queue_jobs').addColumn('key_ttl_ms', 'bigint').execute();
+      await sql`update queue_jobs set state = 'delayed' where state = 'queued' and run_at > ${Date.now()}`.execute(db);
+      await db.schema.dropIndex('queue_jobs_queued').execute();
+      await db.schema.createIndex('queue_jobs_queued').on('queue_jobs').columns(['name', 'priority', 'run_at', 'created_at']).where(sql.ref('state'), '=', sql.lit('queued')).execute();
+      await db.schema.createIndex('queue_jobs_delayed').on('queue_jobs').columns(['name', 'run_at']).where(sql.ref('state'), '=', sql.lit('delayed')).execute();
+      await db.schema.createIndex('queue_jobs_held_key').unique().on('queue_jobs').columns(['name', 'held_key']).where(sql.ref('held_key'), 'is not', null).execute();
+    },
+  }),
 };

@@ -11,6 +11,8 @@ export interface QueueSignal {
   kind: 'enqueued' | 'finished' | 'progress';
   name: string;
   ids: string[];
+  /** `enqueued` of delayed jobs only: the earliest of their run times (epoch ms), to wake for */
+  dueAt?: number;
 }
 
 export interface Notifier {

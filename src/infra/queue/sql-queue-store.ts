@@ -3,8 +3,9 @@
 import { type Generated, type Kysely, sql } from 'kysely';
 import { chunksOf, insertReturningIds } from '../db/chunks.js';
 import type { SqlDialect } from '../db/database.js';
-import type { JobCounts, JobRecord, JobState } from './contract.js';
+import type { JobCounts, JobRecord, JobState, KeyMode } from './contract.js';
 import { JOB_STATES } from './contract.js';
+import { type KeyedEnqueueResult, enqueueKeyed } from './sql-queue-keys.js';
 
 export interface JobRow {
   id: string;
@@ -20,7 +21,17 @@ export interface JobRow {
   stalls: number;
   max_attempts: number;
   backoff_ms: number;
+  /** when it is, or was last, due (epoch ms): a `delayed` job becomes `queued` at this time */
   run_at: number;
+  /** 1 (first) to 10 (last) */
+  priority: number;
+  timeout_ms: number | null;
+  job_group: string | null;
+  /** the key the job was enqueued with */
+  job_key: string | null;
+  /** the same while the job holds it; null once the key went to a newer job or expired */
+  held_key: string | null;
+  key_ttl_ms: number | null;
   lease_until: number | null;
   locked_by: string | null;
   created_at: number;
@@ -33,7 +44,15 @@ export type QueueTables = {
   queue_jobs: Omit<JobRow, 'progress' | 'attempts' | 'stalls'> & { progress: Generated<string>; attempts: Generated<number>; stalls: Generated<number> };
 };
 
-export type NewJobRow = Pick<JobRow, 'id' | 'name' | 'data' | 'state' | 'max_attempts' | 'backoff_ms' | 'run_at' | 'created_at'>;
+export type NewJobRow = Pick<
+  JobRow,
+  'id' | 'name' | 'data' | 'state' | 'max_attempts' | 'backoff_ms' | 'run_at' | 'priority' | 'timeout_ms' | 'job_group' | 'job_key' | 'held_key' | 'key_ttl_ms' | 'created_at'
+>;
+
+/** The row of a job just inserted, as the database now holds it (the columns a new row leaves at their defaults). */
+export function insertedRow(row: NewJobRow): JobRow {
+  return { ...row, progress: '0', result: null, error: null, attempts: 0, stalls: 0, lease_until: null, locked_by: null, started_at: null, finished_at: null };
+}
 
 export function rowToRecord(row: JobRow): JobRecord {
   return {
@@ -46,11 +65,11 @@ export function rowToRecord(row: JobRow): JobRecord {
     error: row.error,
     attempts: Number(row.attempts),
     maxAttempts: Number(row.max_attempts),
-    priority: 5,
+    priority: Number(row.priority),
     runAt: Number(row.run_at),
-    timeoutMs: null,
-    group: null,
-    key: null,
+    timeoutMs: row.timeout_ms === null ? null : Number(row.timeout_ms),
+    group: row.job_group,
+    key: row.job_key,
     createdAt: Number(row.created_at),
     startedAt: row.started_at === null ? null : Number(row.started_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
@@ -73,6 +92,11 @@ export class SqlQueueStore {
     );
   }
 
+  /** A keyed job: see sql-queue-keys.ts. */
+  enqueueKeyed(row: NewJobRow & { held_key: string }, mode: KeyMode, now: number): Promise<KeyedEnqueueResult> {
+    return enqueueKeyed(this.db, row, mode, now);
+  }
+
   async get(id: string): Promise<JobRow | undefined> {
     return this.db.selectFrom('queue_jobs').selectAll().where('id', '=', id).executeTakeFirst();
   }
@@ -92,10 +116,20 @@ export class SqlQueueStore {
       .execute();
   }
 
-  /** Takes up to `limit` due jobs of one name for this worker, atomically across processes. */
+  /**
+   * Takes up to `limit` due jobs of one name for this worker, atomically across processes: lower
+   * priority numbers first, then by due time (FIFO within a priority). Queued jobs are all due
+   * (a job waiting for its run time is `delayed` until promoteDue), so the claim reads the
+   * queued index (name, priority, run_at, created_at) in order and stops at `limit`.
+   *
+   * This is the one claim statement. A per-group limit goes into `due`, as one more condition on
+   * the rows it may take (for example `and (job_group is null or job_group not in (…groups at
+   * their limit…))`, or a `not exists` on the active jobs of the row's group); the ordering and
+   * the locking around it stay as they are.
+   */
   async claim(name: string, limit: number, workerId: string, now: number, leaseMs: number): Promise<JobRow[]> {
-    const due = sql`select id from queue_jobs where name = ${name} and state = 'queued' and run_at <= ${now}
-      order by run_at, created_at limit ${limit}`;
+    const due = sql`select id from queue_jobs where name = ${name} and state = 'queued'
+      order by priority, run_at, created_at limit ${limit}`;
     // PostgreSQL: SKIP LOCKED lets workers on other machines claim other rows instead of waiting
     // on these, and `= any(array(…))` makes the ids a value the planner looks up by primary key
     // (with `in (…)` it hashes a scan of the whole table, once per claim). SQLite has one writer
@@ -109,13 +143,18 @@ export class SqlQueueStore {
     return result.rows;
   }
 
-  /** The earliest due time of a queued job of this name, to sleep until a delayed job is due. */
-  async nextRunAt(name: string): Promise<number | null> {
+  /**
+   * Delayed jobs of this name that are due become queued, to be claimed in priority order with
+   * the others. Returns the run time of the next delayed job (null: none), so the worker can wake
+   * for it. Both statements read the partial index of delayed jobs.
+   */
+  async promoteDue(name: string, now: number): Promise<number | null> {
+    await sql`update queue_jobs set state = 'queued' where name = ${name} and state = 'delayed' and run_at <= ${now}`.execute(this.db);
     const row = await this.db
       .selectFrom('queue_jobs')
       .select((eb) => eb.fn.min('run_at').as('next'))
       .where('name', '=', name)
-      .where('state', '=', sql.lit('queued'))
+      .where('state', '=', sql.lit('delayed'))
       .executeTakeFirst();
     return row?.next === null || row?.next === undefined ? null : Number(row.next);
   }
@@ -196,7 +235,7 @@ export class SqlQueueStore {
       .updateTable('queue_jobs')
       .set({ state: 'cancelled', finished_at: now })
       .where('id', '=', id)
-      .where('state', '=', 'queued')
+      .where('state', 'in', ['queued', 'delayed'])
       .returningAll()
       .executeTakeFirst();
   }
@@ -234,7 +273,8 @@ export class SqlQueueStore {
 
 export interface FinishOutcome {
   id: string;
-  state: 'completed' | 'failed' | 'queued';
+  /** `queued` or `delayed`: a retry, due at runAt */
+  state: 'completed' | 'failed' | 'queued' | 'delayed';
   result: string | null;
   error: string | null;
   runAt: number;

@@ -15,20 +15,25 @@ import {
   type JobHandler,
   type JobQueue,
   type JobRecord,
+  type KeyMode,
   type ScheduleRecord,
   type ScheduleSpec,
   type WorkerOptions,
   assertJobName,
   backoffDelay,
   errorMessage,
+  keyOf,
   maxAttemptsOf,
+  priorityOf,
+  runAtOf,
+  timeoutOf,
   willRetry,
 } from './contract.js';
 import { TickBatch, batchedLookup } from '../tick-batch.js';
 import { JobWatchers } from './job-watchers.js';
 import type { Notifier, QueueSignal } from './notifier.js';
-import { type FinishOutcome, type JobRow, type QueueTables, SqlQueueStore, rowToRecord } from './sql-queue-store.js';
-import { type Registration, RunningJob, WorkerCore } from './worker-core.js';
+import { type FinishOutcome, type JobRow, type NewJobRow, type QueueTables, SqlQueueStore, insertedRow, rowToRecord } from './sql-queue-store.js';
+import { type Registration, RunningJob, WorkerCore, runWithinTimeout } from './worker-core.js';
 
 export interface SqlQueueOptions {
   notifier: Notifier;
@@ -60,8 +65,27 @@ interface SqlRegistration extends Registration<ClaimedJob> {
   claimScheduled: boolean;
   /** the claim in flight: settles once the jobs it took are running (close() waits for it) */
   claiming: Promise<unknown> | null;
+  /**
+   * At or past this time (epoch ms) a claim first promotes the due delayed jobs of the name: the
+   * run time of the earliest delayed job this process knows of (0: look now; Infinity: none
+   * known). Claims of plain jobs skip the promotion while it lies ahead.
+   */
+  promoteAt: number;
+  /** wakes the worker when promoteAt comes, with no other signal */
   wakeTimer?: NodeJS.Timeout;
+  wakeAt?: number;
 }
+
+/** A job about to be stored, with what its key (if any) asks. */
+interface NewJob {
+  row: NewJobRow;
+  keyMode: KeyMode | null;
+  /** the caller chose the id (idempotent enqueue) */
+  chosenId: boolean;
+}
+
+// A wake-up further ahead than this is set again later (the poll keeps looking in the meantime).
+const MAX_WAKE_MS = 60_000;
 
 export class SqlJobQueue implements JobQueue {
   readonly driver = 'sql' as const;
@@ -108,41 +132,78 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<JobRecord<Data>> {
-    const row = this.newRow(name, data, options);
-    const inserted = await this.database.run(() => this.store.insert([row]));
-    if (!inserted.has(row.id)) {
-      const existing = await this.database.run(() => this.store.get(row.id));
+    const job = this.newJob(name, data, options);
+    if (job.keyMode) {
+      const { row, stored } = await this.enqueueWithKey(job);
+      if (stored) this.announceStored([row]);
+      return rowToRecord(row) as JobRecord<Data>;
+    }
+    const inserted = await this.database.run(() => this.store.insert([job.row]));
+    if (!inserted.has(job.row.id)) {
+      const existing = await this.database.run(() => this.store.get(job.row.id));
       if (existing) return rowToRecord(existing) as JobRecord<Data>;
     }
-    this.announce('enqueued', name, [row.id]);
-    return rowToRecord({ ...row, progress: '0', result: null, error: null, attempts: 0, stalls: 0, lease_until: null, locked_by: null, started_at: null, finished_at: null }) as JobRecord<Data>;
+    this.announceStored([job.row]);
+    return rowToRecord(insertedRow(job.row)) as JobRecord<Data>;
   }
 
   async enqueueBulk<Data>(jobs: { name: string; data: Data; options?: EnqueueOptions }[]): Promise<string[]> {
-    const rows = jobs.map((job) => this.newRow(job.name, job.data, job.options ?? {}));
-    const inserted = await this.database.run(() => this.store.insert(rows));
-    const byName = new Map<string, string[]>();
-    for (const row of rows) {
-      if (inserted.has(row.id)) pushTo(byName, row.name, row.id);
+    // Every job is checked before any is stored.
+    const newJobs = jobs.map((job) => this.newJob(job.name, job.data, job.options ?? {}));
+    const plain = newJobs.filter((job) => !job.keyMode).map((job) => job.row);
+    const inserted = await this.database.run(() => this.store.insert(plain));
+    const stored: Pick<JobRow, 'id' | 'name' | 'state' | 'run_at'>[] = plain.filter((row) => inserted.has(row.id));
+    const ids = newJobs.map((job) => job.row.id);
+    // Keyed jobs one by one, in order: a later job of the bulk may find the key taken by an earlier one.
+    for (const [i, job] of newJobs.entries()) {
+      if (!job.keyMode) continue;
+      const result = await this.enqueueWithKey(job);
+      ids[i] = result.row.id;
+      if (result.stored) stored.push(result.row);
     }
-    for (const [name, ids] of byName) this.announce('enqueued', name, ids);
-    return rows.map((row) => row.id);
+    this.announceStored(stored);
+    return ids;
   }
 
-  private newRow(name: string, data: unknown, options: EnqueueOptions) {
+  private newJob(name: string, data: unknown, options: EnqueueOptions): NewJob {
     assertJobName(name);
+    if (options.group !== undefined && (typeof options.group !== 'string' || !options.group)) throw new RangeError('group must be a non-empty string');
     const now = Date.now();
-    const attempts = maxAttemptsOf(options);
-    return {
+    const runAt = runAtOf(options, now);
+    const key = keyOf(options);
+    const row: NewJobRow = {
       id: options.jobId ?? randomUUID(),
       name,
       data: JSON.stringify(data ?? null),
-      state: 'queued' as const,
-      max_attempts: attempts,
+      state: runAt > now ? 'delayed' : 'queued',
+      max_attempts: maxAttemptsOf(options),
       backoff_ms: options.backoffMs ?? 1000,
-      run_at: now + Math.max(0, options.delayMs ?? 0),
+      run_at: runAt,
+      priority: priorityOf(options),
+      timeout_ms: timeoutOf(options),
+      job_group: options.group ?? null,
+      job_key: key?.key ?? null,
+      held_key: key?.key ?? null,
+      key_ttl_ms: key?.ttlMs ?? null,
       created_at: now,
     };
+    return { row, keyMode: key?.mode ?? null, chosenId: options.jobId !== undefined };
+  }
+
+  /** A keyed job: takes the key, or leaves or updates its holder (sql-queue-keys.ts). */
+  private async enqueueWithKey(job: NewJob): Promise<{ row: JobRow; stored: boolean }> {
+    const { row, keyMode } = job;
+    // A chosen id that is already stored is the job, whatever its key (idempotent enqueue).
+    const existing = job.chosenId ? await this.database.run(() => this.store.get(row.id)) : undefined;
+    if (existing) return { row: existing, stored: false };
+    try {
+      return await this.database.run(() => this.store.enqueueKeyed({ ...row, held_key: row.held_key! }, keyMode!, Date.now()));
+    } catch (error) {
+      // The chosen id was stored meanwhile by another enqueue: the primary key refused this one.
+      const stored = job.chosenId ? await this.database.run(() => this.store.get(row.id)) : undefined;
+      if (stored) return { row: stored, stored: false };
+      throw error;
+    }
   }
 
   async getJob<Data = unknown, Result = unknown>(id: string): Promise<JobRecord<Data, Result> | null> {
@@ -175,7 +236,7 @@ export class SqlJobQueue implements JobQueue {
   }
 
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
-    this.workers.register(name, handler, options, { claimScheduled: false, claiming: null });
+    this.workers.register(name, handler, options, { claimScheduled: false, claiming: null, promoteAt: 0 });
   }
 
   async startWorkers(): Promise<void> {
@@ -185,7 +246,12 @@ export class SqlJobQueue implements JobQueue {
     this.every(
       this.pollMs,
       () => {
-        for (const registration of this.workers.all()) this.scheduleClaim(registration);
+        for (const registration of this.workers.all()) {
+          // Delayed jobs enqueued by processes whose signals do not reach this one (SQLite) or
+          // were lost: looked for once per poll.
+          registration.promoteAt = 0;
+          this.scheduleClaim(registration);
+        }
       },
       { keepAlive: true },
     );
@@ -215,22 +281,24 @@ export class SqlJobQueue implements JobQueue {
 
   private async claim(registration: SqlRegistration): Promise<void> {
     if (!this.workers.running || registration.claiming) return;
-    const free = registration.concurrency - registration.running.size;
-    if (free <= 0) return;
+    const free = Math.max(0, registration.concurrency - registration.running.size);
+    // With every slot busy there is nothing to claim, but delayed jobs that are due still become queued.
+    if (free === 0 && Date.now() < registration.promoteAt) return;
     const claiming = this.claimAndRun(registration, free);
     registration.claiming = claiming;
     const taken = await claiming;
     registration.claiming = null;
     if (!this.workers.running) return;
-    if (taken === free) this.scheduleClaim(registration);
-    else if (taken === 0) await this.sleepUntilDue(registration);
+    if (free > 0 && taken === free) this.scheduleClaim(registration);
+    else this.wakeForDelayed(registration);
   }
 
-  /** Claims up to `free` due jobs and starts them; how many it took. Never rejects. */
+  /** Promotes due delayed jobs when one may be due, then claims up to `free` jobs and starts them; how many it took. Never rejects. */
   private async claimAndRun(registration: SqlRegistration, free: number): Promise<number> {
     let rows: JobRow[] = [];
     try {
-      rows = await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);
+      if (Date.now() >= registration.promoteAt) await this.promoteDue(registration);
+      if (free > 0) rows = await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);
     } catch (error) {
       this.options.log?.warn({ err: error, job: registration.name }, 'claiming jobs failed; will retry');
     }
@@ -244,14 +312,38 @@ export class SqlJobQueue implements JobQueue {
     return rows.length;
   }
 
+  private async promoteDue(registration: SqlRegistration): Promise<void> {
+    // A delayed job noted while the statements run lowers it again.
+    registration.promoteAt = Infinity;
+    try {
+      const next = await this.store.promoteDue(registration.name, Date.now());
+      registration.promoteAt = Math.min(registration.promoteAt, next ?? Infinity);
+    } catch (error) {
+      registration.promoteAt = Date.now() + this.pollMs;
+      throw error;
+    }
+  }
+
+  /** A delayed job of this name is due at `dueAt`: promote it then, waking for it if nothing else does. */
+  private noteDelayed(registration: SqlRegistration, dueAt: number): void {
+    registration.promoteAt = Math.min(registration.promoteAt, dueAt);
+    this.wakeForDelayed(registration);
+  }
+
   /** A delayed job becomes due without any signal: wake for it rather than wait for the poll. */
-  private async sleepUntilDue(registration: SqlRegistration): Promise<void> {
-    const next = await this.store.nextRunAt(registration.name).catch(() => null);
-    if (next === null) return;
-    const wait = next - Date.now();
-    if (wait >= this.pollMs) return;
+  private wakeForDelayed(registration: SqlRegistration): void {
+    const at = registration.promoteAt;
+    if (!this.workers.running || !Number.isFinite(at)) return;
+    if (registration.wakeTimer && registration.wakeAt! <= at) return;
     clearTimeout(registration.wakeTimer);
-    registration.wakeTimer = setTimeout(() => this.scheduleClaim(registration), Math.max(1, wait));
+    registration.wakeAt = at;
+    registration.wakeTimer = setTimeout(
+      () => {
+        registration.wakeTimer = undefined;
+        this.scheduleClaim(registration);
+      },
+      Math.min(MAX_WAKE_MS, Math.max(1, at - Date.now())),
+    );
     registration.wakeTimer.unref();
   }
 
@@ -278,19 +370,20 @@ export class SqlJobQueue implements JobQueue {
       };
       let outcome: FinishOutcome;
       try {
-        const result = await registration.handler(context);
+        const result = await runWithinTimeout(job, row.timeout_ms === null ? null : Number(row.timeout_ms), () => registration.handler(context));
         outcome = { id: row.id, state: 'completed', result: JSON.stringify(result ?? null), error: null, runAt: Number(row.run_at), finishedAt: Date.now() };
       } catch (error) {
         // Stalled runs are not failures of the job: only failed runs use up its attempts.
         const failures = Number(row.attempts) - Number(row.stalls ?? 0);
         const retry = willRetry(failures, Number(row.max_attempts), error);
         const now = Date.now();
+        const retryAt = now + backoffDelay(Number(row.backoff_ms), failures);
         outcome = {
           id: row.id,
-          state: retry ? 'queued' : 'failed',
+          state: !retry ? 'failed' : retryAt > now ? 'delayed' : 'queued',
           result: null,
           error: errorMessage(error),
-          runAt: retry ? now + backoffDelay(Number(row.backoff_ms), failures) : Number(row.run_at),
+          runAt: retry ? retryAt : Number(row.run_at),
           finishedAt: retry ? null : now,
         };
       }
@@ -313,17 +406,16 @@ export class SqlJobQueue implements JobQueue {
       }
     }
     const finished = new Map<string, string[]>();
-    const requeued = new Map<string, string[]>();
+    const requeued: Pick<JobRow, 'id' | 'name' | 'state' | 'run_at'>[] = [];
     for (const { outcome, registration, job } of batch) {
       this.workers.ended(registration, job);
       this.scheduleClaim(registration);
       if (!applied.has(outcome.id)) continue;
-      if (outcome.state !== 'queued') pushTo(finished, job.row.name, outcome.id);
+      const retry = outcome.state === 'queued' || outcome.state === 'delayed';
+      if (retry) requeued.push({ id: outcome.id, name: job.row.name, state: outcome.state, run_at: outcome.runAt });
+      else pushTo(finished, job.row.name, outcome.id);
       // The hot path: most jobs have no one waiting on or listening to them.
-      if (!this.watchers.isWatched(outcome.id)) {
-        if (outcome.state === 'queued') pushTo(requeued, job.row.name, outcome.id);
-        continue;
-      }
+      if (!this.watchers.isWatched(outcome.id)) continue;
       const row: JobRow = {
         ...job.row,
         state: outcome.state,
@@ -334,20 +426,35 @@ export class SqlJobQueue implements JobQueue {
         lease_until: null,
         locked_by: null,
       };
-      if (outcome.state === 'queued') {
-        this.watchers.emit(row.id, { type: 'failed', jobId: row.id, name: row.name, error: outcome.error ?? '', willRetry: true });
-        pushTo(requeued, row.name, row.id);
-      } else {
-        this.watchers.settle(rowToRecord(row));
-      }
+      if (retry) this.watchers.emit(row.id, { type: 'failed', jobId: row.id, name: row.name, error: outcome.error ?? '', willRetry: true });
+      else this.watchers.settle(rowToRecord(row));
     }
     for (const [name, ids] of finished) this.options.notifier.publish({ origin: this.workerId, kind: 'finished', name, ids });
-    for (const [name, ids] of requeued) this.announce('enqueued', name, ids);
+    this.announceStored(requeued);
     return batch.map(() => undefined);
   }
 
-  private announce(kind: QueueSignal['kind'], name: string, ids: string[]): void {
-    const signal: QueueSignal = { origin: this.workerId, kind, name, ids };
+  /** Tells the workers, here and in other processes, of jobs just stored: due ones to claim, delayed ones to wake for. */
+  private announceStored(rows: Pick<JobRow, 'id' | 'name' | 'state' | 'run_at'>[]): void {
+    const due = new Map<string, string[]>();
+    const delayed = new Map<string, { ids: string[]; dueAt: number }>();
+    for (const row of rows) {
+      if (row.state !== 'delayed') pushTo(due, row.name, row.id);
+      else {
+        const entry = delayed.get(row.name);
+        if (!entry) delayed.set(row.name, { ids: [row.id], dueAt: Number(row.run_at) });
+        else {
+          entry.ids.push(row.id);
+          entry.dueAt = Math.min(entry.dueAt, Number(row.run_at));
+        }
+      }
+    }
+    for (const [name, ids] of due) this.announce('enqueued', name, ids);
+    for (const [name, { ids, dueAt }] of delayed) this.announce('enqueued', name, ids, dueAt);
+  }
+
+  private announce(kind: QueueSignal['kind'], name: string, ids: string[], dueAt?: number): void {
+    const signal: QueueSignal = { origin: this.workerId, kind, name, ids, ...(dueAt === undefined ? {} : { dueAt }) };
     this.onSignal(signal);
     this.options.notifier.publish(signal);
   }
@@ -355,7 +462,9 @@ export class SqlJobQueue implements JobQueue {
   private onSignal(signal: QueueSignal): void {
     if (signal.kind === 'enqueued') {
       const registration = this.workers.get(signal.name);
-      if (registration) this.scheduleClaim(registration);
+      if (!registration) return;
+      if (signal.dueAt === undefined) this.scheduleClaim(registration);
+      else this.noteDelayed(registration, signal.dueAt);
       return;
     }
     if (signal.origin === this.workerId) return;

@@ -173,8 +173,9 @@ export function describeQueueOneConformance(label: string, skip: boolean, setup:
       it('replace and debounce start a new job once the keyed one has started', async () => {
         const queue = await open();
         const name = uniqueName('key-started');
+        // a gate per key mode: the second mode's first job must be held too, not find the first gate open
         let release!: () => void;
-        const gate = new Promise<void>((resolve) => (release = resolve));
+        let gate!: Promise<void>;
         queue.process(
           name,
           async (job) => {
@@ -185,6 +186,7 @@ export function describeQueueOneConformance(label: string, skip: boolean, setup:
         );
         await queue.startWorkers();
         for (const keyMode of ['replace', 'debounce'] as const) {
+          gate = new Promise<void>((resolve) => (release = resolve));
           const key = `started-${keyMode}`;
           const running = await queue.enqueue(name, { v: 1 }, { key, keyMode });
           await vi.waitUntil(async () => (await queue.getJob(running.id))?.state === 'active', { timeout: 10_000, interval: 20 });

@@ -27,8 +27,10 @@ export async function enqueueKeyed(db: Kysely<QueueTables>, row: NewJobRow & { h
     const holder = await db.selectFrom('queue_jobs').selectAll().where('name', '=', row.name).where('held_key', '=', row.held_key).executeTakeFirst();
     // The holder let go of the key (or was removed) since the insert: try again.
     if (!holder) continue;
-    if (!mayTakeFrom(holder, mode, now)) return { row: holder, stored: false };
-    await letGo(db, holder, mode, now);
+    if (mayTakeFrom(holder, mode, now)) await letGo(db, holder, mode, now);
+    else if (mode === 'keep') return { row: holder, stored: false };
+    // Otherwise (replace, debounce) the holder is queued or delayed: a new job took the key since
+    // the insert, and it is the one to update now.
   }
   throw new Error(`the key ${JSON.stringify(row.held_key)} of ${row.name} changed hands ${MAX_TRIES} times during one enqueue`);
 }

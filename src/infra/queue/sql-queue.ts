@@ -289,13 +289,15 @@ export class SqlJobQueue implements JobQueue {
     const taken = await claiming;
     registration.claiming = null;
     if (!this.workers.running) return;
-    if (free > 0 && taken === free) this.scheduleClaim(registration);
-    else this.wakeForDelayed(registration);
+    // Every slot filled, or only promoting (no slot was free): slots may have come free while it
+    // ran, and their claims were skipped for this one in flight, so claim again.
+    if (taken === free) this.scheduleClaim(registration);
+    this.wakeForDelayed(registration);
   }
 
   /** Promotes due delayed jobs when one may be due, then claims up to `free` jobs and starts them; how many it took. Never rejects. */
   private async claimAndRun(registration: SqlRegistration, free: number): Promise<number> {
-    let rows: JobRow[] = [];
+    let rows: ClaimedRow[] = [];
     try {
       if (Date.now() >= registration.promoteAt) await this.promoteDue(registration);
       if (free > 0) rows = await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);

@@ -1,10 +1,10 @@
 // The SQL queue's statements, apart from the driver logic that uses them (as BullMQ keeps its Lua
 // scripts apart from its classes). One text for SQLite and PostgreSQL, but for row locking.
-import { type Generated, type Kysely, sql } from 'kysely';
+import { type Generated, type Insertable, type Kysely, sql } from 'kysely';
 import { chunksOf, insertReturningIds } from '../db/chunks.js';
 import type { SqlDialect } from '../db/database.js';
 import type { JobCounts, JobRecord, JobState, KeyMode } from './contract.js';
-import { JOB_STATES } from './contract.js';
+import { JOB_STATES, PRIORITY_DEFAULT } from './contract.js';
 import { type KeyedEnqueueResult, enqueueKeyed } from './sql-queue-keys.js';
 
 export interface JobRow {
@@ -41,8 +41,20 @@ export interface JobRow {
 
 export type QueueTables = {
   // a new job starts with these at their defaults
-  queue_jobs: Omit<JobRow, 'progress' | 'attempts' | 'stalls'> & { progress: Generated<string>; attempts: Generated<number>; stalls: Generated<number> };
+  queue_jobs: Omit<JobRow, 'progress' | 'attempts' | 'stalls' | 'priority'> & {
+    progress: Generated<string>;
+    attempts: Generated<number>;
+    stalls: Generated<number>;
+    priority: Generated<number>;
+  };
 };
+
+/**
+ * What a worker needs of a job it claimed, to run it and record its outcome. Every column a claim
+ * returns is decoded for every job, so the claim returns these only; a waiter's record is read
+ * from the table once the outcome is written.
+ */
+export type ClaimedRow = Pick<JobRow, 'id' | 'name' | 'data' | 'attempts' | 'stalls' | 'max_attempts' | 'backoff_ms' | 'run_at' | 'timeout_ms'>;
 
 export type NewJobRow = Pick<
   JobRow,
@@ -76,6 +88,23 @@ export function rowToRecord(row: JobRow): JobRecord {
   };
 }
 
+/**
+ * A new row without the columns a plain job leaves at their defaults: every value bound costs the
+ * bulk enqueue time (building and binding it), and plain jobs are most jobs. A nullable column is
+ * left out per row; the priority only when the whole statement has the default, since a value
+ * missing from some rows of a multi-row insert is written as NULL on SQLite, not as the default.
+ */
+function withoutDefaults(row: NewJobRow, defaultPriority: boolean): Insertable<QueueTables['queue_jobs']> {
+  const { priority, timeout_ms, job_group, job_key, held_key, key_ttl_ms, ...required } = row;
+  const present: Partial<NewJobRow> = defaultPriority ? {} : { priority };
+  if (timeout_ms !== null) present.timeout_ms = timeout_ms;
+  if (job_group !== null) present.job_group = job_group;
+  if (job_key !== null) present.job_key = job_key;
+  if (held_key !== null) present.held_key = held_key;
+  if (key_ttl_ms !== null) present.key_ttl_ms = key_ttl_ms;
+  return { ...required, ...present };
+}
+
 // Outcomes per UPDATE: 6 values each, 512 rows stay far below both dialects' limits.
 const FINISH_CHUNK = 512;
 
@@ -87,9 +116,11 @@ export class SqlQueueStore {
 
   /** Inserts the rows, skipping ids that exist; returns the ids that were new. */
   insert(rows: NewJobRow[]): Promise<Set<string>> {
-    return insertReturningIds(rows, async (chunk) =>
-      (await this.db.insertInto('queue_jobs').values(chunk).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute()).map((row) => row.id),
-    );
+    return insertReturningIds(rows, async (chunk) => {
+      const defaultPriority = chunk.every((row) => row.priority === PRIORITY_DEFAULT);
+      const values = chunk.map((row) => withoutDefaults(row, defaultPriority));
+      return (await this.db.insertInto('queue_jobs').values(values).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute()).map((row) => row.id);
+    });
   }
 
   /** A keyed job: see sql-queue-keys.ts. */
@@ -127,7 +158,7 @@ export class SqlQueueStore {
    * their limit…))`, or a `not exists` on the active jobs of the row's group); the ordering and
    * the locking around it stay as they are.
    */
-  async claim(name: string, limit: number, workerId: string, now: number, leaseMs: number): Promise<JobRow[]> {
+  async claim(name: string, limit: number, workerId: string, now: number, leaseMs: number): Promise<ClaimedRow[]> {
     const due = sql`select id from queue_jobs where name = ${name} and state = 'queued'
       order by priority, run_at, created_at limit ${limit}`;
     // PostgreSQL: SKIP LOCKED lets workers on other machines claim other rows instead of waiting
@@ -135,11 +166,11 @@ export class SqlQueueStore {
     // (with `in (…)` it hashes a scan of the whole table, once per claim). SQLite has one writer
     // at a time, so the statement is atomic there as it stands.
     const which = this.dialect === 'postgres' ? sql`id = any(array(${due} for update skip locked))` : sql`id in (${due})`;
-    const result = await sql<JobRow>`
+    const result = await sql<ClaimedRow>`
       update queue_jobs set state = 'active', attempts = attempts + 1, started_at = ${now},
         lease_until = ${now + leaseMs}, locked_by = ${workerId}, error = null
       where ${which}
-      returning *`.execute(this.db);
+      returning id, name, data, attempts, stalls, max_attempts, backoff_ms, run_at, timeout_ms`.execute(this.db);
     return result.rows;
   }
 

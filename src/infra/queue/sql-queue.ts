@@ -32,7 +32,7 @@ import {
 import { TickBatch, batchedLookup } from '../tick-batch.js';
 import { JobWatchers } from './job-watchers.js';
 import type { Notifier, QueueSignal } from './notifier.js';
-import { type FinishOutcome, type JobRow, type NewJobRow, type QueueTables, SqlQueueStore, insertedRow, rowToRecord } from './sql-queue-store.js';
+import { type ClaimedRow, type FinishOutcome, type JobRow, type NewJobRow, type QueueTables, SqlQueueStore, insertedRow, rowToRecord } from './sql-queue-store.js';
 import { type Registration, RunningJob, WorkerCore, runWithinTimeout } from './worker-core.js';
 
 export interface SqlQueueOptions {
@@ -50,7 +50,7 @@ export interface SqlQueueOptions {
 
 /** A claimed job: it stays running until its outcome is recorded (its lease is renewed until then). */
 class ClaimedJob extends RunningJob {
-  constructor(readonly row: JobRow) {
+  constructor(readonly row: ClaimedRow) {
     super();
   }
 }
@@ -349,7 +349,7 @@ export class SqlJobQueue implements JobQueue {
     registration.wakeTimer.unref();
   }
 
-  private run(registration: SqlRegistration, row: JobRow): void {
+  private run(registration: SqlRegistration, row: ClaimedRow): void {
     const job = new ClaimedJob(row);
     this.workers.began(registration, job);
     if (this.watchers.isWatched(row.id)) this.watchers.emit(row.id, { type: 'active', jobId: row.id, name: row.name });
@@ -364,7 +364,6 @@ export class SqlJobQueue implements JobQueue {
         },
         reportProgress: async (progress: JobRecord['progress']) => {
           const text = JSON.stringify(progress);
-          row.progress = text;
           await this.database.run(() => this.store.setProgress(row.id, this.workerId, text));
           this.watchers.emit(row.id, { type: 'progress', jobId: row.id, name: row.name, progress });
           this.options.notifier.publish({ origin: this.workerId, kind: 'progress', name: row.name, ids: [row.id] });
@@ -409,6 +408,7 @@ export class SqlJobQueue implements JobQueue {
     }
     const finished = new Map<string, string[]>();
     const requeued: Pick<JobRow, 'id' | 'name' | 'state' | 'run_at'>[] = [];
+    const settled: string[] = [];
     for (const { outcome, registration, job } of batch) {
       this.workers.ended(registration, job);
       this.scheduleClaim(registration);
@@ -418,21 +418,17 @@ export class SqlJobQueue implements JobQueue {
       else pushTo(finished, job.row.name, outcome.id);
       // The hot path: most jobs have no one waiting on or listening to them.
       if (!this.watchers.isWatched(outcome.id)) continue;
-      const row: JobRow = {
-        ...job.row,
-        state: outcome.state,
-        result: outcome.result,
-        error: outcome.error,
-        run_at: outcome.runAt,
-        finished_at: outcome.finishedAt,
-        lease_until: null,
-        locked_by: null,
-      };
-      if (retry) this.watchers.emit(row.id, { type: 'failed', jobId: row.id, name: row.name, error: outcome.error ?? '', willRetry: true });
-      else this.watchers.settle(rowToRecord(row));
+      if (retry) this.watchers.emit(outcome.id, { type: 'failed', jobId: outcome.id, name: job.row.name, error: outcome.error ?? '', willRetry: true });
+      else settled.push(outcome.id);
     }
     for (const [name, ids] of finished) this.options.notifier.publish({ origin: this.workerId, kind: 'finished', name, ids });
     this.announceStored(requeued);
+    // Waiters and listeners get the record as the table now holds it (the claim read only what
+    // running the job needs). If the read fails, the waiters' poll answers them.
+    for (const ids of chunksOf(settled)) {
+      const rows = await this.store.getFinished(ids).catch(() => []);
+      for (const row of rows) this.watchers.settle(rowToRecord(row));
+    }
     return batch.map(() => undefined);
   }
 

@@ -130,6 +130,22 @@ for (const { label, available, create } of setups) {
       await vi.waitFor(() => expect(order).toHaveLength(301), { timeout: 30_000, interval: 50 });
     });
 
+    it('a delayed job whose run time has come reads queued, in its record and in counts, before any worker promotes it', async () => {
+      const config = await fresh();
+      const queue = await open(config);
+      const name = uniqueName('due-unclaimed');
+      const job = await queue.enqueue(name, null, { delayMs: 300 });
+      expect(job.state).toBe('delayed');
+      expect((await queue.counts())[name]).toMatchObject({ delayed: 1, queued: 0 });
+      // no worker of this name runs anywhere: the row stays delayed, the job is due all the same
+      await vi.waitFor(async () => expect((await queue.getJob(job.id))!.state).toBe('queued'), { timeout: 5_000, interval: 50 });
+      expect((await queue.counts())[name]).toMatchObject({ delayed: 0, queued: 1 });
+      expect((await queue.listRecent({ name }))[0].state).toBe('queued');
+      const database = openDb(config);
+      const stored = await sql<{ state: string }>`select state from queue_jobs where id = ${job.id}`.execute(database.db);
+      expect(stored.rows[0].state).toBe('delayed');
+    });
+
     it('a delayed job enqueued by another instance runs on this one when due', async () => {
       const config = await fresh();
       const worker = await open(config);

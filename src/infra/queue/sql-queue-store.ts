@@ -66,12 +66,20 @@ export function insertedRow(row: NewJobRow): JobRow {
   return { ...row, progress: '0', result: null, error: null, attempts: 0, stalls: 0, lease_until: null, locked_by: null, started_at: null, finished_at: null };
 }
 
-export function rowToRecord(row: JobRow): JobRecord {
+/**
+ * The state a job is in for its readers: a delayed job whose run time has come is due, so it is
+ * queued, also before a worker's claim has promoted its row (no worker of its name may be running).
+ */
+function shownState(row: JobRow, now: number): JobState {
+  return row.state === 'delayed' && Number(row.run_at) <= now ? 'queued' : row.state;
+}
+
+export function rowToRecord(row: JobRow, now = Date.now()): JobRecord {
   return {
     id: row.id,
     name: row.name,
     data: JSON.parse(row.data),
-    state: row.state,
+    state: shownState(row, now),
     progress: JSON.parse(row.progress),
     result: row.result === null ? null : JSON.parse(row.result),
     error: row.error,
@@ -271,16 +279,15 @@ export class SqlQueueStore {
       .executeTakeFirst();
   }
 
-  async counts(): Promise<JobCounts> {
-    const rows = await this.db
-      .selectFrom('queue_jobs')
-      .select(['name', 'state', (eb) => eb.fn.countAll().as('count')])
-      .groupBy(['name', 'state'])
-      .execute();
+  /** Per name and state; a delayed job whose run time has come counts as queued (see shownState). */
+  async counts(now: number): Promise<JobCounts> {
+    const { rows } = await sql<{ name: string; shown_state: JobState; count: number }>`
+      select name, case when state = 'delayed' and run_at <= ${now} then 'queued' else state end as shown_state, count(*) as count
+      from queue_jobs group by name, shown_state`.execute(this.db);
     const counts: JobCounts = {};
     for (const row of rows) {
       counts[row.name] ??= Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-      counts[row.name][row.state] = Number(row.count);
+      counts[row.name][row.shown_state] += Number(row.count);
     }
     return counts;
   }

@@ -124,7 +124,7 @@ export class SqlJobQueue implements JobQueue {
       async (ids) => {
         const rows: JobRow[] = [];
         for (const chunk of chunksOf(ids)) rows.push(...(await this.store.getFinished(chunk)));
-        return rows.map(rowToRecord);
+        return rows.map((row) => rowToRecord(row));
       },
       (error) => this.options.log?.warn({ err: error }, 'queue background task failed'),
       { listeners: true },
@@ -505,12 +505,12 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async counts(): Promise<JobCounts> {
-    return this.database.run(() => this.store.counts());
+    return this.database.run(() => this.store.counts(Date.now()));
   }
 
   async listRecent(options: { limit?: number; name?: string } = {}): Promise<JobRecord[]> {
     const rows = await this.database.run(() => this.store.listRecent(options.limit ?? 20, options.name));
-    return rows.map(rowToRecord);
+    return rows.map((row) => rowToRecord(row));
   }
 
   async ping(): Promise<void> {

@@ -74,4 +74,18 @@ export const queueMigrations: MigrationSet = {
       await db.schema.createIndex('queue_jobs_held_key').unique().on('queue_jobs').columns(['name', 'held_key']).where(sql.ref('held_key'), 'is not', null).execute();
     },
   }),
+  // Per-group limits (sql-queue-groups.ts): a log of the starts of grouped jobs, which groupRate
+  // counts over a sliding window (a job's own started_at is overwritten by its retry, so it
+  // cannot tell two starts apart). The group itself is queue_jobs.job_group, from queue I above.
+  '20261205-01-queue-groups': () => ({
+    async up(db) {
+      await db.schema
+        .createTable('queue_group_starts')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('job_group', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('queue_group_starts_window').on('queue_group_starts').columns(['name', 'started_at']).execute();
+    },
+  }),
 };

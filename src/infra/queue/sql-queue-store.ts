@@ -1,6 +1,6 @@
 // The SQL queue's statements, apart from the driver logic that uses them (as BullMQ keeps its Lua
 // scripts apart from its classes). One text for SQLite and PostgreSQL, but for row locking.
-import { type Generated, type Insertable, type Kysely, sql } from 'kysely';
+import { type Generated, type Insertable, type Kysely, type RawBuilder, sql } from 'kysely';
 import { chunksOf, insertReturningIds } from '../db/chunks.js';
 import type { SqlDialect } from '../db/database.js';
 import type { JobCounts, JobRecord, JobState, KeyMode } from './contract.js';
@@ -165,15 +165,18 @@ export class SqlQueueStore {
    * the rows it may take (for example `and (job_group is null or job_group not in (…groups at
    * their limit…))`, or a `not exists` on the active jobs of the row's group); the ordering and
    * the locking around it stay as they are.
+   *
+   * `chosen`: a condition on queue_jobs that picks the rows instead (the group gate's, in
+   * sql-queue-groups.ts, which ranks jobs within their groups and so cannot lock its rows).
    */
-  async claim(name: string, limit: number, workerId: string, now: number, leaseMs: number): Promise<ClaimedRow[]> {
+  async claim(name: string, limit: number, workerId: string, now: number, leaseMs: number, chosen?: RawBuilder<unknown>): Promise<ClaimedRow[]> {
     const due = sql`select id from queue_jobs where name = ${name} and state = 'queued'
       order by priority, run_at, created_at limit ${limit}`;
     // PostgreSQL: SKIP LOCKED lets workers on other machines claim other rows instead of waiting
     // on these, and `= any(array(…))` makes the ids a value the planner looks up by primary key
     // (with `in (…)` it hashes a scan of the whole table, once per claim). SQLite has one writer
     // at a time, so the statement is atomic there as it stands.
-    const which = this.dialect === 'postgres' ? sql`id = any(array(${due} for update skip locked))` : sql`id in (${due})`;
+    const which = chosen ?? (this.dialect === 'postgres' ? sql`id = any(array(${due} for update skip locked))` : sql`id in (${due})`);
     const result = await sql<ClaimedRow>`
       update queue_jobs set state = 'active', attempts = attempts + 1, started_at = ${now},
         lease_until = ${now + leaseMs}, locked_by = ${workerId}, error = null

@@ -34,6 +34,8 @@ import { JobWatchers } from './job-watchers.js';
 import type { Notifier, QueueSignal } from './notifier.js';
 import { type ClaimedRow, type FinishOutcome, type JobRow, type NewJobRow, type QueueTables, SqlQueueStore, insertedRow, rowToRecord } from './sql-queue-store.js';
 import { type Registration, RunningJob, WorkerCore, runWithinTimeout } from './worker-core.js';
+import { type GroupLimits, groupLimitsOf } from './group-limits.js';
+import { type GroupTables, SqlGroupGate } from './sql-queue-groups.js';
 
 export interface SqlQueueOptions {
   notifier: Notifier;
@@ -74,6 +76,8 @@ interface SqlRegistration extends Registration<ClaimedJob> {
   /** wakes the worker when promoteAt comes, with no other signal */
   wakeTimer?: NodeJS.Timeout;
   wakeAt?: number;
+  /** groupConcurrency/groupRate: claims go through the group gate */
+  groups: GroupLimits | null;
 }
 
 /** A job about to be stored, with what its key (if any) asks. */
@@ -90,6 +94,7 @@ const MAX_WAKE_MS = 60_000;
 export class SqlJobQueue implements JobQueue {
   readonly driver = 'sql' as const;
   private readonly store: SqlQueueStore;
+  private readonly groupGate: SqlGroupGate;
   private readonly workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly workers = new WorkerCore<ClaimedJob, SqlRegistration>((registration) => this.scheduleClaim(registration));
   private readonly watchers = new JobWatchers();
@@ -113,6 +118,7 @@ export class SqlJobQueue implements JobQueue {
     private readonly options: SqlQueueOptions,
   ) {
     this.store = new SqlQueueStore(withTables<QueueTables>(database).db, database.dialect);
+    this.groupGate = new SqlGroupGate(withTables<GroupTables>(database).db, database.dialect);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 500;
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
@@ -236,7 +242,7 @@ export class SqlJobQueue implements JobQueue {
   }
 
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
-    this.workers.register(name, handler, options, { claimScheduled: false, claiming: null, promoteAt: 0 });
+    this.workers.register(name, handler, options, { claimScheduled: false, claiming: null, promoteAt: 0, groups: groupLimitsOf(options) });
   }
 
   async startWorkers(): Promise<void> {
@@ -300,7 +306,11 @@ export class SqlJobQueue implements JobQueue {
     let rows: ClaimedRow[] = [];
     try {
       if (Date.now() >= registration.promoteAt) await this.promoteDue(registration);
-      if (free > 0) rows = await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);
+      if (free > 0) {
+        rows = registration.groups
+          ? await this.groupGate.claim(registration.name, registration.groups, free, this.workerId, Date.now(), this.leaseMs)
+          : await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);
+      }
     } catch (error) {
       this.options.log?.warn({ err: error, job: registration.name }, 'claiming jobs failed; will retry');
     }

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { JOB_STATES, type JobCounts, type JobRecord, type JobState } from './contract.js';
 import type { WorkyardRedisKeys } from './bullmq-keys.js';
 import { dueTimeOfDelayedScore, jobToRecord } from './bullmq-records.js';
+import { groupKeysOf } from './bullmq-groups.js';
 
 /** due jobs waiting for a worker: BullMQ's wait list holds jobs without a priority (enqueued before priorities) */
 const QUEUED_TYPES: JobType[] = ['waiting', 'prioritized', 'waiting-children'];
@@ -22,12 +23,15 @@ export async function countsOf(redis: Redis, keys: WorkyardRedisKeys, queueFor: 
   const counts: JobCounts = {};
   await Promise.all(
     names.map(async (name) => {
-      const [byType, cancelled] = await Promise.all([
+      const [byType, cancelled, parked] = await Promise.all([
         queueFor(name).getJobCounts(...QUEUED_TYPES, 'delayed', 'active', 'completed', 'failed'),
         redis.zcount(keys.cancelledByName(name), now - retentionMs, '+inf'),
+        // jobs the group gate holds back are queued, though BullMQ does not see them
+        redis.get(groupKeysOf(keys.prefix, name).parkedCount),
       ]);
       const row = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
       for (const type of QUEUED_TYPES) row.queued += byType[type] ?? 0;
+      row.queued += Number(parked ?? 0);
       row.delayed = byType.delayed ?? 0;
       row.active = byType.active ?? 0;
       row.completed = byType.completed ?? 0;

@@ -3,7 +3,7 @@
 // the dependency deadline (503 naming redis); workers and event readers use connections that wait
 // out an outage and resume. An index (id → name) lets getJob and cancel work with the id alone.
 import { randomUUID } from 'node:crypto';
-import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import { Job, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { callDependency } from '../dependency-errors.js';
 import { settlesWithin } from '../deadline.js';
@@ -41,6 +41,8 @@ import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, fromBullId, repliesOf, to
 import { countsOf, recentOf } from './bullmq-listing.js';
 import { type WorkyardJobFields, type WorkyardJobsOptions, dueTimeOfDelayedScore, jobToRecord, workyardFieldsOf, workyardOptionsOf } from './bullmq-records.js';
 import { enqueueWithKey, keepRetryDueTime, releaseKey } from './bullmq-job-keys.js';
+import { BullGroupGate } from './bullmq-groups.js';
+import { type GroupLimits, groupLimitsOf } from './group-limits.js';
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -63,6 +65,9 @@ export interface BullmqQueueOptions {
 
 interface BullRegistration extends Registration<BullJobContext> {
   worker?: Worker;
+  /** groupConcurrency/groupRate, enforced by the gate in Redis (bullmq-groups.ts) */
+  groups: GroupLimits | null;
+  gate?: BullGroupGate;
 }
 
 /** What a handler sees of a BullMQ job; a class, so that a running job costs one small object. */
@@ -360,12 +365,16 @@ export class BullmqJobQueue implements JobQueue {
       const bullId = toBullId(id);
       const jobKey = queue.toKey(bullId);
       const { wait, paused, delayed, prioritized, events } = queue.keys;
-      const outcome = await cancelJob(
-        this.redis,
-        { job: jobKey, wait, paused, delayed, prioritized, events, cancelled: this.keys.cancelled(id), cancelledByName: this.keys.cancelledByName(record.name), logs: `${jobKey}:logs` },
-        { bullId, id, record: JSON.stringify(record) },
-        this.retentionMs,
-      );
+      const cancelWaiting = () =>
+        cancelJob(
+          this.redis,
+          { job: jobKey, wait, paused, delayed, prioritized, events, cancelled: this.keys.cancelled(id), cancelledByName: this.keys.cancelledByName(record.name), logs: `${jobKey}:logs` },
+          { bullId, id, record: JSON.stringify(record) },
+          this.retentionMs,
+        );
+      let outcome = await cancelWaiting();
+      // A job its group's gate holds back is queued as well: handed back to BullMQ, it is cancelled there.
+      if (outcome === -1 && record.group !== null && (await BullGroupGate.unpark(this.redis, queue, this.options.prefix, bullId, record.group))) outcome = await cancelWaiting();
       if (outcome !== 1) return outcome === 0 ? 'not_found' : 'not_cancellable';
       // A cancelled job no longer holds its key (the key script sees it gone): drop the key itself.
       if (record.key !== null) await releaseKey(this.redis, this.keys, { name: record.name, key: record.key, bullId }, 0);
@@ -421,7 +430,7 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
-    this.workers.register(name, handler, options, {});
+    this.workers.register(name, handler, options, { groups: groupLimitsOf(options) });
   }
 
   async startWorkers(): Promise<void> {
@@ -431,7 +440,13 @@ export class BullmqJobQueue implements JobQueue {
   private startWorker(registration: BullRegistration): void {
     // A processor declared with a third (signal) parameter makes BullMQ build an AbortController
     // for every job; shutdown aborts come from our own, made only when a handler asks for one.
-    const worker = new Worker(registration.name, (job) => this.runJob(registration, job), {
+    if (registration.groups) {
+      registration.gate = new BullGroupGate(this.redis, this.queueFor(registration.name), this.options.prefix, registration.groups, this.leaseMs, (error) =>
+        this.warn(error, `group gate of ${registration.name} failed`),
+      );
+      registration.gate.start();
+    }
+    const worker = new Worker(registration.name, (job, token) => this.runJob(registration, job, token), {
       connection: this.blocking(),
       prefix: this.options.prefix,
       concurrency: registration.concurrency,
@@ -460,8 +475,11 @@ export class BullmqJobQueue implements JobQueue {
     );
   }
 
-  private async runJob(registration: BullRegistration, job: Job): Promise<unknown> {
-    // The hot path: nothing here costs a round trip, and little is allocated per job.
+  private async runJob(registration: BullRegistration, job: Job, token: string | undefined): Promise<unknown> {
+    // The hot path: nothing here costs a round trip (but a grouped job's gate), and little is allocated per job.
+    const group = registration.gate ? workyardOptionsOf(job).group : null;
+    // Refused a slot, the job was parked by the gate: BullMQ leaves a job alone after a WaitingError.
+    if (group !== null && !(await registration.gate!.admit(job, token ?? '', group))) throw new WaitingError();
     const context = new BullJobContext(job, registration.name, this.options.timeoutMs);
     this.workers.began(registration, context);
     try {
@@ -479,6 +497,7 @@ export class BullmqJobQueue implements JobQueue {
       throw error instanceof Error && error.message ? error : new Error(message);
     } finally {
       this.workers.ended(registration, context);
+      if (group !== null) registration.gate!.leave(String(job.id), group).catch((error) => this.warn(error, `group gate of ${registration.name} failed`));
     }
   }
 
@@ -518,6 +537,7 @@ export class BullmqJobQueue implements JobQueue {
   async close(graceMs = 10_000): Promise<void> {
     if (!this.workers.beginClose()) return;
     this.sweeper.stop();
+    for (const registration of this.workers.all()) registration.gate?.stop();
     this.watchers.stopPolling();
     const deadline = Date.now() + graceMs;
     const registrations = this.workers.all();

@@ -2,6 +2,7 @@
 import { openTestQueue, queueSetup } from '../../../test/support/queue-harness.js';
 import { type QueueHarness, describeQueueConformance } from './queue.conformance.js';
 import { describeQueueOneConformance } from './queue.conformance.queue-one.js';
+import { describeGroupConformance } from './queue.conformance.groups.js';
 
 const setup = await queueSetup('bullmq');
 
@@ -13,3 +14,5 @@ const harness: () => Promise<QueueHarness> = async () => {
 describeQueueConformance(setup.label, !setup.available, harness);
 
 describeQueueOneConformance(setup.label, !setup.available, harness);
+
+describeGroupConformance(setup.label, !setup.available, harness);

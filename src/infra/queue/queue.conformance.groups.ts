@@ -61,10 +61,14 @@ export function describeGroupConformance(label: string, skip: boolean, setup: ()
     it('groupRate holds across two worker processes, over any window, and is reached', async () => {
       const name = uniqueName('group-rate');
       const rate = { max: 3, windowMs: 1_000 };
-      const queues = await twoWorkers(name, { concurrency: 4, groupRate: rate }, async () => null);
+      let started = 0;
+      const queues = await twoWorkers(name, { concurrency: 4, groupRate: rate }, async () => void started++);
       const jobs = [...Array.from({ length: 9 }, () => ({ group: 'busy', ms: 0 })), ...Array.from({ length: 3 }, () => ({ group: 'other', ms: 0 }))];
       const ids = await enqueueGroups(queues[0], name, jobs);
       await Promise.all(queues.map((queue) => queue.startWorkers()));
+      // the first window: three of each group ran, the other six of the busy group wait, queued
+      await vi.waitUntil(() => started >= 6, { timeout: 10_000, interval: 10 });
+      expect((await queues[0].counts())[name].queued).toBeGreaterThanOrEqual(3);
       const records = await Promise.all(ids.map((id) => queues[0].waitForFinish(id, 30_000)));
       expect(records.every((record) => record.state === 'completed')).toBe(true);
       // Start times as the backend recorded them (the gate's clock): no max + 1 of one group
@@ -98,7 +102,8 @@ export function describeGroupConformance(label: string, skip: boolean, setup: ()
         },
         { concurrency: 4, groupConcurrency: 1 },
       );
-      for (let i = 0; i < 10_000; i += 1_000) await enqueueGroups(queue, name, Array.from({ length: 1_000 }, () => ({ group: 'A', ms: 2 })));
+      const idsOfA: string[] = [];
+      for (let i = 0; i < 10_000; i += 1_000) idsOfA.push(...(await enqueueGroups(queue, name, Array.from({ length: 1_000 }, () => ({ group: 'A', ms: 2 })))));
       const ids = await enqueueGroups(queue, name, Array.from({ length: 10 }, () => ({ group: 'B', ms: 2 })));
       const started = Date.now();
       await queue.startWorkers();
@@ -108,6 +113,14 @@ export function describeGroupConformance(label: string, skip: boolean, setup: ()
       // A runs on meanwhile, one at a time
       await vi.waitUntil(() => finished.A > finishedOfAWhenBDone, { timeout: 10_000, interval: 20 });
       expect(Date.now() - started).toBeLessThan(30_000);
+      // A's last job, held back by its group's limit, is queued and can be cancelled as any queued job
+      const last = idsOfA.at(-1)!;
+      expect(await queue.getJob(last)).toMatchObject({ state: 'queued', group: 'A' });
+      expect(await queue.cancel(last)).toBe('cancelled');
+      expect(await queue.getJob(last)).toMatchObject({ state: 'cancelled' });
+      const counts = (await queue.counts())[name];
+      expect(counts.cancelled).toBe(1);
+      expect(counts.queued + counts.active + counts.completed).toBe(10_009);
     }, 90_000);
 
     it('jobs without a group are not limited by groupConcurrency', async () => {

@@ -11,6 +11,7 @@
 // finished meanwhile, so the gate costs about one round trip per batch, not two per job.
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { firstConnection } from '../redis/connection.js';
 import { loadLua } from '../redis/lua.js';
 import { TickBatch } from '../tick-batch.js';
 import type { GroupLimits } from './group-limits.js';
@@ -103,6 +104,22 @@ export class BullGroupGate {
     this.sweepIn(rateWaitMs);
   }
 
+  /**
+   * Releases every parked job of the name: a worker that declares no limits for it (they were
+   * removed from its configuration) must not leave jobs parked by an earlier one behind.
+   */
+  static async releaseAll(redis: RedisWithGate, queue: Queue, prefix: string, leaseMs: number): Promise<void> {
+    await callGate(redis, queue, groupKeysOf(prefix, queue.name), 'sweep', [0, 0, 0, leaseMs, LOOK_AHEAD]);
+  }
+
+  /** The newest parked jobs of the name (ids), up to `limit` of each group, for listings. */
+  static async parkedIds(redis: Redis, prefix: string, name: string, limit: number): Promise<string[]> {
+    const keys = groupKeysOf(prefix, name);
+    const groups = await redis.smembers(keys.parkedGroups);
+    const lists = await Promise.all(groups.map((group) => redis.lrange(`${keys.base}parked:${group}`, 0, limit - 1)));
+    return lists.flat();
+  }
+
   /** Takes a parked job back to BullMQ's delayed set, so that cancel can remove it; whether it was parked. */
   static async unpark(redis: RedisWithGate, queue: Queue, prefix: string, bullId: string, group: string): Promise<boolean> {
     const [unparked] = await callGate(redis, queue, groupKeysOf(prefix, queue.name), 'unpark', [0, 0, 0, 0, 0, bullId, group]);
@@ -129,7 +146,9 @@ export class BullGroupGate {
   }
 }
 
-function callGate(redis: RedisWithGate, queue: Queue, keys: ReturnType<typeof groupKeysOf>, command: string, args: (string | number)[]): Promise<number[]> {
+async function callGate(redis: RedisWithGate, queue: Queue, keys: ReturnType<typeof groupKeysOf>, command: string, args: (string | number)[]): Promise<number[]> {
+  // The command connection has no offline queue: a worker may ask before it is first ready.
+  await firstConnection(redis);
   // ioredis sends the script's text once, then its SHA.
   if (!redis.workyardGroupGate) redis.defineCommand('workyardGroupGate', { numberOfKeys: 9, lua: GROUPS_LUA });
   const k = queue.keys;

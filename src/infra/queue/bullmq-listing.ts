@@ -1,11 +1,11 @@
 // counts() and listRecent() for the BullMQ driver: both walk the job names ever enqueued (a small
 // set) and ask each BullMQ queue, plus the cancelled jobs that BullMQ no longer holds.
-import type { Job, JobType, Queue } from 'bullmq';
+import { Job, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_STATES, type JobCounts, type JobRecord, type JobState } from './contract.js';
 import type { WorkyardRedisKeys } from './bullmq-keys.js';
 import { dueTimeOfDelayedScore, jobToRecord } from './bullmq-records.js';
-import { groupKeysOf } from './bullmq-groups.js';
+import { BullGroupGate, groupKeysOf } from './bullmq-groups.js';
 
 /** due jobs waiting for a worker: BullMQ's wait list holds jobs without a priority (enqueued before priorities) */
 const QUEUED_TYPES: JobType[] = ['waiting', 'prioritized', 'waiting-children'];
@@ -63,6 +63,11 @@ export async function recentOf(
         const scores = state === 'delayed' && jobs.length ? await redis.zmscore(queue.keys.delayed, ...jobs.map((job) => String(job.id))) : [];
         jobs.forEach((job, i) => records.push(jobToRecord(job, state, scores[i] != null ? dueTimeOfDelayedScore(scores[i]!) : null)));
       }),
+      (async () => {
+        // jobs the group gate holds back are queued, though in no list of BullMQ's
+        const jobs = await Promise.all((await BullGroupGate.parkedIds(redis, keys.prefix, n, limit)).map((id) => Job.fromId(queueFor(n), id)));
+        for (const job of jobs) if (job) records.push(jobToRecord(job, 'queued'));
+      })(),
       (async () => {
         const ids = await redis.zrevrange(keys.cancelledByName(n), 0, limit - 1);
         for (const record of await Promise.all(ids.map(fetchCancelled))) if (record) records.push(record);

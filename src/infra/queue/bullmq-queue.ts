@@ -445,6 +445,8 @@ export class BullmqJobQueue implements JobQueue {
         this.warn(error, `group gate of ${registration.name} failed`),
       );
       registration.gate.start();
+    } else {
+      BullGroupGate.releaseAll(this.redis, this.queueFor(registration.name), this.options.prefix, this.leaseMs).catch((error) => this.warn(error, `releasing parked jobs of ${registration.name} failed`));
     }
     const worker = new Worker(registration.name, (job, token) => this.runJob(registration, job, token), {
       connection: this.blocking(),

@@ -121,6 +121,10 @@ export function describeGroupConformance(label: string, skip: boolean, setup: ()
       const counts = (await queue.counts())[name];
       expect(counts.cancelled).toBe(1);
       expect(counts.queued + counts.active + counts.completed).toBe(10_009);
+      // and listed: the newest jobs are B's, then A's that wait
+      const recent = await queue.listRecent({ name, limit: 100 });
+      expect(recent).toHaveLength(100);
+      expect(recent.filter((record) => record.group === 'A' && record.state === 'queued').length).toBeGreaterThan(50);
     }, 90_000);
 
     it('jobs without a group are not limited by groupConcurrency', async () => {
@@ -157,6 +161,26 @@ export function describeGroupConformance(label: string, skip: boolean, setup: ()
       // it waited for the slot: the dead worker's lease (renewed up to its close) had to lapse first
       expect(done.startedAt! - closedAt).toBeGreaterThanOrEqual(300);
       expect(await second.waitForFinish(held, 20_000)).toMatchObject({ state: 'completed', result: 'ran on attempt 2' });
+    });
+
+    it('jobs held back by a limit run once the limit is gone (a worker that declares none)', async () => {
+      const name = uniqueName('group-lifted');
+      const limited = await harness().open();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      limited.process(name, () => gate, { groupConcurrency: 1, concurrency: 4 });
+      const ids = await limited.enqueueBulk(Array.from({ length: 5 }, () => ({ name, data: null, options: { group: 'g' } })));
+      await limited.startWorkers();
+      await vi.waitUntil(async () => (await limited.counts())[name]?.active === 1, { timeout: 10_000, interval: 25 });
+      await sleep(200);
+      release();
+      await limited.close(5_000);
+      const unlimited = await open();
+      const watch = new GroupWatch();
+      unlimited.process(name, () => watch.during('g', 200), { concurrency: 4 });
+      await unlimited.startWorkers();
+      for (const id of ids) expect((await unlimited.waitForFinish(id, 20_000)).state).toBe('completed');
+      expect(watch.most.get('g')).toBeGreaterThan(1);
     });
 
     it('refuses limits that are not whole numbers from 1', async () => {

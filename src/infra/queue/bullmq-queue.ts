@@ -43,6 +43,8 @@ import { type WorkyardJobFields, type WorkyardJobsOptions, dueTimeOfDelayedScore
 import { enqueueWithKey, keepRetryDueTime, releaseKey } from './bullmq-job-keys.js';
 import { BullGroupGate } from './bullmq-groups.js';
 import { type GroupLimits, groupLimitsOf } from './group-limits.js';
+import { Scheduler } from './schedules/scheduler.js';
+import { RedisScheduleStore } from './schedules/redis-schedule-store.js';
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -126,6 +128,7 @@ export class BullmqJobQueue implements JobQueue {
   );
   /** BullMQ's removeOnComplete/removeOnFail: by age, the retention */
   private readonly keep: { age: number };
+  private readonly scheduler: Scheduler;
 
   constructor(private readonly options: BullmqQueueOptions) {
     this.keys = new WorkyardRedisKeys(options.prefix);
@@ -133,6 +136,7 @@ export class BullmqJobQueue implements JobQueue {
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
     this.keep = { age: Math.ceil(this.retentionMs / 1000) };
     this.redis = this.connect('command', 'workyard-queue');
+    this.scheduler = new Scheduler(new RedisScheduleStore(this.redis, options.prefix, (fn) => this.call(fn)), this, { log: options.log });
     this.hub = new JobEventHub(this.watchers, {
       openQueueEvents: (name, lastEventId) =>
         new QueueEvents(name, { connection: this.blocking(), prefix: options.prefix, lastEventId, blockingTimeout: 5_000 }),
@@ -434,7 +438,9 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   async startWorkers(): Promise<void> {
-    if (this.workers.startAll()) this.sweeper.start((error) => this.warn(error, 'sweeping the job index failed'));
+    if (!this.workers.startAll()) return;
+    this.sweeper.start((error) => this.warn(error, 'sweeping the job index failed'));
+    this.scheduler.start();
   }
 
   private startWorker(registration: BullRegistration): void {
@@ -503,17 +509,16 @@ export class BullmqJobQueue implements JobQueue {
     }
   }
 
-  // Placeholder while the scheduler is written (queue I): the contract's schedule methods.
-  async schedule(_id: string, _spec: ScheduleSpec): Promise<ScheduleRecord> {
-    throw new Error('schedules are not implemented yet');
+  schedule(id: string, spec: ScheduleSpec): Promise<ScheduleRecord> {
+    return this.scheduler.schedule(id, spec);
   }
 
-  async unschedule(_id: string): Promise<boolean> {
-    throw new Error('schedules are not implemented yet');
+  unschedule(id: string): Promise<boolean> {
+    return this.scheduler.unschedule(id);
   }
 
-  async listSchedules(): Promise<ScheduleRecord[]> {
-    throw new Error('schedules are not implemented yet');
+  listSchedules(): Promise<ScheduleRecord[]> {
+    return this.scheduler.list();
   }
 
   async counts(): Promise<JobCounts> {
@@ -538,6 +543,7 @@ export class BullmqJobQueue implements JobQueue {
 
   async close(graceMs = 10_000): Promise<void> {
     if (!this.workers.beginClose()) return;
+    await this.scheduler.stop(graceMs);
     this.sweeper.stop();
     for (const registration of this.workers.all()) registration.gate?.stop();
     this.watchers.stopPolling();

@@ -88,4 +88,26 @@ export const queueMigrations: MigrationSet = {
       await db.schema.createIndex('queue_group_starts_window').on('queue_group_starts').columns(['name', 'started_at']).execute();
     },
   }),
+  // Schedules (schedules/sql-schedule-store.ts): one row each. A replace bumps `revision`, and a
+  // run is recorded only against the revision and last_run_at it was computed from, so of the
+  // processes firing one due time exactly one counts it.
+  '20261205-02-queue-schedules': () => ({
+    async up(db) {
+      await db.schema
+        .createTable('queue_schedules')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('cron', 'text', (c) => c.notNull())
+        .addColumn('timezone', 'text', (c) => c.notNull())
+        .addColumn('job_name', 'text', (c) => c.notNull())
+        .addColumn('job_data', 'text', (c) => c.notNull())
+        .addColumn('job_options', 'text', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('spec_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_run_at', 'bigint')
+        .addColumn('last_job_id', 'text')
+        .addColumn('fired', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  }),
 };

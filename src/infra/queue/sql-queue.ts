@@ -36,6 +36,8 @@ import { type ClaimedRow, type FinishOutcome, type JobRow, type NewJobRow, type 
 import { type Registration, RunningJob, WorkerCore, runWithinTimeout } from './worker-core.js';
 import { type GroupLimits, groupLimitsOf } from './group-limits.js';
 import { type GroupTables, SqlGroupGate } from './sql-queue-groups.js';
+import { Scheduler } from './schedules/scheduler.js';
+import { SqlScheduleStore } from './schedules/sql-schedule-store.js';
 
 export interface SqlQueueOptions {
   notifier: Notifier;
@@ -112,12 +114,14 @@ export class SqlJobQueue implements JobQueue {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly retentionMs: number;
+  private readonly scheduler: Scheduler;
 
   constructor(
     private readonly database: Database,
     private readonly options: SqlQueueOptions,
   ) {
     this.store = new SqlQueueStore(withTables<QueueTables>(database).db, database.dialect);
+    this.scheduler = new Scheduler(new SqlScheduleStore(database), this, { log: options.log });
     this.groupGate = new SqlGroupGate(withTables<GroupTables>(database).db, database.dialect);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 500;
@@ -247,6 +251,7 @@ export class SqlJobQueue implements JobQueue {
 
   async startWorkers(): Promise<void> {
     if (!this.workers.startAll()) return;
+    this.scheduler.start();
     // Running workers are a reason for the process to stay alive (a worker-only process may
     // have nothing else holding the event loop open); the other timers are not.
     this.every(
@@ -501,17 +506,16 @@ export class SqlJobQueue implements JobQueue {
     }
   }
 
-  // Placeholder while the scheduler is written (queue I): the contract's schedule methods.
-  async schedule(_id: string, _spec: ScheduleSpec): Promise<ScheduleRecord> {
-    throw new Error('schedules are not implemented yet');
+  schedule(id: string, spec: ScheduleSpec): Promise<ScheduleRecord> {
+    return this.scheduler.schedule(id, spec);
   }
 
-  async unschedule(_id: string): Promise<boolean> {
-    throw new Error('schedules are not implemented yet');
+  unschedule(id: string): Promise<boolean> {
+    return this.scheduler.unschedule(id);
   }
 
-  async listSchedules(): Promise<ScheduleRecord[]> {
-    throw new Error('schedules are not implemented yet');
+  listSchedules(): Promise<ScheduleRecord[]> {
+    return this.scheduler.list();
   }
 
   async counts(): Promise<JobCounts> {
@@ -529,6 +533,7 @@ export class SqlJobQueue implements JobQueue {
 
   async close(graceMs = 10_000): Promise<void> {
     if (!this.workers.beginClose()) return;
+    await this.scheduler.stop(graceMs);
     for (const timer of this.timers) clearInterval(timer);
     this.watchers.stopPolling();
     const deadline = Date.now() + graceMs;

@@ -116,6 +116,23 @@ export function describeScheduleConformance(label: string, skip: boolean, setup:
       await api.unschedule(id);
     });
 
+    it('a running worker picks up a schedule another process creates, and stops firing it once removed there', async () => {
+      const name = uniqueName('pickup');
+      const id = uniqueName('pickup');
+      const runs: Run[] = [];
+      await recordRuns(await open(), name, runs);
+      const api = await open();
+      const createdAt = Date.now();
+      await api.schedule(id, { cron: '* * * * * *', job: { name } });
+      await expect.poll(() => runs.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      // seen within its refresh (1 s): the first tick after that ran
+      expect(Math.min(...runs.map((r) => r.dueAt))).toBeLessThanOrEqual(createdAt + 2_500);
+      await api.unschedule(id);
+      const removedAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(runs.filter((r) => r.dueAt > removedAt + 1_500)).toEqual([]);
+    });
+
     it('a due time missed while no worker ran fires once when a worker starts', async () => {
       const api = await open();
       const name = uniqueName('missed');

@@ -26,7 +26,7 @@ const routes: TaskRoute[] = [
   {
     name: 'POST /test/{n}/',
     // no body: the options are query parameters, beside wait
-    request: (options) => ({ method: 'POST', url: `/test/3/?${new URLSearchParams(Object.entries(options).map(([k, v]) => [k, String(v)]))}` }),
+    request: (options) => ({ method: 'POST', url: `/test/3/?${new URLSearchParams(Object.entries(options).map(([k, v]): [string, string] => [k, String(v)]))}` }),
     taskId: (body) => body.task_id,
   },
 ];

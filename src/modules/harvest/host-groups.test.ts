@@ -1,6 +1,7 @@
 // Harvest on the queue's groups: every job in its page host's group, the per-host limits read from
 // the environment, and jobs that bring their URL (as a schedule's do) making their own task.
 import { randomUUID } from 'node:crypto';
+import type { InjectOptions } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config.js';
 import { withTables } from '../../infra/db/database.js';
@@ -46,7 +47,7 @@ describe('harvest jobs and their tasks (fixture site on 127.0.0.1, private addre
     },
     () => site.close(),
   );
-  const inject = (options: Parameters<typeof wy.workyard.app.inject>[0]) => wy.workyard.app.inject(options);
+  const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
 
   it('a job that brings its URL (as a schedule\'s does) makes its own task, under the job\'s id, and harvests it', async () => {
     const job = await wy.workyard.ctx.queue.enqueue(TEXT_JOB, { url: `${site.url}/hello.html` });

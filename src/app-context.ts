@@ -2,12 +2,13 @@
 // interfaces; drivers are chosen once, in infra/index.ts, from the configuration.
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TSchema } from 'typebox';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import type { Infra } from './infra/index.js';
 import type { MigrationSet } from './infra/db/migrations.js';
-import type { JobQueue } from './infra/queue/contract.js';
+import type { JobQueue, ScheduleSpec } from './infra/queue/contract.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -18,6 +19,27 @@ export interface AppContext extends Infra {
   metrics: Registry;
   /** preHandler for admin and destructive routes: needs the API key when one is configured */
   requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** the jobs every module of this app lets admins schedule, by job name */
+  schedulableJobs: ReadonlyMap<string, SchedulableJob>;
+}
+
+/**
+ * A job a module lets admins run on a schedule (POST /schedules). Only these: a job whose data
+ * points at rows a route created first (a harvest task, a sum record) cannot simply be fired
+ * again, so each module says which of its jobs can, and what data a schedule gives them.
+ */
+export interface SchedulableJob<Data = any> {
+  /** the job name, as the module's handler is registered */
+  name: string;
+  /** what one run does, for /docs and the 400 that lists the names */
+  summary: string;
+  /** the schedule's `job.data`, checked against this schema (400 naming `job.data.<field>`) */
+  data: TSchema;
+  /**
+   * The checked data as each fired job gets it, with the options it is enqueued with (default:
+   * the data as given, no options). May throw a validation AppError naming a field of the data.
+   */
+  prepare?(data: Data, request: FastifyRequest): { data: unknown; options?: ScheduleSpec['job']['options'] };
 }
 
 /**
@@ -29,6 +51,8 @@ export interface WorkyardModule<Instance extends ModuleInstance = ModuleInstance
   name: string;
   /** the module's tables, run on start and by `workyard migrate` */
   migrations?: MigrationSet;
+  /** the module's jobs that POST /schedules may schedule */
+  schedulable?: SchedulableJob[];
   /** called once per app, before anything is registered */
   create(ctx: AppContext): Instance;
 }

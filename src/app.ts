@@ -60,7 +60,8 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   const shape = shapeOf(config);
   const metrics = createMetrics({ shape, queue: infra.drivers.queue, database: infra.drivers.database });
   const queue = instrumentQueue(infra.queue, metrics, config.dependencyTimeoutMs);
-  const ctx: AppContext = { ...infra, queue, config, shape, log, metrics, requireAdmin: adminGuard(config.apiKey) };
+  const schedulableJobs = new Map(modules.flatMap((module) => module.schedulable ?? []).map((job) => [job.name, job]));
+  const ctx: AppContext = { ...infra, queue, config, shape, log, metrics, requireAdmin: adminGuard(config.apiKey), schedulableJobs };
 
   const app = Fastify({
     loggerInstance: log,

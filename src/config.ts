@@ -39,7 +39,11 @@ export interface Config {
   logLevel: string;
   /** fastTier: where write-behind keeps bytes until uploaded (absent → Redis when configured, else SQL) */
   blobs: { maxBytes: number; writeBehind: boolean; fastTier?: 'sql' | 'redis' };
-  harvest: { allowPrivate: boolean; respectRobots: boolean; maxImageBytes: number };
+  /**
+   * hostConcurrency / hostRate: page tasks of one host running at once, and started per window,
+   * across every worker process (the queue's groups: one per host); 0 lifts the limit.
+   */
+  harvest: { allowPrivate: boolean; respectRobots: boolean; maxImageBytes: number; hostConcurrency: number; hostRate: { max: number; windowMs: number } };
   /**
    * Requests per window per client address and route group (a route's tag in /docs); 0 = no
    * limit. `groups` overrides `max` for the groups it names.
@@ -166,6 +170,11 @@ export function loadConfig(env: Env = process.env): Config {
       allowPrivate: boolean(env, 'WORKYARD_HARVEST_ALLOW_PRIVATE', false),
       respectRobots: boolean(env, 'WORKYARD_HARVEST_RESPECT_ROBOTS', true),
       maxImageBytes: integer(env, 'WORKYARD_HARVEST_MAX_IMAGE_BYTES', 20 * 1024 ** 2, 1, Number.MAX_SAFE_INTEGER),
+      hostConcurrency: integer(env, 'WORKYARD_HARVEST_HOST_CONCURRENCY', 2, 0, 10_000),
+      hostRate: {
+        max: integer(env, 'WORKYARD_HARVEST_HOST_RATE_MAX', 10, 0, 1_000_000),
+        windowMs: integer(env, 'WORKYARD_HARVEST_HOST_RATE_WINDOW_MS', 1_000, 1, 86_400_000),
+      },
     },
     rateLimit: {
       max: integer(env, 'WORKYARD_RATE_LIMIT_MAX', 0, 0, 10_000_000),

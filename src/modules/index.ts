@@ -5,7 +5,8 @@ import { computeModule } from './compute/index.js';
 import { dashboardModule } from './dashboard/index.js';
 import { feedbackModule } from './feedback/index.js';
 import { harvestModule } from './harvest/index.js';
+import { schedulesModule } from './schedules/index.js';
 import { statsModule } from './stats/index.js';
 import { tasksModule } from './tasks/index.js';
 
-export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule, harvestModule, blobsModule, statsModule];
+export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule, harvestModule, blobsModule, statsModule, schedulesModule];

@@ -4,10 +4,12 @@ import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError, ErrorReply, TimeoutError, notFound } from '../../errors.js';
 import { sendPage } from '../../http/page.js';
+import { splitTaskOptions } from '../../http/task-options.js';
 import { TickBatch } from '../../infra/tick-batch.js';
 import type { SumJobData, SumJobResult } from './jobs.js';
 import { acceptJsonBodiesOnly } from './json-body.js';
 import {
+  AsyncSumBody,
   SUM_BODY_LIMIT,
   SUMMATION_NOTE,
   SessionParams,
@@ -54,12 +56,15 @@ export function computeRoutes(app: App, ctx: AppContext, store: ComputeTaskStore
     schema: {
       tags,
       summary: 'Queue a sum task and answer at once with its id',
-      description: `${SUMMATION_NOTE}\n\nAnswers 202 with a \`session_id\`; read the result at /async/get_task_result.`,
-      body: SumBody,
+      description:
+        `${SUMMATION_NOTE}\n\nAnswers 202 with a \`session_id\`; read the result at /async/get_task_result (and the task at /tasks/{session_id}). ` +
+        'run_at or run_in_ms, priority, timeout_ms, key and key_mode say when and how the task runs (see the Queue section of the README).',
+      body: AsyncSumBody,
       response: { 202: SessionReply, 400: ErrorReply, 413: ErrorReply, 415: ErrorReply, 503: ErrorReply },
     },
   }, async (request, reply) => {
-    const id = await tasks.start(sumJobData(request.body));
+    const { options, rest } = splitTaskOptions(request.body);
+    const id = await tasks.start(sumJobData(rest), options);
     return reply.status(202).send({ session_id: id });
   });
 

@@ -1,5 +1,6 @@
 // compute's HTTP schemas: they validate requests and describe the routes in /docs.
 import { Type } from 'typebox';
+import { TaskOptionFields } from '../../http/task-options.js';
 
 export const MAX_NUMBERS = 100_000;
 export const MAX_DELAY_MS = 60_000;
@@ -9,19 +10,27 @@ export const SUM_BODY_LIMIT = 4 * 1024 * 1024;
 const numberList = (description: string) =>
   Type.Array(Type.Number(), { minItems: 1, maxItems: MAX_NUMBERS, description, examples: [[1, 2.5, -3]] });
 
-export const SumBody = Type.Object(
-  {
-    numbers: Type.Optional(numberList(`1 to ${MAX_NUMBERS.toLocaleString('en')} finite numbers to add`)),
-    args: Type.Optional(numberList('another name for `numbers` (what the original service took); send one of the two, not both')),
-    delay_ms: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: MAX_DELAY_MS, default: 0, description: 'the worker waits this long before adding, to simulate heavy work', examples: [0, 1000] }),
-    ),
-  },
-  {
-    additionalProperties: false,
-    examples: [{ numbers: [1, 2.5, -3], delay_ms: 0 }, { numbers: [1e16, 1, -1e16] }, { args: [1, 2, 3] }],
-  },
-);
+const sumFields = {
+  numbers: Type.Optional(numberList(`1 to ${MAX_NUMBERS.toLocaleString('en')} finite numbers to add`)),
+  args: Type.Optional(numberList('another name for `numbers` (what the original service took); send one of the two, not both')),
+  delay_ms: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: MAX_DELAY_MS, default: 0, description: 'the worker waits this long before adding, to simulate heavy work', examples: [0, 1000] }),
+  ),
+};
+
+export const SumBody = Type.Object(sumFields, {
+  additionalProperties: false,
+  examples: [{ numbers: [1, 2.5, -3], delay_ms: 0 }, { numbers: [1e16, 1, -1e16] }, { args: [1, 2, 3] }],
+});
+
+/** /async/post_task: a sum, and when and how its task runs (a sync sum waits for its task, so it takes none of these). */
+export const AsyncSumBody = Type.Object({ ...sumFields, ...TaskOptionFields }, {
+  additionalProperties: false,
+  examples: [{ numbers: [1, 2.5, -3], delay_ms: 0 }, { numbers: [1, 2], run_in_ms: 60_000, priority: 1 }, { args: [1, 2, 3], key: 'nightly', key_mode: 'replace', timeout_ms: 5_000 }],
+});
+
+/** The data a schedule of compute.sum gives each task (the sum fields of /async/post_task). */
+export const SumScheduleData = Type.Object(sumFields, { additionalProperties: false });
 
 export const SUMMATION_NOTE =
   'The sum is computed by a worker through the job queue, with Neumaier\'s compensated summation (Kahan summation improved ' +

@@ -2,7 +2,7 @@
 // falling back to the queue's job while the record still says pending (or was never written).
 import type { AppContext } from '../../app-context.js';
 import { AppError, validationError } from '../../errors.js';
-import type { JobRecord } from '../../infra/queue/contract.js';
+import type { EnqueueOptions, JobRecord } from '../../infra/queue/contract.js';
 import { SUM_ATTEMPTS, SUM_JOB, type SumJobData, type SumJobResult } from './jobs.js';
 import { TickBatch } from '../../infra/tick-batch.js';
 import { PACED_BATCHES, type ComputeTaskStore } from './store.js';
@@ -46,22 +46,25 @@ export function sumJobData(body: SumRequestBody): SumJobData {
  * outcome is already recorded and the insert leaves it alone.
  */
 export class SumTaskStarter {
-  private readonly batcher: TickBatch<SumJobData, string>;
+  private readonly batcher: TickBatch<{ data: SumJobData; options: EnqueueOptions }, string>;
 
   constructor(ctx: AppContext, store: ComputeTaskStore) {
     this.batcher = new TickBatch(async (tasks) => {
-      const options = { attempts: SUM_ATTEMPTS, backoffMs: 1_000 };
-      const ids = await ctx.queue.enqueueBulk(tasks.map((data) => ({ name: SUM_JOB, data, options })));
-      await store.addPending(ids);
+      const ids = await ctx.queue.enqueueBulk(tasks.map(({ data, options }) => ({ name: SUM_JOB, data, options: { ...SUM_JOB_OPTIONS, ...options } })));
+      // A key taken already answers with its task's id, possibly twice in one batch.
+      await store.addPending([...new Set(ids)]);
       return ids;
     }, PACED_BATCHES);
   }
 
-  /** Resolves with the task id. */
-  start(data: SumJobData): Promise<string> {
-    return this.batcher.add(data);
+  /** Resolves with the task id; `options` (when it runs, its priority, key, timeout) come from the request. */
+  start(data: SumJobData, options: EnqueueOptions = {}): Promise<string> {
+    return this.batcher.add({ data, options });
   }
 }
+
+/** What every sum job is enqueued with: a lost worker leaves the task to another run. */
+export const SUM_JOB_OPTIONS = { attempts: SUM_ATTEMPTS, backoffMs: 1_000 } as const;
 
 /** null: no such sum task. */
 export async function readSumTask(ctx: AppContext, store: ComputeTaskStore, id: string): Promise<TaskResultView | null> {

@@ -8,6 +8,7 @@
 // answered with someone else's answer.
 import { createHash } from 'node:crypto';
 import { AppError, validationError } from '../../errors.js';
+import type { EnqueueOptions } from '../../infra/queue/contract.js';
 import type { FeedbackInput } from './validation.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -67,9 +68,15 @@ function unquoteStructuredString(value: string): string {
 
 const invalidKey = (message: string) => validationError(IDEMPOTENCY_HEADER, message);
 
-/** Route and submission, hashed: a retry matches whatever body type or field order it was sent with. */
-export function fingerprintOf(route: string, input: FeedbackInput): string {
-  const submission = JSON.stringify([input.name, input.email, input.message, input.rating ?? null]);
+/**
+ * Route and submission, hashed: a retry matches whatever body type or field order it was sent with.
+ * The task options (when, priority, key) are part of the submission; without any, the hash is the
+ * one keys recorded before they existed were given.
+ */
+export function fingerprintOf(route: string, input: FeedbackInput, options: EnqueueOptions = {}): string {
+  const fields = [input.name, input.email, input.message, input.rating ?? null];
+  const optionEntries = Object.entries(options).sort(([a], [b]) => a.localeCompare(b));
+  const submission = JSON.stringify(optionEntries.length ? [...fields, optionEntries] : fields);
   return `${route} sha256:${createHash('sha256').update(submission).digest('hex')}`;
 }
 

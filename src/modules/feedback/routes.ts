@@ -8,6 +8,8 @@ import { ErrorReply } from '../../errors.js';
 import { isJsonMediaType, mediaTypeOf, prefersJson, wantsHtmlPage } from '../../http/client-kind.js';
 import { errorHandler, toAppError } from '../../http/error-handler.js';
 import { sendPage } from '../../http/page.js';
+import { TaskOptionFields, splitTaskOptions } from '../../http/task-options.js';
+import type { EnqueueOptions } from '../../infra/queue/contract.js';
 import { formPostGuard, isCsrfError, readCookies, registerFormCsrf } from './csrf.js';
 import { BODY_LIMIT, FORM_READ_LIMIT, FormTooLargeError, registerFeedbackBodyParsers } from './form-body.js';
 import { IDEMPOTENCY_HEADER, KeyInProgressError, MAX_KEY_LENGTH, REPLAYED_HEADER, type RecordedAnswer, fingerprintOf, idempotencyKeyOf } from './idempotency.js';
@@ -45,6 +47,13 @@ const postBody = {
     'application/x-www-form-urlencoded': { schema: FeedbackFormBody },
   },
 };
+
+// JSON clients may say when and how the save job runs; the form does not offer it.
+const FeedbackAsyncJsonBody = Type.Object({ ...FeedbackJsonBody.properties, ...TaskOptionFields }, {
+  additionalProperties: false,
+  anyOf: (FeedbackJsonBody as { anyOf?: unknown[] }).anyOf,
+});
+const asyncPostBody = { content: { ...postBody.content, 'application/json': { schema: FeedbackAsyncJsonBody } } };
 
 // Checked by idempotencyKeyOf before anything else (400 naming the header); the schema documents it.
 const PostHeaders = Type.Object({
@@ -171,8 +180,8 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
    */
   function postRoute(
     form: FormKind,
-    save: (input: FeedbackInput) => Promise<string>,
-    saveOnce: (input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer) => Promise<KeyedOutcome>,
+    save: (input: FeedbackInput, options: EnqueueOptions) => Promise<string>,
+    saveOnce: (input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer, options: EnqueueOptions) => Promise<KeyedOutcome>,
     jsonAnswer: (id: string) => RecordedAnswer,
     notice: 'saved' | 'queued',
   ) {
@@ -180,18 +189,22 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
       const key = idempotencyKeyOf(request.headers);
       const json = isJsonMediaType(mediaTypeOf(request));
       let input: FeedbackInput;
+      let options: EnqueueOptions = {};
       if (json) {
         if (request.validationError) throw request.validationError;
-        input = inputFromJson(request.body as FeedbackJson);
+        // only /feedback/async's schema lets task options through
+        const split = splitTaskOptions(request.body as FeedbackJson);
+        options = split.options;
+        input = inputFromJson(split.rest);
       } else {
         const check = validateFeedbackForm(request.body);
         if (!check.ok) return renderFeedbackPage(reply, 400, { page: 1, posted: { form, values: check.values, errors: check.errors } });
         input = check.input;
       }
       const answerFor = (id: string): RecordedAnswer => (json ? jsonAnswer(id) : { status: 303, location: `/feedback?${notice}=${id}` });
-      if (key === undefined) return sendAnswer(reply, answerFor(await save(input)));
+      if (key === undefined) return sendAnswer(reply, answerFor(await save(input, options)));
       try {
-        const outcome = await saveOnce(input, { key, fingerprint: fingerprintOf(`POST /feedback/${form}`, input) }, answerFor);
+        const outcome = await saveOnce(input, { key, fingerprint: fingerprintOf(`POST /feedback/${form}`, input, options) }, answerFor, options);
         if (outcome.replayed) reply.header(REPLAYED_HEADER, 'true');
         return sendAnswer(reply, outcome.answer);
       } catch (error) {
@@ -212,7 +225,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
       body: postBody,
       response: { 201: Type.Object({ id: Type.String() }), 303: Type.Null({ description: 'form posts: saved, see /feedback' }), ...postErrors },
     },
-  }, postRoute('sync', (input) => service.saveNow(input), (...args) => service.saveNowOnce(...args), (id) => ({ status: 201, body: { id } }), 'saved'));
+  }, postRoute('sync', (input) => service.saveNow(input), (input, post, answerFor) => service.saveNowOnce(input, post, answerFor), (id) => ({ status: 201, body: { id } }), 'saved'));
 
   app.post('/feedback/async', {
     attachValidation: true,
@@ -220,8 +233,9 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
     schema: {
       tags: ['feedback'],
       summary: 'Queue a save job: JSON → 202 {task_id} (see /tasks/{id}); form → 303 to /feedback (or the page with errors, 400)',
+      description: 'JSON posts may add run_at or run_in_ms, priority, timeout_ms, key and key_mode: when and how the save job runs (see the Queue section of the README).',
       headers: PostHeaders,
-      body: postBody,
+      body: asyncPostBody,
       response: { 202: Type.Object({ task_id: Type.String() }), 303: Type.Null({ description: 'form posts: queued, see /feedback' }), ...postErrors },
     },
   }, postRoute('async', (input) => service.enqueueFeedbackSave(input), (...args) => service.enqueueOnce(...args), (id) => ({ status: 202, body: { task_id: id }, location: `/tasks/${id}` }), 'queued'));

@@ -17,6 +17,8 @@ export interface FeedbackOptions {
 }
 
 type NewJob = { name: string; data: FeedbackSaveJob; options: EnqueueOptions };
+/** What a request may say about its save job: not its id nor its retries, which the service sets. */
+type TaskEnqueueOptions = Omit<EnqueueOptions, 'jobId' | 'attempts' | 'backoffMs'>;
 /** A row, with the Idempotency-Key to record in its transaction when the post carried one. */
 type RowWrite = { row: FeedbackRow; key?: IdempotencyRecord };
 
@@ -89,9 +91,12 @@ export class FeedbackService {
     });
   }
 
-  /** Puts a save job on the queue; resolves with its id (the task id, and the future row's id). */
-  async enqueueFeedbackSave(input: FeedbackInput): Promise<string> {
-    return this.enqueueSave(input, randomUUID(), Date.now());
+  /**
+   * Puts a save job on the queue; resolves with its id (the task id, and the future row's id).
+   * `options` say when and how it runs; with a key already taken, the id is that key's task.
+   */
+  async enqueueFeedbackSave(input: FeedbackInput, options: TaskEnqueueOptions = {}): Promise<string> {
+    return this.enqueueSave(input, randomUUID(), Date.now(), options);
   }
 
   /**
@@ -99,7 +104,7 @@ export class FeedbackService {
    * id it will use, the job is enqueued under that id, then the answer is recorded. A retry after a
    * failure anywhere in between reuses the claim's job id, and the queue stores one job per id.
    */
-  async enqueueOnce(input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer): Promise<KeyedOutcome> {
+  async enqueueOnce(input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer, options: TaskEnqueueOptions = {}): Promise<KeyedOutcome> {
     return this.oneRequestPerKey(post.key, async () => {
       const now = Date.now();
       let claim: IdempotencyRecord = { key: post.key, fingerprint: post.fingerprint, resourceId: randomUUID(), answer: null, createdAt: now, claimedAt: now };
@@ -109,9 +114,10 @@ export class FeedbackService {
         if (earlier.claimedAt > now - CLAIM_LEASE_MS || !(await this.keys.takeOver(earlier, now))) throw new KeyInProgressError();
         claim = earlier;
       }
-      const answer = answerFor(claim.resourceId);
+      let answer: RecordedAnswer;
       try {
-        await this.enqueueSave(input, claim.resourceId, claim.createdAt);
+        // the queue's answer, not the claim's id: a task key already taken answers with its task
+        answer = answerFor(await this.enqueueSave(input, claim.resourceId, claim.createdAt, options));
         await this.keys.complete(post.key, answer);
       } catch (error) {
         // the retry may come at once; if this fails too, the lease lets it in a little later
@@ -122,8 +128,8 @@ export class FeedbackService {
     });
   }
 
-  private async enqueueSave(input: FeedbackInput, jobId: string, createdAt: number): Promise<string> {
-    const job: NewJob = { name: FEEDBACK_SAVE_JOB, data: { ...input, created_at: createdAt }, options: { jobId, ...SAVE_JOB_RETRIES } };
+  private async enqueueSave(input: FeedbackInput, jobId: string, createdAt: number, options: TaskEnqueueOptions): Promise<string> {
+    const job: NewJob = { name: FEEDBACK_SAVE_JOB, data: { ...input, created_at: createdAt }, options: { ...options, jobId, ...SAVE_JOB_RETRIES } };
     if (this.jobs) return this.jobs.add(job);
     return (await this.ctx.queue.enqueue(job.name, job.data, job.options)).id;
   }

@@ -3,9 +3,10 @@
 import type { ModuleInstance, WorkyardModule } from '../../app-context.js';
 import { createRequire } from 'node:module';
 import { type HarvestOptions, Harvester } from './harvester.js';
-import { registerHarvestJobs } from './jobs.js';
+import { IMAGES_JOB, TEXT_JOB, harvestWorkerOptions, registerHarvestJobs } from './jobs.js';
 import { harvestMigrations } from './migrations.js';
-import { harvestRoutes } from './routes.js';
+import { harvestJobOptions, harvestRoutes, parsePageUrl } from './routes.js';
+import { HarvestScheduleData } from './schemas.js';
 
 export type { HarvestOptions } from './harvester.js';
 
@@ -20,6 +21,11 @@ export function createHarvestModule(options: HarvestOptions = {}): WorkyardModul
   return {
     name: 'harvest',
     migrations: harvestMigrations,
+    // Each fired job makes its own task (its id is the job's), harvested like one from the route.
+    schedulable: [
+      { name: TEXT_JOB, summary: 'collects the visible text of the page (as POST /text_tasks)', data: HarvestScheduleData, prepare: prepareScheduledHarvest },
+      { name: IMAGES_JOB, summary: 'collects the images of the page (as POST /images_tasks)', data: HarvestScheduleData, prepare: prepareScheduledHarvest },
+    ],
     create(ctx): ModuleInstance {
       // Only processes that run workers fetch pages, so only they hold an agent.
       let harvester: Harvester | undefined;
@@ -27,12 +33,17 @@ export function createHarvestModule(options: HarvestOptions = {}): WorkyardModul
         routes: (app) => harvestRoutes(app, ctx),
         jobs(queue) {
           harvester = new Harvester({ database: ctx.database, config: ctx.config.harvest, blobs: ctx.blobs, userAgent: harvestUserAgent() }, options);
-          registerHarvestJobs(queue, harvester, ctx.database, ctx.log, options.jobConcurrency ?? 4);
+          registerHarvestJobs(queue, harvester, ctx.database, ctx.log, harvestWorkerOptions(options.jobConcurrency ?? 4, ctx.config.harvest));
         },
         close: async () => harvester?.close(),
       };
     },
   };
+}
+
+function prepareScheduledHarvest(data: { url: string }) {
+  const url = parsePageUrl(data.url);
+  return { data: { url }, options: harvestJobOptions(url) };
 }
 
 export const harvestModule = createHarvestModule();

@@ -4,7 +4,7 @@
 // makes the job throw a retryable error, so that the queue runs it again.
 import type { FastifyBaseLogger } from 'fastify';
 import { type Database, withTables } from '../../infra/db/database.js';
-import { type JobContext, type JobQueue, PermanentJobError, errorMessage } from '../../infra/queue/contract.js';
+import { type JobContext, type JobQueue, PermanentJobError, type WorkerOptions, errorMessage } from '../../infra/queue/contract.js';
 import { HarvestError } from './errors.js';
 import type { Harvester } from './harvester.js';
 import * as store from './store.js';
@@ -14,8 +14,34 @@ export const TEXT_JOB = 'harvest.text';
 export const HARVEST_JOB_ATTEMPTS = 3;
 export const HARVEST_JOB_BACKOFF_MS = 2_000;
 
+/**
+ * A job harvests the task whose id is the job's id, at `url`, making the task when it has none
+ * yet (a scheduled job). Jobs queued before URLs were in the data name their task as `taskId`.
+ */
 export interface HarvestJobData {
-  taskId: string;
+  url?: string;
+  taskId?: string;
+}
+
+/** How the harvest jobs are limited per host (one queue group per host, see groupOfUrl). */
+export interface HarvestWorkerLimits {
+  /** jobs running at once per host, across every worker process; 0: no limit */
+  hostConcurrency: number;
+  /** jobs started per window per host, across every worker process; max 0: no limit */
+  hostRate: { max: number; windowMs: number };
+}
+
+/** The queue group of a harvest job: the page's host (with its port), so that the limits apply per server. */
+export function groupOfUrl(url: string): string {
+  return new URL(url).host;
+}
+
+export function harvestWorkerOptions(concurrency: number, limits: HarvestWorkerLimits): WorkerOptions {
+  return {
+    concurrency,
+    ...(limits.hostConcurrency > 0 ? { groupConcurrency: limits.hostConcurrency } : {}),
+    ...(limits.hostRate.max > 0 ? { groupRate: { ...limits.hostRate } } : {}),
+  };
 }
 
 /** What a job that harvested its page returns; a page that could not be harvested fails the job. */
@@ -26,40 +52,43 @@ export interface HarvestJobResult {
   text_length?: number;
 }
 
-export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyped: Database, log: FastifyBaseLogger, concurrency: number): void {
+export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyped: Database, log: FastifyBaseLogger, options: WorkerOptions): void {
   const database = withTables<store.HarvestTables>(untyped);
   queue.process<HarvestJobData, HarvestJobResult>(
     IMAGES_JOB,
     (job) =>
-      runTask(job, database, log, async (url, signal) => {
-        const outcome = await harvester.pageImages(job.data.taskId, url, signal);
+      runTask(job, 'images', database, log, async (taskId, url, signal) => {
+        const outcome = await harvester.pageImages(taskId, url, signal);
         return { images_stored: outcome.stored, images_failed: outcome.failed };
       }),
-    { concurrency },
+    options,
   );
   queue.process<HarvestJobData, HarvestJobResult>(
     TEXT_JOB,
     (job) =>
-      runTask(job, database, log, async (url, signal) => {
+      runTask(job, 'text', database, log, async (taskId, url, signal) => {
         const text = await harvester.pageText(url, signal);
-        await database.run((db) => store.saveText(db, job.data.taskId, text));
+        await database.run((db) => store.saveText(db, taskId, text));
         return { text_length: text.length };
       }),
-    { concurrency },
+    options,
   );
 }
 
 async function runTask(
   job: JobContext<HarvestJobData>,
+  kind: store.TaskKind,
   database: Database<store.HarvestTables>,
   log: FastifyBaseLogger,
-  work: (url: string, signal: AbortSignal) => Promise<Partial<HarvestJobResult>>,
+  work: (taskId: string, url: string, signal: AbortSignal) => Promise<Partial<HarvestJobResult>>,
 ): Promise<HarvestJobResult> {
-  const { taskId } = job.data;
+  const taskId = job.data.taskId ?? job.id;
+  const { url } = job.data;
+  if (url !== undefined) await database.run((db) => store.putTask(db, { id: taskId, kind, url, now: Date.now() }));
   const task = await database.run((db) => store.markTaskRunning(db, taskId, Date.now()));
   if (!task) throw new PermanentJobError(`harvest task ${taskId} no longer exists`);
   try {
-    const result = await work(task.url, job.signal);
+    const result = await work(taskId, task.url, job.signal);
     await database.run((db) => store.finishTask(db, taskId, { status: 'done', error: null, now: Date.now() }));
     return { status: 'done', ...result };
   } catch (error) {

@@ -5,15 +5,14 @@ import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError, ErrorReply, notFound, validationError } from '../../errors.js';
 import { withTables } from '../../infra/db/database.js';
+import { TaskOptionFields, splitTaskOptions } from '../../http/task-options.js';
 import { callDependency } from '../../infra/dependency-errors.js';
-import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB } from './jobs.js';
+import type { EnqueueOptions } from '../../infra/queue/contract.js';
+import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB, groupOfUrl } from './jobs.js';
 import * as store from './store.js';
-import { AcceptedSchema, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './schemas.js';
+import { AcceptedSchema, HarvestScheduleData, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './schemas.js';
 
-const CreateBody = Type.Object(
-  { url: Type.String({ minLength: 1, maxLength: 4096, description: 'the page to harvest: an absolute http:// or https:// URL' }) },
-  { additionalProperties: false },
-);
+const CreateBody = Type.Object({ ...HarvestScheduleData.properties, ...TaskOptionFields }, { additionalProperties: false });
 const ListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
@@ -42,22 +41,34 @@ export function parsePageUrl(raw: string): string {
   return url.href;
 }
 
+/** What every harvest job is enqueued with: retries, and the page's host as its group (per-host limits). */
+export function harvestJobOptions(url: string) {
+  return { attempts: HARVEST_JOB_ATTEMPTS, backoffMs: HARVEST_JOB_BACKOFF_MS, group: groupOfUrl(url) };
+}
+
 export function harvestRoutes(app: App, ctx: AppContext): void {
   const { blobs } = ctx;
   const database = withTables<store.HarvestTables>(ctx.database);
 
-  async function createTask(kind: store.TaskKind, rawUrl: string) {
+  async function createTask(kind: store.TaskKind, rawUrl: string, options: EnqueueOptions) {
     const url = parsePageUrl(rawUrl);
     const id = randomUUID();
     await database.run((db) => store.insertTask(db, { id, kind, url, now: Date.now() }));
+    let job;
     try {
-      await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { taskId: id }, { jobId: id, attempts: HARVEST_JOB_ATTEMPTS, backoffMs: HARVEST_JOB_BACKOFF_MS });
+      job = await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { url }, { ...options, ...harvestJobOptions(url), jobId: id });
     } catch (error) {
       // No job, no task: a task that would stay queued forever is worse than the 503.
       await database.run((db) => store.deleteTask(db, id)).catch(() => {});
       throw error;
     }
-    return { id, status: 'queued' as const };
+    if (job.id === id) return { id, status: 'queued' as const };
+    // The key is held by another task (the job's id is its task's id): this one is not needed.
+    await database.run((db) => store.deleteTask(db, id));
+    // replace/debounce gave that task this URL: show it at once rather than once the job runs
+    if (options.keyMode !== undefined && options.keyMode !== 'keep') await database.run((db) => store.putTask(db, { id: job.id, kind, url, now: Date.now() }));
+    const held = await database.run((db) => store.getTask(db, kind, job.id));
+    return { id: job.id, status: held?.status ?? ('queued' as const) };
   }
 
   /** The task, with the queue's word taken when the job was cancelled or given up on before the handler could say so. */
@@ -82,11 +93,16 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
       schema: {
         tags,
         summary: kind === 'images' ? 'Collect the images of a web page' : 'Collect the visible text of a web page',
+        description:
+          'run_at or run_in_ms, priority, timeout_ms, key and key_mode say when and how the task runs (see the Queue section of the README). ' +
+          'Tasks of one host run at most WORKYARD_HARVEST_HOST_CONCURRENCY at once (default 2) and start at most WORKYARD_HARVEST_HOST_RATE_MAX ' +
+          'per WORKYARD_HARVEST_HOST_RATE_WINDOW_MS (default 10 a second), across every worker.',
         body: CreateBody,
         response: { 202: AcceptedSchema, 400: ErrorReply, 503: ErrorReply },
       },
     }, async (request, reply) => {
-      const accepted = await createTask(kind, request.body.url);
+      const { options, rest } = splitTaskOptions(request.body);
+      const accepted = await createTask(kind, rest.url, options);
       return reply.status(202).header('location', `${base}/${accepted.id}`).send(accepted);
     });
 

@@ -37,7 +37,18 @@ export const TaskImageSchema = Type.Object({
   error: Type.Union([Type.String(), Type.Null()], { description: 'why the image was not stored; null when it was' }),
 });
 
-export const AcceptedSchema = Type.Object({ id: Type.String(), status: Type.Literal('queued') });
+export const AcceptedSchema = Type.Object({
+  id: Type.String(),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')], {
+    description: 'queued for a new task; with a key another task holds (key_mode keep, or one not yet started), that task\'s id and status',
+  }),
+});
+
+/** The data a schedule gives harvest.text and harvest.images: the page, as the routes take it. */
+export const HarvestScheduleData = Type.Object(
+  { url: Type.String({ minLength: 1, maxLength: 4096, description: 'the page to harvest: an absolute http:// or https:// URL' }) },
+  { additionalProperties: false },
+);
 
 const iso = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 

@@ -74,6 +74,18 @@ export async function insertTask(db: Kysely<HarvestTables>, task: { id: string; 
     .execute();
 }
 
+/**
+ * The task a job runs, made when the job brings its own URL: a scheduled job has no row yet, and a
+ * job whose data a key replaced (replace, debounce) now harvests the URL it was given last.
+ */
+export async function putTask(db: Kysely<HarvestTables>, task: { id: string; kind: TaskKind; url: string; now: number }): Promise<void> {
+  await db
+    .insertInto('harvest_tasks')
+    .values({ id: task.id, kind: task.kind, url: task.url, status: 'queued', error: null, created_at: task.now, started_at: null, finished_at: null })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ url: task.url }))
+    .execute();
+}
+
 export async function deleteTask(db: Kysely<HarvestTables>, id: string): Promise<void> {
   await db.deleteFrom('harvest_tasks').where('id', '=', id).execute();
 }

@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError, ErrorReply, TimeoutError } from '../../errors.js';
+import { TaskOptionFields, splitTaskOptions } from '../../http/task-options.js';
 import { countedPath } from './counted-path.js';
 import { TRAFFIC_JOB, type TrafficJobData } from './jobs.js';
 import { loopbackBaseUrl } from './loopback.js';
 import { MAX_TRAFFIC_REQUESTS, type TrafficSummary } from './traffic.js';
-
 
 const StatsQuery = Type.Object(
   {
@@ -24,10 +24,14 @@ const StatsView = Type.Object({
 });
 
 const TrafficParams = Type.Object({ n: Type.Integer({ minimum: 1, maximum: MAX_TRAFFIC_REQUESTS, description: 'how many GET requests to send' }) });
+// The run takes no body: when and how it runs are query parameters, beside `wait`.
 const TrafficQuery = Type.Object(
-  { wait: Type.Optional(Type.Boolean({ default: false, description: 'answer with the summary once the run is done' })) },
+  { wait: Type.Optional(Type.Boolean({ default: false, description: 'answer with the summary once the run is done' })), ...TaskOptionFields },
   { additionalProperties: false },
 );
+
+/** The data a schedule gives stats.traffic: how many requests (it sends them to the API that took the schedule). */
+export const TrafficScheduleData = Type.Object({ n: TrafficParams.properties.n }, { additionalProperties: false });
 const TrafficSummarySchema = Type.Object({
   task_id: Type.String(),
   n: Type.Integer(),
@@ -99,6 +103,7 @@ export function statsRoutes(app: App, ctx: AppContext): void {
     schema: {
       tags: ['stats'],
       summary: 'Start a test run of n GET requests to /api/… of this server; ?wait=true answers with the summary',
+      description: 'Query parameters run_at or run_in_ms, priority, timeout_ms, key and key_mode say when and how the run\'s task runs (see the Queue section of the README).',
       security: [{ apiKey: [] }],
       params: TrafficParams,
       querystring: TrafficQuery,
@@ -106,8 +111,9 @@ export function statsRoutes(app: App, ctx: AppContext): void {
     },
   }, async (request, reply) => {
     const baseUrl = loopbackBaseUrl(request.server.server.address() as AddressInfo | string | null);
-    const job = await ctx.queue.enqueue<TrafficJobData>(TRAFFIC_JOB, { n: request.params.n, baseUrl });
-    if (!request.query.wait) return reply.status(202).send({ task_id: job.id });
+    const { options, rest } = splitTaskOptions(request.query);
+    const job = await ctx.queue.enqueue<TrafficJobData>(TRAFFIC_JOB, { n: request.params.n, baseUrl }, options);
+    if (!rest.wait) return reply.status(202).send({ task_id: job.id });
     let finished;
     try {
       finished = await ctx.queue.waitForFinish<TrafficJobData, TrafficSummary>(job.id, WAIT_LIMIT_MS);

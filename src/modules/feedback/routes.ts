@@ -238,7 +238,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
       body: asyncPostBody,
       response: { 202: Type.Object({ task_id: Type.String() }), 303: Type.Null({ description: 'form posts: queued, see /feedback' }), ...postErrors },
     },
-  }, postRoute('async', (input) => service.enqueueFeedbackSave(input), (...args) => service.enqueueOnce(...args), (id) => ({ status: 202, body: { task_id: id }, location: `/tasks/${id}` }), 'queued'));
+  }, postRoute('async', (input, options) => service.enqueueFeedbackSave(input, options), (...args) => service.enqueueOnce(...args), (id) => ({ status: 202, body: { task_id: id }, location: `/tasks/${id}` }), 'queued'));
 }
 
 /** An answer as recorded: a JSON body, or a form's redirect (no body). */

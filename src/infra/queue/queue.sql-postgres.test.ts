@@ -1,8 +1,8 @@
 // The queue conformance suite on the SQL driver over PostgreSQL (row locks with SKIP LOCKED).
 import { openTestQueue, queueSetup } from '../../../test/support/queue-harness.js';
 import { type QueueHarness, describeQueueConformance } from './queue.conformance.js';
-import { describeQueueOneConformance } from './queue.conformance.queue-one.js';
-import { describeGroupConformance } from './queue.conformance.groups.js';
+import { describeQueueOneConformance } from './queue-one.conformance.js';
+import { describeGroupConformance } from './queue-groups.conformance.js';
 
 const setup = await queueSetup('sql on postgres');
 

@@ -1,6 +1,6 @@
 // Conformance cases of queue I (issue #17) every driver passes: run times (runAt, the delayed
 // state), priorities, keys (keep, replace, debounce, their TTL) and timeouts. Groups and
-// schedules have suites of their own (queue.conformance.groups.ts, schedules/).
+// schedules have suites of their own (queue-groups.conformance.ts, schedules/).
 import { describe, expect, it, vi } from 'vitest';
 import { TimeoutError } from '../../errors.js';
 import { type JobQueue, TIMEOUT_ERROR_PREFIX } from './contract.js';

@@ -47,7 +47,8 @@ export function queueRows(counts: JobCounts, tracker: CompletionRateTracker): Qu
       const finished = c.completed + c.failed;
       return {
         name,
-        waiting: c.queued,
+        // delayed jobs wait too, for their time rather than for a worker
+        waiting: c.queued + c.delayed,
         active: c.active,
         completed: c.completed,
         failed: c.failed,

@@ -45,7 +45,7 @@ nav a { color: #c7d2fe; }
 .meter-track { fill: var(--idle-soft); }
 .meter-fill { fill: var(--ok); }
 .status { display: inline-block; min-width: 78px; text-align: center; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600; }
-.status-queued { background: var(--idle-soft); color: #475569; }
+.status-queued, .status-delayed { background: var(--idle-soft); color: #475569; }
 .status-active { background: var(--warn-soft); color: var(--warn); animation: pulse 1.2s ease-in-out infinite; }
 .status-completed { background: var(--ok-soft); color: var(--ok); }
 .status-failed { background: var(--bad-soft); color: var(--bad); }

@@ -93,7 +93,8 @@ describe('the dashboard in Chromium', () => {
 
     const job = await wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 1_500 }, { delayMs: 2_500 });
     const row = page.locator(`tr[data-task-id="${job.id}"]`);
-    await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('queued');
+    // enqueued with a delay: delayed until its time, then running, then done
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('delayed');
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('active');
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('completed');
     expect(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);

@@ -13,6 +13,11 @@ import {
   type EnqueueOptions,
   type JobContext,
   type JobCounts,
+  type JobFilter,
+  type JobLogLine,
+  type JobPage,
+  type QueueOverview,
+  type RetryOutcome,
   type JobEvent,
   type JobHandler,
   type JobProgress,
@@ -87,8 +92,15 @@ class BullJobContext extends RunningJob implements JobContext {
     this.data = job.data;
     this.attempt = job.attemptsStarted;
   }
+  get runAt(): number {
+    return workyardFieldsOf(this.job).runAt ?? this.job.timestamp;
+  }
   reportProgress(progress: JobProgress): Promise<void> {
     return callDependency('redis', this.timeoutMs, () => this.job.updateProgress(progress));
+  }
+  // #18 (job logs) replaces this
+  async log(_message: string): Promise<void> {
+    throw new Error('ctx.log is not built yet (#18)');
   }
 }
 
@@ -520,6 +532,42 @@ export class BullmqJobQueue implements JobQueue {
   listSchedules(): Promise<ScheduleRecord[]> {
     return this.scheduler.list();
   }
+
+  // ---- #18 queue II: each block is replaced by the work that builds it ----
+
+  // list and filter
+  async listJobs(_filter: JobFilter = {}): Promise<JobPage> {
+    throw new Error('listJobs is not built yet (#18)');
+  }
+
+  // dead jobs
+  async retry(_id: string): Promise<RetryOutcome> {
+    throw new Error('retry is not built yet (#18)');
+  }
+
+  async retryFailed(_filter: { name: string; failedAfter?: number }): Promise<number> {
+    throw new Error('retryFailed is not built yet (#18)');
+  }
+
+  // job logs
+  async getLogs(_id: string): Promise<JobLogLine[] | null> {
+    throw new Error('getLogs is not built yet (#18)');
+  }
+
+  // pause, resume, overview
+  async pause(_name: string): Promise<void> {
+    throw new Error('pause is not built yet (#18)');
+  }
+
+  async resume(_name: string): Promise<void> {
+    throw new Error('resume is not built yet (#18)');
+  }
+
+  async overview(): Promise<QueueOverview[]> {
+    throw new Error('overview is not built yet (#18)');
+  }
+
+  // ---- end of #18 ----
 
   async counts(): Promise<JobCounts> {
     return this.call(() => countsOf(this.redis, this.keys, (name) => this.queueFor(name), this.retentionMs));

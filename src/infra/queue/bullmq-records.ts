@@ -60,6 +60,10 @@ export function jobToRecord(job: Job, state: JobState, delayedUntil: number | nu
     startedAt: job.processedOn ?? null,
     // A cancelled job is read from its copy (fetchCancelled), never from a BullMQ job.
     finishedAt: state === 'completed' || state === 'failed' ? (job.finishedOn ?? null) : null,
+    // #18 (dead jobs): stack and history are kept by the dead-jobs work; placeholders until it lands.
+    dead: state === 'failed',
+    stack: null,
+    history: [],
   };
 }
 

@@ -63,6 +63,74 @@ export interface EnqueueOptions {
   timeoutMs?: number;
 }
 
+/** One run of a job, kept with it (the last MAX_ATTEMPT_HISTORY runs): when it started and ended, and why it failed. */
+export interface AttemptRecord {
+  /** 1 for the first run; a retried dead job goes on counting (its runs are not renumbered) */
+  attempt: number;
+  startedAt: number;
+  /** null while it runs */
+  finishedAt: number | null;
+  /** null: it completed, or it still runs */
+  error: string | null;
+}
+export const MAX_ATTEMPT_HISTORY = 50;
+/** A failed run's stack is kept trimmed to this many characters. */
+export const MAX_STACK_CHARS = 4_096;
+
+/** One line a handler logged with ctx.log(); a job keeps its last 100 lines, at most 64 KiB in all. */
+export interface JobLogLine {
+  /** epoch ms */
+  at: number;
+  message: string;
+}
+export const MAX_LOG_LINES = 100;
+export const MAX_LOG_BYTES = 64 * 1024;
+
+/** Filters of listJobs; every one optional, combined with AND. */
+export interface JobFilter {
+  name?: string;
+  state?: JobState;
+  group?: string;
+  /** created at or after this time (epoch ms) */
+  createdAfter?: number;
+  /** created strictly before this time (epoch ms) */
+  createdBefore?: number;
+  /** 1 to 500 (default 50) */
+  limit?: number;
+  /** nextCursor of the page before: the next page starts after its last job */
+  cursor?: string;
+}
+
+/**
+ * One page of jobs, newest first (createdAt, then id, both descending). Paging is stable: a job
+ * created after the first page was read never shows up on a later page, and none is skipped.
+ */
+export interface JobPage {
+  jobs: JobRecord[];
+  /** null on the last page */
+  nextCursor: string | null;
+}
+export const LIST_LIMIT_DEFAULT = 50;
+export const LIST_LIMIT_MAX = 500;
+
+export type RetryOutcome = 'retried' | 'not_found' | 'not_failed';
+
+/** Per job name, what an operator reads first: GET /queues. */
+export interface QueueOverview {
+  name: string;
+  counts: Record<JobState, number>;
+  /** no new run starts on any worker while paused (active runs finish) */
+  paused: boolean;
+  /** how long the oldest queued (due) job has waited since it became due (ms), null when none waits */
+  oldestWaitingMs: number | null;
+  /** wait times (due → started, ms) of the runs started in the last 5 minutes; null when none started */
+  waitMs: { p50: number; p95: number } | null;
+  /** jobs completed in the last 5 minutes, divided by 5 */
+  completionsPerMinute: number;
+}
+/** The window GET /queues figures look back over. */
+export const OVERVIEW_WINDOW_MS = 5 * 60_000;
+
 export interface JobRecord<Data = unknown, Result = unknown> {
   id: string;
   name: string;
@@ -84,6 +152,12 @@ export interface JobRecord<Data = unknown, Result = unknown> {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** failed with no attempts left (state `failed`): only a retry (retry/retryFailed) runs it again */
+  dead: boolean;
+  /** the stack of the last failed run (trimmed to MAX_STACK_CHARS), null when none failed or it had none */
+  stack: string | null;
+  /** its runs, oldest first (the last MAX_ATTEMPT_HISTORY), kept across retries of a dead job */
+  history: AttemptRecord[];
 }
 
 export interface JobContext<Data = unknown> {
@@ -94,8 +168,16 @@ export interface JobContext<Data = unknown> {
   attempt: number;
   reportProgress(progress: JobProgress): Promise<void>;
   /**
+   * Keeps a line with the job (its last MAX_LOG_LINES lines, MAX_LOG_BYTES in all: older lines
+   * are dropped first) and sends it to the job's subscribers as a `log` event.
+   */
+  log(message: string): Promise<void>;
+  /** when this run became due (epoch ms): its wait is startedAt - runAt */
+  runAt: number;
+  /**
    * Aborted when the worker shuts down past its grace period (reason: an AppError), when the run
-   * passes its timeoutMs (reason: a TimeoutError) or when the job is cancelled while it runs.
+   * passes its timeoutMs (reason: a TimeoutError) or when the job is cancelled while it runs
+   * (reason: a JobCancelledError, in whichever process runs it).
    */
   signal: AbortSignal;
 }
@@ -155,9 +237,25 @@ export type JobEvent =
   | { type: 'failed'; jobId: string; name: string; error: string; willRetry: boolean }
   | { type: 'active'; jobId: string; name: string }
   | { type: 'queued'; jobId: string; name: string }
-  | { type: 'cancelled'; jobId: string; name: string };
+  | { type: 'cancelled'; jobId: string; name: string }
+  | { type: 'log'; jobId: string; name: string; line: JobLogLine };
 
-export type CancelOutcome = 'cancelled' | 'not_found' | 'not_cancellable';
+/**
+ * - `cancelled`: it was queued or delayed, and is now cancelled (it never runs).
+ * - `cancelling`: it was active; its handler's signal is aborted on whichever worker process runs
+ *   it, and the job ends `cancelled` (not retried) whether or not the handler heeds the signal:
+ *   a result or error that arrives later is dropped.
+ * - `not_cancellable`: it had finished.
+ */
+export type CancelOutcome = 'cancelled' | 'cancelling' | 'not_found' | 'not_cancellable';
+
+/** The reason a cancelled running job's signal is aborted with. */
+export class JobCancelledError extends Error {
+  override readonly name = 'JobCancelledError';
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} was cancelled`);
+  }
+}
 
 export type JobCounts = Record<string, Record<JobState, number>>;
 
@@ -168,8 +266,29 @@ export interface JobQueue {
   /** Many jobs in one round trip; returns their ids in order. */
   enqueueBulk<Data>(jobs: { name: string; data: Data; options?: EnqueueOptions }[]): Promise<string[]>;
   getJob<Data = unknown, Result = unknown>(id: string): Promise<JobRecord<Data, Result> | null>;
-  /** Cancels a queued (or delayed) job; an active or finished one is not cancellable. */
+  /** Cancels a queued or delayed job at once, an active one wherever it runs (see CancelOutcome). */
   cancel(id: string): Promise<CancelOutcome>;
+
+  /** Jobs matching the filter, newest first, one page at a time. Throws a RangeError naming a bad filter (or cursor). */
+  listJobs(filter?: JobFilter): Promise<JobPage>;
+  /**
+   * Queues a failed job again under the same id, with fresh attempts (maxAttempts runs more), due
+   * now; its history and the count of runs so far are kept. A job in any other state: `not_failed`.
+   */
+  retry(id: string): Promise<RetryOutcome>;
+  /** retry() for every failed job of this name (that failed at or after failedAfter, epoch ms); how many. */
+  retryFailed(filter: { name: string; failedAfter?: number }): Promise<number>;
+  /** What ctx.log() kept for the job, oldest first; null if there is no such job. */
+  getLogs(id: string): Promise<JobLogLine[] | null>;
+
+  /**
+   * No new run of this job name starts on any worker (in any process) until resume(); active runs
+   * finish, enqueues are accepted. Stored in the backend: it survives restarts.
+   */
+  pause(name: string): Promise<void>;
+  resume(name: string): Promise<void>;
+  /** One overview per job name ever enqueued, paused or processed (sorted by name). */
+  overview(): Promise<QueueOverview[]>;
 
   /**
    * Resolves with the job's record once it is completed, failed or cancelled, without blocking
@@ -272,6 +391,49 @@ export function keyOf(options: EnqueueOptions): { key: string; mode: KeyMode; tt
 export const TIMEOUT_ERROR_PREFIX = 'timeout: ';
 export function timeoutErrorMessage(timeoutMs: number): string {
   return `${TIMEOUT_ERROR_PREFIX}the run took longer than its timeout of ${timeoutMs} ms`;
+}
+
+/** An error's stack, trimmed for keeping with the job; null when it has none. */
+export function trimmedStack(error: unknown): string | null {
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return null;
+  return error.stack.length <= MAX_STACK_CHARS ? error.stack : `${error.stack.slice(0, MAX_STACK_CHARS - 1)}…`;
+}
+
+/** JobFilter.limit, checked (1 to 500, default 50). */
+export function listLimitOf(filter: JobFilter): number {
+  const limit = filter.limit ?? LIST_LIMIT_DEFAULT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) throw new RangeError(`limit must be a whole number from 1 to ${LIST_LIMIT_MAX}`);
+  return limit;
+}
+
+/** The position a cursor stands for: the last job of the page before. */
+export interface ListCursor {
+  createdAt: number;
+  id: string;
+}
+export function encodeListCursor(cursor: ListCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
+}
+/** Throws a RangeError (`cursor is not one this server gave`) for anything encodeListCursor did not make. */
+export function decodeListCursor(text: string): ListCursor {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    if (Number.isInteger(createdAt) && typeof id === 'string') return { createdAt: createdAt as number, id };
+  } catch {
+    // falls through to the RangeError
+  }
+  throw new RangeError('cursor is not one this server gave');
+}
+
+/** Keeps the last MAX_LOG_LINES lines and at most MAX_LOG_BYTES (UTF-8) in all, dropping the oldest first. */
+export function boundLogLines(lines: JobLogLine[]): JobLogLine[] {
+  let kept = lines.length > MAX_LOG_LINES ? lines.slice(-MAX_LOG_LINES) : lines;
+  let bytes = kept.reduce((sum, line) => sum + Buffer.byteLength(line.message), 0);
+  while (bytes > MAX_LOG_BYTES && kept.length > 0) {
+    bytes -= Buffer.byteLength(kept[0].message);
+    kept = kept.slice(1);
+  }
+  return kept;
 }
 
 /** Whether a run that threw is retried; `failedRuns` counts this one (stalled runs do not count). */

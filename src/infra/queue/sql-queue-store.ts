@@ -93,6 +93,10 @@ export function rowToRecord(row: JobRow, now = Date.now()): JobRecord {
     createdAt: Number(row.created_at),
     startedAt: row.started_at === null ? null : Number(row.started_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+    // #18 (dead jobs): stack and history are kept by the dead-jobs work; placeholders until it lands.
+    dead: row.state === 'failed',
+    stack: null,
+    history: [],
   };
 }
 

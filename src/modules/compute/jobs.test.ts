@@ -37,7 +37,7 @@ describe('the compute.sum job handler', () => {
   });
 
   const job = (id: string, data: SumJobData, signal = new AbortController().signal): JobContext<SumJobData> => ({
-    id, name: SUM_JOB, data, attempt: 1, signal, reportProgress: async () => {},
+    id, name: SUM_JOB, data, attempt: 1, runAt: Date.now(), signal, reportProgress: async () => {}, log: async () => {},
   });
 
   it('registers with a concurrency that lets thousands of delays wait at once', () => {

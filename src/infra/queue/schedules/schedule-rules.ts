@@ -100,8 +100,20 @@ function checkedOptions(options: ScheduleJobOptions): ScheduleJobOptions {
 }
 
 /** Five fields (minute precision) or six (a leading seconds field); a paused Cron only computes times. */
+// A scheduler pass asks for every schedule's Cron two or three times a second: parsed once per
+// expression and zone instead (a paused Cron holds no state its nextRun/previousRuns change).
+const parsedCrons = new Map<string, Cron>();
+const MAX_PARSED_CRONS = 1_000;
+
 export function cronOf(cron: string, timezone: string): Cron {
-  return new Cron(cron, { timezone, mode: '5-or-6-parts', paused: true });
+  const cacheKey = `${timezone}\n${cron}`;
+  let parsed = parsedCrons.get(cacheKey);
+  if (!parsed) {
+    parsed = new Cron(cron, { timezone, mode: '5-or-6-parts', paused: true });
+    if (parsedCrons.size >= MAX_PARSED_CRONS) parsedCrons.clear();
+    parsedCrons.set(cacheKey, parsed);
+  }
+  return parsed;
 }
 
 /** The first due time strictly after `after` (epoch ms), null when there is none. */

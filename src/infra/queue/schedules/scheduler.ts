@@ -107,11 +107,14 @@ export class Scheduler {
       const schedules = await this.store.list();
       const current = await Promise.all(schedules.map((schedule) => this.fireDue(schedule)));
       const now = Date.now();
-      for (const schedule of current) {
+      current.forEach((schedule, i) => {
         const next = schedule && dueAfter(cronOf(schedule.cron, schedule.timezone), anchorOf(schedule));
-        // a time still due here could not be fired (logged): the refresh tries again
-        if (next != null && next > now) wakeAt = Math.min(wakeAt, next);
-      }
+        if (next == null) return;
+        if (next > now) wakeAt = Math.min(wakeAt, next);
+        // A time that came due while this pass fired the one before goes at once; one that is
+        // due because firing it failed (logged) waits for the refresh, so a failure cannot spin.
+        else if (schedule!.lastRunAt !== schedules[i].lastRunAt) wakeAt = now;
+      });
     } catch (error) {
       this.options.log?.warn({ err: error }, 'reading schedules failed; will retry');
     }

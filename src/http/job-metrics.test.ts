@@ -87,6 +87,8 @@ describe('failure codes', () => {
     expect(codes.of(new PermanentJobError('no'))).toBe('permanent');
     expect(codes.of(new AppError('dependency_unavailable', 'redis is away'))).toBe('dependency_unavailable');
     expect(codes.of(new RangeError('bad'))).toBe('rangeerror');
+    expect(codes.of(Object.assign(new Error('from a thread'), { name: 'AppError', code: 'not_found' }))).toBe('not_found');
+    expect(codes.of(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe('error');
     expect(codes.of('a string')).toBe('unknown');
   });
 

@@ -131,7 +131,7 @@ export class SqlJobLogs {
   follow(jobId: string): void {
     if (this.followed.has(jobId)) return;
     this.followed.set(jobId, null);
-    this.store.lastSeq(jobId).then(
+    this.run(() => this.store.lastSeq(jobId)).then(
       (seq) => this.followed.get(jobId) === null && this.followed.set(jobId, seq),
       (error) => this.onError(error),
     );

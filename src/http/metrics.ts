@@ -1,9 +1,11 @@
-// Prometheus metrics: HTTP durations by route, queue depth by job name and state, job outcomes.
+// Prometheus metrics: HTTP durations by route, queue depth by job name and state, job outcomes,
+// waits and failures by code.
 // Each app has its own registry, so that several apps in one test process do not collide.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { App } from '../app-context.js';
 import { withDeadline } from '../infra/deadline.js';
 import type { JobHandler, JobQueue } from '../infra/queue/contract.js';
+import { FailureCodes } from './job-failure-codes.js';
 
 export function createMetrics(labels: Record<string, string>): Registry {
   const registry = new Registry();
@@ -54,7 +56,23 @@ export function instrumentQueue(queue: JobQueue, registry: Registry, timeoutMs: 
     buckets: [0.0001, 0.001, 0.01, 0.1, 0.5, 1, 5, 10, 60, 300],
     registers: [registry],
   });
+  const waitTime = new Histogram({
+    name: 'workyard_job_wait_seconds',
+    help: 'How long runs waited to start once due (run_at to start) by job name, in this process',
+    labelNames: ['job'],
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600],
+    registers: [registry],
+  });
+  const failures = new Counter({
+    name: 'workyard_job_failures_total',
+    help: 'Failed runs by job name and error code (timeout, cancelled, permanent, an API error code, or the error name), in this process',
+    labelNames: ['job', 'code'],
+    registers: [registry],
+  });
+  const failureCodes = new FailureCodes();
   // Handlers are wrapped where they are registered, so every driver is measured the same way.
+  // A run the driver ended (timeout, cancel) while its handler ignored the signal and went on to
+  // return is counted by how the handler ended: the wrapper sees the handler only.
   return new Proxy(queue, {
     get(target, property, receiver) {
       if (property !== 'process') return Reflect.get(target, property, receiver);
@@ -62,6 +80,7 @@ export function instrumentQueue(queue: JobQueue, registry: Registry, timeoutMs: 
         target.process(
           name,
           async (job) => {
+            waitTime.observe({ job: name }, Math.max(0, Date.now() - job.runAt) / 1000);
             const end = runTime.startTimer({ job: name });
             try {
               const result = await handler(job);
@@ -69,6 +88,7 @@ export function instrumentQueue(queue: JobQueue, registry: Registry, timeoutMs: 
               return result;
             } catch (error) {
               outcomes.inc({ job: name, outcome: 'failed' });
+              failures.inc({ job: name, code: failureCodes.of(error, job.signal) });
               throw error;
             } finally {
               end();

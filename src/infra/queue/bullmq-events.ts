@@ -3,7 +3,7 @@
 // hands each event to the job's watchers (job-watchers.ts) by job id.
 import type { QueueEvents } from 'bullmq';
 import type { JobEvent, JobProgress, JobRecord } from './contract.js';
-import { CANCELLED_EVENT, RETRYING_EVENT, fromBullId } from './bullmq-keys.js';
+import { CANCELLED_EVENT, LOG_EVENT, RETRYING_EVENT, fromBullId } from './bullmq-keys.js';
 import type { JobWatchers } from './job-watchers.js';
 
 export interface JobEventHubDeps {
@@ -40,7 +40,7 @@ export class JobEventHub {
         const events = this.deps.openQueueEvents(name, lastEventId);
         this.opened.add(events);
         events.on('error', (error) => this.deps.onError(error));
-        for (const type of ['active', 'progress', 'completed', 'failed', 'waiting', RETRYING_EVENT, CANCELLED_EVENT]) {
+        for (const type of ['active', 'progress', 'completed', 'failed', 'waiting', RETRYING_EVENT, CANCELLED_EVENT, LOG_EVENT]) {
           events.on(type as 'active', (args: Record<string, unknown>) => this.dispatch(name, type, args));
         }
         return events;
@@ -96,6 +96,8 @@ function toJobEvent(type: string, jobId: string, name: string, args: Record<stri
       return { type: 'failed', jobId, name, error: String(args.error ?? 'failed'), willRetry: true };
     case CANCELLED_EVENT:
       return { type: 'cancelled', jobId, name };
+    case LOG_EVENT:
+      return { type: 'log', jobId, name, line: { at: Number(args.at), message: String(args.message ?? '') } };
     default:
       return null;
   }

@@ -56,6 +56,8 @@ export class WorkyardRedisKeys {
 /** Event names the driver adds to BullMQ's event stream of a queue (QueueEvents passes them on). */
 export const CANCELLED_EVENT = 'workyard-cancelled';
 export const RETRYING_EVENT = 'workyard-retrying';
+/** a line of ctx.log (bullmq-log.lua): jobId, at (ms), message */
+export const LOG_EVENT = 'workyard-log';
 
 const CANCEL_LUA = loadLua(import.meta.url, 'bullmq-cancel.lua');
 

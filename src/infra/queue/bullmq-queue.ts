@@ -48,6 +48,7 @@ import { type WorkyardJobFields, type WorkyardJobsOptions, dueTimeOfDelayedScore
 import { enqueueWithKey, keepRetryDueTime, releaseKey } from './bullmq-job-keys.js';
 import { BullGroupGate } from './bullmq-groups.js';
 import { type GroupLimits, groupLimitsOf } from './group-limits.js';
+import { appendJobLog, readJobLogs } from './bullmq-logs.js';
 import { Scheduler } from './schedules/scheduler.js';
 import { RedisScheduleStore } from './schedules/redis-schedule-store.js';
 
@@ -86,6 +87,7 @@ class BullJobContext extends RunningJob implements JobContext {
     private readonly job: Job,
     readonly name: string,
     private readonly timeoutMs: number,
+    private readonly logTo: (job: Job, message: string) => Promise<unknown>,
   ) {
     super();
     this.id = fromBullId(String(job.id));
@@ -98,9 +100,8 @@ class BullJobContext extends RunningJob implements JobContext {
   reportProgress(progress: JobProgress): Promise<void> {
     return callDependency('redis', this.timeoutMs, () => this.job.updateProgress(progress));
   }
-  // #18 (job logs) replaces this
-  async log(_message: string): Promise<void> {
-    throw new Error('ctx.log is not built yet (#18)');
+  async log(message: string): Promise<void> {
+    await callDependency('redis', this.timeoutMs, () => this.logTo(this.job, message));
   }
 }
 
@@ -495,12 +496,15 @@ export class BullmqJobQueue implements JobQueue {
     );
   }
 
+  /** ctx.log of every running job: one function, not one per job */
+  private readonly appendLog = (job: Job, message: string) => appendJobLog(this.redis, this.queueFor(job.name), job, message);
+
   private async runJob(registration: BullRegistration, job: Job, token: string | undefined): Promise<unknown> {
     // The hot path: nothing here costs a round trip (but a grouped job's gate), and little is allocated per job.
     const group = registration.gate ? workyardOptionsOf(job).group : null;
     // Refused a slot, the job was parked by the gate: BullMQ leaves a job alone after a WaitingError.
     if (group !== null && !(await registration.gate!.admit(job, token ?? '', group))) throw new WaitingError();
-    const context = new BullJobContext(job, registration.name, this.options.timeoutMs);
+    const context = new BullJobContext(job, registration.name, this.options.timeoutMs, this.appendLog);
     this.workers.began(registration, context);
     try {
       const result = await runWithinTimeout(context, workyardOptionsOf(job).timeoutMs, () => registration.handler(context));
@@ -550,8 +554,11 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   // job logs
-  async getLogs(_id: string): Promise<JobLogLine[] | null> {
-    throw new Error('getLogs is not built yet (#18)');
+  async getLogs(id: string): Promise<JobLogLine[] | null> {
+    return this.call(async () => {
+      const name = await this.redis.hget(this.keys.index, id);
+      return name ? readJobLogs(this.redis, this.queueFor(name), id, this.keys.cancelled(id)) : null;
+    });
   }
 
   // pause, resume, overview

@@ -110,4 +110,19 @@ export const queueMigrations: MigrationSet = {
         .execute();
     },
   }),
+  // Job logs (sql-queue-logs.ts): a job's last lines of ctx.log, numbered per job. The foreign
+  // key deletes them with their job (retention), through the primary key's index on job_id.
+  '20261206-02-queue-job-logs': () => ({
+    async up(db) {
+      await db.schema
+        .createTable('queue_job_logs')
+        .addColumn('job_id', 'text', (c) => c.notNull().references('queue_jobs.id').onDelete('cascade'))
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('bytes', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('queue_job_logs_pk', ['job_id', 'seq'])
+        .execute();
+    },
+  }),
 };

@@ -8,11 +8,13 @@ import pg from 'pg';
 export interface QueueSignal {
   /** which process sent it; a process ignores its own signals coming back through PostgreSQL */
   origin: string;
-  kind: 'enqueued' | 'finished' | 'progress';
+  kind: 'enqueued' | 'finished' | 'progress' | 'log';
   name: string;
   ids: string[];
   /** `enqueued` of delayed jobs only: the earliest of their run times (epoch ms), to wake for */
   dueAt?: number;
+  /** `log` only (one id): the line's number in its job, and the line itself when it is small (sql-queue-logs.ts) */
+  log?: { seq: number; at?: number; message?: string };
 }
 
 export interface Notifier {

@@ -43,6 +43,7 @@ import { type GroupLimits, groupLimitsOf } from './group-limits.js';
 import { type GroupTables, SqlGroupGate } from './sql-queue-groups.js';
 import { Scheduler } from './schedules/scheduler.js';
 import { SqlScheduleStore } from './schedules/sql-schedule-store.js';
+import { SqlJobLogStore, SqlJobLogs } from './sql-queue-logs.js';
 
 export interface SqlQueueOptions {
   notifier: Notifier;
@@ -120,6 +121,7 @@ export class SqlJobQueue implements JobQueue {
   private readonly pollMs: number;
   private readonly retentionMs: number;
   private readonly scheduler: Scheduler;
+  private readonly logs: SqlJobLogs;
 
   constructor(
     private readonly database: Database,
@@ -132,6 +134,9 @@ export class SqlJobQueue implements JobQueue {
     this.pollMs = options.pollMs ?? 500;
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
     options.notifier.onSignal((signal) => this.onSignal(signal));
+    this.logs = new SqlJobLogs(new SqlJobLogStore(database.db), this.watchers, options.notifier, this.workerId, (statement) => database.run(statement), this.pollMs, (error) =>
+      this.options.log?.warn({ err: error }, 'queue background task failed'),
+    );
     // Waiters and subscribers of jobs finished by other processes are answered by the signal, or
     // by this poll when a signal was lost.
     this.watchers.poll(
@@ -247,7 +252,9 @@ export class SqlJobQueue implements JobQueue {
 
   subscribe(jobId: string, listener: (event: JobEvent) => void): () => void {
     // Subscribers are polled for like waiters, so that a finish seen only by polling reaches them too.
-    return this.watchers.listen(jobId, listener);
+    const unsubscribe = this.watchers.listen(jobId, listener);
+    this.logs.follow(jobId);
+    return unsubscribe;
   }
 
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
@@ -380,10 +387,7 @@ export class SqlJobQueue implements JobQueue {
         data: JSON.parse(row.data),
         attempt: Number(row.attempts),
         runAt: Number(row.run_at),
-        // #18 (job logs) replaces this
-        log: async (_message: string) => {
-          throw new Error('ctx.log is not built yet (#18)');
-        },
+        log: (message: string) => this.logs.log(row.id, row.name, message),
         get signal() {
           return job.signal;
         },
@@ -490,7 +494,7 @@ export class SqlJobQueue implements JobQueue {
       else this.noteDelayed(registration, signal.dueAt);
       return;
     }
-    if (signal.origin === this.workerId) return;
+    if (signal.origin === this.workerId || signal.kind === 'log') return;
     const watched = signal.ids.filter((id) => this.watchers.isWatched(id));
     if (!watched.length) return;
     if (signal.kind === 'progress') {
@@ -545,8 +549,8 @@ export class SqlJobQueue implements JobQueue {
   }
 
   // job logs
-  async getLogs(_id: string): Promise<JobLogLine[] | null> {
-    throw new Error('getLogs is not built yet (#18)');
+  async getLogs(id: string): Promise<JobLogLine[] | null> {
+    return this.logs.read(id);
   }
 
   // pause, resume, overview
@@ -582,6 +586,7 @@ export class SqlJobQueue implements JobQueue {
     await this.scheduler.stop(graceMs);
     for (const timer of this.timers) clearInterval(timer);
     this.watchers.stopPolling();
+    this.logs.stop();
     const deadline = Date.now() + graceMs;
     // A claim already committed in the database but not yet read here starts its jobs later:
     // looking at running jobs before it settles would miss them, and they would run on, never

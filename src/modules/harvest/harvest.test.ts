@@ -222,6 +222,13 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     });
     const notStored = (await imagesOf(task.id)).find((image) => image.error !== null)!;
     expect((await inject({ url: `/images_tasks/${task.id}/images/${notStored.id}` })).statusCode).toBe(404);
+    // The job's log tells an operator the same in a few lines: the page, what was found, the first failures.
+    const logs = (await inject({ url: `/tasks/${task.id}/logs` })).json().logs.map((line: { message: string }) => line.message);
+    expect(logs[0]).toMatch(new RegExp(`^page fetched: ${site.url}/bad-images.html \\(HTTP 200, \\d+ bytes\\)$`));
+    expect(logs.slice(1, 3)).toEqual(['7 images found', '1 image stored, 6 failed']);
+    expect(logs.slice(3, 8)).toHaveLength(5);
+    for (const line of logs.slice(3, 8)) expect(Object.entries(errors).map(([src, error]) => `image failed: ${src.startsWith('data:') ? src : site.url + src}: ${error}`)).toContain(line);
+    expect(logs.slice(8)).toEqual(['and 1 more images failed']);
   });
 
   it('tries an image that failed before again', async () => {

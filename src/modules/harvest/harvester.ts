@@ -42,6 +42,9 @@ export interface HarvestOptions {
   waitPollMs?: number;
 }
 
+/** Writes a line to the job's log. */
+export type PageLog = (message: string) => Promise<void>;
+
 export interface HarvesterDeps {
   database: Database;
   config: Config['harvest'];
@@ -95,17 +98,20 @@ export class Harvester {
     return this.agent;
   }
 
-  async pageText(url: string, signal: AbortSignal): Promise<string> {
-    const page = await this.fetchPage(url, signal);
+  /** `log`: lines for the job's log (ctx.log), a few per page */
+  async pageText(url: string, signal: AbortSignal, log?: PageLog): Promise<string> {
+    const page = await this.fetchPage(url, signal, log);
     return extractVisibleText(page.html);
   }
 
-  async pageImages(taskId: string, url: string, signal: AbortSignal): Promise<CollectOutcome> {
-    const page = await this.fetchPage(url, signal);
-    return this.collector.collect(taskId, findImageUrls(page.html, page.url), signal);
+  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog): Promise<CollectOutcome> {
+    const page = await this.fetchPage(url, signal, log);
+    const urls = findImageUrls(page.html, page.url);
+    await log?.(`${urls.length} image${urls.length === 1 ? '' : 's'} found`);
+    return this.collector.collect(taskId, urls, signal);
   }
 
-  private async fetchPage(url: string, signal: AbortSignal): Promise<{ html: string; url: URL }> {
+  private async fetchPage(url: string, signal: AbortSignal, log?: PageLog): Promise<{ html: string; url: URL }> {
     const fetched = await this.fetcher.fetch(new URL(url), {
       accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.1',
       maxBytes: MAX_HTML_BYTES,
@@ -119,6 +125,7 @@ export class Harvester {
     if (!HTML_TYPES.has(type)) {
       throw new HarvestError('content', `not an HTML page: ${fetched.url.href} is ${type || 'without a content type'} (text/html or application/xhtml+xml expected)`);
     }
+    await log?.(`page fetched: ${fetched.url.href} (HTTP ${fetched.status}, ${fetched.body.length} bytes)`);
     return { html: decodeHtml(fetched.body, fetched.contentType).text, url: fetched.url };
   }
 

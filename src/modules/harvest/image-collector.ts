@@ -32,7 +32,11 @@ export interface ImageCollectorOptions {
 export interface CollectOutcome {
   stored: number;
   failed: number;
+  /** the first MAX_FAILURES_TOLD failed images, as "<url>: <reason>", for the job's log */
+  failures: string[];
 }
+
+const MAX_FAILURES_TOLD = 5;
 
 interface Found {
   url: string;
@@ -95,8 +99,9 @@ export class ImageCollector {
 
     const all = [...links.values()];
     await database.run((db) => store.linkImages(db, taskId, all));
-    const failed = all.filter((link) => link.error !== null).length;
-    return { stored: all.length - failed, failed };
+    const failedLinks = all.filter((link) => link.error !== null);
+    const failures = failedLinks.slice(0, MAX_FAILURES_TOLD).map((link) => `${found[link.position].url}: ${link.error}`);
+    return { stored: all.length - failedLinks.length, failed: failedLinks.length, failures };
   }
 
   private async downloadAll(taskId: string, images: store.ImageRow[], settle: (id: string, error: string | null) => void, signal: AbortSignal): Promise<void> {

@@ -58,7 +58,10 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
     IMAGES_JOB,
     (job) =>
       runTask(job, 'images', database, log, async (taskId, url, signal) => {
-        const outcome = await harvester.pageImages(taskId, url, signal);
+        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line));
+        await job.log(`${outcome.stored} image${outcome.stored === 1 ? '' : 's'} stored, ${outcome.failed} failed`);
+        for (const failure of outcome.failures) await job.log(`image failed: ${failure}`);
+        if (outcome.failed > outcome.failures.length) await job.log(`and ${outcome.failed - outcome.failures.length} more images failed`);
         return { images_stored: outcome.stored, images_failed: outcome.failed };
       }),
     options,
@@ -67,8 +70,9 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
     TEXT_JOB,
     (job) =>
       runTask(job, 'text', database, log, async (taskId, url, signal) => {
-        const text = await harvester.pageText(url, signal);
+        const text = await harvester.pageText(url, signal, (line) => job.log(line));
         await database.run((db) => store.saveText(db, taskId, text));
+        await job.log(`text saved: ${text.length} characters`);
         return { text_length: text.length };
       }),
     options,

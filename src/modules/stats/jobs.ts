@@ -21,7 +21,14 @@ export function statsJobs(queue: JobQueue): void {
       const baseUrl = loopbackOrigin(job.data.baseUrl, 'baseUrl');
       const options = { n: job.data.n, baseUrl, signal: job.signal, onProgress: (progress: object) => job.reportProgress({ ...progress }) };
       // A thread costs a second or so to start; it pays off only for runs longer than that.
-      return job.data.n >= THREAD_FROM_REQUESTS ? runTrafficInThread(options) : runTraffic(options);
+      const thread = job.data.n >= THREAD_FROM_REQUESTS;
+      await job.log(`traffic run started: ${job.data.n} requests to ${baseUrl}${thread ? ', on a thread of its own' : ''}`);
+      const summary = await (thread ? runTrafficInThread(options) : runTraffic(options));
+      await job.log(
+        `traffic run ended: ${summary.ok} ok, ${summary.failed} failed in ${summary.duration_ms} ms (${summary.requests_per_second} requests/s)` +
+          (summary.first_error ? `; first failure: ${summary.first_error}` : ''),
+      );
+      return summary;
     },
     // One run at a time per worker: two runs would double the load the server has to bear.
     { concurrency: 1 },

@@ -119,6 +119,11 @@ describe('test traffic runs', () => {
     } while (!['completed', 'failed'].includes(task.status) && Date.now() < deadline);
     expect(task).toMatchObject({ name: TRAFFIC_JOB, status: 'completed', result: { n, ok: n, failed: 0 }, progress: { n, sent: n, ok: n, failed: 0 } });
     for (const p of progress.filter((p) => typeof p === 'object')) expect(p).toMatchObject({ n, sent: expect.any(Number) });
+    const logs = ((await (await http('GET', `/tasks/${task_id}/logs`)).json()) as { logs: { message: string }[] }).logs.map((line) => line.message);
+    expect(logs).toEqual([
+      expect.stringMatching(new RegExp(`^traffic run started: ${n} requests to http://\\S+, on a thread of its own$`)),
+      expect.stringMatching(new RegExp(`^traffic run ended: ${n} ok, 0 failed in \\d+ ms \\([\\d.]+ requests/s\\)$`)),
+    ]);
   });
 
   it('refuses, in the job too, to send traffic anywhere but loopback', async () => {

@@ -20,6 +20,17 @@ const gatedModule: WorkyardModule = {
         },
         { concurrency: 4 },
       );
+      // logs its first line, waits for the test, then logs the rest
+      queue.process<{ lines: string[] }, string>(
+        'test.logged',
+        async (job) => {
+          await job.log(job.data.lines[0]);
+          await new Promise<void>((resolve) => gates.set(job.id, resolve));
+          for (const line of job.data.lines.slice(1)) await job.log(line);
+          return 'logged';
+        },
+        { concurrency: 4 },
+      );
     },
   }),
 };
@@ -101,6 +112,40 @@ describe('task API', () => {
     expect(stream.events[0]).toMatchObject({ event: 'task', data: { id: job.id, status: 'active' } });
     expect(stream.events.map((e) => e.event)).toContain('completed');
     expect(stream.events.at(-1)).toMatchObject({ event: 'task', data: { status: 'completed', result: 10 } });
+  });
+
+  it('shows the lines a task logged, while it runs and once it ended, with RFC 3339 times; 404 for an unknown task', async () => {
+    const before = Date.now();
+    const job = await wy.workyard.ctx.queue.enqueue('test.logged', { lines: ['page fetched', '3 images found', 'image 2 failed: 404'] });
+    await vi.waitUntil(() => gates.has(job.id), poll);
+    const running = await wy.workyard.app.inject({ url: `/tasks/${job.id}/logs` });
+    expect(running.statusCode).toBe(200);
+    expect(running.json()).toEqual({ logs: [{ at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), message: 'page fetched' }] });
+    expect(Date.parse(running.json().logs[0].at)).toBeGreaterThanOrEqual(before - 5);
+    gates.get(job.id)!();
+    await wy.workyard.ctx.queue.waitForFinish(job.id, 5_000);
+    const done = (await wy.workyard.app.inject({ url: `/tasks/${job.id}/logs` })).json();
+    expect(done.logs.map((line: { message: string }) => line.message)).toEqual(['page fetched', '3 images found', 'image 2 failed: 404']);
+
+    const unknown = await wy.workyard.app.inject({ url: '/tasks/no-such-task/logs' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error).toMatchObject({ code: 'not_found' });
+  });
+
+  it('streams the lines a task logs as log events, and goes on to its end after them', async () => {
+    const job = await wy.workyard.ctx.queue.enqueue('test.logged', { lines: ['first', 'second', 'third'] });
+    await vi.waitUntil(() => gates.has(job.id), poll);
+    const stream = readEvents(`${wy.baseUrl}/tasks/${job.id}/events`);
+    await expect.poll(() => stream.events.length, poll).toBeGreaterThan(0);
+    gates.get(job.id)!();
+    await stream.ended;
+    const logs = stream.events.filter((e) => e.event === 'log');
+    expect(logs.map((e) => e.data.line.message)).toEqual(['second', 'third']);
+    expect(logs[0].data).toEqual({ type: 'log', jobId: job.id, name: 'test.logged', line: { at: expect.any(String), message: 'second' } });
+    expect(new Date(logs[0].data.line.at).toISOString()).toBe(logs[0].data.line.at);
+    const events = stream.events.map((e) => e.event);
+    expect(events.indexOf('completed')).toBeGreaterThan(events.lastIndexOf('log'));
+    expect(stream.events.at(-1)).toMatchObject({ event: 'task', data: { status: 'completed', result: 'logged' } });
   });
 
   it('ends the stream at once for a task that has already ended', async () => {

@@ -1,10 +1,11 @@
-// The task API: any queued job by id, its live events, and cancelling one that has not started.
+// The task API: any queued job by id, its log, its live events, and cancelling one that has not started.
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError, ErrorReply, notFound } from '../../errors.js';
 import { eventStreams } from '../../http/sse.js';
 import { FINAL_STATES, type JobEvent } from '../../infra/queue/contract.js';
 import { TaskSchema, taskView } from './task-view.js';
+import { TaskLogsSchema, eventView, logLineView } from './task-logs.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 
@@ -19,8 +20,16 @@ export function taskRoutes(app: App, ctx: AppContext) {
     return taskView(job);
   });
 
+  app.get('/tasks/:id/logs', {
+    schema: { tags: ['tasks'], summary: 'The lines a task\'s handler logged, oldest first', params: Params, response: { 200: TaskLogsSchema, 404: ErrorReply } },
+  }, async (request) => {
+    const lines = await ctx.queue.getLogs(request.params.id);
+    if (!lines) throw notFound(`task ${request.params.id}`);
+    return { logs: lines.map(logLineView) };
+  });
+
   app.get('/tasks/:id/events', {
-    schema: { tags: ['tasks'], summary: 'Server-sent events of a task until it ends (progress, completed, failed, cancelled)', params: Params },
+    schema: { tags: ['tasks'], summary: 'Server-sent events of a task until it ends (active, progress, log, failed with a retry, then completed, failed or cancelled)', params: Params },
   }, async (request, reply) => {
     const { id } = request.params;
     const job = await ctx.queue.getJob(id);
@@ -31,7 +40,7 @@ export function taskRoutes(app: App, ctx: AppContext) {
     stream.send('task', taskView(job));
     if (FINAL_STATES.has(job.state)) return stream.end();
     unsubscribe = ctx.queue.subscribe(id, (event: JobEvent) => {
-      stream.send(event.type, event);
+      stream.send(event.type, eventView(event));
       if (event.type === 'completed' || event.type === 'cancelled' || (event.type === 'failed' && !event.willRetry)) {
         ctx.queue.getJob(id).then((latest) => latest && stream.send('task', taskView(latest))).catch(() => {}).finally(stream.end);
       }

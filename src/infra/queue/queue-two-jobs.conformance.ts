@@ -216,6 +216,38 @@ export function describeJobsConformance(label: string, skip: boolean, setup: () 
       expect(dead.history.map((run) => run.attempt)).toEqual([1, 2, 3, 4]);
     });
 
+    it('a retried keyed job holds its key again if no other job took it meanwhile, else it runs without it', async () => {
+      const queue = await open();
+      const name = uniqueName('retry-keyed');
+      let failing = true;
+      const release: (() => void)[] = [];
+      queue.process<{ fail: boolean }, string>(name, async (job) => {
+        if (failing && job.data.fail) throw new Error('fails');
+        await new Promise<void>((resolve) => release.push(resolve));
+        return 'held';
+      }, { concurrency: 4 });
+      await queue.startWorkers();
+
+      // The key is kept for its failed job (no TTL): the retried job holds it while it runs.
+      const kept = await queue.enqueue(name, { fail: true }, { key: 'kept' });
+      await queue.waitForFinish(kept.id, 15_000);
+      expect((await queue.enqueue(name, { fail: false }, { key: 'kept' })).id).toBe(kept.id);
+      // A TTL of 0 frees the key when its job failed: another job takes it, and keeps it after the retry.
+      const freed = await queue.enqueue(name, { fail: true }, { key: 'freed', keyTtlMs: 0 });
+      await queue.waitForFinish(freed.id, 15_000);
+      let taker: JobRecord | undefined;
+      await vi.waitUntil(async () => (taker = await queue.enqueue(name, { fail: false }, { key: 'freed' })).id !== freed.id, poll);
+      failing = false;
+      expect(await queue.retry(kept.id)).toBe('retried');
+      expect(await queue.retry(freed.id)).toBe('retried');
+      await vi.waitUntil(() => release.length === 3, poll);
+      expect((await queue.getJob(kept.id))!.state).toBe('active');
+      expect((await queue.enqueue(name, { fail: false }, { key: 'kept' })).id).toBe(kept.id);
+      expect((await queue.enqueue(name, { fail: false }, { key: 'freed' })).id).toBe(taker!.id);
+      release.forEach((resolve) => resolve());
+      for (const job of [kept, freed, taker!]) expect((await queue.waitForFinish(job.id, 15_000)).state).toBe('completed');
+    });
+
     it('retry of a job that did not fail is not_failed; of an unknown one not_found', async () => {
       const queue = await open();
       const name = uniqueName('not-failed');

@@ -32,6 +32,8 @@ export interface ListingDeps {
   queueFor(name: string): Queue;
   /** the job as getJob shows it (null: gone) */
   fetchRecord(id: string, name: string): Promise<JobRecord | null>;
+  /** tests: read a state whole only up to this many jobs (default SMALL_STATE) */
+  smallState?: number;
 }
 
 interface Candidate {
@@ -89,7 +91,7 @@ async function fewInState(deps: ListingDeps, filter: CheckedJobFilter): Promise<
   const sizes = redis.pipeline();
   for (const name of names) for (const [kind, key] of structuresOf(deps, name, state)) sizes[kind === 'list' ? 'llen' : kind === 'zset' ? 'zcard' : 'get'](key);
   const total = (await repliesOf(sizes)).reduce((sum: number, n) => sum + Number(n ?? 0), 0);
-  if (total > SMALL_STATE) return null;
+  if (total > (deps.smallState ?? SMALL_STATE)) return null;
 
   const candidates: (Candidate & { createdAt: number })[] = [];
   for (const name of names) {

@@ -1,9 +1,10 @@
-// The id → name index outlives the jobs BullMQ drops after the retention period; this sweeps it.
+// The id → name index (and the created-time sets of listJobs) outlive the jobs BullMQ drops after
+// the retention period; this sweeps them.
 // An entry is written just before its job, so an entry without a job may be one being enqueued:
 // only entries found without a job on two sweeps in a row are deleted.
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type WorkyardRedisKeys, toBullId } from './bullmq-keys.js';
+import { type WorkyardRedisKeys, repliesOf, toBullId } from './bullmq-keys.js';
 
 const SWEEP_EVERY_MS = 10 * 60_000;
 const SCAN_COUNT = 1_000;
@@ -48,13 +49,18 @@ export class IndexSweeper {
           pipeline.exists(this.queueFor(name).toKey(toBullId(id)), this.keys.cancelled(id));
         }
         const results = (await pipeline.exec()) ?? [];
-        const gone: string[] = [];
-        pairs.forEach(([id], i) => {
+        const gone: [string, string][] = [];
+        pairs.forEach(([id, name], i) => {
           if (Number(results[i]?.[1] ?? 1) > 0) return;
-          if (this.suspects.has(id)) gone.push(id);
+          if (this.suspects.has(id)) gone.push([id, name]);
           else if (next.size < MAX_SUSPECTS) next.add(id);
         });
-        if (gone.length) deleted += await this.redis.hdel(this.keys.index, ...gone);
+        if (gone.length) {
+          // the created-time sets of listJobs go with the index
+          const removal = this.redis.pipeline().hdel(this.keys.index, ...gone.map(([id]) => id)).zrem(this.keys.createdAll, ...gone.map(([id]) => id));
+          for (const [id, name] of gone) removal.zrem(this.keys.createdByName(name), id);
+          deleted += Number((await repliesOf(removal))[0]);
+        }
       } while (cursor !== '0');
       this.suspects = next;
       return deleted;

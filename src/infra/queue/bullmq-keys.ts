@@ -47,6 +47,17 @@ export class WorkyardRedisKeys {
   jobKey(name: string, key: string): string {
     return `${this.prefix}:_wy:key:${name}:${key}`;
   }
+  /**
+   * sorted sets of job ids scored by creation time (epoch ms), of every name and of one: listJobs
+   * walks them newest first (ties in reverse byte order of the id); the index sweeper removes ids
+   * whose job retention removed. (Names hold no ':', so the two never meet.)
+   */
+  get createdAll(): string {
+    return `${this.prefix}:_wy:created`;
+  }
+  createdByName(name: string): string {
+    return `${this.prefix}:_wy:created:${name}`;
+  }
   /** sorted set of cancelled job ids of one name, scored by cancellation time */
   cancelledByName(name: string): string {
     return `${this.prefix}:_wy:cancelled-by-name:${name}`;

@@ -44,6 +44,9 @@ import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
 import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, fromBullId, repliesOf, toBullId } from './bullmq-keys.js';
 import { countsOf, recentOf } from './bullmq-listing.js';
+import { listBullJobs } from './bullmq-list-jobs.js';
+import { RUN_FIELDS, failedSince, recordFailedRun, retryBullJob } from './bullmq-attempts.js';
+import { checkedJobFilter } from './job-filter.js';
 import { type WorkyardJobFields, type WorkyardJobsOptions, dueTimeOfDelayedScore, jobToRecord, workyardFieldsOf, workyardOptionsOf } from './bullmq-records.js';
 import { enqueueWithKey, keepRetryDueTime, releaseKey } from './bullmq-job-keys.js';
 import { BullGroupGate } from './bullmq-groups.js';
@@ -266,9 +269,15 @@ export class BullmqJobQueue implements JobQueue {
           // The index outlived its job (retention): the id is free again.
           await this.redis.hset(this.keys.index, id, name);
         }
-        return jobToRecord(await queue.add(name, data ?? null, jobOptions), initialState) as JobRecord<Data>;
+        const [job] = await Promise.all([queue.add(name, data ?? null, jobOptions), this.indexCreated([{ id, name, createdAt: now }], claimed === 1)]);
+        return jobToRecord(job, initialState) as JobRecord<Data>;
       }
-      const [, , job] = await Promise.all([this.redis.hset(this.keys.index, id, name), this.rememberName(name), queue.add(name, data ?? null, jobOptions)]);
+      const [, , job] = await Promise.all([
+        this.redis.hset(this.keys.index, id, name),
+        this.rememberName(name),
+        queue.add(name, data ?? null, jobOptions),
+        this.indexCreated([{ id, name, createdAt: now }]),
+      ]);
       return jobToRecord(job, initialState) as JobRecord<Data>;
     });
   }
@@ -281,7 +290,10 @@ export class BullmqJobQueue implements JobQueue {
       name, key: key.key, mode: key.mode, id, bullId: opts.jobId!, chosenId: options.jobId !== undefined, data, opts,
       now: opts.timestamp!, runAt: opts.timestamp! + opts.delay!, priority: opts.priority!, timeoutMs: opts.workyard?.timeoutMs ?? null,
     });
-    if (result.outcome === 'added') return jobToRecord(new Job(queue, name, data ?? null, opts, opts.jobId), stateOnAdd(opts));
+    if (result.outcome === 'added') {
+      await this.indexCreated([{ id, name, createdAt: opts.timestamp! }]);
+      return jobToRecord(new Job(queue, name, data ?? null, opts, opts.jobId), stateOnAdd(opts));
+    }
     const existing = result.outcome === 'taken' ? await this.fetchById(id) : await this.fetchRecord(fromBullId(result.bullId), name);
     if (existing) return existing;
     // The key's job was removed between the script and this read (retention, cancellation): the
@@ -327,9 +339,26 @@ export class BullmqJobQueue implements JobQueue {
     const taken = new Set(chosen.filter((e, i) => owners[i] !== e.name).map((e) => e.id));
     const byName = new Map<string, typeof entries>();
     for (const e of entries) if (!taken.has(e.id)) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
-    await Promise.all(
-      [...byName].map(([name, list]) => this.queueFor(name).addBulk(list.map((e) => ({ name, data: e.data ?? null, opts: e.opts })))),
-    );
+    await Promise.all([
+      ...[...byName].map(([name, list]) => this.queueFor(name).addBulk(list.map((e) => ({ name, data: e.data ?? null, opts: e.opts })))),
+      this.indexCreated(entries.filter((e) => !taken.has(e.id)).map((e) => ({ id: e.id, name: e.name, createdAt: e.opts.timestamp! }))),
+    ]);
+  }
+
+  /**
+   * Records new jobs in the created-time sets listJobs walks (bullmq-list-jobs.ts). `onlyNew`:
+   * an id already there keeps its time (an idempotent enqueue of a job BullMQ keeps); otherwise
+   * the id names a new job (its old one was removed) and takes the new time.
+   */
+  private async indexCreated(jobs: { id: string; name: string; createdAt: number }[], onlyNew = true): Promise<void> {
+    if (!jobs.length) return;
+    const pipeline = this.redis.pipeline();
+    const mode = onlyNew ? ['NX'] : [];
+    pipeline.zadd(this.keys.createdAll, ...mode, ...jobs.flatMap((job) => [job.createdAt, job.id]));
+    const byName = new Map<string, (string | number)[]>();
+    for (const job of jobs) byName.set(job.name, [...(byName.get(job.name) ?? []), job.createdAt, job.id]);
+    for (const [name, members] of byName) pipeline.zadd(this.keys.createdByName(name), ...mode, ...members);
+    await repliesOf(pipeline);
   }
 
   async getJob<Data = unknown, Result = unknown>(id: string): Promise<JobRecord<Data, Result> | null> {
@@ -344,8 +373,8 @@ export class BullmqJobQueue implements JobQueue {
   private async fetchRecord(id: string, name: string): Promise<JobRecord | null> {
     const queue = this.queueFor(name);
     const bullId = toBullId(id);
-    const [job, { state, delayedUntil }] = await Promise.all([Job.fromId(queue, bullId), this.stateOf(queue, bullId)]);
-    if (job) return jobToRecord(job, state, delayedUntil);
+    const [job, { state, delayedUntil }, runFields] = await Promise.all([Job.fromId(queue, bullId), this.stateOf(queue, bullId), this.redis.hmget(queue.toKey(bullId), ...RUN_FIELDS)]);
+    if (job) return jobToRecord(job, state, delayedUntil, runFields);
     return this.fetchCancelled(id);
   }
 
@@ -511,6 +540,8 @@ export class BullmqJobQueue implements JobQueue {
       return result ?? null;
     } catch (error) {
       const message = errorMessage(error);
+      // Kept before BullMQ hears of the failure (and may remove the job): one round trip per failed run only.
+      await recordFailedRun(this.redis, this.queueFor(registration.name), job, error, Date.now()).catch((failure) => this.warn(failure, 'keeping a failed run failed'));
       // BullMQ fails an UnrecoverableError at once, whatever attempts are left.
       if (isPermanentJobError(error)) throw new UnrecoverableError(message);
       // BullMQ's own 'failed' event only marks the last failure; subscribers also hear of each retry.
@@ -539,18 +570,32 @@ export class BullmqJobQueue implements JobQueue {
 
   // ---- #18 queue II: each block is replaced by the work that builds it ----
 
-  // list and filter
-  async listJobs(_filter: JobFilter = {}): Promise<JobPage> {
-    throw new Error('listJobs is not built yet (#18)');
+  // list and filter (bullmq-list-jobs.ts)
+  async listJobs(filter: JobFilter = {}): Promise<JobPage> {
+    const checked = checkedJobFilter(filter);
+    return this.call(() => listBullJobs({ redis: this.redis, keys: this.keys, queueFor: (name) => this.queueFor(name), fetchRecord: (id, name) => this.fetchRecord(id, name) }, checked));
   }
 
-  // dead jobs
-  async retry(_id: string): Promise<RetryOutcome> {
-    throw new Error('retry is not built yet (#18)');
+  // dead jobs (bullmq-attempts.ts)
+  async retry(id: string): Promise<RetryOutcome> {
+    return this.call(async () => {
+      const name = await this.redis.hget(this.keys.index, id);
+      return name ? retryBullJob(this.redis, this.keys, this.queueFor(name), toBullId(id)) : 'not_found';
+    });
   }
 
-  async retryFailed(_filter: { name: string; failedAfter?: number }): Promise<number> {
-    throw new Error('retryFailed is not built yet (#18)');
+  async retryFailed(filter: { name: string; failedAfter?: number }): Promise<number> {
+    assertJobName(filter.name);
+    if (filter.failedAfter !== undefined && !Number.isFinite(filter.failedAfter)) throw new RangeError('failedAfter must be a time in epoch milliseconds');
+    const queue = this.queueFor(filter.name);
+    const bullIds = await this.call(() => failedSince(this.redis, queue, filter.failedAfter ?? null));
+    let retried = 0;
+    // A few at a time: each is a few round trips; the deadline is per chunk.
+    for (let i = 0; i < bullIds.length; i += 50) {
+      const outcomes = await this.call(() => Promise.all(bullIds.slice(i, i + 50).map((bullId) => retryBullJob(this.redis, this.keys, queue, bullId))));
+      retried += outcomes.filter((outcome) => outcome === 'retried').length;
+    }
+    return retried;
   }
 
   // job logs

@@ -3,6 +3,8 @@
 import type { Job, JobsOptions } from 'bullmq';
 import { type JobProgress, type JobRecord, type JobState, PRIORITY_DEFAULT } from './contract.js';
 import { fromBullId } from './bullmq-keys.js';
+import { attemptHistory } from './attempt-history.js';
+import { storedRunsOf } from './bullmq-attempts.js';
 
 /**
  * What Workyard keeps per job beyond BullMQ's own options, stored in the job's options under
@@ -36,8 +38,17 @@ export function workyardFieldsOf(job: Job): WorkyardJobFields {
  * `delayedUntil`: for a job in BullMQ's delayed set, the due time its score holds (a retry's
  * backoff and a debounce move it; the job hash does not keep it in epoch ms).
  */
-export function jobToRecord(job: Job, state: JobState, delayedUntil: number | null = null): JobRecord {
+/** `runFields`: the values of RUN_FIELDS (bullmq-attempts.ts) read with the job: its kept runs and stack. */
+export function jobToRecord(job: Job, state: JobState, delayedUntil: number | null = null, runFields?: (string | null)[]): JobRecord {
   const { group, key, timeoutMs } = workyardOptionsOf(job);
+  // BullMQ keeps the last failure's reason on the job after a successful retry; the contract
+  // shows an error only while it is the job's latest word (failed, or queued or delayed for a retry).
+  const error = state === 'failed' || state === 'queued' || state === 'delayed' ? (job.failedReason || null) : null;
+  const attempts = job.attemptsStarted ?? 0;
+  const startedAt = job.processedOn ?? null;
+  // A cancelled job is read from its copy (fetchCancelled), never from a BullMQ job.
+  const finishedAt = state === 'completed' || state === 'failed' ? (job.finishedOn ?? null) : null;
+  const stored = runFields ? storedRunsOf(runFields) : { runs: [], stack: null };
   return {
     id: fromBullId(String(job.id)),
     name: job.name,
@@ -45,10 +56,8 @@ export function jobToRecord(job: Job, state: JobState, delayedUntil: number | nu
     state,
     progress: normaliseProgress(job.progress),
     result: state === 'completed' ? (job.returnvalue ?? null) : null,
-    // BullMQ keeps the last failure's reason on the job after a successful retry; the contract
-    // shows an error only while it is the job's latest word (failed, or queued or delayed for a retry).
-    error: state === 'failed' || state === 'queued' || state === 'delayed' ? (job.failedReason || null) : null,
-    attempts: job.attemptsStarted ?? 0,
+    error,
+    attempts,
     maxAttempts: job.opts.attempts ?? 1,
     // Jobs enqueued before priorities existed have BullMQ's priority 0 (none): they ran as 5.
     priority: job.priority || PRIORITY_DEFAULT,
@@ -57,13 +66,13 @@ export function jobToRecord(job: Job, state: JobState, delayedUntil: number | nu
     group,
     key,
     createdAt: job.timestamp,
-    startedAt: job.processedOn ?? null,
-    // A cancelled job is read from its copy (fetchCancelled), never from a BullMQ job.
-    finishedAt: state === 'completed' || state === 'failed' ? (job.finishedOn ?? null) : null,
-    // #18 (dead jobs): stack and history are kept by the dead-jobs work; placeholders until it lands.
+    startedAt,
+    finishedAt,
+    // A job fails only with no attempts left (a run that may be retried leaves it delayed or queued).
     dead: state === 'failed',
-    stack: null,
-    history: [],
+    // the stack goes with the error it explains
+    stack: error === null ? null : stored.stack,
+    history: attemptHistory(stored.runs, { state, attempts, startedAt, finishedAt, error }),
   };
 }
 

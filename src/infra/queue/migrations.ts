@@ -110,6 +110,23 @@ export const queueMigrations: MigrationSet = {
         .execute();
     },
   }),
+  // Queue II (#18), dead jobs and listing. A job keeps its ended runs (failed or stalled; the last
+  // run is read from the row itself) as comma-separated JSON objects, appended by the statement
+  // that ends the run, and the stack of its last failure. `attempts_before_retry`: runs started
+  // before an operator's retry, so the retried job gets its attempts afresh while its count of
+  // runs goes on. Listing reads (created_at, id) newest first, with or without a name; failed jobs
+  // of a name by finish time (retryFailed) in a partial index that a job enters once, at its end.
+  '20261206-00-queue-attempt-history': () => ({
+    async up(db) {
+      await db.schema.alterTable('queue_jobs').addColumn('attempt_history', 'text').execute();
+      await db.schema.alterTable('queue_jobs').addColumn('stack', 'text').execute();
+      await db.schema.alterTable('queue_jobs').addColumn('attempts_before_retry', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.dropIndex('queue_jobs_created').execute();
+      await db.schema.createIndex('queue_jobs_created').on('queue_jobs').columns(['created_at', 'id']).execute();
+      await db.schema.createIndex('queue_jobs_name_created').on('queue_jobs').columns(['name', 'created_at', 'id']).execute();
+      await db.schema.createIndex('queue_jobs_failed').on('queue_jobs').columns(['name', 'finished_at']).where(sql.ref('state'), '=', sql.lit('failed')).execute();
+    },
+  }),
   // Job logs (sql-queue-logs.ts): a job's last lines of ctx.log, numbered per job. The foreign
   // key deletes them with their job (retention), through the primary key's index on job_id.
   '20261206-02-queue-job-logs': () => ({

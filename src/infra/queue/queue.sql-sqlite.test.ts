@@ -4,6 +4,7 @@ import { type QueueHarness, describeQueueConformance } from './queue.conformance
 import { describeQueueOneConformance } from './queue-one.conformance.js';
 import { describeGroupConformance } from './queue-groups.conformance.js';
 import { describeLogsConformance } from './queue-two-logs.conformance.js';
+import { describeJobsConformance } from './queue-two-jobs.conformance.js';
 
 const setup = await queueSetup('sql on sqlite');
 
@@ -19,3 +20,4 @@ describeQueueOneConformance(setup.label, !setup.available, harness);
 describeGroupConformance(setup.label, !setup.available, harness);
 
 describeLogsConformance(setup.label, !setup.available, harness);
+describeJobsConformance(setup.label, !setup.available, harness);

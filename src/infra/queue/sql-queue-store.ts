@@ -6,6 +6,7 @@ import type { SqlDialect } from '../db/database.js';
 import type { JobCounts, JobRecord, JobState, KeyMode } from './contract.js';
 import { JOB_STATES, PRIORITY_DEFAULT } from './contract.js';
 import { type KeyedEnqueueResult, enqueueKeyed } from './sql-queue-keys.js';
+import { attemptHistory, parseStoredAttempts } from './attempt-history.js';
 
 export interface JobRow {
   id: string;
@@ -37,15 +38,24 @@ export interface JobRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** the runs that ended failed or stalled, as comma-separated JSON AttemptRecords (attempt-history.ts) */
+  attempt_history: string | null;
+  /** the stack of the last failed run, trimmed */
+  stack: string | null;
+  /** runs started before the last retry() of the job (0: never retried): its attempts count from there */
+  attempts_before_retry: number;
 }
 
 export type QueueTables = {
   // a new job starts with these at their defaults
-  queue_jobs: Omit<JobRow, 'progress' | 'attempts' | 'stalls' | 'priority'> & {
+  queue_jobs: Omit<JobRow, 'progress' | 'attempts' | 'stalls' | 'priority' | 'attempt_history' | 'stack' | 'attempts_before_retry'> & {
     progress: Generated<string>;
     attempts: Generated<number>;
     stalls: Generated<number>;
     priority: Generated<number>;
+    attempt_history: Generated<string | null>;
+    stack: Generated<string | null>;
+    attempts_before_retry: Generated<number>;
   };
 };
 
@@ -54,7 +64,7 @@ export type QueueTables = {
  * returns is decoded for every job, so the claim returns these only; a waiter's record is read
  * from the table once the outcome is written.
  */
-export type ClaimedRow = Pick<JobRow, 'id' | 'name' | 'data' | 'attempts' | 'stalls' | 'max_attempts' | 'backoff_ms' | 'run_at' | 'timeout_ms'>;
+export type ClaimedRow = Pick<JobRow, 'id' | 'name' | 'data' | 'attempts' | 'stalls' | 'attempts_before_retry' | 'max_attempts' | 'backoff_ms' | 'run_at' | 'timeout_ms'>;
 
 export type NewJobRow = Pick<
   JobRow,
@@ -63,7 +73,10 @@ export type NewJobRow = Pick<
 
 /** The row of a job just inserted, as the database now holds it (the columns a new row leaves at their defaults). */
 export function insertedRow(row: NewJobRow): JobRow {
-  return { ...row, progress: '0', result: null, error: null, attempts: 0, stalls: 0, lease_until: null, locked_by: null, started_at: null, finished_at: null };
+  return {
+    ...row, progress: '0', result: null, error: null, attempts: 0, stalls: 0, lease_until: null, locked_by: null, started_at: null, finished_at: null,
+    attempt_history: null, stack: null, attempts_before_retry: 0,
+  };
 }
 
 /**
@@ -75,11 +88,14 @@ function shownState(row: JobRow, now: number): JobState {
 }
 
 export function rowToRecord(row: JobRow, now = Date.now()): JobRecord {
+  const state = shownState(row, now);
+  const startedAt = row.started_at === null ? null : Number(row.started_at);
+  const finishedAt = row.finished_at === null ? null : Number(row.finished_at);
   return {
     id: row.id,
     name: row.name,
     data: JSON.parse(row.data),
-    state: shownState(row, now),
+    state,
     progress: JSON.parse(row.progress),
     result: row.result === null ? null : JSON.parse(row.result),
     error: row.error,
@@ -91,12 +107,13 @@ export function rowToRecord(row: JobRow, now = Date.now()): JobRecord {
     group: row.job_group,
     key: row.job_key,
     createdAt: Number(row.created_at),
-    startedAt: row.started_at === null ? null : Number(row.started_at),
-    finishedAt: row.finished_at === null ? null : Number(row.finished_at),
-    // #18 (dead jobs): stack and history are kept by the dead-jobs work; placeholders until it lands.
+    startedAt,
+    finishedAt,
+    // A job fails only with no attempts left (a run that may be retried leaves it queued or delayed).
     dead: row.state === 'failed',
-    stack: null,
-    history: [],
+    // the stack goes with the error it explains: a job run again or completed shows neither
+    stack: row.error === null ? null : (row.stack ?? null),
+    history: attemptHistory(parseStoredAttempts(row.attempt_history ?? null), { state, attempts: Number(row.attempts), startedAt, finishedAt, error: row.error }),
   };
 }
 
@@ -117,7 +134,7 @@ function withoutDefaults(row: NewJobRow, defaultPriority: boolean): Insertable<Q
   return { ...required, ...present };
 }
 
-// Outcomes per UPDATE: 6 values each, 512 rows stay far below both dialects' limits.
+// Outcomes per UPDATE: 8 values each, 512 rows stay far below both dialects' limits.
 const FINISH_CHUNK = 512;
 
 export class SqlQueueStore {
@@ -185,7 +202,7 @@ export class SqlQueueStore {
       update queue_jobs set state = 'active', attempts = attempts + 1, started_at = ${now},
         lease_until = ${now + leaseMs}, locked_by = ${workerId}, error = null
       where ${which}
-      returning id, name, data, attempts, stalls, max_attempts, backoff_ms, run_at, timeout_ms`.execute(this.db);
+      returning id, name, data, attempts, stalls, attempts_before_retry, max_attempts, backoff_ms, run_at, timeout_ms`.execute(this.db);
     return result.rows;
   }
 
@@ -233,13 +250,14 @@ export class SqlQueueStore {
         ? sql`queue_jobs.id = any(cast(${chunk.map((o) => o.id)} as text[])) and queue_jobs.locked_by = ${workerId}`
         : sql`queue_jobs.locked_by = ${workerId} and queue_jobs.state = 'active'`;
     for (const chunk of chunksOf(outcomes, FINISH_CHUNK)) {
-      const rows = chunk.map((o) => sql`(${o.id}, ${o.state}, ${o.result}, ${o.error}, ${o.runAt}, ${o.finishedAt})`);
+      const rows = chunk.map((o) => sql`(${o.id}, ${o.state}, ${o.result}, ${o.error}, ${o.runAt}, ${o.finishedAt}, ${o.failedRun}, ${o.stack})`);
       // Padding to a power of two keeps the statement texts few, so SQLite's statement cache
       // holds them all; a padding row matches no job.
-      for (let size = 2 ** Math.ceil(Math.log2(chunk.length)); rows.length < size; ) rows.push(sql`(null, null, null, null, null, null)`);
+      for (let size = 2 ** Math.ceil(Math.log2(chunk.length)); rows.length < size; ) rows.push(sql`(null, null, null, null, null, null, null, null)`);
       const result = await sql<{ id: string }>`
         update queue_jobs set state = v.column2, result = v.column3, error = v.column4,
-          run_at = cast(v.column5 as bigint), finished_at = cast(v.column6 as bigint), lease_until = null, locked_by = null
+          run_at = cast(v.column5 as bigint), finished_at = cast(v.column6 as bigint), lease_until = null, locked_by = null,
+          attempt_history = ${appendedRun(sql`v.column7`)}, stack = v.column8
         from (values ${sql.join(rows)}) as v
         where queue_jobs.id = v.column1 and ${guard(chunk)}
         returning queue_jobs.id`.execute(this.db);
@@ -268,6 +286,7 @@ export class SqlQueueStore {
         state = case when stalls + 1 > ${maxStalls} then 'failed' else 'queued' end,
         error = case when stalls + 1 > ${maxStalls} then 'stalled more often than allowed: the worker stopped renewing its lease'
           else 'stalled: the worker stopped renewing its lease' end,
+        attempt_history = ${appendedRun(sql`'{"attempt":' || attempts || ',"startedAt":' || coalesce(started_at, ${now}) || ',"finishedAt":' || cast(${now} as text) || ',"error":"stalled"}'`)},
         -- PostgreSQL types a parameter inside CASE … ELSE NULL as text, not as the column's bigint.
         finished_at = case when stalls + 1 > ${maxStalls} then cast(${now} as bigint) else null end,
         run_at = ${now}, lease_until = null, locked_by = null
@@ -324,4 +343,16 @@ export interface FinishOutcome {
   error: string | null;
   runAt: number;
   finishedAt: number | null;
+  /** a failed run: its AttemptRecord as JSON, appended to the job's history; null when it completed */
+  failedRun: string | null;
+  /** a failed run's stack, trimmed */
+  stack: string | null;
+}
+
+/**
+ * The attempt_history column with one more run (`entry`, the JSON text of an AttemptRecord, or
+ * null for none): a text append, the same on both dialects, that reads no JSON.
+ */
+function appendedRun(entry: RawBuilder<unknown>): RawBuilder<string | null> {
+  return sql`case when ${entry} is null then attempt_history when attempt_history is null then ${entry} else attempt_history || ',' || ${entry} end`;
 }

@@ -32,7 +32,9 @@ import {
   priorityOf,
   runAtOf,
   timeoutOf,
+  trimmedStack,
   willRetry,
+  type AttemptRecord,
 } from './contract.js';
 import { TickBatch, batchedLookup } from '../tick-batch.js';
 import { JobWatchers } from './job-watchers.js';
@@ -42,6 +44,8 @@ import { type Registration, RunningJob, WorkerCore, runWithinTimeout } from './w
 import { type GroupLimits, groupLimitsOf } from './group-limits.js';
 import { type GroupTables, SqlGroupGate } from './sql-queue-groups.js';
 import { Scheduler } from './schedules/scheduler.js';
+import { checkedJobFilter } from './job-filter.js';
+import { listJobRows, retryFailedRows } from './sql-queue-operate.js';
 import { SqlScheduleStore } from './schedules/sql-schedule-store.js';
 import { SqlJobLogStore, SqlJobLogs } from './sql-queue-logs.js';
 
@@ -60,7 +64,11 @@ export interface SqlQueueOptions {
 
 /** A claimed job: it stays running until its outcome is recorded (its lease is renewed until then). */
 class ClaimedJob extends RunningJob {
-  constructor(readonly row: ClaimedRow) {
+  constructor(
+    readonly row: ClaimedRow,
+    /** the claim's time, the run's startedAt in the table */
+    readonly startedAt: number,
+  ) {
     super();
   }
 }
@@ -321,12 +329,14 @@ export class SqlJobQueue implements JobQueue {
   /** Promotes due delayed jobs when one may be due, then claims up to `free` jobs and starts them; how many it took. Never rejects. */
   private async claimAndRun(registration: SqlRegistration, free: number): Promise<number> {
     let rows: ClaimedRow[] = [];
+    let claimedAt = 0;
     try {
       if (Date.now() >= registration.promoteAt) await this.promoteDue(registration);
       if (free > 0) {
+        claimedAt = Date.now();
         rows = registration.groups
-          ? await this.groupGate.claim(registration.name, registration.groups, free, this.workerId, Date.now(), this.leaseMs)
-          : await this.store.claim(registration.name, free, this.workerId, Date.now(), this.leaseMs);
+          ? await this.groupGate.claim(registration.name, registration.groups, free, this.workerId, claimedAt, this.leaseMs)
+          : await this.store.claim(registration.name, free, this.workerId, claimedAt, this.leaseMs);
       }
     } catch (error) {
       this.options.log?.warn({ err: error, job: registration.name }, 'claiming jobs failed; will retry');
@@ -337,7 +347,7 @@ export class SqlJobQueue implements JobQueue {
     // close() stopped waiting (the claim outlasted the grace period) are they left unstarted:
     // their lease lapses and another worker runs them.
     if (this.claimsAbandoned) return 0;
-    for (const row of rows) this.run(registration, row);
+    for (const row of rows) this.run(registration, row, claimedAt);
     return rows.length;
   }
 
@@ -376,8 +386,8 @@ export class SqlJobQueue implements JobQueue {
     registration.wakeTimer.unref();
   }
 
-  private run(registration: SqlRegistration, row: ClaimedRow): void {
-    const job = new ClaimedJob(row);
+  private run(registration: SqlRegistration, row: ClaimedRow, claimedAt: number): void {
+    const job = new ClaimedJob(row, claimedAt);
     this.workers.began(registration, job);
     if (this.watchers.isWatched(row.id)) this.watchers.emit(row.id, { type: 'active', jobId: row.id, name: row.name });
     void (async () => {
@@ -401,10 +411,10 @@ export class SqlJobQueue implements JobQueue {
       let outcome: FinishOutcome;
       try {
         const result = await runWithinTimeout(job, row.timeout_ms === null ? null : Number(row.timeout_ms), () => registration.handler(context));
-        outcome = { id: row.id, state: 'completed', result: JSON.stringify(result ?? null), error: null, runAt: Number(row.run_at), finishedAt: Date.now() };
+        outcome = { id: row.id, state: 'completed', result: JSON.stringify(result ?? null), error: null, runAt: Number(row.run_at), finishedAt: Date.now(), failedRun: null, stack: null };
       } catch (error) {
-        // Stalled runs are not failures of the job: only failed runs use up its attempts.
-        const failures = Number(row.attempts) - Number(row.stalls ?? 0);
+        // Stalled runs are not failures of the job: only failed runs use up its attempts (since its last retry()).
+        const failures = Number(row.attempts) - Number(row.attempts_before_retry ?? 0) - Number(row.stalls ?? 0);
         const retry = willRetry(failures, Number(row.max_attempts), error);
         const now = Date.now();
         const retryAt = now + backoffDelay(Number(row.backoff_ms), failures);
@@ -415,6 +425,8 @@ export class SqlJobQueue implements JobQueue {
           error: errorMessage(error),
           runAt: retry ? retryAt : Number(row.run_at),
           finishedAt: retry ? null : now,
+          failedRun: JSON.stringify({ attempt: Number(row.attempts), startedAt: job.startedAt, finishedAt: now, error: errorMessage(error) } satisfies AttemptRecord),
+          stack: trimmedStack(error),
         };
       }
       // A write that failed for good was logged by flushOutcomes' retries: nothing is left to do here.
@@ -534,18 +546,35 @@ export class SqlJobQueue implements JobQueue {
 
   // ---- #18 queue II: each block is replaced by the work that builds it ----
 
-  // list and filter
-  async listJobs(_filter: JobFilter = {}): Promise<JobPage> {
-    throw new Error('listJobs is not built yet (#18)');
+  // list and filter (sql-queue-operate.ts)
+  async listJobs(filter: JobFilter = {}): Promise<JobPage> {
+    const checked = checkedJobFilter(filter);
+    return withTables<QueueTables>(this.database).run((db) => listJobRows(db, checked, Date.now()));
   }
 
-  // dead jobs
-  async retry(_id: string): Promise<RetryOutcome> {
-    throw new Error('retry is not built yet (#18)');
+  // dead jobs (sql-queue-operate.ts)
+  async retry(id: string): Promise<RetryOutcome> {
+    const rows = await withTables<QueueTables>(this.database).run((db) => retryFailedRows(db, { id }, Date.now()));
+    if (rows.length) {
+      this.announceRetried(rows);
+      return 'retried';
+    }
+    return (await this.database.run(() => this.store.get(id))) ? 'not_failed' : 'not_found';
   }
 
-  async retryFailed(_filter: { name: string; failedAfter?: number }): Promise<number> {
-    throw new Error('retryFailed is not built yet (#18)');
+  async retryFailed(filter: { name: string; failedAfter?: number }): Promise<number> {
+    assertJobName(filter.name);
+    if (filter.failedAfter !== undefined && !Number.isFinite(filter.failedAfter)) throw new RangeError('failedAfter must be a time in epoch milliseconds');
+    const rows = await withTables<QueueTables>(this.database).run((db) => retryFailedRows(db, { name: filter.name, failedAfter: filter.failedAfter ?? null }, Date.now()));
+    this.announceRetried(rows);
+    return rows.length;
+  }
+
+  /** Retried jobs are due now: workers here and in other processes claim them at once (the 'enqueued' signal). */
+  private announceRetried(rows: Pick<JobRow, 'id' | 'name'>[]): void {
+    if (!rows.length) return;
+    this.announceStored(rows.map((row) => ({ ...row, state: 'queued' as const, run_at: 0 })));
+    for (const row of rows) if (this.watchers.isWatched(row.id)) this.watchers.emit(row.id, { type: 'queued', jobId: row.id, name: row.name });
   }
 
   // job logs

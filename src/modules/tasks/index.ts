@@ -1,5 +1,14 @@
 // The task API: any queued job by id, its live events, and cancelling one that has not started.
 import type { WorkyardModule } from '../../app-context.js';
 import { taskRoutes } from './routes.js';
+import { operateRoutes } from './operate-routes.js';
 
-export const tasksModule: WorkyardModule = { name: 'tasks', create: (ctx) => ({ routes: (app) => taskRoutes(app, ctx) }) };
+export const tasksModule: WorkyardModule = {
+  name: 'tasks',
+  create: (ctx) => ({
+    routes: (app) => {
+      taskRoutes(app, ctx);
+      operateRoutes(app, ctx);
+    },
+  }),
+};

@@ -24,6 +24,17 @@ export const TaskSchema = Type.Object({
   created_at: time('when it was queued'),
   started_at: timeOrNull('when its last run started'),
   finished_at: timeOrNull('when it ended'),
+  dead: Type.Boolean({ description: 'failed with no attempts left: only a retry (POST /tasks/{id}/retry) runs it again' }),
+  stack: Type.Union([Type.String(), Type.Null()], { description: 'the stack of the failure in error (trimmed to 4,096 characters); null when there is no error or it had none' }),
+  attempt_history: Type.Array(
+    Type.Object({
+      attempt: Type.Integer({ description: '1 for the first run; runs after a retry go on counting' }),
+      started_at: time('when the run started'),
+      finished_at: timeOrNull('when it ended; null while it runs'),
+      error: Type.Union([Type.String(), Type.Null()], { description: 'why it failed (`stalled`: its worker stopped); null if it completed or still runs' }),
+    }),
+    { description: 'its runs, oldest first (the last 50), kept across retries' },
+  ),
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -47,5 +58,8 @@ export function taskView(job: JobRecord) {
     created_at: iso(job.createdAt)!,
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
+    dead: job.dead,
+    stack: job.stack,
+    attempt_history: job.history.map((run) => ({ attempt: run.attempt, started_at: iso(run.startedAt)!, finished_at: iso(run.finishedAt), error: run.error })),
   };
 }

@@ -110,4 +110,16 @@ export const queueMigrations: MigrationSet = {
         .execute();
     },
   }),
+  // Paused job names (sql-queue-control.ts): one row per name while paused. The claim statement
+  // looks its name up here (a primary-key probe), so a pause holds in every process at once and
+  // survives restarts.
+  '20261206-01-queue-pauses': () => ({
+    async up(db) {
+      await db.schema
+        .createTable('queue_pauses')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('paused_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  }),
 };

@@ -54,27 +54,52 @@ export class SqlControlStore {
 
   /**
    * Per name: counts by state, the oldest due queued job, completions in the window and the wait
-   * percentiles of runs started in it. Two statements, each one pass over the table (no index
-   * serves "started in the last 5 minutes" without slowing every claim), the percentiles picked
-   * by the database (nearest rank): what comes back is a few rows per name, whatever the table
-   * holds. A job counts once, with its last run: the waits of earlier runs are not kept.
+   * percentiles of runs started in it. Each state is counted from its partial index (queued,
+   * delayed, finished: index entries only, no row read), active jobs are few; the waits are read
+   * from the runs that finished in the window (their rows only) and the active ones, and the
+   * database picks the percentiles (nearest rank), so a few rows per name come back whatever the
+   * table holds. A job counts once, with its last run; a run that failed and waits for its retry
+   * is not among the waits. The states are named as literals: the planners use a partial index
+   * only for a condition they can match to its own.
    */
   async overview(now: number, alsoNames: Iterable<string>): Promise<QueueOverview[]> {
     const since = now - OVERVIEW_WINDOW_MS;
-    const { rows: groups } = await sql<{ name: string; shown_state: JobState; count: number; oldest_due: number | null; recent: number | null }>`
-      select name, shown_state, count(*) as count, min(run_at) as oldest_due,
-        sum(case when finished_at >= ${since} then 1 else 0 end) as recent
-      from (select name, run_at, finished_at, case when state = 'delayed' and run_at <= ${now} then 'queued' else state end as shown_state from queue_jobs) j
-      group by name, shown_state`.execute(this.db);
+    type Group = { name: string; state: JobState; count: number; oldest_due: number | null; recent: number | null };
+    const { rows: queued } = await sql<Group>`
+      select name, 'queued' as state, count(*) as count, min(run_at) as oldest_due, 0 as recent
+      from queue_jobs where state = 'queued' group by name`.execute(this.db);
+    // a delayed job whose run time has come is shown queued (see shownState)
+    const { rows: delayed } = await sql<Group & { due: number; oldest_due: number | null }>`
+      select name, 'delayed' as state, count(*) as count, sum(case when run_at <= ${now} then 1 else 0 end) as due,
+        min(run_at) as oldest_due, 0 as recent
+      from queue_jobs where state = 'delayed' group by name`.execute(this.db);
+    const { rows: others } = await sql<Group>`
+      select name, state, count(*) as count, null as oldest_due, sum(case when finished_at >= ${since} then 1 else 0 end) as recent
+      from queue_jobs where state in ('completed', 'failed', 'cancelled') group by name, state
+      union all
+      select name, 'active' as state, count(*) as count, null as oldest_due, 0 as recent
+      from queue_jobs where state = 'active' group by name`.execute(this.db);
     // nearest rank: the p-th percentile of n sorted waits is the ceil(p * n / 100)-th
     const { rows: waits } = await sql<{ name: string; rank: number; n: number; wait: number }>`
       select name, rank, n, wait from (
         select name, started_at - run_at as wait,
           row_number() over (partition by name order by started_at - run_at) as rank,
           count(*) over (partition by name) as n
-        from queue_jobs where started_at >= ${since}
+        from (
+          select name, started_at, run_at from queue_jobs
+          where state in ('completed', 'failed', 'cancelled') and finished_at >= ${since} and started_at >= ${since}
+          union all
+          select name, started_at, run_at from queue_jobs where state = 'active' and started_at >= ${since}
+        ) started
       ) w
       where rank = (n * 50 + 99) / 100 or rank = (n * 95 + 99) / 100`.execute(this.db);
+    const groups: Group[] = [...queued, ...others];
+    for (const row of delayed) {
+      const due = Number(row.due);
+      groups.push({ ...row, count: Number(row.count) - due });
+      // due ones count as queued; their run time is their due time, before any still-queued job's
+      if (due > 0) groups.push({ name: row.name, state: 'queued', count: due, oldest_due: row.oldest_due, recent: 0 });
+    }
     const paused = await this.pausedNames();
     const byName = new Map<string, QueueOverview>();
     const entry = (name: string) => {
@@ -95,9 +120,12 @@ export class SqlControlStore {
     for (const name of [...paused, ...alsoNames]) entry(name);
     for (const row of groups) {
       const overview = entry(row.name);
-      overview.counts[row.shown_state] += Number(row.count);
-      if (row.shown_state === 'queued' && row.oldest_due !== null) overview.oldestWaitingMs = Math.max(0, now - Number(row.oldest_due));
-      if (row.shown_state === 'completed') overview.completionsPerMinute = Number(row.recent ?? 0) / (OVERVIEW_WINDOW_MS / 60_000);
+      overview.counts[row.state] += Number(row.count);
+      if (row.state === 'queued' && row.oldest_due !== null) {
+        const waited = Math.max(0, now - Number(row.oldest_due));
+        overview.oldestWaitingMs = Math.max(overview.oldestWaitingMs ?? 0, waited);
+      }
+      if (row.state === 'completed') overview.completionsPerMinute = Number(row.recent ?? 0) / (OVERVIEW_WINDOW_MS / 60_000);
     }
     for (const row of waits) {
       const overview = entry(row.name);

@@ -397,8 +397,12 @@ export class BullmqJobQueue implements JobQueue {
       let outcome = await cancelWaiting();
       // A job its group's gate holds back is queued as well: handed back to BullMQ, it is cancelled there.
       if (outcome === -1 && record.group !== null && (await BullGroupGate.unpark(this.redis, queue, this.options.prefix, bullId, record.group))) outcome = await cancelWaiting();
-      // It started between the read and the script.
-      if (outcome === -1) return this.cancelRunning({ ...record, state: 'active' });
+      // It started between the read and the script: cancelled as a running job, as it now stands.
+      if (outcome === -1) {
+        const now = await this.fetchById(id);
+        if (now?.state === 'active') return this.cancelRunning(now);
+        return now ? 'not_cancellable' : 'not_found';
+      }
       if (outcome !== 1) return outcome === 0 ? 'not_found' : 'not_cancellable';
       // A cancelled job no longer holds its key (the key script sees it gone): drop the key itself.
       if (record.key !== null) await releaseKey(this.redis, this.keys, { name: record.name, key: record.key, bullId }, 0);

@@ -400,6 +400,8 @@ export class SqlJobQueue implements JobQueue {
           return job.signal;
         },
         reportProgress: async (progress: JobRecord['progress']) => {
+          // a cancelled run that goes on (it ignores its signal) reports to no one
+          if (job.cancelled) return;
           const text = JSON.stringify(progress);
           await this.database.run(() => this.store.setProgress(row.id, this.workerId, text));
           this.watchers.emit(row.id, { type: 'progress', jobId: row.id, name: row.name, progress });

@@ -26,16 +26,19 @@ export class RunningJob {
   }
 
   /** set once the job was cancelled while it ran: its outcome is not the handler's any more */
-  cancelled = false;
+  private cancelReason?: JobCancelledError;
   private onCancel?: (reason: JobCancelledError) => void;
+
+  get cancelled(): boolean {
+    return this.cancelReason !== undefined;
+  }
 
   /** The job was cancelled (in this process or another): aborts the signal and ends runUntilCancelled at once. */
   cancel(jobId: string): void {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    const reason = new JobCancelledError(jobId);
-    this.abortWith(reason);
-    this.onCancel?.(reason);
+    if (this.cancelReason) return;
+    this.cancelReason = new JobCancelledError(jobId);
+    this.abortWith(this.cancelReason);
+    this.onCancel?.(this.cancelReason);
   }
 
   /**
@@ -43,7 +46,7 @@ export class RunningJob {
    * that ignores its signal does not hold its slot, and what it returns or throws later is dropped.
    */
   runUntilCancelled<Result>(run: () => Promise<Result>): Promise<Result> {
-    if (this.cancelled) return Promise.reject(new JobCancelledError(''));
+    if (this.cancelReason) return Promise.reject(this.cancelReason);
     return new Promise<Result>((resolve, reject) => {
       this.onCancel = reject;
       run().then(resolve, reject);

@@ -5,8 +5,9 @@ import { computeModule } from './compute/index.js';
 import { dashboardModule } from './dashboard/index.js';
 import { feedbackModule } from './feedback/index.js';
 import { harvestModule } from './harvest/index.js';
+import { queuesModule } from './queues/index.js';
 import { schedulesModule } from './schedules/index.js';
 import { statsModule } from './stats/index.js';
 import { tasksModule } from './tasks/index.js';
 
-export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule, harvestModule, blobsModule, statsModule, schedulesModule];
+export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule, harvestModule, blobsModule, statsModule, schedulesModule, queuesModule];

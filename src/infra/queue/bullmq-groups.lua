@@ -77,8 +77,8 @@ local function takeSlot(group, id)
     rcall('ZADD', startsKey(group), now, id .. ':' .. now)
     rcall('PEXPIRE', startsKey(group), windowMs + 1000)
   end
-  -- the run starts now, not when BullMQ fetched it
-  rcall('HSET', jobPrefix .. id, 'processedOn', now)
+  -- the run starts now, not when BullMQ fetched it (unless it was cancelled meanwhile: its hash is gone, and stays gone)
+  if rcall('EXISTS', jobPrefix .. id) == 1 then rcall('HSET', jobPrefix .. id, 'processedOn', now) end
 end
 
 -- A job of a group with no room goes to the group's parked list. One BullMQ had fetched is taken

@@ -50,6 +50,7 @@ import { checkedJobFilter } from './job-filter.js';
 import { type WorkyardJobFields, type WorkyardJobsOptions, dueTimeOfDelayedScore, jobToRecord, workyardFieldsOf, workyardOptionsOf } from './bullmq-records.js';
 import { enqueueWithKey, keepRetryDueTime, releaseKey } from './bullmq-job-keys.js';
 import { BullGroupGate } from './bullmq-groups.js';
+import { BullControl } from './bullmq-control.js';
 import { type GroupLimits, groupLimitsOf } from './group-limits.js';
 import { appendJobLog, readJobLogs } from './bullmq-logs.js';
 import { Scheduler } from './schedules/scheduler.js';
@@ -145,6 +146,9 @@ export class BullmqJobQueue implements JobQueue {
   /** BullMQ's removeOnComplete/removeOnFail: by age, the retention */
   private readonly keep: { age: number };
   private readonly scheduler: Scheduler;
+  private readonly control: BullControl;
+  /** cancels heard before their run began here (the job was fetched, its handler not yet called): id → when heard */
+  private readonly cancelsAhead = new Map<string, number>();
 
   constructor(private readonly options: BullmqQueueOptions) {
     this.keys = new WorkyardRedisKeys(options.prefix);
@@ -161,6 +165,7 @@ export class BullmqJobQueue implements JobQueue {
       fetchRecord: async (id) => (await this.records.get(id)) ?? null,
       onError: (error) => this.warn(error, 'queue events failed'),
     });
+    this.control = new BullControl(this.redis, this.keys, this.retentionMs, (error, message) => this.warn(error, message));
     this.sweeper = new IndexSweeper(this.redis, this.keys, (name) => this.queueFor(name));
     // BullMQ trims a queue's event stream (about 10,000 events): a reader that falls behind, or
     // was cut off by an outage, misses finishes.
@@ -406,6 +411,7 @@ export class BullmqJobQueue implements JobQueue {
     return this.call(async () => {
       const record = await this.fetchById(id);
       if (!record) return 'not_found';
+      if (record.state === 'active') return this.cancelRunning(record);
       if (record.state !== 'queued' && record.state !== 'delayed') return 'not_cancellable';
       const queue = this.queueFor(record.name);
       const bullId = toBullId(id);
@@ -421,6 +427,12 @@ export class BullmqJobQueue implements JobQueue {
       let outcome = await cancelWaiting();
       // A job its group's gate holds back is queued as well: handed back to BullMQ, it is cancelled there.
       if (outcome === -1 && record.group !== null && (await BullGroupGate.unpark(this.redis, queue, this.options.prefix, bullId, record.group))) outcome = await cancelWaiting();
+      // It started between the read and the script: cancelled as a running job, as it now stands.
+      if (outcome === -1) {
+        const now = await this.fetchById(id);
+        if (now?.state === 'active') return this.cancelRunning(now);
+        return now ? 'not_cancellable' : 'not_found';
+      }
       if (outcome !== 1) return outcome === 0 ? 'not_found' : 'not_cancellable';
       // A cancelled job no longer holds its key (the key script sees it gone): drop the key itself.
       if (record.key !== null) await releaseKey(this.redis, this.keys, { name: record.name, key: record.key, bullId }, 0);
@@ -428,6 +440,34 @@ export class BullmqJobQueue implements JobQueue {
       if (cancelled) this.watchers.settle(cancelled);
       return 'cancelled';
     });
+  }
+
+  /** A job BullMQ has active: cancelled in Redis at once, its run stopped wherever it runs (bullmq-control.ts). */
+  private async cancelRunning(record: JobRecord): Promise<CancelOutcome> {
+    const outcome = await this.control.cancelActive(this.queueFor(record.name), record);
+    if (outcome !== 1) return outcome === 0 ? 'not_found' : 'not_cancellable';
+    this.stopRun(record.id);
+    if (record.key !== null) await releaseKey(this.redis, this.keys, { name: record.name, key: record.key, bullId: toBullId(record.id) }, 0);
+    const cancelled = await this.fetchCancelled(record.id);
+    if (cancelled) this.watchers.settle(cancelled);
+    return 'cancelling';
+  }
+
+  /** Stops the run of a cancelled job if this process runs it, or will as soon as its handler is called. */
+  private stopRun(id: string): void {
+    for (const registration of this.workers.all()) {
+      for (const context of registration.running) {
+        if (context.id === id) return context.cancel(id);
+      }
+    }
+    if (!this.workers.running) return;
+    const now = Date.now();
+    this.cancelsAhead.set(id, now);
+    // a cancel heard for a job another process runs is forgotten once no fetch of it can be pending
+    for (const [heard, at] of this.cancelsAhead) {
+      if (at > now - this.leaseMs) break;
+      this.cancelsAhead.delete(heard);
+    }
   }
 
   async waitForFinish<Data = unknown, Result = unknown>(id: string, timeoutMs: number): Promise<JobRecord<Data, Result>> {
@@ -481,6 +521,7 @@ export class BullmqJobQueue implements JobQueue {
 
   async startWorkers(): Promise<void> {
     if (!this.workers.startAll()) return;
+    this.control.listen(this.connect('blocking', 'workyard-cancels'), (id) => this.stopRun(id)).catch((error) => this.warn(error, 'listening for cancels failed'));
     this.sweeper.start((error) => this.warn(error, 'sweeping the job index failed'));
     this.scheduler.start();
   }
@@ -505,6 +546,12 @@ export class BullmqJobQueue implements JobQueue {
       maxStalledCount: this.options.maxStalls ?? 1,
     });
     worker.on('error', (error) => this.warn(error, `worker ${registration.name} failed`));
+    // A job whose lock could not be renewed may have been cancelled while its cancel message was lost.
+    worker.on('lockRenewalFailed', (bullIds: string[]) => {
+      for (const id of bullIds.map(fromBullId)) {
+        this.control.wasCancelled(id).then((cancelled) => cancelled && this.stopRun(id), (error) => this.warn(error, 'checking a cancel failed'));
+      }
+    });
     // A key is freed keyTtlMs after its job finished (by default with the retention, when BullMQ
     // drops the job); 'failed' also fires for runs that will be retried, which have no finishedOn:
     // their due time is kept while BullMQ still knows it.
@@ -535,10 +582,17 @@ export class BullmqJobQueue implements JobQueue {
     if (group !== null && !(await registration.gate!.admit(job, token ?? '', group))) throw new WaitingError();
     const context = new BullJobContext(job, registration.name, this.options.timeoutMs, this.appendLog);
     this.workers.began(registration, context);
+    const startedAt = Date.now();
+    this.control.recordWait(registration.name, String(job.id), job.attemptsStarted, startedAt - context.runAt, startedAt);
+    if (this.cancelsAhead.delete(context.id)) context.cancel(context.id);
     try {
-      const result = await runWithinTimeout(context, workyardOptionsOf(job).timeoutMs, () => registration.handler(context));
+      const result = await runWithinTimeout(context, workyardOptionsOf(job).timeoutMs, () => context.runUntilCancelled(() => registration.handler(context)));
+      // cancelled in Redis (the job is gone from there) just after its handler returned
+      if (context.cancelled) throw new WaitingError();
       return result ?? null;
     } catch (error) {
+      // Cancelled: Redis holds it cancelled already, and BullMQ leaves a job alone after a WaitingError.
+      if (context.cancelled) throw new WaitingError();
       const message = errorMessage(error);
       // Kept before BullMQ hears of the failure (and may remove the job): one round trip per failed run only.
       await recordFailedRun(this.redis, this.queueFor(registration.name), job, error, Date.now()).catch((failure) => this.warn(failure, 'keeping a failed run failed'));
@@ -607,16 +661,25 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   // pause, resume, overview
-  async pause(_name: string): Promise<void> {
-    throw new Error('pause is not built yet (#18)');
+  async pause(name: string): Promise<void> {
+    const queue = this.queueFor(name);
+    await this.call(async () => {
+      await this.rememberName(name);
+      await queue.pause();
+    });
   }
 
-  async resume(_name: string): Promise<void> {
-    throw new Error('resume is not built yet (#18)');
+  async resume(name: string): Promise<void> {
+    const queue = this.queueFor(name);
+    await this.call(() => queue.resume());
   }
 
   async overview(): Promise<QueueOverview[]> {
-    throw new Error('overview is not built yet (#18)');
+    return this.call(async () => {
+      const [counts, names] = await Promise.all([countsOf(this.redis, this.keys, (name) => this.queueFor(name), this.retentionMs), this.redis.smembers(this.keys.names)]);
+      const all = [...new Set([...names, ...this.workers.all().map((r) => r.name)])];
+      return this.control.overview(all, counts, (name) => this.queueFor(name));
+    });
   }
 
   // ---- end of #18 ----
@@ -671,6 +734,8 @@ export class BullmqJobQueue implements JobQueue {
   private async closeInOrder(registrations: BullRegistration[], force: boolean): Promise<void> {
     await Promise.all(registrations.map((r) => r.worker?.close(force).catch(() => {})));
     await this.hub.close();
+    await this.control.close();
+    if (this.control.subscription) await closeRedisClient(this.control.subscription);
     await Promise.all([...this.queues.values()].map((queue) => queue.close().catch(() => {})));
     await closeRedisClient(this.redis);
     if (this.blockingRedis) await closeRedisClient(this.blockingRedis);
@@ -680,6 +745,7 @@ export class BullmqJobQueue implements JobQueue {
   private disconnect(registrations: BullRegistration[]): void {
     for (const r of registrations) r.worker?.disconnect().catch(() => {});
     this.hub.disconnect();
+    this.control.subscription?.disconnect();
     this.redis.disconnect();
     this.blockingRedis?.disconnect();
   }

@@ -142,4 +142,24 @@ export const queueMigrations: MigrationSet = {
         .execute();
     },
   }),
+  // Paused job names (sql-queue-control.ts): one row per name while paused. The claim statement
+  // looks its name up here (a primary-key probe), so a pause holds in every process at once and
+  // survives restarts. And a partial index of finished jobs by (name, state, finished_at), so that
+  // the overview (GET /queues) counts them from index entries instead of reading every row, and
+  // finds those finished in the last minutes by range: a job enters it once, when it finishes.
+  '20261206-01-queue-pauses': () => ({
+    async up(db) {
+      await db.schema
+        .createTable('queue_pauses')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('paused_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('queue_jobs_finished')
+        .on('queue_jobs')
+        .columns(['name', 'state', 'finished_at'])
+        .where(sql<boolean>`state in ('completed', 'failed', 'cancelled')`)
+        .execute();
+    },
+  }),
 };

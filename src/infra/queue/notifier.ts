@@ -8,7 +8,8 @@ import pg from 'pg';
 export interface QueueSignal {
   /** which process sent it; a process ignores its own signals coming back through PostgreSQL */
   origin: string;
-  kind: 'enqueued' | 'finished' | 'progress' | 'log';
+  /** `cancel`: jobs cancelled while active, whose runs (in whichever process) must stop */
+  kind: 'enqueued' | 'finished' | 'progress' | 'log' | 'cancel';
   name: string;
   ids: string[];
   /** `enqueued` of delayed jobs only: the earliest of their run times (epoch ms), to wake for */

@@ -43,6 +43,30 @@ export function describeLogsConformance(label: string, skip: boolean, setup: () 
       expect(await reopened.getLogs('no-such-job')).toBeNull();
     });
 
+    it('keeps the lines of a job cancelled while it ran, and drops a line logged after the cancel', async () => {
+      const queue = await open();
+      const name = uniqueName('logs-cancelled');
+      let logged!: () => void;
+      const started = new Promise<void>((resolve) => (logged = resolve));
+      let lateLine!: Promise<void>;
+      queue.process(name, async (job) => {
+        await job.log('before the cancel');
+        logged();
+        // ignores its signal on purpose: the line it logs once cancelled must not be kept
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        lateLine = job.log('after the cancel').catch(() => {});
+        await lateLine;
+      });
+      await queue.startWorkers();
+      const { id } = await queue.enqueue(name, null);
+      await started;
+      expect(await queue.cancel(id)).toBe('cancelling');
+      expect((await queue.waitForFinish(id, 10_000)).state).toBe('cancelled');
+      await vi.waitUntil(() => lateLine !== undefined, poll);
+      await lateLine;
+      expect(messagesOf(await queue.getLogs(id))).toEqual(['before the cancel']);
+    });
+
     it(`keeps the last ${MAX_LOG_LINES} lines`, async () => {
       const queue = await open();
       const name = uniqueName('logs-lines');

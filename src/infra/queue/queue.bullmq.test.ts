@@ -5,6 +5,7 @@ import { describeQueueOneConformance } from './queue-one.conformance.js';
 import { describeGroupConformance } from './queue-groups.conformance.js';
 import { describeLogsConformance } from './queue-two-logs.conformance.js';
 import { describeJobsConformance } from './queue-two-jobs.conformance.js';
+import { describeControlConformance } from './queue-two-control.conformance.js';
 
 const setup = await queueSetup('bullmq');
 
@@ -21,3 +22,4 @@ describeGroupConformance(setup.label, !setup.available, harness);
 
 describeLogsConformance(setup.label, !setup.available, harness);
 describeJobsConformance(setup.label, !setup.available, harness);
+describeControlConformance(setup.label, !setup.available, harness);

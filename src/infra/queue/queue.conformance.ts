@@ -291,7 +291,8 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       expect((missing as AppError).code).toBe('not_found');
     });
 
-    it('cancels a queued job (never run), refuses an active or finished one, knows no unknown one', async () => {
+    // An active job is cancelled too since #18 (queue-two-control.conformance.ts).
+    it('cancels a queued job (never run), refuses a finished one, knows no unknown one', async () => {
       const queue = await open();
       const name = uniqueName('cancel');
       const ran: string[] = [];
@@ -309,7 +310,6 @@ export function describeQueueConformance(label: string, skip: boolean, setup: ()
       const waiting = queue.waitForFinish(queued.id, 10_000);
       expect(await queue.cancel(queued.id)).toBe('cancelled');
       expect(await queue.cancel(queued.id)).toBe('not_cancellable');
-      expect(await queue.cancel(active.id)).toBe('not_cancellable');
       expect(await queue.cancel('no-such-job')).toBe('not_found');
       const cancelled = await waiting;
       expect(cancelled).toMatchObject({ id: queued.id, state: 'cancelled', data: 'queued' });

@@ -27,16 +27,17 @@ export class SqlJobLogStore {
   constructor(private readonly db: Kysely<object>) {}
 
   /**
-   * Appends a line to a job that exists, then drops its oldest lines past the bound (boundLogLines
+   * Appends a line to a job that runs (a line logged by a handler that ignored its cancel, or
+   * whose job is gone, is dropped), then drops its oldest lines past the bound (boundLogLines
    * in SQL: by number of lines, then by bytes, newest first). Returns the line's number, or null
-   * when there is no such job. Lines of one job are written one after the other (SqlJobLogs).
+   * when the job does not run (any more). Lines of one job are written one after the other (SqlJobLogs).
    */
   async append(jobId: string, line: JobLogLine): Promise<number | null> {
     const { rows } = await sql<{ seq: number }>`
       insert into queue_job_logs (job_id, seq, at, message, bytes)
       select cast(${jobId} as text), coalesce((select max(seq) from queue_job_logs where job_id = ${jobId}), 0) + 1,
         cast(${line.at} as bigint), cast(${line.message} as text), cast(${Buffer.byteLength(line.message)} as integer)
-      where exists (select 1 from queue_jobs where id = ${jobId})
+      where exists (select 1 from queue_jobs where id = ${jobId} and state = 'active')
       on conflict do nothing
       returning seq`.execute(this.db);
     const seq = rows[0]?.seq;

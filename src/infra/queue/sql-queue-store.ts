@@ -201,7 +201,7 @@ export class SqlQueueStore {
     const result = await sql<ClaimedRow>`
       update queue_jobs set state = 'active', attempts = attempts + 1, started_at = ${now},
         lease_until = ${now + leaseMs}, locked_by = ${workerId}, error = null
-      where ${which}
+      where ${which} and not exists (select 1 from queue_pauses where queue_pauses.name = ${name})
       returning id, name, data, attempts, stalls, attempts_before_retry, max_attempts, backoff_ms, run_at, timeout_ms`.execute(this.db);
     return result.rows;
   }

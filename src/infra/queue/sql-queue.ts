@@ -43,6 +43,7 @@ import { type ClaimedRow, type FinishOutcome, type JobRow, type NewJobRow, type 
 import { type Registration, RunningJob, WorkerCore, runWithinTimeout } from './worker-core.js';
 import { type GroupLimits, groupLimitsOf } from './group-limits.js';
 import { type GroupTables, SqlGroupGate } from './sql-queue-groups.js';
+import { type ControlTables, SqlControlStore } from './sql-queue-control.js';
 import { Scheduler } from './schedules/scheduler.js';
 import { checkedJobFilter } from './job-filter.js';
 import { listJobRows, retryFailedRows } from './sql-queue-operate.js';
@@ -111,6 +112,7 @@ export class SqlJobQueue implements JobQueue {
   readonly driver = 'sql' as const;
   private readonly store: SqlQueueStore;
   private readonly groupGate: SqlGroupGate;
+  private readonly control: SqlControlStore;
   private readonly workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly workers = new WorkerCore<ClaimedJob, SqlRegistration>((registration) => this.scheduleClaim(registration));
   private readonly watchers = new JobWatchers();
@@ -138,6 +140,7 @@ export class SqlJobQueue implements JobQueue {
     this.store = new SqlQueueStore(withTables<QueueTables>(database).db, database.dialect);
     this.scheduler = new Scheduler(new SqlScheduleStore(database), this, { log: options.log });
     this.groupGate = new SqlGroupGate(withTables<GroupTables>(database).db, database.dialect);
+    this.control = new SqlControlStore(withTables<ControlTables>(database).db);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 500;
     this.retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
@@ -246,6 +249,14 @@ export class SqlJobQueue implements JobQueue {
       this.watchers.settle(rowToRecord(row));
       return 'cancelled';
     }
+    const active = await this.database.run(() => this.control.cancelActive(id, Date.now()));
+    if (active) {
+      // Its worker, here or in another process, stops the run; readers see it cancelled already.
+      this.announce('cancel', active.name, [active.id]);
+      this.announce('finished', active.name, [active.id]);
+      this.watchers.settle(rowToRecord(active));
+      return 'cancelling';
+    }
     return (await this.database.run(() => this.store.get(id))) ? 'not_cancellable' : 'not_found';
   }
 
@@ -277,6 +288,7 @@ export class SqlJobQueue implements JobQueue {
     this.every(
       this.pollMs,
       () => {
+        this.stopCancelledRuns().catch((error) => this.options.log?.warn({ err: error }, 'looking for cancelled runs failed'));
         for (const registration of this.workers.all()) {
           // Delayed jobs enqueued by processes whose signals do not reach this one (SQLite) or
           // were lost: looked for once per poll.
@@ -402,6 +414,8 @@ export class SqlJobQueue implements JobQueue {
           return job.signal;
         },
         reportProgress: async (progress: JobRecord['progress']) => {
+          // a cancelled run that goes on (it ignores its signal) reports to no one
+          if (job.cancelled) return;
           const text = JSON.stringify(progress);
           await this.database.run(() => this.store.setProgress(row.id, this.workerId, text));
           this.watchers.emit(row.id, { type: 'progress', jobId: row.id, name: row.name, progress });
@@ -410,7 +424,7 @@ export class SqlJobQueue implements JobQueue {
       };
       let outcome: FinishOutcome;
       try {
-        const result = await runWithinTimeout(job, row.timeout_ms === null ? null : Number(row.timeout_ms), () => registration.handler(context));
+        const result = await runWithinTimeout(job, row.timeout_ms === null ? null : Number(row.timeout_ms), () => job.runUntilCancelled(() => registration.handler(context)));
         outcome = { id: row.id, state: 'completed', result: JSON.stringify(result ?? null), error: null, runAt: Number(row.run_at), finishedAt: Date.now(), failedRun: null, stack: null };
       } catch (error) {
         // Stalled runs are not failures of the job: only failed runs use up its attempts (since its last retry()).
@@ -428,6 +442,12 @@ export class SqlJobQueue implements JobQueue {
           failedRun: JSON.stringify({ attempt: Number(row.attempts), startedAt: job.startedAt, finishedAt: now, error: errorMessage(error) } satisfies AttemptRecord),
           stack: trimmedStack(error),
         };
+      }
+      // Cancelled while it ran: the row is cancelled already, and whatever the run ended with is dropped.
+      if (job.cancelled) {
+        this.workers.ended(registration, job);
+        this.scheduleClaim(registration);
+        return;
       }
       // A write that failed for good was logged by flushOutcomes' retries: nothing is left to do here.
       this.flushing = this.outcomes.add({ outcome, registration, job }).catch(() => {});
@@ -499,6 +519,7 @@ export class SqlJobQueue implements JobQueue {
   }
 
   private onSignal(signal: QueueSignal): void {
+    if (signal.kind === 'cancel') return this.stopRuns(signal.ids);
     if (signal.kind === 'enqueued') {
       const registration = this.workers.get(signal.name);
       if (!registration) return;
@@ -516,6 +537,18 @@ export class SqlJobQueue implements JobQueue {
       return;
     }
     this.store.getFinished(watched).then((rows) => rows.forEach((row) => this.watchers.settle(rowToRecord(row))), () => {});
+  }
+
+  /** Stops the runs of these jobs in this process, if any (they were cancelled). */
+  private stopRuns(ids: string[]): void {
+    const cancelled = new Set(ids);
+    for (const registration of this.workers.all()) for (const job of registration.running) if (cancelled.has(job.row.id)) job.cancel(job.row.id);
+  }
+
+  /** A cancel whose signal did not reach this process (SQLite across processes, a lost NOTIFY) is seen here, once per poll. */
+  private async stopCancelledRuns(): Promise<void> {
+    const mine = this.workers.all().flatMap((r) => [...r.running].filter((job) => !job.cancelled).map((job) => job.row.id));
+    for (const ids of chunksOf(mine)) this.stopRuns(await this.control.cancelledAmong(ids));
   }
 
   private async renewLeasesAndRecover(): Promise<void> {
@@ -583,16 +616,20 @@ export class SqlJobQueue implements JobQueue {
   }
 
   // pause, resume, overview
-  async pause(_name: string): Promise<void> {
-    throw new Error('pause is not built yet (#18)');
+  async pause(name: string): Promise<void> {
+    assertJobName(name);
+    await this.database.run(() => this.control.pause(name, Date.now()));
   }
 
-  async resume(_name: string): Promise<void> {
-    throw new Error('resume is not built yet (#18)');
+  async resume(name: string): Promise<void> {
+    assertJobName(name);
+    await this.database.run(() => this.control.resume(name));
+    // idle workers, here and (PostgreSQL) elsewhere, claim at once
+    this.announce('enqueued', name, []);
   }
 
   async overview(): Promise<QueueOverview[]> {
-    throw new Error('overview is not built yet (#18)');
+    return this.database.run(() => this.control.overview(Date.now(), this.workers.all().map((r) => r.name)));
   }
 
   // ---- end of #18 ----

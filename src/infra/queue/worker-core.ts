@@ -3,7 +3,7 @@
 // running ones the grace period, then ask them to stop).
 import { AppError, TimeoutError } from '../../errors.js';
 import { settlesWithin } from '../deadline.js';
-import { type JobHandler, type WorkerOptions, assertJobName, timeoutErrorMessage } from './contract.js';
+import { type JobHandler, JobCancelledError, type WorkerOptions, assertJobName, timeoutErrorMessage } from './contract.js';
 
 /** One job running in this process; a driver extends it with what it keeps per job. */
 export class RunningJob {
@@ -23,6 +23,34 @@ export class RunningJob {
   /** Aborts the handler's signal with this reason, unless it was aborted before. */
   abortWith(reason: Error): void {
     if (!this.signal.aborted) this.abort!.abort(reason);
+  }
+
+  /** set once the job was cancelled while it ran: its outcome is not the handler's any more */
+  private cancelReason?: JobCancelledError;
+  private onCancel?: (reason: JobCancelledError) => void;
+
+  get cancelled(): boolean {
+    return this.cancelReason !== undefined;
+  }
+
+  /** The job was cancelled (in this process or another): aborts the signal and ends runUntilCancelled at once. */
+  cancel(jobId: string): void {
+    if (this.cancelReason) return;
+    this.cancelReason = new JobCancelledError(jobId);
+    this.abortWith(this.cancelReason);
+    this.onCancel?.(this.cancelReason);
+  }
+
+  /**
+   * Runs the handler until it settles or the job is cancelled, whichever comes first: a handler
+   * that ignores its signal does not hold its slot, and what it returns or throws later is dropped.
+   */
+  runUntilCancelled<Result>(run: () => Promise<Result>): Promise<Result> {
+    if (this.cancelReason) return Promise.reject(this.cancelReason);
+    return new Promise<Result>((resolve, reject) => {
+      this.onCancel = reject;
+      run().then(resolve, reject);
+    });
   }
 }
 

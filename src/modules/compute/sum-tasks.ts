@@ -15,6 +15,7 @@ export interface SumRequestBody {
 }
 
 const CANCELLED_MESSAGE = 'the task was cancelled before it ran';
+const CANCELLED_RUNNING_MESSAGE = 'the task was cancelled while it ran';
 
 export type TaskStatus = 'pending' | 'running' | 'done' | 'failed';
 
@@ -99,7 +100,7 @@ export function viewOfJob(job: JobRecord<SumJobData, SumJobResult>): TaskResultV
         ? { ...base, status: 'done', result: job.result }
         : { ...base, status: 'failed', error: SUM_OVERFLOW_MESSAGE };
     case 'cancelled':
-      return { ...base, status: 'failed', error: CANCELLED_MESSAGE };
+      return { ...base, status: 'failed', error: job.startedAt === null ? CANCELLED_MESSAGE : CANCELLED_RUNNING_MESSAGE };
     case 'failed':
       return { ...base, status: 'failed', error: job.error ?? 'the task failed' };
   }

@@ -4,7 +4,7 @@
 // makes the job throw a retryable error, so that the queue runs it again.
 import type { FastifyBaseLogger } from 'fastify';
 import { type Database, withTables } from '../../infra/db/database.js';
-import { type JobContext, type JobQueue, PermanentJobError, type WorkerOptions, errorMessage } from '../../infra/queue/contract.js';
+import { JobCancelledError, type JobContext, type JobQueue, PermanentJobError, type WorkerOptions, errorMessage } from '../../infra/queue/contract.js';
 import { HarvestError } from './errors.js';
 import type { Harvester } from './harvester.js';
 import * as store from './store.js';
@@ -96,6 +96,11 @@ async function runTask(
     await database.run((db) => store.finishTask(db, taskId, { status: 'done', error: null, now: Date.now() }));
     return { status: 'done', ...result };
   } catch (error) {
+    // Cancelled (DELETE /tasks/:id): the queue records it cancelled and never runs it again.
+    if (job.signal.reason instanceof JobCancelledError) {
+      await database.run((db) => store.finishTask(db, taskId, { status: 'failed', error: 'cancelled while it ran', now: Date.now() })).catch(() => {});
+      throw error;
+    }
     if (error instanceof HarvestError && error.failure !== 'aborted') {
       await database.run((db) => store.finishTask(db, taskId, { status: 'failed', error: error.message, now: Date.now() }));
       throw new PermanentJobError(error.message);

@@ -78,7 +78,7 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
     if (row.status === 'done' || row.status === 'failed') return row;
     const job = await ctx.queue.getJob(id).catch(() => null);
     if (job?.state !== 'cancelled' && job?.state !== 'failed') return row;
-    const error = job.state === 'cancelled' ? 'cancelled before it ran' : (job.error ?? 'the job failed');
+    const error = job.state === 'cancelled' ? (job.startedAt === null ? 'cancelled before it ran' : 'cancelled while it ran') : (job.error ?? 'the job failed');
     await database.run((db) => store.failUnfinishedTask(db, id, error, job.finishedAt ?? Date.now()));
     return (await database.run((db) => store.getTask(db, kind, id)))!;
   }

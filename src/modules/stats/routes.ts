@@ -122,7 +122,7 @@ export function statsRoutes(app: App, ctx: AppContext): void {
       throw error;
     }
     if (finished.state === 'completed' && finished.result) return { task_id: job.id, ...finished.result };
-    if (finished.state === 'cancelled') throw new AppError('conflict', 'the run was cancelled before it started', { task_id: job.id });
+    if (finished.state === 'cancelled') throw new AppError('conflict', finished.startedAt === null ? 'the run was cancelled before it started' : 'the run was cancelled while it ran', { task_id: job.id });
     throw new AppError('internal_error', `the run failed: ${finished.error ?? 'unknown error'}`, { task_id: job.id });
   });
 }

@@ -180,6 +180,8 @@ export function runTrafficInThread(options: TrafficOptions): Promise<TrafficSumm
     };
     const onAbort = () => worker.postMessage('abort');
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // a signal aborted before the thread was asked for fires no event
+    if (options.signal?.aborted) onAbort();
     worker.on('message', (message: { type: 'progress'; progress: TrafficProgress } | { type: 'done'; summary: TrafficSummary } | { type: 'error'; message: string }) => {
       if (message.type === 'progress') void Promise.resolve(options.onProgress?.(message.progress)).catch(() => {});
       else if (message.type === 'done') settle(() => resolve(message.summary));

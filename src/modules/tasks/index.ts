@@ -1,4 +1,4 @@
-// The task API: any queued job by id, its live events, and cancelling one that has not started.
+// The task API: any queued job by id, its live events, and cancelling it (queued or running).
 import type { WorkyardModule } from '../../app-context.js';
 import { taskRoutes } from './routes.js';
 import { operateRoutes } from './operate-routes.js';

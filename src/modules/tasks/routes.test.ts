@@ -86,18 +86,29 @@ describe('task API', () => {
     expect(res.json().error).toMatchObject({ code: 'not_found' });
   });
 
-  it('cancels a queued task, refuses a running one with 409, and knows no unknown one', async () => {
+  it('cancels a queued task (200), a running one (202: it ends cancelled), refuses a finished one (409), knows no unknown one', async () => {
     const delayed = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 1 }, { delayMs: 60_000 });
     const cancelled = await wy.workyard.app.inject({ method: 'DELETE', url: `/tasks/${delayed.id}` });
     expect(cancelled.statusCode).toBe(200);
     expect(cancelled.json()).toMatchObject({ id: delayed.id, status: 'cancelled' });
 
-    const running = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 2 });
+    const running = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 2 }, { attempts: 3 });
     await vi.waitUntil(() => gates.has(running.id), poll);
-    const refused = await wy.workyard.app.inject({ method: 'DELETE', url: `/tasks/${running.id}` });
+    const cancelling = await wy.workyard.app.inject({ method: 'DELETE', url: `/tasks/${running.id}` });
+    expect(cancelling.statusCode).toBe(202);
+    expect(cancelling.json()).toMatchObject({ id: running.id, status: 'cancelled', attempts: 1 });
+    // the handler ignores its signal: when it returns, its result is dropped
+    gates.get(running.id)!();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await wy.workyard.app.inject({ url: `/tasks/${running.id}` })).json()).toMatchObject({ status: 'cancelled', result: null, attempts: 1 });
+
+    const done = await wy.workyard.ctx.queue.enqueue('test.gated', { value: 3 });
+    await vi.waitUntil(() => gates.has(done.id), poll);
+    gates.get(done.id)!();
+    await wy.workyard.ctx.queue.waitForFinish(done.id, 5_000);
+    const refused = await wy.workyard.app.inject({ method: 'DELETE', url: `/tasks/${done.id}` });
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error.code).toBe('conflict');
-    gates.get(running.id)!();
 
     expect((await wy.workyard.app.inject({ method: 'DELETE', url: '/tasks/unknown' })).statusCode).toBe(404);
   });

@@ -1,4 +1,4 @@
-// The task API: any queued job by id, its log, its live events, and cancelling one that has not started.
+// The task API: any queued job by id, its log, its live events, and cancelling it (queued or running).
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError, ErrorReply, notFound } from '../../errors.js';
@@ -55,11 +55,18 @@ export function taskRoutes(app: App, ctx: AppContext) {
 
   app.delete('/tasks/:id', {
     preHandler: ctx.requireAdmin,
-    schema: { tags: ['tasks'], summary: 'Cancel a task that has not started (409 if running or done)', params: Params, response: { 200: TaskSchema, 404: ErrorReply, 409: ErrorReply } },
-  }, async (request) => {
+    schema: {
+      tags: ['tasks'],
+      summary: 'Cancel a task: a queued or delayed one at once (200), a running one wherever it runs (202: its run is asked to stop and it ends cancelled, not retried); 409 once finished',
+      params: Params,
+      response: { 200: TaskSchema, 202: TaskSchema, 404: ErrorReply, 409: ErrorReply },
+    },
+  }, async (request, reply) => {
     const outcome = await ctx.queue.cancel(request.params.id);
     if (outcome === 'not_found') throw notFound(`task ${request.params.id}`);
-    if (outcome === 'not_cancellable') throw new AppError('conflict', 'the task is already running or finished; only a queued task can be cancelled');
-    return taskView((await ctx.queue.getJob(request.params.id))!);
+    if (outcome === 'not_cancellable') throw new AppError('conflict', 'the task has already finished');
+    const job = await ctx.queue.getJob(request.params.id);
+    if (!job) throw notFound(`task ${request.params.id}`);
+    return reply.status(outcome === 'cancelling' ? 202 : 200).send(taskView(job));
   });
 }

@@ -11,7 +11,7 @@ const Params = Type.Object({ name: Type.String({ description: 'a job name: lette
 
 export function queueRoutes(app: App, ctx: AppContext): void {
   app.get('/queues', {
-    preHandler: ctx.requireAdmin,
+    preValidation: ctx.requireAdmin,
     schema: {
       tags,
       summary: 'Per job name: counts by state, paused or not, the oldest wait, wait percentiles and completions per minute over the last 5 minutes',
@@ -36,7 +36,7 @@ export function queueRoutes(app: App, ctx: AppContext): void {
 
   for (const action of ['pause', 'resume'] as const) {
     app.post(`/queues/:name/${action}`, {
-      preHandler: ctx.requireAdmin,
+      preValidation: ctx.requireAdmin,
       schema: {
         tags,
         summary:

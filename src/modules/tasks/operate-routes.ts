@@ -56,7 +56,7 @@ function asValidationError(error: unknown): unknown {
 
 export function operateRoutes(app: App, ctx: AppContext) {
   app.get('/tasks', {
-    preHandler: ctx.requireAdmin,
+    preValidation: ctx.requireAdmin,
     schema: {
       tags: ['tasks'],
       summary: 'Tasks newest first, filtered, a page at a time (follow next_cursor)',
@@ -81,7 +81,7 @@ export function operateRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/tasks/:id/retry', {
-    preHandler: ctx.requireAdmin,
+    preValidation: ctx.requireAdmin,
     schema: {
       tags: ['tasks'],
       summary: 'Queue a failed task again (same id, fresh attempts, its history kept); 409 if it did not fail',
@@ -99,7 +99,7 @@ export function operateRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/tasks/retry', {
-    preHandler: ctx.requireAdmin,
+    preValidation: ctx.requireAdmin,
     schema: {
       tags: ['tasks'],
       summary: 'Queue again every failed task of a name (that failed at or after failed_after); how many',

@@ -54,7 +54,7 @@ export function taskRoutes(app: App, ctx: AppContext) {
   });
 
   app.delete('/tasks/:id', {
-    preHandler: ctx.requireAdmin,
+    preValidation: ctx.requireAdmin,
     schema: {
       tags: ['tasks'],
       summary: 'Cancel a task: a queued or delayed one at once (200), a running one wherever it runs (202: its run is asked to stop and it ends cancelled, not retried); 409 once finished',

@@ -6,7 +6,11 @@ import { type CliIo, untilInterrupted, writeLine } from './command-line.js';
 import { FINAL_TASK_STATES, type LogLine, type TaskView, describeProgress } from './task-view.js';
 
 const taskPath = (id: string) => `/tasks/${encodeURIComponent(id)}`;
-const logText = (line: LogLine) => `${line.at}  ${line.message}`;
+/** A line as printed, and as compared: `at` the same RFC 3339 whether it came as one or as epoch ms. */
+function logText(line: LogLine): string {
+  const at = typeof line.at === 'number' ? line.at : Date.parse(line.at);
+  return `${Number.isFinite(at) ? new Date(at).toISOString() : String(line.at)}  ${line.message}`;
+}
 
 interface StreamEvent {
   type?: string;

@@ -41,7 +41,8 @@ export interface TaskPage {
 }
 
 export interface LogLine {
-  at: string;
+  /** RFC 3339 in GET /tasks/{id}/logs; tolerated as epoch ms in the event stream's `log` events */
+  at: string | number;
   message: string;
 }
 

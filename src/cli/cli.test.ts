@@ -283,6 +283,7 @@ describe('workyard tasks and queues', () => {
     expect(badOption.code).toBe(2);
     expect(badOption.err).toContain("Unknown option '--colour'");
     expect((await run('tasks', ['frobnicate'])).code).toBe(2);
+    expect((await run('tasks', [])).code).toBe(2);
     const help = await run('tasks', ['list', '--help']);
     expect(help).toMatchObject({ code: 0, err: '' });
     expect(help.out).toMatch(/^usage: workyard tasks list/);

@@ -137,7 +137,11 @@ const subcommands: Record<keyof typeof USAGE, (args: string[], io: CliIo) => Pro
 /** `workyard tasks …`; the exit code. */
 export function tasksCommand(args: string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...rest] = args;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') return Promise.resolve(usage(io, TASKS_USAGE));
+  if (name === '--help' || name === '-h' || name === 'help') return Promise.resolve(usage(io, TASKS_USAGE));
+  if (name === undefined) {
+    writeLine(io.err, TASKS_USAGE);
+    return Promise.resolve(2);
+  }
   const subcommand = Object.hasOwn(subcommands, name) ? subcommands[name as keyof typeof subcommands] : undefined;
   if (!subcommand) {
     writeLine(io.err, `workyard tasks: unknown command ${name}\n\n${TASKS_USAGE}`);

@@ -116,6 +116,8 @@ export async function watchTask(client: ApiClient, id: string, io: CliIo): Promi
       state = latest.state;
       show(latest.progress);
     } else if (event === 'progress') {
+      // Only a running task reports progress (its `active` event may have gone before the stream opened).
+      state = 'active';
       show(payload.progress);
     } else if (event === 'log' && payload.line) {
       logAbove(logText(payload.line));

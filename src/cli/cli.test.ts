@@ -114,17 +114,23 @@ describe('workyard tasks and queues', () => {
     expect(failedOnly.out).toContain(dead.id);
     expect(failedOnly.out).not.toContain(first.id);
 
-    // Newest first, one a page: the printed cursor leads to the next one.
-    const page1 = await run('tasks', ['list', '--name', 'cli.steps', '--limit', '1', '--created-after', '10m']);
-    expect(page1.out).toContain(dead.id);
-    const cursor = /^next: --cursor (\S+)$/m.exec(page1.out)?.[1];
-    expect(cursor).toBeDefined();
-    const page2 = await run('tasks', ['list', '--name', 'cli.steps', '--limit', '1', '--cursor', cursor!]);
-    expect(page2.out).toContain(second.id);
-
     const json = await run('tasks', ['list', '--name', 'cli.steps', '--json']);
-    const body = JSON.parse(json.out);
-    expect(body.tasks.map((task: { id: string }) => task.id)).toEqual(expect.arrayContaining([first.id, second.id, dead.id]));
+    const newestFirst = (JSON.parse(json.out) as { tasks: { id: string }[] }).tasks.map((task) => task.id);
+    expect(newestFirst).toEqual(expect.arrayContaining([first.id, second.id, dead.id]));
+
+    // One a page: each printed cursor leads to the next task in the same order.
+    const paged: string[] = [];
+    let cursor: string[] = [];
+    for (let page = 0; page < 3; page++) {
+      const result = await run('tasks', ['list', '--name', 'cli.steps', '--limit', '1', '--created-after', '10m', ...cursor]);
+      expect(result.code).toBe(0);
+      paged.push(result.out.split('\n')[1].split(' ')[0]);
+      if (page === 2) break;
+      const next = /^next: --cursor (\S+)$/m.exec(result.out)?.[1];
+      expect(next).toBeDefined();
+      cursor = ['--cursor', next!];
+    }
+    expect(paged).toEqual(newestFirst.slice(0, 3));
   });
 
   it('passes a bad filter on as the server words it, naming the option', async () => {

@@ -196,3 +196,21 @@ function blobsFastTier(env: Env): 'sql' | 'redis' | undefined {
 export function shapeOf(config: Config): 'embedded' | 'scaled' {
   return config.databaseUrl || config.redisUrl || config.s3 ? 'scaled' : 'embedded';
 }
+
+/** What the operator commands (`workyard tasks`, `workyard queues`) need: where the server is, and its key. */
+export interface ClientConfig {
+  /** WORKYARD_URL, else this machine at WORKYARD_PORT */
+  url: string;
+  apiKey?: string;
+}
+
+/**
+ * Read apart from loadConfig: a client run on an operator's machine has none of the server's
+ * settings, and a server setting it does not use must not stop it.
+ */
+export function loadClientConfig(env: Env = process.env): ClientConfig {
+  return {
+    url: url(env, 'WORKYARD_URL', ['http:', 'https:']) ?? `http://127.0.0.1:${integer(env, 'WORKYARD_PORT', 8080, 1, 65535)}`,
+    apiKey: read(env, 'WORKYARD_API_KEY'),
+  };
+}

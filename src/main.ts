@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The workyard command: start | serve | worker | migrate (and module commands such as traffic).
+// The workyard command: start | serve | worker | migrate, module commands such as traffic, and the
+// operator's tasks and queues commands.
 import { readFileSync } from 'node:fs';
 import { buildWorkyard } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -13,8 +14,12 @@ const USAGE = `usage: workyard <command>   (workyard --version: the version)
   worker    workers only
   migrate   create or update the database tables, then exit
   traffic   N [--base-url URL]: send N test GET requests to a running Workyard (loopback only)
+  tasks     list|show|retry|cancel|logs|watch: a running Workyard's tasks (workyard tasks --help)
+  queues    [pause|resume NAME]: per job name counts and wait times; hold or release a name's tasks
 
-Configuration comes from WORKYARD_* environment variables (see the README).`;
+Configuration comes from WORKYARD_* environment variables (see the README). tasks and queues talk
+to a running server: --url, else WORKYARD_URL, else http://127.0.0.1:$WORKYARD_PORT; the key from
+WORKYARD_API_KEY.`;
 
 type Command = (args: string[]) => Promise<void>;
 
@@ -91,6 +96,9 @@ const commands: Record<string, Command> = {
   },
   // Loaded on use: the server commands do not need the progress bar.
   traffic: async (args) => (await import('./modules/stats/traffic-cli.js')).trafficCommand(args),
+  // The operator's commands are clients of a running server: they set the exit code, not throw.
+  tasks: async (args) => void (process.exitCode = await (await import('./cli/tasks-cli.js')).tasksCommand(args)),
+  queues: async (args) => void (process.exitCode = await (await import('./cli/queues-cli.js')).queuesCommand(args)),
 };
 
 /** The version of the package.json one level above this file: the repo's from src/, the package's from dist/. */

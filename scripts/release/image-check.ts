@@ -150,6 +150,20 @@ async function stopCleanly(container: Container): Promise<void> {
   pass(`${container.name} stops on SIGTERM with exit code 0`);
 }
 
+/** The operator commands, as a second process in the image, against the running server. */
+async function checkOperatorCli(image: BuiltStage, baseUrl: string): Promise<string> {
+  const run = (args: string[]) => runInImage(image, [...image.stage.entrypoint, ...args, '--url', baseUrl], {}, 60_000);
+  const list = await run(['tasks', 'list', '--limit', '5', '--json']);
+  const tasks = list.code === 0 ? (JSON.parse(list.stdout) as { tasks?: { id: string }[] }).tasks : undefined;
+  if (!tasks || tasks.length === 0) throw new CheckFailure(`tasks list exited ${list.code}: ${list.output.slice(-1_000)}`);
+  const show = await run(['tasks', 'show', tasks[0].id]);
+  if (show.code !== 0 || !show.stdout.includes(tasks[0].id)) throw new CheckFailure(`tasks show exited ${show.code}: ${show.output.slice(-1_000)}`);
+  const queues = await run(['queues', '--json']);
+  const names = queues.code === 0 ? (JSON.parse(queues.stdout) as { queues?: { name: string }[] }).queues?.map((queue) => queue.name) : undefined;
+  if (!names || names.length === 0) throw new CheckFailure(`queues exited ${queues.code}: ${queues.output.slice(-1_000)}`);
+  return `tasks list (${tasks.length}), tasks show, queues (${names.join(', ')})`;
+}
+
 async function checkEmbedded(image: BuiltStage): Promise<void> {
   log('\nembedded: the image\'s CMD with its ENV (empty data dir)');
   const port = await freePort();
@@ -165,6 +179,7 @@ async function checkEmbedded(image: BuiltStage): Promise<void> {
   const summary = /\{[\s\S]*\}\s*$/.exec(traffic.stdout)?.[0];
   if (traffic.code !== 0 || !summary || JSON.parse(summary).ok !== 20) throw new CheckFailure(`traffic 20 exited ${traffic.code}: ${traffic.output.slice(-1_000)}`);
   pass('traffic 20 (a second process in the image, on a worker thread): 20 requests ok');
+  pass(`operator commands: ${await checkOperatorCli(image, baseUrl)}`);
   await checkHealthcheck(image, container);
   await stopCleanly(container);
   const dataDir = path.join(image.root.dir, image.env.WORKYARD_DATA_DIR ?? '/data');
@@ -202,6 +217,7 @@ async function checkScaled(image: BuiltStage): Promise<void> {
   pass(`/sync/sum through the worker: ${await checkSyncSum(apiUrl)}`);
   pass(`blob on s3rver: ${await checkBlobPutGet(apiUrl)}`);
   pass(`queued feedback save through Redis: ${await checkQueuedFeedback(apiUrl)}`);
+  pass(`operator commands on BullMQ: ${await checkOperatorCli(image, apiUrl)}`);
   await checkHealthcheck(image, serve);
   await checkHealthcheck(image, worker);
   await stopCleanly(serve);

@@ -50,6 +50,7 @@ import { BullGroupGate } from './bullmq-groups.js';
 import { type GroupLimits, groupLimitsOf } from './group-limits.js';
 import { Scheduler } from './schedules/scheduler.js';
 import { RedisScheduleStore } from './schedules/redis-schedule-store.js';
+import { jobTraceOf, traceJobRun } from './job-trace.js';
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -225,6 +226,8 @@ export class BullmqJobQueue implements JobQueue {
     if (key?.ttlMs != null) fields.keyTtlMs = key.ttlMs;
     if (timeoutMs !== null) fields.timeoutMs = timeoutMs;
     if (runAt > now) fields.runAt = runAt;
+    const trace = jobTraceOf(options);
+    if (trace) fields.trace = trace;
     return {
       jobId: bullId,
       attempts,
@@ -503,7 +506,9 @@ export class BullmqJobQueue implements JobQueue {
     const context = new BullJobContext(job, registration.name, this.options.timeoutMs);
     this.workers.began(registration, context);
     try {
-      const result = await runWithinTimeout(context, workyardOptionsOf(job).timeoutMs, () => registration.handler(context));
+      const result = await traceJobRun({ id: context.id, name: registration.name, attempt: context.attempt, trace: workyardFieldsOf(job).trace }, () =>
+        runWithinTimeout(context, workyardOptionsOf(job).timeoutMs, () => registration.handler(context)),
+      );
       return result ?? null;
     } catch (error) {
       const message = errorMessage(error);

@@ -6,7 +6,7 @@ import { activeTracing } from './infra/telemetry/index.js';
  * With tracing on (started before the logger is made, as main.ts does), each line logged inside
  * a span carries its trace_id and span_id, so a log line leads to its trace and back.
  */
-export function createLogger(level: string, name = 'workyard') {
+export function createLogger(level: string, name = 'workyard', destination?: pino.DestinationStream) {
   const tracing = activeTracing();
   const mixin = tracing
     ? () => {
@@ -14,5 +14,5 @@ export function createLogger(level: string, name = 'workyard') {
         return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
       }
     : undefined;
-  return pino({ level, name, base: { pid: process.pid }, mixin });
+  return pino({ level, name, base: { pid: process.pid }, mixin }, destination);
 }

@@ -3,6 +3,7 @@ import { openTestQueue, queueSetup } from '../../../test/support/queue-harness.j
 import { type QueueHarness, describeQueueConformance } from './queue.conformance.js';
 import { describeQueueOneConformance } from './queue-one.conformance.js';
 import { describeGroupConformance } from './queue-groups.conformance.js';
+import { describeJobTraceConformance } from './job-trace.conformance.js';
 
 const setup = await queueSetup('sql on sqlite');
 
@@ -16,3 +17,5 @@ describeQueueConformance(setup.label, !setup.available, harness);
 describeQueueOneConformance(setup.label, !setup.available, harness);
 
 describeGroupConformance(setup.label, !setup.available, harness);
+
+describeJobTraceConformance(setup.label, !setup.available, harness);

@@ -6,9 +6,7 @@ import type { ActiveTracing } from './index.js';
 
 /** `statement`, each run of it a CLIENT span when a trace is active (as pg's spans: never a trace of their own). */
 export function tracedSqliteStatement(tracing: ActiveTracing, sqlText: string, statement: SqliteStatement): SqliteStatement {
-  const { operation, table } = summaryOf(sqlText);
-  const name = table ? `${operation} ${table}` : operation;
-  const attributes = { 'db.system.name': 'sqlite', 'db.operation.name': operation, 'db.query.text': sqlText, ...(table ? { 'db.collection.name': table } : {}) };
+  const { name, attributes } = describedStatement(sqlText);
   const inSpan = <T>(run: () => T): T => {
     const { api, tracer } = tracing;
     if (!api.trace.getActiveSpan()) return run();
@@ -33,9 +31,24 @@ export function tracedSqliteStatement(tracing: ActiveTracing, sqlText: string, s
   } as SqliteStatement;
 }
 
-/** The statement's operation and the table it names first (what span names show), from its text. */
-function summaryOf(sqlText: string): { operation: string; table: string | null } {
+interface DescribedStatement {
+  name: string;
+  attributes: Record<string, string>;
+}
+// Kysely prepares a statement for every query: its description is kept by text, as the statements are.
+const described = new Map<string, DescribedStatement>();
+const MAX_DESCRIBED = 1_000;
+
+/** Span name (operation and the table it names first) and attributes, from the statement's text. */
+function describedStatement(sqlText: string): DescribedStatement {
+  let found = described.get(sqlText);
+  if (found) return found;
   const operation = /^\s*(\w+)/.exec(sqlText)?.[1]?.toUpperCase() ?? 'SQL';
-  const table = /\b(?:into|update|from)\s+["`]?(\w+)/i.exec(sqlText)?.[1] ?? null;
-  return { operation, table };
+  const table = /\b(?:into|update|from)\s+["`]?(\w+)/i.exec(sqlText)?.[1];
+  const attributes: Record<string, string> = { 'db.system.name': 'sqlite', 'db.operation.name': operation, 'db.query.text': sqlText };
+  if (table) attributes['db.collection.name'] = table;
+  found = { name: table ? `${operation} ${table}` : operation, attributes };
+  if (described.size >= MAX_DESCRIBED) described.clear();
+  described.set(sqlText, found);
+  return found;
 }

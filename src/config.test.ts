@@ -36,4 +36,22 @@ describe('configuration', () => {
     const config = loadConfig({ WORKYARD_S3_ENDPOINT: 'http://127.0.0.1:9000', WORKYARD_S3_BUCKET: 'blobs' });
     expect(config.s3).toMatchObject({ endpoint: 'http://127.0.0.1:9000', bucket: 'blobs', region: 'us-east-1', forcePathStyle: true });
   });
+
+  it('traces only when an OTLP endpoint or a traces exporter is named, and not when told none or disabled', () => {
+    expect(loadConfig({}).tracing).toBeNull();
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'shop' }).tracing).toBeNull();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).tracing).toEqual({ serviceName: 'workyard' });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector:4318/v1/traces', OTEL_SERVICE_NAME: 'shop' }).tracing).toEqual({ serviceName: 'shop' });
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'console' }).tracing).toEqual({ serviceName: 'workyard' });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeNull();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeNull();
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /OTEL_EXPORTER_OTLP_ENDPOINT.*URL/],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http/xml', /OTEL_EXPORTER_OTLP_PROTOCOL.*http\/protobuf, http\/json, grpc/],
+    ['OTEL_TRACES_EXPORTER', 'otlp,jaeger', /OTEL_TRACES_EXPORTER.*otlp, console, zipkin, none/],
+  ])('refuses %s=%s naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
 });

@@ -49,6 +49,17 @@ export interface Config {
    * limit. `groups` overrides `max` for the groups it names.
    */
   rateLimit: { max: number; windowMs: number; groups: Record<string, number> };
+  /** OpenTelemetry traces; null (off, nothing of the SDK loaded) unless the OTEL_* variables ask for them */
+  tracing: TracingSettings | null;
+}
+
+/**
+ * What Workyard reads of the OpenTelemetry environment: whether to trace at all, and the service
+ * name. The SDK reads the rest itself (OTEL_EXPORTER_OTLP_PROTOCOL, _HEADERS, OTEL_BSP_*,
+ * OTEL_TRACES_SAMPLER, OTEL_RESOURCE_ATTRIBUTES …), following the OTel conventions.
+ */
+export interface TracingSettings {
+  serviceName: string;
 }
 
 export class ConfigError extends Error {
@@ -181,7 +192,30 @@ export function loadConfig(env: Env = process.env): Config {
       windowMs: integer(env, 'WORKYARD_RATE_LIMIT_WINDOW_MS', 60_000, 1, 86_400_000),
       groups: rateLimitGroups(env),
     },
+    tracing: tracingSettings(env),
   };
+}
+
+const TRACE_EXPORTERS = ['otlp', 'console', 'zipkin', 'none'];
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'];
+
+/**
+ * Tracing is on when an OTLP endpoint or a traces exporter is named (OTEL_TRACES_EXPORTER=none
+ * and OTEL_SDK_DISABLED=true turn it off): without either, an SDK would only send to a default
+ * localhost:4318 that is rarely there.
+ */
+function tracingSettings(env: Env): TracingSettings | null {
+  for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) url(env, name, ['http:', 'https:']);
+  for (const name of ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) {
+    const protocol = read(env, name);
+    if (protocol !== undefined && !OTLP_PROTOCOLS.includes(protocol)) throw new ConfigError(name, `one of ${OTLP_PROTOCOLS.join(', ')}`, protocol);
+  }
+  const exporters = read(env, 'OTEL_TRACES_EXPORTER')?.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = exporters?.find((name) => !TRACE_EXPORTERS.includes(name));
+  if (unknown !== undefined) throw new ConfigError('OTEL_TRACES_EXPORTER', `a list of ${TRACE_EXPORTERS.join(', ')}`, read(env, 'OTEL_TRACES_EXPORTER')!);
+  const endpoint = read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? read(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  if (boolean(env, 'OTEL_SDK_DISABLED', false) || (!endpoint && !exporters?.length) || exporters?.includes('none')) return null;
+  return { serviceName: read(env, 'OTEL_SERVICE_NAME') ?? 'workyard' };
 }
 
 function blobsFastTier(env: Env): 'sql' | 'redis' | undefined {

@@ -2,8 +2,9 @@
 // The workyard command: start | serve | worker | migrate, module commands such as traffic, and the
 // operator's tasks and queues commands.
 import { readFileSync } from 'node:fs';
-import { buildWorkyard } from './app.js';
+import type { Workyard } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { type Tracing, startTracing } from './infra/telemetry/index.js';
 import { createLogger } from './logger.js';
 import { StartUpError, checkDataDir, listenProblem } from './start-up.js';
 
@@ -29,8 +30,22 @@ type Command = (args: string[]) => Promise<void>;
  */
 const REPEATED_SIGNAL_MS = 1_000;
 
+/**
+ * The app is imported only now: OpenTelemetry (when OTEL_* asks for it) patches http, pg, ioredis
+ * and the AWS SDK as they are first imported, so its hook must be in place before them.
+ */
+async function loadApp() {
+  return import('./app.js');
+}
+
+/** Sends the spans not yet exported; a collector that is away does not hold the exit up. */
+async function stopTracing(tracing: Tracing | null, log: ReturnType<typeof createLogger>): Promise<void> {
+  await tracing?.shutdown().catch((error: unknown) => log.warn({ err: error }, 'exporting the last spans failed'));
+}
+
 async function runService(api: boolean, worker: boolean): Promise<void> {
   const config = loadConfig();
+  const tracing = await startTracing(config.tracing);
   const log = createLogger(config.logLevel);
   // A cause a setting can fix is one line for the person starting it; the trace is for debugging.
   const explained = (error: unknown): unknown => {
@@ -39,9 +54,10 @@ async function runService(api: boolean, worker: boolean): Promise<void> {
     log.debug({ err: error instanceof StartUpError ? (error.cause ?? error) : error }, 'start-up failed');
     return new StartUpError(problem, { cause: error });
   };
-  let workyard: Awaited<ReturnType<typeof buildWorkyard>>;
+  let workyard: Workyard;
   try {
     checkDataDir(config);
+    const { buildWorkyard } = await loadApp();
     workyard = await buildWorkyard(config, { api, worker, logger: log });
   } catch (error) {
     throw explained(error);
@@ -56,7 +72,8 @@ async function runService(api: boolean, worker: boolean): Promise<void> {
     stoppingSince = Date.now();
     log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down');
     workyard.close().then(
-      () => {
+      async () => {
+        await stopTracing(tracing, log);
         log.info({ signal }, 'Workyard stopped');
         process.exit(0);
       },
@@ -90,6 +107,7 @@ const commands: Record<string, Command> = {
   worker: () => runService(false, true),
   async migrate() {
     const config = loadConfig();
+    const { buildWorkyard } = await loadApp();
     const workyard = await buildWorkyard(config, { api: false, worker: false, logger: createLogger(config.logLevel) });
     await workyard.close();
     console.log('migrations are up to date');

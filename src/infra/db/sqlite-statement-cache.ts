@@ -3,11 +3,14 @@
 // This wrapper keeps the most recent prepared statements by their SQL text.
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { activeTracing } from '../telemetry/index.js';
+import { tracedSqliteStatement } from '../telemetry/sqlite-spans.js';
 
 const MAX_CACHED_STATEMENTS = 500;
 
 export function cachingSqliteDatabase(raw: BetterSqlite3.Database): SqliteDatabase {
   const cache = new Map<string, BetterSqlite3.Statement>();
+  const tracing = activeTracing();
   return {
     close: () => {
       cache.clear();
@@ -26,7 +29,7 @@ export function cachingSqliteDatabase(raw: BetterSqlite3.Database): SqliteDataba
       // A cached statement must not be iterated twice at once; Kysely streams only through
       // `iterate`, so a streamed query gets a statement of its own.
       const own = statement;
-      return {
+      const prepared = {
         get reader() {
           return own.reader;
         },
@@ -34,6 +37,7 @@ export function cachingSqliteDatabase(raw: BetterSqlite3.Database): SqliteDataba
         run: (parameters) => own.run(parameters as unknown[]),
         iterate: (parameters) => raw.prepare(sqlText).iterate(parameters as unknown[]),
       } as SqliteStatement;
+      return tracing ? tracedSqliteStatement(tracing, sqlText, prepared) : prepared;
     },
   };
 }

@@ -55,6 +55,7 @@ import { type GroupLimits, groupLimitsOf } from './group-limits.js';
 import { appendJobLog, readJobLogs } from './bullmq-logs.js';
 import { Scheduler } from './schedules/scheduler.js';
 import { RedisScheduleStore } from './schedules/redis-schedule-store.js';
+import { jobTraceOf, traceJobRun } from './job-trace.js';
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -234,6 +235,8 @@ export class BullmqJobQueue implements JobQueue {
     if (key?.ttlMs != null) fields.keyTtlMs = key.ttlMs;
     if (timeoutMs !== null) fields.timeoutMs = timeoutMs;
     if (runAt > now) fields.runAt = runAt;
+    const trace = jobTraceOf(options);
+    if (trace) fields.trace = trace;
     return {
       jobId: bullId,
       attempts,
@@ -586,7 +589,9 @@ export class BullmqJobQueue implements JobQueue {
     this.control.recordWait(registration.name, String(job.id), job.attemptsStarted, startedAt - context.runAt, startedAt);
     if (this.cancelsAhead.delete(context.id)) context.cancel(context.id);
     try {
-      const result = await runWithinTimeout(context, workyardOptionsOf(job).timeoutMs, () => context.runUntilCancelled(() => registration.handler(context)));
+      const result = await traceJobRun({ id: context.id, name: registration.name, attempt: context.attempt, trace: workyardFieldsOf(job).trace }, () =>
+        runWithinTimeout(context, workyardOptionsOf(job).timeoutMs, () => context.runUntilCancelled(() => registration.handler(context))),
+      );
       // cancelled in Redis (the job is gone from there) just after its handler returned
       if (context.cancelled) throw new WaitingError();
       return result ?? null;

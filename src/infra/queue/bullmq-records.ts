@@ -5,6 +5,7 @@ import { type JobProgress, type JobRecord, type JobState, PRIORITY_DEFAULT } fro
 import { fromBullId } from './bullmq-keys.js';
 import { attemptHistory } from './attempt-history.js';
 import { storedRunsOf } from './bullmq-attempts.js';
+import type { JobTraceCarrier } from './job-trace.js';
 
 /**
  * What Workyard keeps per job beyond BullMQ's own options, stored in the job's options under
@@ -19,6 +20,8 @@ export interface WorkyardJobFields {
   timeoutMs?: number;
   /** when the job was due to run, if later than its creation (BullMQ zeroes its `delay` once due) */
   runAt?: number;
+  /** the W3C trace context its runs continue (job-trace.ts), when tracing was on */
+  trace?: JobTraceCarrier;
 }
 
 export type WorkyardJobsOptions = JobsOptions & { workyard?: WorkyardJobFields };

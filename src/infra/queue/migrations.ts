@@ -162,4 +162,11 @@ export const queueMigrations: MigrationSet = {
         .execute();
     },
   }),
+  // Traces (job-trace.ts): the W3C trace context of the code that enqueued the job, so that its
+  // runs join that trace. Nullable, and written only when tracing is on.
+  '20261206-03-queue-trace-context': () => ({
+    async up(db) {
+      await db.schema.alterTable('queue_jobs').addColumn('trace', 'text').execute();
+    },
+  }),
 };

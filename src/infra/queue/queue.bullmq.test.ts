@@ -6,6 +6,7 @@ import { describeGroupConformance } from './queue-groups.conformance.js';
 import { describeLogsConformance } from './queue-two-logs.conformance.js';
 import { describeJobsConformance } from './queue-two-jobs.conformance.js';
 import { describeControlConformance } from './queue-two-control.conformance.js';
+import { describeJobTraceConformance } from './job-trace.conformance.js';
 
 const setup = await queueSetup('bullmq');
 
@@ -23,3 +24,4 @@ describeGroupConformance(setup.label, !setup.available, harness);
 describeLogsConformance(setup.label, !setup.available, harness);
 describeJobsConformance(setup.label, !setup.available, harness);
 describeControlConformance(setup.label, !setup.available, harness);
+describeJobTraceConformance(setup.label, !setup.available, harness);

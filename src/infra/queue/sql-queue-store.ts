@@ -33,6 +33,8 @@ export interface JobRow {
   /** the same while the job holds it; null once the key went to a newer job or expired */
   held_key: string | null;
   key_ttl_ms: number | null;
+  /** the W3C trace context the job's runs continue (job-trace.ts), as JSON; null when tracing was off */
+  trace: string | null;
   lease_until: number | null;
   locked_by: string | null;
   created_at: number;
@@ -64,11 +66,11 @@ export type QueueTables = {
  * returns is decoded for every job, so the claim returns these only; a waiter's record is read
  * from the table once the outcome is written.
  */
-export type ClaimedRow = Pick<JobRow, 'id' | 'name' | 'data' | 'attempts' | 'stalls' | 'attempts_before_retry' | 'max_attempts' | 'backoff_ms' | 'run_at' | 'timeout_ms'>;
+export type ClaimedRow = Pick<JobRow, 'id' | 'name' | 'data' | 'attempts' | 'stalls' | 'attempts_before_retry' | 'max_attempts' | 'backoff_ms' | 'run_at' | 'timeout_ms' | 'trace'>;
 
 export type NewJobRow = Pick<
   JobRow,
-  'id' | 'name' | 'data' | 'state' | 'max_attempts' | 'backoff_ms' | 'run_at' | 'priority' | 'timeout_ms' | 'job_group' | 'job_key' | 'held_key' | 'key_ttl_ms' | 'created_at'
+  'id' | 'name' | 'data' | 'state' | 'max_attempts' | 'backoff_ms' | 'run_at' | 'priority' | 'timeout_ms' | 'job_group' | 'job_key' | 'held_key' | 'key_ttl_ms' | 'created_at' | 'trace'
 >;
 
 /** The row of a job just inserted, as the database now holds it (the columns a new row leaves at their defaults). */
@@ -124,13 +126,14 @@ export function rowToRecord(row: JobRow, now = Date.now()): JobRecord {
  * missing from some rows of a multi-row insert is written as NULL on SQLite, not as the default.
  */
 function withoutDefaults(row: NewJobRow, defaultPriority: boolean): Insertable<QueueTables['queue_jobs']> {
-  const { priority, timeout_ms, job_group, job_key, held_key, key_ttl_ms, ...required } = row;
+  const { priority, timeout_ms, job_group, job_key, held_key, key_ttl_ms, trace, ...required } = row;
   const present: Partial<NewJobRow> = defaultPriority ? {} : { priority };
   if (timeout_ms !== null) present.timeout_ms = timeout_ms;
   if (job_group !== null) present.job_group = job_group;
   if (job_key !== null) present.job_key = job_key;
   if (held_key !== null) present.held_key = held_key;
   if (key_ttl_ms !== null) present.key_ttl_ms = key_ttl_ms;
+  if (trace !== null) present.trace = trace;
   return { ...required, ...present };
 }
 
@@ -202,7 +205,7 @@ export class SqlQueueStore {
       update queue_jobs set state = 'active', attempts = attempts + 1, started_at = ${now},
         lease_until = ${now + leaseMs}, locked_by = ${workerId}, error = null
       where ${which} and not exists (select 1 from queue_pauses where queue_pauses.name = ${name})
-      returning id, name, data, attempts, stalls, attempts_before_retry, max_attempts, backoff_ms, run_at, timeout_ms`.execute(this.db);
+      returning id, name, data, attempts, stalls, attempts_before_retry, max_attempts, backoff_ms, run_at, timeout_ms, trace`.execute(this.db);
     return result.rows;
   }
 

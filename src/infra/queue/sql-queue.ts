@@ -49,6 +49,7 @@ import { checkedJobFilter } from './job-filter.js';
 import { listJobRows, retryFailedRows } from './sql-queue-operate.js';
 import { SqlScheduleStore } from './schedules/sql-schedule-store.js';
 import { SqlJobLogStore, SqlJobLogs } from './sql-queue-logs.js';
+import { jobTraceText, traceJobRun, withoutJobTrace } from './job-trace.js';
 
 export interface SqlQueueOptions {
   notifier: Notifier;
@@ -217,6 +218,7 @@ export class SqlJobQueue implements JobQueue {
       held_key: key?.key ?? null,
       key_ttl_ms: key?.ttlMs ?? null,
       created_at: now,
+      trace: jobTraceText(options),
     };
     return { row, keyMode: key?.mode ?? null, chosenId: options.jobId !== undefined };
   }
@@ -318,7 +320,8 @@ export class SqlJobQueue implements JobQueue {
     registration.claimScheduled = true;
     setImmediate(() => {
       registration.claimScheduled = false;
-      void this.claim(registration);
+      // A claim takes the jobs of many requests: it joins none of their traces (each run does).
+      void withoutJobTrace(() => this.claim(registration));
     });
   }
 
@@ -424,7 +427,9 @@ export class SqlJobQueue implements JobQueue {
       };
       let outcome: FinishOutcome;
       try {
-        const result = await runWithinTimeout(job, row.timeout_ms === null ? null : Number(row.timeout_ms), () => job.runUntilCancelled(() => registration.handler(context)));
+        const result = await traceJobRun({ id: row.id, name: row.name, attempt: context.attempt, trace: row.trace }, () =>
+          runWithinTimeout(job, row.timeout_ms === null ? null : Number(row.timeout_ms), () => job.runUntilCancelled(() => registration.handler(context))),
+        );
         outcome = { id: row.id, state: 'completed', result: JSON.stringify(result ?? null), error: null, runAt: Number(row.run_at), finishedAt: Date.now(), failedRun: null, stack: null };
       } catch (error) {
         // Stalled runs are not failures of the job: only failed runs use up its attempts (since its last retry()).

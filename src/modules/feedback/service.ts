@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../../app-context.js';
 import type { EnqueueOptions } from '../../infra/queue/contract.js';
+import { withJobTrace } from '../../infra/queue/job-trace.js';
 import { TickBatch } from '../../infra/tick-batch.js';
 import { type IdempotencyRecord, KeyInProgressError, type RecordedAnswer, answerFromRecord } from './idempotency.js';
 import { IdempotencyStore } from './idempotency-store.js';
@@ -129,7 +130,8 @@ export class FeedbackService {
   }
 
   private async enqueueSave(input: FeedbackInput, jobId: string, createdAt: number, options: TaskEnqueueOptions): Promise<string> {
-    const job: NewJob = { name: FEEDBACK_SAVE_JOB, data: { ...input, created_at: createdAt }, options: { ...options, jobId, ...SAVE_JOB_RETRIES } };
+    // The batch enqueues in the first request's trace context: each job keeps its own request's.
+    const job: NewJob = { name: FEEDBACK_SAVE_JOB, data: { ...input, created_at: createdAt }, options: withJobTrace({ ...options, jobId, ...SAVE_JOB_RETRIES }) };
     if (this.jobs) return this.jobs.add(job);
     return (await this.ctx.queue.enqueue(job.name, job.data, job.options)).id;
   }

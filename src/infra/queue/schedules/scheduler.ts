@@ -10,6 +10,7 @@
 // refreshMs at most, so schedules changed by other processes are seen within refreshMs.
 import { settlesWithin } from '../../deadline.js';
 import { type EnqueueOptions, type JobQueue, type ScheduleRecord, type ScheduleSpec, errorMessage } from '../contract.js';
+import { withoutJobTrace } from '../job-trace.js';
 import {
   type ScheduleStore,
   type StoredSchedule,
@@ -132,7 +133,9 @@ export class Scheduler {
         if (dueAt === null) break;
         const jobId = scheduledJobId(current.id, dueAt);
         const options: EnqueueOptions = { ...JSON.parse(current.jobOptions), jobId };
-        await this.queue.enqueue(current.jobName, JSON.parse(current.jobData), options);
+        // A scheduled job starts a trace of its own, whatever request last woke this pass.
+        const { jobName, jobData } = current;
+        await withoutJobTrace(() => this.queue.enqueue(jobName, JSON.parse(jobData), options));
         if (await this.store.recordRun(current.id, current.revision, current.lastRunAt, dueAt, jobId)) {
           current = { ...current, lastRunAt: dueAt, lastJobId: jobId, fired: current.fired + 1 };
         } else {

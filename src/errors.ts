@@ -6,6 +6,7 @@ import { type Static, Type } from 'typebox';
 export const ErrorCodes = {
   validation_failed: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,

@@ -1,22 +1,34 @@
 // Helpers for the dashboard's tests: a module with a job that takes a while (so a test can watch
 // it go from queued to done) and a reader of server-sent events.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkyardModule } from '../../src/app-context.js';
 
 export const SLOW_JOB = 'dashboard-test.slow';
 
-/** Registers a job that sleeps for data.ms (default 300 ms), then returns { slept }. */
+/**
+ * Registers a job that sleeps for data.ms (default 300 ms, cut short when cancelled), then returns
+ * { slept }; it fails with data.fail, and with data.failOnce on its first run only (so that a
+ * retry of it completes).
+ */
 export const slowJobModule: WorkyardModule = {
   name: 'dashboard-test',
-  create: () => ({
-    jobs(queue) {
-      queue.process<{ ms?: number; fail?: boolean }, { slept: number }>(SLOW_JOB, async (job) => {
-        const ms = job.data.ms ?? 300;
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        if (job.data.fail) throw new Error('failed on purpose');
-        return { slept: ms };
-      }, { concurrency: 4 });
-    },
-  }),
+  create: () => {
+    const failedOnce = new Set<string>();
+    return {
+      jobs(queue) {
+        queue.process<{ ms?: number; fail?: boolean; failOnce?: boolean }, { slept: number }>(SLOW_JOB, async (job) => {
+          const ms = job.data.ms ?? 300;
+          await sleep(ms, undefined, { signal: job.signal });
+          if (job.data.fail) throw new Error('failed on purpose');
+          if (job.data.failOnce && !failedOnce.has(job.id)) {
+            failedOnce.add(job.id);
+            throw new Error('failed on purpose, once');
+          }
+          return { slept: ms };
+        }, { concurrency: 4 });
+      },
+    };
+  },
 };
 
 export interface SseEvent {

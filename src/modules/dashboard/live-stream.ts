@@ -17,12 +17,21 @@ export interface LiveStreamOptions {
 }
 
 export class LiveStreams {
+  /** one per open stream: reads the panels and sends those that changed */
+  private readonly pushers = new Set<() => void>();
+
   constructor(
     private readonly streams: EventStreams,
     private readonly data: DashboardData,
     private readonly queue: JobQueue,
     private readonly options: LiveStreamOptions = {},
   ) {}
+
+  /** Something changed (a button was pressed): every open page gets fresh panels now, not at its next tick. */
+  refresh(): void {
+    this.data.forget();
+    for (const push of this.pushers) push();
+  }
 
   serve(request: FastifyRequest, reply: FastifyReply): void {
     let sent: Record<string, string> = {};
@@ -31,11 +40,14 @@ export class LiveStreams {
     let pushAgain = false;
     let soon: NodeJS.Timeout | undefined;
     const watched = new Map<string, () => void>();
+    // After refresh() the first stream to push reads anew; the others share that read.
+    const pushNow = () => void push(1000);
     const stream = this.streams.open(request, reply, {
       retryMs: 3000,
       heartbeatMs: this.options.heartbeatMs,
       onEnd: () => {
         ended = true;
+        this.pushers.delete(pushNow);
         clearInterval(ticker);
         clearTimeout(soon);
         for (const unsubscribe of watched.values()) unsubscribe();
@@ -84,6 +96,7 @@ export class LiveStreams {
       for (const id of unfinished) if (!watched.has(id)) watched.set(id, this.queue.subscribe(id, pushSoon));
     };
 
+    this.pushers.add(pushNow);
     const ticker = setInterval(() => void push(1000), this.options.intervalMs ?? 1000);
     void push(1000);
   }

@@ -31,10 +31,11 @@ describe('GET /dashboard (embedded shape)', () => {
       expect(page.body).toContain('name="key"');
     });
 
-    it('is accepted as a Bearer header', async () => {
+    it('is accepted as a Bearer header, which sets no key cookie (only the CSRF secret of the buttons)', async () => {
       const res = await inject({ url: '/dashboard', headers: { authorization: `Bearer ${KEY}` } });
       expect(res.statusCode).toBe(200);
-      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(String(res.headers['set-cookie'])).not.toContain(KEY_COOKIE);
+      expect(String(res.headers['set-cookie'])).toMatch(/^wy_dashboard_csrf=[^;]+; Path=\/dashboard; HttpOnly; SameSite=Strict$/);
     });
 
     it('is accepted as ?key=, which sets an HttpOnly, SameSite=Strict cookie that then suffices', async () => {
@@ -147,7 +148,7 @@ describe('GET /dashboard (embedded shape)', () => {
         (event, all) => {
           if (all.length === 1) {
             // The first message has every panel; now start a task and watch it.
-            expect(Object.keys(JSON.parse(event.data)).sort()).toEqual(['blobs', 'queues', 'stats', 'tasks']);
+            expect(Object.keys(JSON.parse(event.data)).sort()).toEqual(['blobs', 'failed', 'queues', 'stats', 'tasks']);
             void wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 600 }, { delayMs: 2_500 }).then((job) => (jobId = job.id));
             return false;
           }

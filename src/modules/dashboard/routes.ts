@@ -1,12 +1,15 @@
 // GET /dashboard (the page), /dashboard/summary (the same figures as JSON), /dashboard/events (the
-// live stream) and the page's assets; bull-board at /admin/queues when the queue is BullMQ.
+// live stream), the page's buttons (actions.ts) and its assets; bull-board at /admin/queues when
+// the queue is BullMQ.
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
 import { wantsHtmlPage } from '../../http/client-kind.js';
 import { eventStreams } from '../../http/sse.js';
+import { registerDashboardActions } from './actions.js';
 import { mountBullBoard } from './bull-board.js';
+import { csrfTokenFor, registerDashboardCsrf } from './csrf.js';
 import { LiveStreams } from './live-stream.js';
 import { operatorAccess } from './operator-access.js';
 import { DashboardData } from './summary.js';
@@ -23,6 +26,8 @@ export async function dashboardRoutes(app: App, ctx: AppContext): Promise<void> 
   const data = new DashboardData(ctx);
   const streams = new LiveStreams(eventStreams(app), data, ctx.queue);
   const requireOperator = operatorAccess(ctx);
+  await registerDashboardCsrf(app);
+  registerDashboardActions(app, ctx, requireOperator, () => streams.refresh());
 
   // A browser that lacks the key gets a form asking for it, rather than a JSON error.
   const requireOperatorPage = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -53,7 +58,7 @@ export async function dashboardRoutes(app: App, ctx: AppContext): Promise<void> 
       .header('cache-control', 'no-store')
       // The URL may hold ?key=: no other site may see it in a Referer.
       .header('referrer-policy', 'no-referrer')
-      .send(renderPage({ panels: renderPanels(summary), shape: ctx.shape, drivers: ctx.drivers, links, harvest: has('/images_tasks') }));
+      .send(renderPage({ panels: renderPanels(summary), shape: ctx.shape, drivers: ctx.drivers, links, harvest: has('/images_tasks'), csrfToken: csrfTokenFor(app, reply) }));
   });
 
   app.get('/dashboard/summary', {

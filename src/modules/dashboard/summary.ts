@@ -3,6 +3,7 @@
 import type { AppContext } from '../../app-context.js';
 import type { JobRecord } from '../../infra/queue/contract.js';
 import { type BlobTotals, readBlobTotals } from './panels/blobs-panel.js';
+import { readFailedTasks, readPausedNames } from './panels/failed-panel.js';
 import { type Panel, readPanel } from './panels/panel.js';
 import { CompletionRateTracker, type QueueRow, queueRows } from './panels/queue-panel.js';
 import { type TopPaths, readTopPaths } from './panels/stats-panel.js';
@@ -13,6 +14,8 @@ export interface DashboardSummary {
   at: number;
   queues: Panel<QueueRow[]>;
   tasks: Panel<JobRecord[]>;
+  /** the latest failed tasks, newest first */
+  failed: Panel<JobRecord[]>;
   stats: Panel<TopPaths>;
   blobs: Panel<BlobTotals>;
 }
@@ -39,23 +42,33 @@ export class DashboardData {
     return summary;
   }
 
+  /** The next read asks the sources again (after an action changed them). */
+  forget(): void {
+    this.latest = null;
+  }
+
   private async readNow(): Promise<DashboardSummary> {
     const { ctx } = this;
     const deadline = ctx.config.dependencyTimeoutMs;
     const queuesAndTasks = (async () => {
       const counts = await readPanel('the job queue', deadline, () => ctx.queue.counts());
       // A queue that did not answer for its counts is not asked again for its tasks.
-      if (!counts.available) return { queues: counts, tasks: counts };
-      const queues: Panel<QueueRow[]> = { available: true, data: queueRows(counts.data, this.rates) };
-      const tasks = await readPanel('the job queue', deadline, () => readRecentTasks(ctx.queue, Object.keys(counts.data)));
-      return { queues, tasks };
+      if (!counts.available) return { queues: counts, tasks: counts, failed: counts };
+      const [tasks, failed, paused] = await Promise.all([
+        readPanel('the job queue', deadline, () => readRecentTasks(ctx.queue, Object.keys(counts.data))),
+        readPanel('the job queue', deadline, () => readFailedTasks(ctx.queue)),
+        readPanel('the job queue', deadline, () => readPausedNames(ctx.queue)),
+      ]);
+      // Without the overview the counts still show, only not whether a name is paused (no button then).
+      const queues: Panel<QueueRow[]> = { available: true, data: queueRows(counts.data, this.rates, paused.available ? paused.data : null) };
+      return { queues, tasks, failed };
     })();
-    const [{ queues, tasks }, stats, blobTotals] = await Promise.all([
+    const [{ queues, tasks, failed }, stats, blobTotals] = await Promise.all([
       queuesAndTasks,
       readPanel('the request counters', deadline, () => readTopPaths(ctx.counters)),
       this.readBlobTotals(deadline),
     ]);
-    return { at: Date.now(), queues, tasks, stats, blobs: blobTotals };
+    return { at: Date.now(), queues, tasks, failed, stats, blobs: blobTotals };
   }
 
   private readBlobTotals(deadline: number): Promise<Panel<BlobTotals>> {

@@ -9,6 +9,8 @@ export interface QueueRow {
   completed: number;
   failed: number;
   cancelled: number;
+  /** no new run starts while paused; null when the queue's overview could not be read */
+  paused: boolean | null;
   /** completed ÷ (completed + failed), null before any job of this name finished */
   completionRate: number | null;
   /** completions per minute over the last minute, null until two samples some seconds apart */
@@ -39,7 +41,7 @@ export class CompletionRateTracker {
   }
 }
 
-export function queueRows(counts: JobCounts, tracker: CompletionRateTracker): QueueRow[] {
+export function queueRows(counts: JobCounts, tracker: CompletionRateTracker, pausedNames: ReadonlySet<string> | null = null): QueueRow[] {
   tracker.record(counts);
   return Object.entries(counts)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -53,6 +55,7 @@ export function queueRows(counts: JobCounts, tracker: CompletionRateTracker): Qu
         completed: c.completed,
         failed: c.failed,
         cancelled: c.cancelled,
+        paused: pausedNames === null ? null : pausedNames.has(name),
         completionRate: finished === 0 ? null : c.completed / finished,
         completedPerMinute: tracker.perMinute(name),
       };

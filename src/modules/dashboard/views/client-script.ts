@@ -1,6 +1,8 @@
 // The dashboard's script, served at /dashboard/assets/dashboard.js. It keeps the server-rendered
 // panels live from one server-sent-events stream (one connection, whatever the number of tasks:
-// browsers allow only six per server), and reads the harvest module through its own HTTP API.
+// browsers allow only six per server), posts its buttons, and reads the harvest module through its
+// own HTTP API.
+import { actionsScript } from './actions-script.js';
 import { harvestScript } from './harvest-script.js';
 
 export const dashboardJs = `'use strict';
@@ -18,14 +20,35 @@ export const dashboardJs = `'use strict';
     live.textContent = text;
   }
 
+  // A panel is redrawn every second (its times move on): one whose button is being pressed waits
+  // until the press ends, or the press would land on a button that is gone and click nothing.
+  var pressedPanel = null;
+  var waiting = {};
+  function showPanel(name, html) {
+    if (name === pressedPanel) return void (waiting[name] = html);
+    var element = document.querySelector('[data-panel="' + name + '"]');
+    if (element) element.innerHTML = html;
+  }
+  document.addEventListener('pointerdown', function (event) {
+    var panel = event.target.closest && event.target.closest('button[data-action]') && event.target.closest('[data-panel]');
+    pressedPanel = panel ? panel.getAttribute('data-panel') : null;
+  });
+  function pressEnded() {
+    // after the click this press makes has been handled
+    setTimeout(function () {
+      pressedPanel = null;
+      Object.keys(waiting).forEach(function (name) { showPanel(name, waiting[name]); });
+      waiting = {};
+    }, 0);
+  }
+  document.addEventListener('pointerup', pressEnded);
+  document.addEventListener('pointercancel', pressEnded);
+
   function connect() {
     var source = new EventSource('/dashboard/events');
     source.addEventListener('panels', function (event) {
       var panels = JSON.parse(event.data);
-      Object.keys(panels).forEach(function (name) {
-        var element = document.querySelector('[data-panel="' + name + '"]');
-        if (element) element.innerHTML = panels[name];
-      });
+      Object.keys(panels).forEach(function (name) { showPanel(name, panels[name]); });
       setLive('live', 'live');
     });
     source.addEventListener('error', function () {
@@ -39,6 +62,7 @@ export const dashboardJs = `'use strict';
     });
   }
   connect();
+${actionsScript}
 ${harvestScript}
 })();
 `;

@@ -13,6 +13,8 @@ export interface PageOptions {
   links: { href: string; label: string }[];
   /** the harvest module's HTTP surface exists: the page's script reads it */
   harvest: boolean;
+  /** sent by the page's script with every action (retry, cancel, pause): see csrf.ts */
+  csrfToken: string;
 }
 
 const section = (name: string, title: string, body: SafeHtml, wide = false) =>
@@ -30,6 +32,7 @@ export function renderPage(options: PageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Workyard dashboard</title>
+<meta name="csrf-token" content="${options.csrfToken}">
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${ASSETS_PATH}/dashboard.css">
 <script src="${ASSETS_PATH}/dashboard.js" defer></script>
@@ -39,9 +42,11 @@ export function renderPage(options: PageOptions): string {
   <div class="brand"><span class="logo" aria-hidden="true"></span><h1>Workyard</h1><span class="chip shape">${options.shape}</span>${drivers}</div>
   <nav>${links}<span class="live" data-live="connecting" role="status">connecting…</span></nav>
 </header>
+<p class="action-status" data-action-status role="status" aria-live="polite" hidden></p>
 <main class="board">
 ${section('queues', 'Queues', options.panels.queues, true)}
 ${section('tasks', 'Latest tasks', options.panels.tasks, true)}
+${section('failed', 'Failed tasks', options.panels.failed, true)}
 ${section('stats', 'Requests by path', options.panels.stats)}
 <div class="column">
 ${section('blobs', 'Blobs', options.panels.blobs)}

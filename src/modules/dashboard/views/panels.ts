@@ -7,10 +7,12 @@ import type { Panel } from '../panels/panel.js';
 import type { QueueRow } from '../panels/queue-panel.js';
 import type { TopPaths } from '../panels/stats-panel.js';
 import type { DashboardSummary } from '../summary.js';
+import { ACTIONS_PATH } from '../actions.js';
 import { renderBarChart } from './bar-chart.js';
 import { formatBytes, formatCount, formatDuration } from './format.js';
+import { progressFigures } from './progress.js';
 
-export type PanelName = 'queues' | 'tasks' | 'stats' | 'blobs';
+export type PanelName = 'queues' | 'tasks' | 'failed' | 'stats' | 'blobs';
 export type PanelFragments = Record<PanelName, SafeHtml>;
 
 const notAvailable = (reason: string) => html`<p class="unavailable"><strong>Not available</strong> — ${reason}</p>`;
@@ -26,23 +28,38 @@ function percent(share: number | null): string {
 }
 const perMinute = (rate: number | null) => (rate === null ? '—' : rate >= 10 ? rate.toFixed(0) : rate.toFixed(1));
 
+/** A button the page's script posts (with the CSRF token) to one of the action routes. */
+const actionButton = (path: string, label: string, title: string, kind = '') =>
+  html`<button type="button" class="action${kind ? ` ${kind}` : ''}" data-action="${ACTIONS_PATH}${path}" title="${title}">${label}</button>`;
+const taskAction = (id: string, action: 'retry' | 'cancel') => `/tasks/${encodeURIComponent(id)}/${action}`;
+const queueAction = (name: string, action: 'pause' | 'resume' | 'retry-failed') => `/queues/${encodeURIComponent(name)}/${action}`;
+
+function queueControls(r: QueueRow): SafeHtml | string {
+  if (r.paused === null) return '';
+  const pause = r.paused
+    ? actionButton(queueAction(r.name, 'resume'), 'resume', `start runs of ${r.name} again`)
+    : actionButton(queueAction(r.name, 'pause'), 'pause', `start no new run of ${r.name} on any worker (running ones finish)`);
+  const retryFailed = r.failed ? actionButton(queueAction(r.name, 'retry-failed'), 'retry failed', `queue every failed ${r.name} task again`) : '';
+  return html`${pause}${retryFailed}`;
+}
+
 export function renderQueues(rows: QueueRow[]): SafeHtml {
   if (!rows.length) return html`<p class="empty">No jobs yet.</p>`;
   const body = rows.map(
     (r) =>
-      html`<tr data-job="${r.name}"><th scope="row">${r.name}</th>\
+      html`<tr data-job="${r.name}"><th scope="row">${r.name}${r.paused ? html` <span class="chip paused" data-paused>paused</span>` : ''}</th>\
 <td class="num" data-state="waiting">${formatCount(r.waiting)}</td>\
 <td class="num" data-state="active">${formatCount(r.active)}</td>\
 <td class="num" data-state="completed">${formatCount(r.completed)}</td>\
 <td class="num${r.failed ? ' bad' : ''}" data-state="failed">${formatCount(r.failed)}</td>\
 <td class="num">${percent(r.completionRate)}${rateBar(r.completionRate)}</td>\
-<td class="num">${perMinute(r.completedPerMinute)}</td></tr>`,
+<td class="num">${perMinute(r.completedPerMinute)}</td><td class="actions">${queueControls(r)}</td></tr>`,
   );
   return html`<table class="grid"><thead><tr><th scope="col">job</th><th scope="col" class="num">waiting</th><th scope="col" class="num">active</th>\
 <th scope="col" class="num">completed</th><th scope="col" class="num">failed</th>\
 <th scope="col" class="num" title="completed ÷ (completed + failed)">completion rate</th>\
 <th scope="col" class="num" title="completions per minute over the last minute, measured while the dashboard is open">done / min</th>\
-</tr></thead><tbody>${body}</tbody></table>`;
+<th scope="col"><span class="visually-hidden">actions</span></th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
 /** A small bar drawn with SVG attributes rather than style attributes, which a strict CSP would refuse. */
@@ -53,14 +70,12 @@ const meter = (percent: number, title = '') =>
 const rateBar = (share: number | null) => (share === null ? '' : meter(share * 100));
 
 function progressOf(job: JobRecord): SafeHtml | string {
-  const p = job.progress;
-  if (typeof p === 'number') {
-    if (job.state === 'completed' || p <= 0) return '';
-    const value = Math.min(100, Math.max(0, p));
-    return meter(value, `${value}%`);
-  }
-  const text = JSON.stringify(p);
-  return text === '{}' ? '' : html`<code title="${text}">${text.length > 40 ? `${text.slice(0, 39)}…` : text}</code>`;
+  const figures = progressFigures(job.progress);
+  if (figures.kind === 'none') return '';
+  if (figures.kind === 'text') return html`<span class="progress-text" title="${JSON.stringify(job.progress)}">${figures.text}</span>`;
+  // A bare number at 0 is a task that has not reported yet; a completed one needs no bar at 100.
+  if (typeof job.progress === 'number' && (job.state === 'completed' || job.progress <= 0)) return '';
+  return html`<span class="progress">${meter(figures.percent, figures.label)}<span class="progress-label">${figures.label}</span></span>`;
 }
 
 function timingOf(job: JobRecord, now: number): string {
@@ -80,10 +95,32 @@ export function renderTasks(tasks: JobRecord[], now: number): SafeHtml {
 <td><a href="/tasks/${encodeURIComponent(t.id)}" title="${t.id}"><code>${t.id.slice(0, 8)}</code></a></td>\
 <td><span class="status status-${t.state}">${t.state}</span>\
 ${t.error ? html`<div class="error-text" title="${t.error}">${t.error.slice(0, 120)}</div>` : ''}</td>\
-<td>${progressOf(t)}</td><td class="muted">${timingOf(t, now)}</td></tr>`,
+<td>${progressOf(t)}</td><td class="muted">${timingOf(t, now)}</td><td class="actions">${taskControls(t)}</td></tr>`,
   );
   return html`<table class="grid"><thead><tr><th scope="col">kind</th><th scope="col">task</th><th scope="col">status</th>\
-<th scope="col">progress</th><th scope="col">when</th></tr></thead><tbody>${body}</tbody></table>`;
+<th scope="col">progress</th><th scope="col">when</th><th scope="col"><span class="visually-hidden">actions</span></th></tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function taskControls(t: JobRecord): SafeHtml | string {
+  if (t.state === 'failed') return actionButton(taskAction(t.id, 'retry'), 'retry', 'queue it again with fresh attempts');
+  if (t.state === 'active') return actionButton(taskAction(t.id, 'cancel'), 'cancel', 'stop it wherever it runs: it ends cancelled', 'danger');
+  if (t.state === 'queued' || t.state === 'delayed') return actionButton(taskAction(t.id, 'cancel'), 'cancel', 'it will not run', 'danger');
+  return '';
+}
+
+export function renderFailed(tasks: JobRecord[], now: number): SafeHtml {
+  if (!tasks.length) return html`<p class="empty">No failed tasks.</p>`;
+  const body = tasks.map(
+    (t) =>
+      html`<tr data-failed-id="${t.id}"><td>${t.name}</td>\
+<td><a href="/tasks/${encodeURIComponent(t.id)}" title="${t.id}"><code>${t.id.slice(0, 8)}</code></a></td>\
+<td><div class="error-text" title="${t.stack ?? t.error ?? ''}">${(t.error ?? 'no error kept').slice(0, 160)}</div></td>\
+<td class="num" title="runs so far / runs allowed">${t.attempts} / ${t.maxAttempts}</td>\
+<td class="muted">${t.finishedAt === null ? '' : `${formatDuration(now - t.finishedAt)} ago`}</td>\
+<td class="actions">${actionButton(taskAction(t.id, 'retry'), 'retry', 'queue it again with fresh attempts')}</td></tr>`,
+  );
+  return html`<table class="grid"><thead><tr><th scope="col">kind</th><th scope="col">task</th><th scope="col">error</th>\
+<th scope="col" class="num">attempts</th><th scope="col">failed</th><th scope="col"><span class="visually-hidden">actions</span></th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
 export function renderStats(stats: TopPaths): SafeHtml {
@@ -104,6 +141,7 @@ export function renderPanels(summary: DashboardSummary): PanelFragments {
   return {
     queues: orUnavailable(summary.queues, renderQueues),
     tasks: orUnavailable(summary.tasks, (tasks) => renderTasks(tasks, summary.at)),
+    failed: orUnavailable(summary.failed, (tasks) => renderFailed(tasks, summary.at)),
     stats: orUnavailable(summary.stats, renderStats),
     blobs: orUnavailable(summary.blobs, renderBlobs),
   };

@@ -78,5 +78,18 @@ nav a { color: #c7d2fe; }
 .key-form label { display: block; font-weight: 600; margin-bottom: 6px; }
 .key-form input { width: 100%; padding: 8px 10px; border: 1px solid var(--line); border-radius: 6px; font-size: 14px; }
 .key-form button { margin-top: 12px; padding: 8px 14px; border: 0; border-radius: 6px; background: var(--accent); color: #fff; font-weight: 600; cursor: pointer; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.grid td.actions { text-align: right; }
+.action { margin-left: 6px; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: var(--card); color: var(--accent); font-size: 12px; font-weight: 600; cursor: pointer; }
+.action:hover { background: var(--accent-soft); }
+.action.danger { color: var(--bad); }
+.action.danger:hover { background: var(--bad-soft); }
+.action:disabled { opacity: .5; cursor: progress; }
+.chip.paused { background: var(--warn-soft); color: var(--warn); font-weight: 600; }
+.progress { display: inline-flex; align-items: center; gap: 8px; }
+.progress .meter { width: 96px; margin-left: 0; }
+.progress-label, .progress-text { font-size: 12px; color: var(--muted); font-variant-numeric: tabular-nums; }
+.action-status { margin: 12px 24px 0; padding: 8px 12px; border-radius: 8px; background: var(--ok-soft); color: var(--ok); }
+.action-status[data-failed] { background: var(--bad-soft); color: var(--bad); }
 @media (max-width: 900px) { .board { grid-template-columns: 1fr; } .top { padding: 12px 16px; } }
 `;

@@ -29,7 +29,7 @@ describe.skipIf(!ok)('GET /dashboard when Redis goes away (BullMQ queue, Redis c
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the one-second cache
     const started = performance.now();
     const page = await wy.workyard.app.inject({ url: '/dashboard' });
-    // Two deadlines at most (counts, then tasks), whatever the machine's load adds.
+    // Two deadlines at most (the overview, then the tasks), whatever the machine's load adds.
     expect(performance.now() - started).toBeLessThan(3_000);
     expect(page.statusCode).toBe(200);
     expect(page.body).toMatch(/data-panel="queues"><p class="unavailable"><strong>Not available<\/strong> — [^<]*redis/);

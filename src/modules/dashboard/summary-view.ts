@@ -22,7 +22,7 @@ export const SummarySchema = Type.Object({
       completed: Type.Integer(),
       failed: Type.Integer(),
       cancelled: Type.Integer(),
-      paused: Type.Union([Type.Boolean(), Type.Null()], { description: 'null when the queue overview could not be read' }),
+      paused: Type.Boolean(),
       completion_rate: NullableNumber,
       completed_per_minute: NullableNumber,
     })),

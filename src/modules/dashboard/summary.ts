@@ -3,7 +3,7 @@
 import type { AppContext } from '../../app-context.js';
 import type { JobRecord } from '../../infra/queue/contract.js';
 import { type BlobTotals, readBlobTotals } from './panels/blobs-panel.js';
-import { readFailedTasks, readPausedNames } from './panels/failed-panel.js';
+import { readFailedTasks } from './panels/failed-panel.js';
 import { type Panel, readPanel } from './panels/panel.js';
 import { CompletionRateTracker, type QueueRow, queueRows } from './panels/queue-panel.js';
 import { type TopPaths, readTopPaths } from './panels/stats-panel.js';
@@ -51,16 +51,15 @@ export class DashboardData {
     const { ctx } = this;
     const deadline = ctx.config.dependencyTimeoutMs;
     const queuesAndTasks = (async () => {
-      const counts = await readPanel('the job queue', deadline, () => ctx.queue.counts());
-      // A queue that did not answer for its counts is not asked again for its tasks.
-      if (!counts.available) return { queues: counts, tasks: counts, failed: counts };
-      const [tasks, failed, paused] = await Promise.all([
-        readPanel('the job queue', deadline, () => readRecentTasks(ctx.queue, Object.keys(counts.data))),
+      // The overview holds the counts and whether each name is paused: one read for the queue panel.
+      const overview = await readPanel('the job queue', deadline, () => ctx.queue.overview());
+      // A queue that did not answer for its overview is not asked again for its tasks.
+      if (!overview.available) return { queues: overview, tasks: overview, failed: overview };
+      const queues: Panel<QueueRow[]> = { available: true, data: queueRows(overview.data, this.rates) };
+      const [tasks, failed] = await Promise.all([
+        readPanel('the job queue', deadline, () => readRecentTasks(ctx.queue, overview.data.map((q) => q.name))),
         readPanel('the job queue', deadline, () => readFailedTasks(ctx.queue)),
-        readPanel('the job queue', deadline, () => readPausedNames(ctx.queue)),
       ]);
-      // Without the overview the counts still show, only not whether a name is paused (no button then).
-      const queues: Panel<QueueRow[]> = { available: true, data: queueRows(counts.data, this.rates, paused.available ? paused.data : null) };
       return { queues, tasks, failed };
     })();
     const [{ queues, tasks, failed }, stats, blobTotals] = await Promise.all([

@@ -6,8 +6,3 @@ export const FAILED_SHOWN = 10;
 export async function readFailedTasks(queue: JobQueue): Promise<JobRecord[]> {
   return (await queue.listJobs({ state: 'failed', limit: FAILED_SHOWN })).jobs;
 }
-
-/** Job names paused now, from the queue's overview. */
-export async function readPausedNames(queue: JobQueue): Promise<Set<string>> {
-  return new Set((await queue.overview()).filter((q) => q.paused).map((q) => q.name));
-}

@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { JobCounts } from '../../../infra/queue/contract.js';
+import type { JobCounts, QueueOverview } from '../../../infra/queue/contract.js';
 import { CompletionRateTracker, queueRows } from './queue-panel.js';
 
 const counts = (completed: number, failed = 0): JobCounts => ({ sum: { queued: 2, delayed: 0, active: 1, completed, failed, cancelled: 0 } });
+const overview = (completed: number, failed = 0, paused = false): QueueOverview[] => [
+  { name: 'sum', counts: counts(completed, failed).sum, paused, oldestWaitingMs: null, waitMs: null, completionsPerMinute: 0 },
+];
 
 describe('queue rows', () => {
   it('gives the share of finished runs that completed, null before any finished', () => {
     const tracker = new CompletionRateTracker();
-    expect(queueRows(counts(0), tracker)[0]).toMatchObject({ name: 'sum', waiting: 2, active: 1, completionRate: null });
-    expect(queueRows(counts(3, 1), tracker)[0].completionRate).toBe(0.75);
+    expect(queueRows(overview(0), tracker)[0]).toMatchObject({ name: 'sum', waiting: 2, active: 1, paused: false, completionRate: null });
+    expect(queueRows(overview(3, 1, true), tracker)[0]).toMatchObject({ completionRate: 0.75, paused: true });
   });
 
   it('measures completions per minute once two samples are some seconds apart', () => {

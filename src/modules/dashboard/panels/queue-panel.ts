@@ -1,6 +1,7 @@
-// Per job name: how many jobs wait, run, completed and failed, the share of finished runs that
-// completed, and how many complete per minute (from the change in counts while someone watches).
-import type { JobCounts } from '../../../infra/queue/contract.js';
+// Per job name: how many jobs wait, run, completed and failed, whether it is paused, the share of
+// finished runs that completed, and how many complete per minute (from the change in counts while
+// someone watches).
+import type { JobCounts, QueueOverview } from '../../../infra/queue/contract.js';
 
 export interface QueueRow {
   name: string;
@@ -9,8 +10,8 @@ export interface QueueRow {
   completed: number;
   failed: number;
   cancelled: number;
-  /** no new run starts while paused; null when the queue's overview could not be read */
-  paused: boolean | null;
+  /** no new run starts on any worker while paused */
+  paused: boolean;
   /** completed ÷ (completed + failed), null before any job of this name finished */
   completionRate: number | null;
   /** completions per minute over the last minute, null until two samples some seconds apart */
@@ -41,11 +42,11 @@ export class CompletionRateTracker {
   }
 }
 
-export function queueRows(counts: JobCounts, tracker: CompletionRateTracker, pausedNames: ReadonlySet<string> | null = null): QueueRow[] {
-  tracker.record(counts);
-  return Object.entries(counts)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, c]) => {
+export function queueRows(overview: QueueOverview[], tracker: CompletionRateTracker): QueueRow[] {
+  tracker.record(Object.fromEntries(overview.map((q) => [q.name, q.counts])));
+  return [...overview]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map(({ name, counts: c, paused }) => {
       const finished = c.completed + c.failed;
       return {
         name,
@@ -55,7 +56,7 @@ export function queueRows(counts: JobCounts, tracker: CompletionRateTracker, pau
         completed: c.completed,
         failed: c.failed,
         cancelled: c.cancelled,
-        paused: pausedNames === null ? null : pausedNames.has(name),
+        paused,
         completionRate: finished === 0 ? null : c.completed / finished,
         completedPerMinute: tracker.perMinute(name),
       };

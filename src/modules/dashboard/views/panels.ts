@@ -34,8 +34,7 @@ const actionButton = (path: string, label: string, title: string, kind = '') =>
 const taskAction = (id: string, action: 'retry' | 'cancel') => `/tasks/${encodeURIComponent(id)}/${action}`;
 const queueAction = (name: string, action: 'pause' | 'resume' | 'retry-failed') => `/queues/${encodeURIComponent(name)}/${action}`;
 
-function queueControls(r: QueueRow): SafeHtml | string {
-  if (r.paused === null) return '';
+function queueControls(r: QueueRow): SafeHtml {
   const pause = r.paused
     ? actionButton(queueAction(r.name, 'resume'), 'resume', `start runs of ${r.name} again`)
     : actionButton(queueAction(r.name, 'pause'), 'pause', `start no new run of ${r.name} on any worker (running ones finish)`);

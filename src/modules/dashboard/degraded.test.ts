@@ -38,7 +38,8 @@ describe.skipIf(!ok)('GET /dashboard when the database does not answer (PostgreS
     }
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const after = await wy.workyard.app.inject({ url: '/dashboard/summary' });
-    expect(after.json().queues).toMatchObject({ available: true, jobs: [expect.objectContaining({ name: 'dashboard-test.idle', waiting: 1 })] });
+    // (every job name the workers run is listed, with or without jobs: it can be paused before any)
+    expect(after.json().queues).toMatchObject({ available: true, jobs: expect.arrayContaining([expect.objectContaining({ name: 'dashboard-test.idle', waiting: 1 })]) });
   });
 
   it('still answers 200, naming the failure, once the database is gone', async () => {

@@ -2,13 +2,14 @@
 // it go from queued to done) and a reader of server-sent events.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkyardModule } from '../../src/app-context.js';
+import type { JobProgress } from '../../src/infra/queue/contract.js';
 
 export const SLOW_JOB = 'dashboard-test.slow';
 
 /**
  * Registers a job that sleeps for data.ms (default 300 ms, cut short when cancelled), then returns
- * { slept }; it fails with data.fail, and with data.failOnce on its first run only (so that a
- * retry of it completes).
+ * { slept }; it reports data.progress first, fails with data.fail, and with data.failOnce on its
+ * first run only (so that a retry of it completes).
  */
 export const slowJobModule: WorkyardModule = {
   name: 'dashboard-test',
@@ -16,8 +17,9 @@ export const slowJobModule: WorkyardModule = {
     const failedOnce = new Set<string>();
     return {
       jobs(queue) {
-        queue.process<{ ms?: number; fail?: boolean; failOnce?: boolean }, { slept: number }>(SLOW_JOB, async (job) => {
+        queue.process<{ ms?: number; fail?: boolean; failOnce?: boolean; progress?: JobProgress }, { slept: number }>(SLOW_JOB, async (job) => {
           const ms = job.data.ms ?? 300;
+          if (job.data.progress !== undefined) await job.reportProgress(job.data.progress);
           await sleep(ms, undefined, { signal: job.signal });
           if (job.data.fail) throw new Error('failed on purpose');
           if (job.data.failOnce && !failedOnce.has(job.id)) {

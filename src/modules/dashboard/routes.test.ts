@@ -91,6 +91,19 @@ describe('GET /dashboard (embedded shape)', () => {
       expect(res.body).not.toMatch(/(src|href)="(https?:)?\/\//);
     });
 
+    it('draws a running task progress as a bar with its numbers: a percentage, done of a total, or short text', async () => {
+      const reports = [37, { done: 3, total: 12 }, { phase: 'download' }];
+      const jobs = await Promise.all(reports.map((progress) => wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 60_000, progress })));
+      await expect.poll(async () => (await Promise.all(jobs.map((job) => wy.workyard.ctx.queue.getJob(job.id)))).every((job) => job?.state === 'active' && job.progress !== 0), { timeout: 10_000 }).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const res = await inject({ url: '/dashboard', headers: cookie });
+      const cell = (id: string) => new RegExp(`<tr data-task-id="${id}"[^>]*>(?:<td>.*?</td>){3}<td>(.*?)</td>`).exec(res.body)?.[1] ?? '';
+      expect(cell(jobs[0].id)).toMatch(/<rect class="meter-fill" width="37\.0".*<span class="progress-label">37 %<\/span>/);
+      expect(cell(jobs[1].id)).toMatch(/<rect class="meter-fill" width="25\.0".*<span class="progress-label">3 \/ 12<\/span>/);
+      expect(cell(jobs[2].id)).toContain('<span class="progress-text" title="{&quot;phase&quot;:&quot;download&quot;}">phase: download</span>');
+      for (const job of jobs) await wy.workyard.ctx.queue.cancel(job.id);
+    });
+
     it('shows the blob count and total size', async () => {
       const summary = (await inject({ url: '/dashboard/summary', headers: cookie })).json();
       expect(summary.blobs).toEqual({ available: true, driver: 'disk', count: 2, bytes: 3048, exact: true });

@@ -114,12 +114,12 @@ export function renderFailed(tasks: JobRecord[], now: number): SafeHtml {
       html`<tr data-failed-id="${t.id}"><td>${t.name}</td>\
 <td><a href="/tasks/${encodeURIComponent(t.id)}" title="${t.id}"><code>${t.id.slice(0, 8)}</code></a></td>\
 <td><div class="error-text" title="${t.stack ?? t.error ?? ''}">${(t.error ?? 'no error kept').slice(0, 160)}</div></td>\
-<td class="num" title="runs so far / runs allowed">${t.attempts} / ${t.maxAttempts}</td>\
+<td class="num">${t.attempts}</td>\
 <td class="muted">${t.finishedAt === null ? '' : `${formatDuration(now - t.finishedAt)} ago`}</td>\
 <td class="actions">${actionButton(taskAction(t.id, 'retry'), 'retry', 'queue it again with fresh attempts')}</td></tr>`,
   );
   return html`<table class="grid"><thead><tr><th scope="col">kind</th><th scope="col">task</th><th scope="col">error</th>\
-<th scope="col" class="num">attempts</th><th scope="col">failed</th><th scope="col"><span class="visually-hidden">actions</span></th></tr></thead><tbody>${body}</tbody></table>`;
+<th scope="col" class="num" title="runs so far, retries from here included">runs</th><th scope="col">failed</th><th scope="col"><span class="visually-hidden">actions</span></th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
 export function renderStats(stats: TopPaths): SafeHtml {

@@ -119,6 +119,9 @@ for (const driver of await driverMatrix()) {
       const tasks: { name: string; status: string; error: string | null }[] = summary.tasks.tasks;
       expect(tasks.filter((t) => t.name === 'compute.sum').map((t) => t.status).sort()).toEqual(['completed', 'failed', 'failed']);
       expect(tasks.filter((t) => t.status === 'failed').map((t) => t.error)).not.toContain(null);
+      // and the failed-tasks panel lists them with their errors
+      const failed: { name: string; error: string | null }[] = summary.failed.tasks;
+      expect(failed.filter((t) => t.name === 'compute.sum').map((t) => t.error)).toEqual([SUM_OVERFLOW_MESSAGE, SUM_OVERFLOW_MESSAGE]);
       const page = (await inject({ url: '/dashboard' })).body;
       expect(page).toMatch(/<span class="status status-failed">failed<\/span>/);
 

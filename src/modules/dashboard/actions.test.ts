@@ -74,7 +74,7 @@ for (const driver of await driverMatrix()) {
 
     it('cancels a running task (202; it ends cancelled) and refuses a finished one (409)', async () => {
       const job = await wy.workyard.ctx.queue.enqueue(SLOW_JOB, { ms: 60_000 });
-      await vi_waitUntilActive(job.id);
+      await untilActive(job.id);
       const res = await post(`/dashboard/actions/tasks/${job.id}/cancel`);
       expect(res.statusCode).toBe(202);
       expect(res.json()).toEqual({ id: job.id, outcome: 'cancelling' });
@@ -103,7 +103,7 @@ for (const driver of await driverMatrix()) {
       expect(res.json()).toMatchObject({ error: { code: 'validation_failed', field: 'name' } });
     });
 
-    async function vi_waitUntilActive(id: string) {
+    async function untilActive(id: string) {
       await expect.poll(async () => (await wy.workyard.ctx.queue.getJob(id))?.state, { timeout: 20_000 }).toBe('active');
     }
   });

@@ -1,5 +1,5 @@
-// The operator dashboard: queues, latest tasks, requests by path, blobs and harvests on one page,
-// live; and bull-board when the queue runs on BullMQ.
+// The operator dashboard: queues, latest and failed tasks, requests by path, blobs and harvests on
+// one page, live, with buttons to retry, cancel and pause; and bull-board when the queue runs on BullMQ.
 import type { WorkyardModule } from '../../app-context.js';
 import { dashboardRoutes } from './routes.js';
 

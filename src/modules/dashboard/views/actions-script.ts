@@ -16,7 +16,7 @@ export const actionsScript = `
     var button = event.target.closest && event.target.closest('button[data-action]');
     if (!button || button.disabled) return;
     button.disabled = true;
-    var label = button.textContent + ' ' + (button.closest('tr') ? button.closest('tr').querySelector('td, th').textContent : '');
+    var label = button.getAttribute('aria-label') || button.textContent;
     fetch(button.getAttribute('data-action'), {
       method: 'POST',
       headers: { accept: 'application/json', 'x-csrf-token': csrfToken },
@@ -25,12 +25,12 @@ export const actionsScript = `
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
           if (!response.ok) throw new Error((body.error && body.error.message) || 'the server answered ' + response.status);
-          tellAction(label.trim() + ': ' + (body.outcome || (body.retried !== undefined ? body.retried + ' retried' : body.paused ? 'paused' : 'resumed')), false);
+          tellAction(label + ': ' + (body.outcome || (body.retried !== undefined ? body.retried + ' retried' : body.paused ? 'paused' : 'resumed')), false);
         });
       })
       .catch(function (error) {
         button.disabled = false;
-        tellAction(label.trim() + ' failed: ' + error.message, true);
+        tellAction(label + ' failed: ' + error.message, true);
       });
   });
 `;

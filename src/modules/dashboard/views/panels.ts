@@ -28,17 +28,24 @@ function percent(share: number | null): string {
 }
 const perMinute = (rate: number | null) => (rate === null ? '—' : rate >= 10 ? rate.toFixed(0) : rate.toFixed(1));
 
-/** A button the page's script posts (with the CSRF token) to one of the action routes. */
-const actionButton = (path: string, label: string, title: string, kind = '') =>
-  html`<button type="button" class="action${kind ? ` ${kind}` : ''}" data-action="${ACTIONS_PATH}${path}" title="${title}">${label}</button>`;
-const taskAction = (id: string, action: 'retry' | 'cancel') => `/tasks/${encodeURIComponent(id)}/${action}`;
-const queueAction = (name: string, action: 'pause' | 'resume' | 'retry-failed') => `/queues/${encodeURIComponent(name)}/${action}`;
+/**
+ * A button the page's script posts (with the CSRF token) to one of the action routes. Its
+ * accessible name says what it acts on ("retry compute.sum 1a2b3c4d"), as the visible label
+ * alone would be the same on every row.
+ */
+const actionButton = (action: { path: string; label: string; subject: string; title: string; danger?: boolean }) =>
+  html`<button type="button" class="action${action.danger ? ' danger' : ''}" data-action="${ACTIONS_PATH}${action.path}" \
+aria-label="${action.label} ${action.subject}" title="${action.title}">${action.label}</button>`;
+const taskButton = (t: JobRecord, action: 'retry' | 'cancel', title: string) =>
+  actionButton({ path: `/tasks/${encodeURIComponent(t.id)}/${action}`, label: action, subject: `${t.name} ${t.id.slice(0, 8)}`, title, danger: action === 'cancel' });
+const queueButton = (name: string, action: 'pause' | 'resume' | 'retry-failed', title: string) =>
+  actionButton({ path: `/queues/${encodeURIComponent(name)}/${action}`, label: action.replace('-', ' '), subject: name, title });
 
 function queueControls(r: QueueRow): SafeHtml {
   const pause = r.paused
-    ? actionButton(queueAction(r.name, 'resume'), 'resume', `start runs of ${r.name} again`)
-    : actionButton(queueAction(r.name, 'pause'), 'pause', `start no new run of ${r.name} on any worker (running ones finish)`);
-  const retryFailed = r.failed ? actionButton(queueAction(r.name, 'retry-failed'), 'retry failed', `queue every failed ${r.name} task again`) : '';
+    ? queueButton(r.name, 'resume', `start runs of ${r.name} again`)
+    : queueButton(r.name, 'pause', `start no new run of ${r.name} on any worker (running ones finish)`);
+  const retryFailed = r.failed ? queueButton(r.name, 'retry-failed', `queue every failed ${r.name} task again`) : '';
   return html`${pause}${retryFailed}`;
 }
 
@@ -101,9 +108,9 @@ ${t.error ? html`<div class="error-text" title="${t.error}">${t.error.slice(0, 1
 }
 
 function taskControls(t: JobRecord): SafeHtml | string {
-  if (t.state === 'failed') return actionButton(taskAction(t.id, 'retry'), 'retry', 'queue it again with fresh attempts');
-  if (t.state === 'active') return actionButton(taskAction(t.id, 'cancel'), 'cancel', 'stop it wherever it runs: it ends cancelled', 'danger');
-  if (t.state === 'queued' || t.state === 'delayed') return actionButton(taskAction(t.id, 'cancel'), 'cancel', 'it will not run', 'danger');
+  if (t.state === 'failed') return taskButton(t, 'retry', 'queue it again with fresh attempts');
+  if (t.state === 'active') return taskButton(t, 'cancel', 'stop it wherever it runs: it ends cancelled');
+  if (t.state === 'queued' || t.state === 'delayed') return taskButton(t, 'cancel', 'it will not run');
   return '';
 }
 
@@ -116,7 +123,7 @@ export function renderFailed(tasks: JobRecord[], now: number): SafeHtml {
 <td><div class="error-text" title="${t.stack ?? t.error ?? ''}">${(t.error ?? 'no error kept').slice(0, 160)}</div></td>\
 <td class="num">${t.attempts}</td>\
 <td class="muted">${t.finishedAt === null ? '' : `${formatDuration(now - t.finishedAt)} ago`}</td>\
-<td class="actions">${actionButton(taskAction(t.id, 'retry'), 'retry', 'queue it again with fresh attempts')}</td></tr>`,
+<td class="actions">${taskButton(t, 'retry', 'queue it again with fresh attempts')}</td></tr>`,
   );
   return html`<table class="grid"><thead><tr><th scope="col">kind</th><th scope="col">task</th><th scope="col">error</th>\
 <th scope="col" class="num" title="runs so far, retries from here included">runs</th><th scope="col">failed</th><th scope="col"><span class="visually-hidden">actions</span></th></tr></thead><tbody>${body}</tbody></table>`;

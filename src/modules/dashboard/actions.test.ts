@@ -97,10 +97,12 @@ for (const driver of await driverMatrix()) {
       expect((await wy.workyard.ctx.queue.waitForFinish(job.id, 20_000)).state).toBe('completed');
     });
 
-    it('says which field is wrong: a job name that cannot be one', async () => {
+    it('says which field is wrong: a job name that cannot be one (once the key and the token passed)', async () => {
       const res = await post('/dashboard/actions/queues/bad:name/pause');
       expect(res.statusCode).toBe(400);
       expect(res.json()).toMatchObject({ error: { code: 'validation_failed', field: 'name' } });
+      expect((await post('/dashboard/actions/queues/bad:name/pause', {})).statusCode).toBe(401);
+      expect((await post('/dashboard/actions/queues/bad:name/pause', { cookie: keyCookie })).statusCode).toBe(403);
     });
 
     async function untilActive(id: string) {

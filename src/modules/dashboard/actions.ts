@@ -27,7 +27,9 @@ export function registerDashboardActions(
   requireOperator: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
   onChange: () => void,
 ): void {
-  const preHandler = [requireOperator, requireCsrfToken(app)];
+  // The key and the token are checked before the parameters (preValidation): a caller without them
+  // learns nothing about what it sent, only that it may not.
+  const preValidation = [requireOperator, requireCsrfToken(app)];
   const schema = <Params extends TSchema, Ok extends Record<number, TSchema>>(summary: string, params: Params, ok: Ok) => ({
     tags: ['dashboard'],
     summary,
@@ -38,7 +40,7 @@ export function registerDashboardActions(
   });
 
   app.post(`${ACTIONS_PATH}/tasks/:id/retry`, {
-    preHandler,
+    preValidation,
     schema: schema('Dashboard button: queue a failed task again (fresh attempts, same id); 409 if it is not failed', TaskParams, { 200: TaskOutcome }),
   }, async (request) => {
     const { id } = request.params;
@@ -50,7 +52,7 @@ export function registerDashboardActions(
   });
 
   app.post(`${ACTIONS_PATH}/tasks/:id/cancel`, {
-    preHandler,
+    preValidation,
     schema: schema('Dashboard button: cancel a queued or delayed task (200), or a running one (202: it ends cancelled); 409 once finished', TaskParams, {
       200: TaskOutcome,
       202: TaskOutcome,
@@ -66,7 +68,7 @@ export function registerDashboardActions(
 
   for (const [action, paused] of [['pause', true], ['resume', false]] as const) {
     app.post(`${ACTIONS_PATH}/queues/:name/${action}`, {
-      preHandler,
+      preValidation,
       schema: schema(
         paused ? 'Dashboard button: no new run of this job name starts on any worker until resumed' : 'Dashboard button: runs of this job name start again',
         NameParams,
@@ -81,7 +83,7 @@ export function registerDashboardActions(
   }
 
   app.post(`${ACTIONS_PATH}/queues/:name/retry-failed`, {
-    preHandler,
+    preValidation,
     schema: schema('Dashboard button: queue every failed task of this job name again', NameParams, { 200: Retried }),
   }, async (request) => {
     const { name } = request.params;

@@ -1,7 +1,8 @@
 // Benchmark: what the security layer costs per request, beside a bare Fastify GET route measured in
 // the same run (the ceiling):
-//  1. the same bare route with the headers every Workyard answer carries (helmet's, computed once),
-//     and, for comparison, with @fastify/helmet running helmet's middleware on every request;
+//  1. the same bare route with the headers Workyard gives a JSON answer (the OWASP REST set), then
+//     with the full set pages get (helmet's twelve, computed once), and, for comparison, with
+//     @fastify/helmet running helmet's middleware on every request;
 //  2. a trivial route in a whole Workyard, rate limits off (the default);
 //  3. the same with rate limits on, counted in the process (embedded shape);
 //  4. the same with rate limits counted in Redis (scaled shape), when Redis answers.
@@ -10,7 +11,7 @@
 import fastifyHelmet from '@fastify/helmet';
 import Fastify from 'fastify';
 import type { WorkyardModule } from '../src/app-context.js';
-import { contentSecurityPolicy, securityHeaders } from '../src/http/security.js';
+import { addCommonHeaders, addHeadersByKind, contentSecurityPolicy, securityHeaders } from '../src/http/security.js';
 import { tasksModule } from '../src/modules/tasks/index.js';
 import { needService, redisUrl, uniqueRedisPrefix } from '../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.js';
@@ -44,10 +45,13 @@ async function measure(url: string): Promise<LoadResult> {
   return result;
 }
 
-async function withHeaders(perRequest: boolean): Promise<{ url: string; close(): Promise<void> }> {
+async function withHeaders(how: 'by-kind' | 'page-set' | 'per-request'): Promise<{ url: string; close(): Promise<void> }> {
   const app = Fastify({ logger: false });
-  if (perRequest) await app.register(fastifyHelmet, { contentSecurityPolicy });
-  else {
+  if (how === 'per-request') await app.register(fastifyHelmet, { contentSecurityPolicy });
+  else if (how === 'by-kind') {
+    app.addHook('onRequest', addCommonHeaders);
+    app.addHook('onSend', addHeadersByKind);
+  } else {
     const headers = securityHeaders();
     app.addHook('onRequest', (_request, reply, done) => {
       reply.headers(headers);
@@ -72,10 +76,13 @@ const bare = await startBareFastify();
 const ceiling = await measure(`${bare.url}/bare`);
 await bare.close();
 
-const staticHeaders = await withHeaders(false);
+const kindHeaders = await withHeaders('by-kind');
+const headersByKind = await measure(`${kindHeaders.url}/bare`);
+await kindHeaders.close();
+const staticHeaders = await withHeaders('page-set');
 const headersOnce = await measure(`${staticHeaders.url}/bare`);
 await staticHeaders.close();
-const pluginHeaders = await withHeaders(true);
+const pluginHeaders = await withHeaders('per-request');
 const headersPerRequest = await measure(`${pluginHeaders.url}/bare`);
 await pluginHeaders.close();
 
@@ -108,7 +115,8 @@ recordSection({
       (limitsRedis ? `; limits in Redis to limits off: ${(limitsRedis.requestsPerSecond / limitsOff.requestsPerSecond).toFixed(2)}.` : '; Redis did not answer, so its row is missing.'),
   ],
   rows: [
-    row('bare route + the security headers, computed once (what Workyard does)', headersOnce, { ratio: 0.8 }),
+    row('bare JSON route + the REST set of headers, by kind of answer (what Workyard does)', headersByKind, { ratio: 0.9 }),
+    row('bare route + the twelve page headers, computed once (what pages get; every answer got them before #23)', headersOnce),
     row('bare route + @fastify/helmet (helmet run per request), for comparison', headersPerRequest),
     row('Workyard GET, rate limits off (default)', limitsOff),
     row('Workyard GET, rate limits on, in the process', limitsLocal),

@@ -31,10 +31,11 @@ describe('security headers and rate limits', () => {
     return wy.workyard.app;
   };
 
-  it('sends the security headers on pages, JSON and errors, with a CSP that allows inline styles but no foreign scripts', async () => {
+  it('sends pages the full set of security headers, with a CSP that allows inline styles but no foreign scripts', async () => {
     const app = await start();
-    for (const url of ['/page', '/healthz', '/no/such/route', '/docs/']) {
+    for (const url of ['/page', '/docs/']) {
       const res = await app.inject({ url });
+      expect(res.headers['content-type'], url).toMatch(/^text\/html/);
       expect(res.headers['x-content-type-options'], url).toBe('nosniff');
       expect(res.headers['x-frame-options'], url).toBe('SAMEORIGIN');
       expect(res.headers['strict-transport-security'], url).toMatch(/max-age=\d+/);
@@ -47,6 +48,21 @@ describe('security headers and rate limits', () => {
       expect(csp).toContain("frame-ancestors 'self'");
       expect(csp).toContain("object-src 'none'");
       expect(csp).not.toContain('upgrade-insecure-requests');
+    }
+  });
+
+  it('sends JSON answers (and JSON errors) the OWASP REST set, not the page headers', async () => {
+    const app = await start();
+    for (const url of ['/alpha/one', '/healthz', '/no/such/route', '/openapi.json']) {
+      const res = await app.inject({ url });
+      expect(res.headers['content-type'], url).toMatch(/^application\/json/);
+      expect(res.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(res.headers['strict-transport-security'], url).toMatch(/max-age=\d+/);
+      expect(res.headers['content-security-policy'], url).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers['cache-control'], url).toBe('no-store');
+      for (const pageOnly of ['x-frame-options', 'referrer-policy', 'cross-origin-opener-policy', 'x-dns-prefetch-control', 'x-xss-protection', 'origin-agent-cluster']) {
+        expect(res.headers[pageOnly], `${url} ${pageOnly}`).toBeUndefined();
+      }
     }
   });
 

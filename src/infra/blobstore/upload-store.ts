@@ -1,0 +1,93 @@
+// Where unfinished resumable uploads (tus) keep their bytes until they land in the blob store:
+// the maintained tus stores, chosen like the blob store — files under the data dir (embedded), or
+// S3 (scaled), where an upload is an S3 multipart upload and its state (offset, metadata) lives in
+// S3 itself, so a PATCH can reach any API node. Uploads get a bucket of their own: the blob
+// bucket's listing must not show half-uploaded objects.
+import { CreateBucketCommand, DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import { FileStore } from '@tus/file-store';
+import { S3Store } from '@tus/s3-store';
+import type { FastifyBaseLogger } from 'fastify';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Config } from '../../config.js';
+
+export interface UploadStore {
+  readonly driver: 'disk' | 's3';
+  /** the tus data store the server writes to */
+  readonly datastore: FileStore | S3Store;
+  /** the bytes of a finished upload */
+  read(id: string): Promise<Readable>;
+  /** removes an upload and its bytes; an upload already gone is not an error */
+  remove(id: string): Promise<void>;
+  /** removes the unfinished uploads past their expiry; resolves with how many */
+  sweepExpired(): Promise<number>;
+  /** resolves once the store can take uploads (the S3 bucket made); never rejects */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** S3 multipart parts: 8 MiB (S3's minimum is 5 MiB); the s3 store raises it for huge uploads. */
+const S3_PART_SIZE = 8 * 1024 * 1024;
+
+export function openUploadStore(config: Config, log: FastifyBaseLogger): UploadStore {
+  const expirationPeriodInMilliseconds = config.blobs.uploadExpiryMs;
+  if (!config.s3) {
+    const directory = path.join(config.dataDir, 'uploads');
+    fs.mkdirSync(directory, { recursive: true });
+    const datastore = new FileStore({ directory, expirationPeriodInMilliseconds });
+    return {
+      driver: 'disk',
+      datastore,
+      read: async (id) => datastore.read(id),
+      remove: (id) => datastore.remove(id).catch(() => undefined),
+      sweepExpired: () => datastore.deleteExpired(),
+      ready: async () => undefined,
+      close: async () => undefined,
+    };
+  }
+  const s3 = config.s3;
+  const bucket = s3.uploadsBucket ?? `${s3.bucket}-uploads`;
+  const clientConfig = {
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: s3.forcePathStyle,
+    credentials: s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : undefined,
+    // As in s3.ts: S3-compatible servers do not all understand the SDK's default aws-chunked checksums.
+    requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+    responseChecksumValidation: 'WHEN_REQUIRED' as const,
+  };
+  // Our own client for what the tus store does not do: make the bucket, delete a landed upload.
+  const client = new S3Client({ ...clientConfig, maxAttempts: 2 });
+  const bucketReady = ensureBucket(client, bucket, log);
+  const datastore = new S3Store({ partSize: S3_PART_SIZE, expirationPeriodInMilliseconds, s3ClientConfig: { ...clientConfig, bucket } });
+  return {
+    driver: 's3',
+    datastore,
+    read: (id) => datastore.read(id) as Promise<Readable>,
+    async remove(id) {
+      // A finished upload has no multipart upload left to abort, which the s3 store reports as
+      // "not found" before deleting the object; so delete what is there either way.
+      await datastore.remove(id).catch(() => undefined);
+      await client
+        .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: id }, { Key: `${id}.info` }, { Key: `${id}.part` }] } }))
+        .catch((error: unknown) => log.warn({ err: error, upload: id }, 'could not delete a landed upload; it stays until the bucket is cleaned'));
+    },
+    sweepExpired: () => datastore.deleteExpired(),
+    ready: () => bucketReady,
+    close: async () => {
+      await bucketReady;
+      client.destroy();
+    },
+  };
+}
+
+/** The uploads bucket is made when missing; a store that cannot make buckets needs it made beforehand. */
+async function ensureBucket(client: S3Client, bucket: string, log: FastifyBaseLogger): Promise<void> {
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') log.warn({ err: error, bucket }, 'could not create the uploads bucket; resumable uploads fail until it exists');
+  }
+}

@@ -21,13 +21,16 @@ export interface TusRun {
   upload: Upload;
   /** resolves when the upload succeeded, rejects with the client's error */
   done: Promise<TusOutcome>;
-  /** bytes the client reported sent so far (its onProgress, across its PATCHes) */
+  /** the offset the client reported reaching so far (its onProgress: where it started plus what it sent) */
   sent(): number;
+  /** the Upload-Offset of each PATCH this client sent, in order (the first is where it resumed) */
+  patchOffsets: number[];
 }
 
 /** Starts an upload with tus-js-client; no retries unless given, nothing remembered between runs. */
 export function startTusUpload(baseUrl: string, source: TusSource, options: UploadOptions & { onAt?: (sent: number, total: number, run: TusRun) => void } = {}): TusRun {
   let sent = 0;
+  const patchOffsets: number[] = [];
   let upload!: Upload;
   const { onAt, ...rest } = options;
   const done = new Promise<TusOutcome>((resolve, reject) => {
@@ -36,6 +39,10 @@ export function startTusUpload(baseUrl: string, source: TusSource, options: Uplo
       retryDelays: null,
       storeFingerprintForResuming: false,
       ...rest,
+      onBeforeRequest: async (request) => {
+        if (request.getMethod() === 'PATCH') patchOffsets.push(Number(request.getHeader('Upload-Offset')));
+        await rest.onBeforeRequest?.(request);
+      },
       onProgress: (bytesSent, total) => {
         sent = bytesSent;
         onAt?.(bytesSent, total, run);
@@ -44,7 +51,7 @@ export function startTusUpload(baseUrl: string, source: TusSource, options: Uplo
       onError: reject,
     });
   });
-  const run: TusRun = { upload, done, sent: () => sent };
+  const run: TusRun = { upload, done, sent: () => sent, patchOffsets };
   upload.start();
   return run;
 }

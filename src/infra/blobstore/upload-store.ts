@@ -5,7 +5,8 @@
 // bucket's listing must not show half-uploaded objects.
 import { CreateBucketCommand, DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { FileStore } from '@tus/file-store';
-import { S3Store } from '@tus/s3-store';
+import { type MetadataValue, S3Store } from '@tus/s3-store';
+import type { KvStore } from '@tus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -60,7 +61,7 @@ export function openUploadStore(config: Config, log: FastifyBaseLogger): UploadS
   // Our own client for what the tus store does not do: make the bucket, delete a landed upload.
   const client = new S3Client({ ...clientConfig, maxAttempts: 2 });
   const bucketReady = ensureBucket(client, bucket, log);
-  const datastore = new S3Store({ partSize: S3_PART_SIZE, expirationPeriodInMilliseconds, s3ClientConfig: { ...clientConfig, bucket } });
+  const datastore = new S3Store({ partSize: S3_PART_SIZE, expirationPeriodInMilliseconds, cache: NO_CACHE, s3ClientConfig: { ...clientConfig, bucket } });
   return {
     driver: 's3',
     datastore,
@@ -81,6 +82,17 @@ export function openUploadStore(config: Config, log: FastifyBaseLogger): UploadS
     },
   };
 }
+
+/**
+ * The s3 store caches an upload's metadata in memory by default; with several API nodes that copy
+ * goes stale once another node finished or removed the upload (this node would still answer
+ * for it). Every request reads the metadata from S3 instead: one HEAD of a small object.
+ */
+const NO_CACHE: KvStore<MetadataValue> = {
+  get: async () => undefined,
+  set: async () => undefined,
+  delete: async () => undefined,
+};
 
 /** The uploads bucket is made when missing; a store that cannot make buckets needs it made beforehand. */
 async function ensureBucket(client: S3Client, bucket: string, log: FastifyBaseLogger): Promise<void> {

@@ -1,0 +1,83 @@
+// Resumable uploads (tus) on S3: the upload is an S3 multipart upload whose state lives in S3, in
+// a bucket of its own; it lands as the blob its metadata names; and a client cut midway at one API
+// node resumes at another from the offset S3 holds. The S3 here is moto's server, not s3rver:
+// s3rver has no ListParts nor AbortMultipartUpload, which @tus/s3-store is built on (moto.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blobPath, rawRequest } from '../../../test/support/blobs.js';
+import { type MotoHandle, startMoto } from '../../../test/support/moto.js';
+import { sha256OfUrl, startTusUpload, writeDeterministicFile } from '../../../test/support/tus.js';
+import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+
+const TUS = { 'tus-resumable': '1.0.0' };
+const MB = 1024 * 1024;
+
+let s3: MotoHandle;
+let nodeA: TestWorkyard;
+let nodeB: TestWorkyard;
+let scratch: string;
+beforeAll(async () => {
+  s3 = await startMoto();
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-tus-s3-'));
+  // Two API nodes with nothing local in common: their own data dirs, one S3.
+  nodeA = await startTestWorkyard(s3.env('tus-blobs'));
+  nodeB = await startTestWorkyard(s3.env('tus-blobs'));
+}, 60_000);
+afterAll(async () => {
+  await nodeA?.close();
+  await nodeB?.close();
+  await s3?.stop();
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('resumable uploads on S3', () => {
+  it('lands a chunked tus-js-client upload as the blob, and keeps uploads out of the blob listing', async () => {
+    const file = path.join(scratch, 'full.bin');
+    const sha256 = await writeDeterministicFile(file, 13 * MB + 5, 'full');
+    const run = startTusUpload(nodeA.baseUrl, fs.createReadStream(file), { chunkSize: 3 * MB, metadata: { key: 'tus/s3/full.bin', 'content-type': 'application/x-test', sha256 } });
+    // While unfinished, the upload is not a blob.
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (run.sent() > 0 || run.upload.url) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    const { url } = await run.done;
+    const listing = JSON.parse((await rawRequest(nodeA.baseUrl, { method: 'GET', path: '/blobs?prefix=' })).body.toString()) as { items: { key: string }[] };
+    expect(listing.items.map((item) => item.key)).toEqual(['tus/s3/full.bin']);
+    const got = await sha256OfUrl(nodeB.baseUrl + blobPath('tus/s3/full.bin'));
+    expect(got).toMatchObject({ status: 200, size: 13 * MB + 5, sha256, contentType: 'application/x-test' });
+    expect((await rawRequest(nodeA.baseUrl, { method: 'HEAD', path: new URL(url).pathname, headers: TUS })).status).toBe(404);
+  }, 60_000);
+
+  it('resumes at another node an upload cut midway at the first, from the offset S3 holds', async () => {
+    const size = 24 * MB;
+    const file = path.join(scratch, 'two-nodes.bin');
+    const sha256 = await writeDeterministicFile(file, size, 'two-nodes');
+    const first = startTusUpload(nodeA.baseUrl, fs.createReadStream(file), {
+      metadata: { key: 'tus/s3/two-nodes.bin' },
+      onAt: (sent, total, run) => {
+        if (sent >= total * 0.6) void run.upload.abort();
+      },
+    });
+    // abort() settles neither callback: wait for the cut, then for node A to have stored what came.
+    await expect.poll(() => first.sent(), { timeout: 30_000 }).toBeGreaterThanOrEqual(size * 0.6);
+    const location = new URL(first.upload.url!).pathname;
+    await expect
+      .poll(async () => Number((await rawRequest(nodeB.baseUrl, { method: 'HEAD', path: location, headers: TUS })).headers['upload-offset'] ?? -1), { timeout: 15_000 })
+      .toBeGreaterThan(0);
+    const offset = Number((await rawRequest(nodeB.baseUrl, { method: 'HEAD', path: location, headers: TUS })).headers['upload-offset']);
+    expect(offset).toBeLessThan(size);
+
+    const second = startTusUpload(nodeB.baseUrl, fs.createReadStream(file), { uploadUrl: nodeB.baseUrl + location, metadata: { key: 'tus/s3/two-nodes.bin' } });
+    await second.done;
+    // The second client sent only what S3 did not hold: its PATCHes started at the offset.
+    expect(second.patchOffsets[0]).toBe(offset);
+    const got = await sha256OfUrl(nodeA.baseUrl + blobPath('tus/s3/two-nodes.bin'));
+    expect(got).toMatchObject({ status: 200, size, sha256 });
+  }, 120_000);
+});

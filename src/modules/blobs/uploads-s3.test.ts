@@ -58,14 +58,16 @@ describe('resumable uploads on S3', () => {
     const size = 24 * MB;
     const file = path.join(scratch, 'two-nodes.bin');
     const sha256 = await writeDeterministicFile(file, size, 'two-nodes');
+    // PATCHes of 2 MB: the one in flight at 90 % (20 to 22 MB) is cut before the upload can finish.
     const first = startTusUpload(nodeA.baseUrl, fs.createReadStream(file), {
+      chunkSize: 2 * MB,
       metadata: { key: 'tus/s3/two-nodes.bin' },
       onAt: (sent, total, run) => {
-        if (sent >= total * 0.6) void run.upload.abort();
+        if (sent >= total * 0.9) void run.upload.abort();
       },
     });
     // abort() settles neither callback: wait for the cut, then for node A to have stored what came.
-    await expect.poll(() => first.sent(), { timeout: 30_000 }).toBeGreaterThanOrEqual(size * 0.6);
+    await expect.poll(() => first.sent(), { timeout: 30_000 }).toBeGreaterThanOrEqual(size * 0.9);
     const location = new URL(first.upload.url!).pathname;
     await expect
       .poll(async () => Number((await rawRequest(nodeB.baseUrl, { method: 'HEAD', path: location, headers: TUS })).headers['upload-offset'] ?? -1), { timeout: 15_000 })

@@ -3,7 +3,7 @@
 // S3 (scaled), where an upload is an S3 multipart upload and its state (offset, metadata) lives in
 // S3 itself, so a PATCH can reach any API node. Uploads get a bucket of their own: the blob
 // bucket's listing must not show half-uploaded objects.
-import { CreateBucketCommand, DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { FileStore } from '@tus/file-store';
 import { type MetadataValue, S3Store } from '@tus/s3-store';
 import type { KvStore } from '@tus/server';
@@ -58,22 +58,15 @@ export function openUploadStore(config: Config, log: FastifyBaseLogger): UploadS
     requestChecksumCalculation: 'WHEN_REQUIRED' as const,
     responseChecksumValidation: 'WHEN_REQUIRED' as const,
   };
-  // Our own client for what the tus store does not do: make the bucket, delete a landed upload.
+  // Our own client to make the bucket, which the tus store does not do.
   const client = new S3Client({ ...clientConfig, maxAttempts: 2 });
   const bucketReady = ensureBucket(client, bucket, log);
-  const datastore = new S3Store({ partSize: S3_PART_SIZE, expirationPeriodInMilliseconds, cache: NO_CACHE, s3ClientConfig: { ...clientConfig, bucket } });
+  const datastore = new CompleteRemovalS3Store({ partSize: S3_PART_SIZE, expirationPeriodInMilliseconds, cache: NO_CACHE, s3ClientConfig: { ...clientConfig, bucket } });
   return {
     driver: 's3',
     datastore,
     read: (id) => datastore.read(id) as Promise<Readable>,
-    async remove(id) {
-      // A finished upload has no multipart upload left to abort, which the s3 store reports as
-      // "not found" before deleting the object; so delete what is there either way.
-      await datastore.remove(id).catch(() => undefined);
-      await client
-        .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: id }, { Key: `${id}.info` }, { Key: `${id}.part` }] } }))
-        .catch((error: unknown) => log.warn({ err: error, upload: id }, 'could not delete a landed upload; it stays until the bucket is cleaned'));
-    },
+    remove: (id) => datastore.remove(id).catch(() => undefined),
     sweepExpired: () => datastore.deleteExpired(),
     ready: () => bucketReady,
     close: async () => {
@@ -81,6 +74,21 @@ export function openUploadStore(config: Config, log: FastifyBaseLogger): UploadS
       client.destroy();
     },
   };
+}
+
+/**
+ * The s3 store's remove leaves an upload's incomplete last part (`<id>.part`) behind, and removes
+ * nothing of a finished upload (it fails on aborting a multipart upload that was completed): this
+ * one deletes every object of the upload whatever the abort said, and still reports a missing upload.
+ */
+class CompleteRemovalS3Store extends S3Store {
+  override async remove(id: string): Promise<void> {
+    try {
+      await super.remove(id);
+    } finally {
+      await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [{ Key: id }, { Key: this.infoKey(id) }, { Key: this.partKey(id, true) }] } });
+    }
+  }
 }
 
 /**

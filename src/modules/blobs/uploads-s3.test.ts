@@ -5,11 +5,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobPath, rawRequest } from '../../../test/support/blobs.js';
 import { type MotoHandle, startMoto } from '../../../test/support/moto.js';
 import { sha256OfUrl, startTusUpload, writeDeterministicFile } from '../../../test/support/tus.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
+import { type BlobsInstance, blobsModule } from './index.js';
 
 const TUS = { 'tus-resumable': '1.0.0' };
 const MB = 1024 * 1024;
@@ -82,4 +85,52 @@ describe('resumable uploads on S3', () => {
     const got = await sha256OfUrl(nodeA.baseUrl + blobPath('tus/s3/two-nodes.bin'));
     expect(got).toMatchObject({ status: 200, size, sha256 });
   }, 120_000);
+
+  it('terminates at one node an upload made at the other: S3 keeps nothing of it', async () => {
+    const run = startTusUpload(nodeA.baseUrl, Buffer.alloc(3 * MB, 7), { chunkSize: MB, metadata: { key: 'tus/s3/terminated' }, onAt: (sent, _total, self) => {
+      if (sent >= MB) void self.upload.abort();
+    } });
+    await expect.poll(() => run.sent(), { timeout: 15_000 }).toBeGreaterThanOrEqual(MB);
+    const location = new URL(run.upload.url!).pathname;
+    await expect.poll(async () => (await rawRequest(nodeB.baseUrl, { method: 'HEAD', path: location, headers: TUS })).status).toBe(200);
+    await Upload.terminate(nodeB.baseUrl + location);
+    expect((await rawRequest(nodeA.baseUrl, { method: 'HEAD', path: location, headers: TUS })).status).toBe(404);
+    const id = location.split('/').pop()!;
+    const left = await listUploadsBucket('tus-blobs-uploads');
+    expect(left.filter((key) => key.startsWith(id))).toEqual([]);
+  }, 60_000);
 });
+
+describe('unfinished uploads on S3 expire', () => {
+  let node: TestWorkyard;
+  beforeAll(async () => {
+    node = await startTestWorkyard({ ...s3.env('tus-expiring'), WORKYARD_BLOBS_UPLOAD_EXPIRY_MS: '1000' });
+  });
+  afterAll(() => node?.close());
+
+  it('answers 410 past Upload-Expires, and the sweep aborts the multipart upload and deletes its objects', async () => {
+    const created = await rawRequest(node.baseUrl, { method: 'POST', path: '/uploads', headers: { ...TUS, 'upload-length': 100, 'upload-metadata': `key ${Buffer.from('tus/s3/expiring').toString('base64')}` } });
+    expect(created.status).toBe(201);
+    expect(created.headers['upload-expires']).toBeTruthy();
+    const location = created.headers.location!;
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const late = await rawRequest(node.baseUrl, { method: 'PATCH', path: location, headers: { ...TUS, 'upload-offset': 0, 'content-type': 'application/offset+octet-stream', 'content-length': 10 }, body: Buffer.alloc(10) });
+    expect(late.status).toBe(410);
+    const uploads = node.workyard.instanceOf<BlobsInstance>(blobsModule).uploads;
+    expect(await uploads.sweepExpired()).toBeGreaterThanOrEqual(1);
+    const id = location.split('/').pop()!;
+    expect((await listUploadsBucket('tus-expiring-uploads')).filter((key) => key.startsWith(id))).toEqual([]);
+    expect((await rawRequest(node.baseUrl, { method: 'HEAD', path: location, headers: TUS })).status).toBe(404);
+  }, 60_000);
+});
+
+/** The keys in a bucket of the S3 server, read past Workyard. */
+async function listUploadsBucket(bucket: string): Promise<string[]> {
+  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'moto', secretAccessKey: 'moto' } });
+  try {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+    return (listed.Contents ?? []).map((object) => object.Key!);
+  } finally {
+    client.destroy();
+  }
+}

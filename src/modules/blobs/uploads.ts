@@ -123,9 +123,12 @@ export class ResumableUploads {
     return removed;
   }
 
-  /** Sweeps expired uploads every half expiry period (at most every 15 minutes) in worker processes. */
+  /**
+   * Sweeps expired uploads every half expiry period, between once a minute and every 15 minutes,
+   * in worker processes. Until swept, an expired upload already answers 410 (the tus server checks).
+   */
   startSweeper(): void {
-    const every = Math.max(1_000, Math.min(this.ctx.config.blobs.uploadExpiryMs / 2, 15 * 60_000));
+    const every = Math.max(60_000, Math.min(this.ctx.config.blobs.uploadExpiryMs / 2, 15 * 60_000));
     this.sweeper = setInterval(() => {
       this.sweepExpired().catch((error) => this.ctx.log.warn({ err: error }, 'sweeping expired uploads failed; tried again later'));
     }, every);

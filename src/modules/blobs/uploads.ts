@@ -13,6 +13,7 @@ import type { BlobMeta } from '../../infra/blobstore/contract.js';
 import type { UploadStore } from '../../infra/blobstore/upload-store.js';
 import type { BlobService } from './blob-service.js';
 import { authorizeUpload } from './upload-access.js';
+import { tooLarge } from './request-body.js';
 import { type UploadIntent, intentOf, metadataWithConditions, parseUploadMetadata, sha256Checked } from './upload-intent.js';
 
 export const UPLOADS_PATH = '/uploads';
@@ -144,12 +145,14 @@ export class ResumableUploads {
   /** What the routes check before the tus server sees a request; throws the AppError to answer. */
   async admit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const method = request.method;
+    const maxBytes = this.ctx.config.blobs.maxBytes;
+    // No request of the protocol carries more than a blob may hold (a chunked body is counted by the tus server).
+    if (Number(request.headers['content-length'] ?? 0) > maxBytes) throw tooLarge(maxBytes);
     if (method === 'OPTIONS') return;
     if (method === 'POST') {
       const metadata = parseUploadMetadata(request.headers['upload-metadata'] as string | undefined);
       const intent = intentOf(metadataWithConditions(metadata, { ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] }));
       const length = request.headers['upload-length'];
-      const maxBytes = this.ctx.config.blobs.maxBytes;
       if (typeof length === 'string' && Number(length) > maxBytes) {
         throw new AppError('payload_too_large', `Upload-Length is larger than the ${maxBytes} bytes this server accepts (WORKYARD_BLOBS_MAX_BYTES)`, { field: 'upload-length', max_bytes: maxBytes });
       }

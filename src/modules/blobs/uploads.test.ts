@@ -157,3 +157,22 @@ describe('unfinished uploads expire', () => {
     expect((await rawRequest(app.baseUrl, { method: 'HEAD', path: location, headers: TUS })).status).toBe(404);
   });
 });
+
+describe('resumable uploads with write-behind on', () => {
+  let app: TestWorkyard;
+  beforeAll(async () => {
+    app = await startTestWorkyard({ WORKYARD_BLOBS_WRITE_BEHIND: 'true' });
+  });
+  afterAll(() => app?.close());
+
+  it('lands over a smaller version still waiting in the fast tier, which never lands over it afterwards', async () => {
+    const put = await rawRequest(app.baseUrl, { method: 'PUT', path: blobPath('tus/behind'), headers: { 'content-type': 'text/plain' }, body: Buffer.from('small, acknowledged from the fast tier') });
+    expect(put.status).toBe(201);
+    const bytes = randomBytes(2 * 1024 * 1024);
+    await startTusUpload(app.baseUrl, bytes, { metadata: { key: 'tus/behind' } }).done;
+    const tier = app.workyard.instanceOf<BlobsInstance>(blobsModule).service.writeBehind!.tier;
+    await expect.poll(async () => (await tier.list({ prefix: 'tus/', limit: 1 })).length, { timeout: 15_000 }).toBe(0);
+    const got = await rawRequest(app.baseUrl, { method: 'GET', path: blobPath('tus/behind') });
+    expect(sha256Hex(got.body)).toBe(sha256Hex(bytes));
+  });
+});

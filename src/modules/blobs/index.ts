@@ -6,6 +6,7 @@ import { openUploadStore } from '../../infra/blobstore/upload-store.js';
 import { BlobService } from './blob-service.js';
 import { compatBlobRoutes } from './routes-compat.js';
 import { nativeBlobRoutes } from './routes-native.js';
+import { uploadMigrations } from './upload-migrations.js';
 import { ResumableUploads, uploadRoutes } from './uploads.js';
 import { UPLOAD_JOB, type UploadJobData, WriteBehind, type WriteBehindOptions } from './write-behind.js';
 
@@ -50,7 +51,7 @@ export class BlobsInstance implements ModuleInstance {
 }
 
 export function createBlobsModule(options: BlobsModuleOptions = {}): WorkyardModule<BlobsInstance> {
-  return { name: 'blobs', create: (ctx) => new BlobsInstance(ctx, options) };
+  return { name: 'blobs', migrations: uploadMigrations, create: (ctx) => new BlobsInstance(ctx, options) };
 }
 
 export const blobsModule = createBlobsModule();

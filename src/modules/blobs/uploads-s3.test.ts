@@ -10,6 +10,7 @@ import { Upload } from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobPath, rawRequest } from '../../../test/support/blobs.js';
 import { type MotoHandle, startMoto } from '../../../test/support/moto.js';
+import { createTestDatabase } from '../../../test/support/services.js';
 import { sha256OfUrl, startTusUpload, writeDeterministicFile } from '../../../test/support/tus.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { type BlobsInstance, blobsModule } from './index.js';
@@ -21,16 +22,21 @@ let s3: MotoHandle;
 let nodeA: TestWorkyard;
 let nodeB: TestWorkyard;
 let scratch: string;
+let database: { url: string; drop(): Promise<void> };
 beforeAll(async () => {
   s3 = await startMoto();
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-tus-s3-'));
-  // Two API nodes with nothing local in common: their own data dirs, one S3.
-  nodeA = await startTestWorkyard(s3.env('tus-blobs'));
-  nodeB = await startTestWorkyard(s3.env('tus-blobs'));
+  // Two API nodes as the scaled shape runs them: their own data dirs, one S3, one PostgreSQL
+  // (which holds the upload locks).
+  database = await createTestDatabase();
+  const env = { ...s3.env('tus-blobs'), WORKYARD_DATABASE_URL: database.url };
+  nodeA = await startTestWorkyard(env);
+  nodeB = await startTestWorkyard(env);
 }, 60_000);
 afterAll(async () => {
   await nodeA?.close();
   await nodeB?.close();
+  await database?.drop();
   await s3?.stop();
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });

@@ -13,6 +13,7 @@ import type { BlobMeta } from '../../infra/blobstore/contract.js';
 import type { UploadStore } from '../../infra/blobstore/upload-store.js';
 import type { BlobService } from './blob-service.js';
 import { authorizeUpload } from './upload-access.js';
+import { SqlUploadLocker } from './upload-locks.js';
 import { tooLarge } from './request-body.js';
 import { type UploadIntent, intentOf, metadataWithConditions, parseUploadMetadata, sha256Checked } from './upload-intent.js';
 
@@ -46,6 +47,8 @@ export class ResumableUploads {
     this.server = new Server({
       path: UPLOADS_PATH,
       datastore: store.datastore,
+      // One lock per upload across every API node (a PATCH may reach any of them).
+      locker: new SqlUploadLocker(ctx.database, { log: ctx.log }),
       maxSize: ctx.config.blobs.maxBytes,
       // Relative, so that an upload's URL holds behind any proxy and on every node.
       relativeLocation: true,

@@ -2,6 +2,7 @@
 // an upload lands as the blob its metadata names, with the key rules, the size limit, the
 // conditions and the digest of a put; uploads can be terminated, and unfinished ones expire.
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { Upload } from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RawResponse, blobPath, rawRequest } from '../../../test/support/blobs.js';
@@ -117,6 +118,25 @@ describe('resumable uploads on disk', () => {
     const current = (await rawRequest(app.baseUrl, { method: 'HEAD', path: blobPath('tus/conditional') })).headers.etag!;
     await startTusUpload(app.baseUrl, Buffer.from('third'), { metadata: { key: 'tus/conditional' }, headers: { 'If-Match': current } }).done;
     expect((await rawRequest(app.baseUrl, { method: 'GET', path: blobPath('tus/conditional') })).body.toString()).toBe('third');
+  });
+
+  it('lands, when a client resumes it, a finished upload whose node stopped before landing it', async () => {
+    const bytes = randomBytes(300_000);
+    const created = await create(app.baseUrl, { 'upload-length': bytes.length, 'upload-metadata': metadataOf({ key: 'tus/late', 'content-type': 'text/x-late' }) });
+    const location = created.headers.location!;
+    // All the bytes reached the upload store, and then the node died: nothing landed.
+    const uploads = app.workyard.instanceOf<BlobsInstance>(blobsModule).uploads;
+    await uploads.store.datastore.write(Readable.from([bytes]), location.split('/').pop()!, 0);
+    expect((await rawRequest(app.baseUrl, { method: 'GET', path: blobPath('tus/late') })).status).toBe(404);
+    // The client, restarted, asks where its upload is: complete — and stored.
+    const resumed = startTusUpload(app.baseUrl, bytes, { uploadUrl: new URL(location, app.baseUrl).href, metadata: { key: 'tus/late' } });
+    const { etag } = await resumed.done;
+    expect(resumed.patchOffsets).toEqual([]);
+    const got = await rawRequest(app.baseUrl, { method: 'GET', path: blobPath('tus/late') });
+    expect(got.headers['content-type']).toBe('text/x-late');
+    expect(got.headers.etag).toBe(etag);
+    expect(sha256Hex(got.body)).toBe(sha256Hex(bytes));
+    expect((await rawRequest(app.baseUrl, { method: 'HEAD', path: location, headers: TUS })).status).toBe(404);
   });
 
   it('terminates an upload (DELETE, with the API key as DELETE /blobs/{key} needs it): nothing lands, the upload is gone', async () => {

@@ -4,7 +4,7 @@
 // so the size limit, the conditions and the digest apply as to any put, and on S3 the store
 // writes the blob as it writes every other (a server-side copy would skip the store's rules and
 // still leave the sha-256 to compute by reading the bytes back).
-import { type Upload, Server } from '@tus/server';
+import { ERRORS, type Upload, Server } from '@tus/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { App, AppContext } from '../../app-context.js';
@@ -37,6 +37,7 @@ async function checkConditions(service: BlobService, intent: UploadIntent): Prom
 
 export class ResumableUploads {
   readonly server: Server;
+  private readonly locker: SqlUploadLocker;
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
@@ -44,11 +45,12 @@ export class ResumableUploads {
     private readonly service: BlobService,
     readonly store: UploadStore,
   ) {
+    this.locker = new SqlUploadLocker(ctx.database, { log: ctx.log });
     this.server = new Server({
       path: UPLOADS_PATH,
       datastore: store.datastore,
       // One lock per upload across every API node (a PATCH may reach any of them).
-      locker: new SqlUploadLocker(ctx.database, { log: ctx.log }),
+      locker: this.locker,
       maxSize: ctx.config.blobs.maxBytes,
       // Relative, so that an upload's URL holds behind any proxy and on every node.
       relativeLocation: true,
@@ -86,35 +88,48 @@ export class ResumableUploads {
    * A finished upload becomes the blob: its bytes stream from the upload store into the blob
    * store's put (checked against the sha-256 it was created with), and the upload is removed —
    * also when landing fails, so that a retrying client starts a new upload rather than finding a
-   * finished one that never became a blob.
+   * finished one that never became a blob. The upload's lock is held throughout, so that of two
+   * requests that would land it (the last PATCH; a HEAD after a node died mid-landing) one does.
    */
   async land(upload: Upload): Promise<BlobMeta> {
     const intent = intentOf(upload.metadata);
+    const lock = this.locker.newLock(upload.id);
+    // A request that waits meanwhile is not let in: landing is not cut halfway.
+    await lock.lock(AbortSignal.timeout(this.locker.acquireTimeoutMs), () => undefined);
     try {
-      await checkConditions(this.service, intent);
-      const source = await this.store.read(upload.id);
-      const body: Readable = intent.sha256 ? source.pipe(sha256Checked(intent.sha256)) : source;
-      if (intent.sha256) source.once('error', (error) => body.destroy(error));
-      // A smaller version still waiting in write-behind's fast tier must reach the store first.
-      await this.service.writeBehind?.settle(intent.key, 'upload');
-      const meta = await this.service.store.put(intent.key, body, {
-        contentType: intent.contentType,
-        contentLength: upload.size,
-        ifMatch: intent.ifMatch,
-        ifNoneMatch: intent.ifNoneMatch,
-      });
-      this.ctx.log.info({ upload: upload.id, key: intent.key, size: meta.size }, 'resumable upload landed');
-      return meta;
+      if (!(await this.findUpload(upload.id))) {
+        // Another request landed it while this one waited for the lock.
+        const landed = await this.service.head(intent.key);
+        if (landed) return landed;
+        throw new AppError('not_found', `upload ${upload.id} not found (it was removed)`);
+      }
+      try {
+        await checkConditions(this.service, intent);
+        const source = await this.store.read(upload.id);
+        const body: Readable = intent.sha256 ? source.pipe(sha256Checked(intent.sha256)) : source;
+        if (intent.sha256) source.once('error', (error) => body.destroy(error));
+        // A smaller version still waiting in write-behind's fast tier must reach the store first.
+        await this.service.writeBehind?.settle(intent.key, 'upload');
+        const meta = await this.service.store.put(intent.key, body, {
+          contentType: intent.contentType,
+          contentLength: upload.size,
+          ifMatch: intent.ifMatch,
+          ifNoneMatch: intent.ifNoneMatch,
+        });
+        this.ctx.log.info({ upload: upload.id, key: intent.key, size: meta.size }, 'resumable upload landed');
+        return meta;
+      } finally {
+        await this.store.remove(upload.id);
+      }
     } finally {
-      await this.store.remove(upload.id);
+      await lock.unlock();
     }
   }
 
-  /** The key an existing upload lands as; null when there is no such upload (the tus server answers 404). */
-  async keyOfUpload(id: string): Promise<string | null> {
+  /** The upload, or null when there is none (never made, landed, terminated or swept). */
+  private async findUpload(id: string): Promise<Upload | null> {
     try {
-      const upload = await this.store.datastore.getUpload(id);
-      return upload.metadata?.key ?? null;
+      return await this.store.datastore.getUpload(id);
     } catch {
       return null;
     }
@@ -145,8 +160,11 @@ export class ResumableUploads {
     await this.store.close();
   }
 
-  /** What the routes check before the tus server sees a request; throws the AppError to answer. */
-  async admit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /**
+   * What the routes check before the tus server sees a request: throws the AppError to answer,
+   * or resolves with 'answered' when it answered the request itself.
+   */
+  async admit(request: FastifyRequest, reply: FastifyReply): Promise<'answered' | void> {
     const method = request.method;
     const maxBytes = this.ctx.config.blobs.maxBytes;
     // No request of the protocol carries more than a blob may hold (a chunked body is counted by the tus server).
@@ -165,9 +183,30 @@ export class ResumableUploads {
       return;
     }
     const id = (request.params as { id: string }).id;
-    const key = await this.keyOfUpload(id);
-    if (key === null) throw notFound(`upload ${id}`);
+    const upload = await this.findUpload(id);
+    const key = upload?.metadata?.key;
+    if (!upload || !key) throw notFound(`upload ${id}`);
     await authorizeUpload(this.ctx, request, reply, { action: method === 'DELETE' ? 'terminate' : 'resume', key });
+    // Finished but still here: its node stopped while landing it (a landed upload is removed).
+    // Land it now, so that a client resuming after that finds its upload complete, and stored.
+    if (method === 'HEAD' && upload.size !== undefined && upload.offset === upload.size) return this.landLate(upload, reply);
+  }
+
+  /** Answers a HEAD of a finished upload that never landed, by landing it. */
+  private async landLate(upload: Upload, reply: FastifyReply): Promise<'answered'> {
+    let meta: BlobMeta;
+    try {
+      meta = await this.land(upload);
+    } catch (error) {
+      if (error === ERRORS.ERR_LOCK_TIMEOUT) throw new AppError('conflict', `upload ${upload.id} is being stored; ask again shortly`);
+      throw error;
+    }
+    this.ctx.log.warn({ upload: upload.id, key: meta.key }, 'a finished upload that had not landed (its node stopped) landed on a HEAD');
+    await reply
+      .code(200)
+      .headers({ 'tus-resumable': '1.0.0', 'upload-offset': upload.size!, 'upload-length': upload.size!, 'cache-control': 'no-store', etag: meta.etag })
+      .send();
+    return 'answered';
   }
 }
 
@@ -180,7 +219,7 @@ export async function uploadRoutes(app: App, uploads: ResumableUploads): Promise
       if (!request.raw.complete) reply.header('connection', 'close');
     });
     const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
-      await uploads.admit(request, reply);
+      if ((await uploads.admit(request, reply)) === 'answered') return reply;
       reply.hijack();
       await uploads.server.handle(request.raw, reply.raw);
     };

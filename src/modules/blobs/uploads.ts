@@ -221,7 +221,13 @@ export async function uploadRoutes(app: App, uploads: ResumableUploads): Promise
     const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
       if ((await uploads.admit(request, reply)) === 'answered') return reply;
       reply.hijack();
-      await uploads.server.handle(request.raw, reply.raw);
+      try {
+        await uploads.server.handle(request.raw, reply.raw);
+      } catch (error) {
+        // Past hijack() Fastify answers nothing: a failure here can only cut the connection.
+        request.log.error({ err: error }, 'the tus server failed to answer');
+        reply.raw.destroy();
+      }
     };
     const description = 'tus 1.0 (core, creation, termination, expiration): see the README, "Resumable uploads (tus)". Needs Tus-Resumable: 1.0.0.';
     scope.route({

@@ -1,10 +1,14 @@
 // tus-js-client, the real resumable-upload client, as the tests and the benchmark drive it in
 // Node; and large deterministic sources that are never whole in memory.
+import { spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { Upload, type UploadOptions } from 'tus-js-client';
 
 /** A Buffer, or a file read as the client slices it (fs.ReadStream: the client seeks to an offset to resume). */
@@ -101,3 +105,44 @@ export function sha256OfUrl(url: string): Promise<{ status: number; size: number
 
 export const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 export const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+export interface TusClientProcess {
+  /** resolves with the upload's URL once the child created it */
+  url: Promise<string>;
+  /** resolves with the offset the child had reached when it stopped itself at `freezeAt` */
+  frozen: Promise<number>;
+  /** SIGKILL: the client dies as a process does, its connection closed by the kernel */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts tus-js-client in a child process (tus-client-child.ts), uploading `file` to `baseUrl`;
+ * once it has sent `freezeAt` bytes it stops itself, for the test to kill it there.
+ */
+export function startTusClientProcess(baseUrl: string, file: string, options: { chunkSize: number; metadata: Record<string, string>; freezeAt: number }): TusClientProcess {
+  const tsx = createRequire(import.meta.url).resolve('tsx');
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tus-client-child.ts');
+  const args = [baseUrl, file, String(options.chunkSize), JSON.stringify(options.metadata), String(options.freezeAt)];
+  const child = spawn(process.execPath, ['--import', tsx, script, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const reported = <T>(pick: (message: { url?: string; frozen?: number; error?: string }) => T | undefined) => {
+    const promise = new Promise<T>((resolve, reject) => {
+      child.on('message', (message: { url?: string; frozen?: number; error?: string }) => {
+        const value = pick(message);
+        if (value !== undefined) resolve(value);
+        if (message.error) reject(new Error(message.error));
+      });
+      child.once('exit', () => reject(new Error('the tus client process exited first')));
+    });
+    promise.catch(() => undefined);
+    return promise;
+  };
+  return {
+    url: reported((message) => message.url),
+    frozen: reported((message) => message.frozen),
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

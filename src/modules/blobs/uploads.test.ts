@@ -139,6 +139,14 @@ describe('resumable uploads on disk', () => {
     expect((await rawRequest(app.baseUrl, { method: 'HEAD', path: location, headers: TUS })).status).toBe(404);
   });
 
+  it('lets no other origin\'s page upload: no Access-Control-Allow-Origin, as on every Workyard route', async () => {
+    const preflight = await rawRequest(app.baseUrl, { method: 'OPTIONS', path: '/uploads', headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' } });
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    const created = await create(app.baseUrl, { origin: 'https://elsewhere.example', 'upload-length': 1, 'upload-metadata': metadataOf({ key: 'tus/cors' }) });
+    expect(created.status).toBe(201);
+    expect(created.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it('terminates an upload (DELETE, with the API key as DELETE /blobs/{key} needs it): nothing lands, the upload is gone', async () => {
     const created = await create(app.baseUrl, { 'upload-length': 100, 'upload-metadata': metadataOf({ key: 'tus/terminated' }) });
     const location = created.headers.location!;

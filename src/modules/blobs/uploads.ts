@@ -54,6 +54,9 @@ export class ResumableUploads {
       maxSize: ctx.config.blobs.maxBytes,
       // Relative, so that an upload's URL holds behind any proxy and on every node.
       relativeLocation: true,
+      // The tus server would let every origin's pages upload (Access-Control-Allow-Origin: *);
+      // Workyard's routes answer no cross-origin request, and uploads are no exception.
+      allowedOrigins: [],
       onUploadCreate: async (request, upload) => {
         try {
           return { metadata: metadataWithConditions(upload.metadata ?? {}, { ifMatch: request.headers.get('if-match'), ifNoneMatch: request.headers.get('if-none-match') }) };

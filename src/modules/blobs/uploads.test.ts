@@ -2,6 +2,8 @@
 // an upload lands as the blob its metadata names, with the key rules, the size limit, the
 // conditions and the digest of a put; uploads can be terminated, and unfinished ones expire.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Upload } from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +139,26 @@ describe('resumable uploads on disk', () => {
     expect(got.headers.etag).toBe(etag);
     expect(sha256Hex(got.body)).toBe(sha256Hex(bytes));
     expect((await rawRequest(app.baseUrl, { method: 'HEAD', path: location, headers: TUS })).status).toBe(404);
+  });
+
+  it('keeps a finished upload the blob store failed to take, and lands it on the client\'s next HEAD', async () => {
+    // The disk store cannot write (its temporary directory is a file now) when the upload lands.
+    const tmp = path.join(app.dataDir, 'blobs', 'tmp');
+    fs.renameSync(tmp, `${tmp}-away`);
+    fs.writeFileSync(tmp, '');
+    const bytes = randomBytes(100_000);
+    const first = startTusUpload(app.baseUrl, bytes, { metadata: { key: 'tus/store-failed' } });
+    try {
+      await expect(first.done).rejects.toThrow(/500[\s\S]*a HEAD of it tries again/);
+    } finally {
+      fs.rmSync(tmp);
+      fs.renameSync(`${tmp}-away`, tmp);
+    }
+    expect((await rawRequest(app.baseUrl, { method: 'GET', path: blobPath('tus/store-failed') })).status).toBe(404);
+    const resumed = startTusUpload(app.baseUrl, bytes, { uploadUrl: first.upload.url, metadata: { key: 'tus/store-failed' } });
+    await resumed.done;
+    expect(resumed.patchOffsets).toEqual([]);
+    expect(sha256Hex((await rawRequest(app.baseUrl, { method: 'GET', path: blobPath('tus/store-failed') })).body)).toBe(sha256Hex(bytes));
   });
 
   it('lets no other origin\'s page upload: no Access-Control-Allow-Origin, as on every Workyard route', async () => {

@@ -71,7 +71,7 @@ export class ResumableUploads {
         } catch (error) {
           if (error instanceof AppError) throw tusError(error);
           ctx.log.error({ err: error, upload: upload.id }, 'a finished upload could not land in the blob store');
-          throw tusError(new AppError('internal_error', 'the upload could not be stored; upload it again'));
+          throw tusError(new AppError('internal_error', 'the upload is complete but could not be stored yet: a HEAD of it tries again'));
         }
       },
       // The tus server's own refusals (409 wrong offset, 410 expired, 413 too large …) in our one error shape.
@@ -89,10 +89,9 @@ export class ResumableUploads {
 
   /**
    * A finished upload becomes the blob: its bytes stream from the upload store into the blob
-   * store's put (checked against the sha-256 it was created with), and the upload is removed —
-   * also when landing fails, so that a retrying client starts a new upload rather than finding a
-   * finished one that never became a blob. The upload's lock is held throughout, so that of two
-   * requests that would land it (the last PATCH; a HEAD after a node died mid-landing) one does.
+   * store's put (checked against the sha-256 it was created with), and the upload is removed.
+   * The upload's lock is held throughout, so that of two requests that would land it (the last
+   * PATCH; a HEAD after a node died mid-landing or the store failed) one does.
    */
   async land(upload: Upload): Promise<BlobMeta> {
     const intent = intentOf(upload.metadata);
@@ -106,6 +105,7 @@ export class ResumableUploads {
         if (landed) return landed;
         throw new AppError('not_found', `upload ${upload.id} not found (it was removed)`);
       }
+      let meta: BlobMeta;
       try {
         await checkConditions(this.service, intent);
         const source = await this.store.read(upload.id);
@@ -113,17 +113,21 @@ export class ResumableUploads {
         if (intent.sha256) source.once('error', (error) => body.destroy(error));
         // A smaller version still waiting in write-behind's fast tier must reach the store first.
         await this.service.writeBehind?.settle(intent.key, 'upload');
-        const meta = await this.service.store.put(intent.key, body, {
+        meta = await this.service.store.put(intent.key, body, {
           contentType: intent.contentType,
           contentLength: upload.size,
           ifMatch: intent.ifMatch,
           ifNoneMatch: intent.ifNoneMatch,
         });
-        this.ctx.log.info({ upload: upload.id, key: intent.key, size: meta.size }, 'resumable upload landed');
-        return meta;
-      } finally {
-        await this.store.remove(upload.id);
+      } catch (error) {
+        // Refused for good (a condition, the digest): the upload can never land, so it goes. A
+        // store that failed (down, timed out) keeps it: the client's next HEAD lands it then.
+        if (error instanceof AppError && error.statusCode < 500) await this.store.remove(upload.id);
+        throw error;
       }
+      await this.store.remove(upload.id);
+      this.ctx.log.info({ upload: upload.id, key: intent.key, size: meta.size }, 'resumable upload landed');
+      return meta;
     } finally {
       await lock.unlock();
     }
@@ -190,8 +194,8 @@ export class ResumableUploads {
     const key = upload?.metadata?.key;
     if (!upload || !key) throw notFound(`upload ${id}`);
     await authorizeUpload(this.ctx, request, reply, { action: method === 'DELETE' ? 'terminate' : 'resume', key });
-    // Finished but still here: its node stopped while landing it (a landed upload is removed).
-    // Land it now, so that a client resuming after that finds its upload complete, and stored.
+    // Finished but still here: its node stopped while landing it, or the store failed then (a
+    // landed upload is removed). Land it now, so that a client resuming finds it complete and stored.
     if (method === 'HEAD' && upload.size !== undefined && upload.offset === upload.size) return this.landLate(upload, reply);
   }
 

@@ -13,6 +13,7 @@ import Fastify from 'fastify';
 import { createBlobsModule } from '../src/modules/blobs/index.js';
 import { type S3rverHandle, startS3rver } from '../test/support/s3rver.js';
 import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.js';
+import { resumableUploadRows } from './blobs-resumable.js';
 import { load } from './lib/load.js';
 import { type BenchRow, quickMode, recordSection } from './lib/report.js';
 
@@ -163,6 +164,10 @@ try {
     console.log(`measured ${name}`);
   }
 
+  // Resumable uploads (tus): rows and notes of their own, measured after the rest.
+  const resumable = await resumableUploadRows(workDir, LARGE_ROUNDS);
+  rows.push(...resumable.rows);
+
   recordSection({
     module: 'blobs',
     command: 'npm run bench:blobs',
@@ -171,6 +176,7 @@ try {
       'Ceiling: a bare Fastify route streaming the same bytes from a file (GET) or into a file without fsync (PUT). Workyard PUTs on disk fsync the file and its directory, so PUT ratios on disk show the price of durability.',
       'Embedded database (SQLite, SQL queue, upload workers in the same process). Write-behind keeps objects up to 1 MiB in SQLite until a worker uploads them; GETs are measured once every upload is done, so they include the fast-tier miss but not the upload work.',
       's3rver is a JavaScript S3 emulator (Koa, files on disk): s3rver rows measure Workyard plus s3rver, not what S3 would give.',
+      ...resumable.notes,
     ],
     rows,
   });

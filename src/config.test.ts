@@ -37,6 +37,16 @@ describe('configuration', () => {
     expect(config.s3).toMatchObject({ endpoint: 'http://127.0.0.1:9000', bucket: 'blobs', region: 'us-east-1', forcePathStyle: true });
   });
 
+  it('keeps resumable uploads in a bucket of their own, and lets them expire after a day by default', () => {
+    expect(loadConfig({ WORKYARD_S3_BUCKET: 'blobs' }).s3?.uploadsBucket).toBe('blobs-uploads');
+    expect(loadConfig({ WORKYARD_S3_BUCKET: 'blobs', WORKYARD_S3_UPLOADS_BUCKET: 'tus-parts' }).s3?.uploadsBucket).toBe('tus-parts');
+    expect(() => loadConfig({ WORKYARD_S3_BUCKET: 'blobs', WORKYARD_S3_UPLOADS_BUCKET: 'blobs' })).toThrow(/WORKYARD_S3_UPLOADS_BUCKET.*other than WORKYARD_S3_BUCKET/);
+    expect(() => loadConfig({ WORKYARD_S3_BUCKET: 'b'.repeat(60) })).toThrow(/WORKYARD_S3_UPLOADS_BUCKET.*too long/);
+    expect(() => loadConfig({ WORKYARD_S3_BUCKET: 'blobs', WORKYARD_S3_UPLOADS_BUCKET: 'Not_A_Bucket' })).toThrow(/WORKYARD_S3_UPLOADS_BUCKET/);
+    expect(loadConfig({}).blobs.uploadExpiryMs).toBe(24 * 3_600_000);
+    expect(() => loadConfig({ WORKYARD_BLOBS_UPLOAD_EXPIRY_MS: '10' })).toThrow(/WORKYARD_BLOBS_UPLOAD_EXPIRY_MS="10" is invalid/);
+  });
+
   it('traces only when an OTLP endpoint or a traces exporter is named, and not when told none or disabled', () => {
     expect(loadConfig({}).tracing).toBeNull();
     expect(loadConfig({ OTEL_SERVICE_NAME: 'shop' }).tracing).toBeNull();

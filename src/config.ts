@@ -9,6 +9,8 @@ export interface S3Config {
   accessKeyId?: string;
   secretAccessKey?: string;
   forcePathStyle: boolean;
+  /** where unfinished resumable uploads (tus) live: a bucket of their own, so they never show in blob listings (loadConfig always sets it) */
+  uploadsBucket?: string;
 }
 
 export interface Config {
@@ -38,7 +40,13 @@ export interface Config {
   apiKey?: string;
   logLevel: string;
   /** fastTier: where write-behind keeps bytes until uploaded (absent → Redis when configured, else SQL) */
-  blobs: { maxBytes: number; writeBehind: boolean; fastTier?: 'sql' | 'redis' };
+  blobs: {
+    maxBytes: number;
+    writeBehind: boolean;
+    fastTier?: 'sql' | 'redis';
+    /** an unfinished resumable upload (tus) expires this long after it was created, and is swept */
+    uploadExpiryMs: number;
+  };
   /**
    * hostConcurrency / hostRate: page tasks of one host running at once, and started per window,
    * across every worker process (the queue's groups: one per host); 0 lifts the limit.
@@ -129,7 +137,21 @@ function s3(env: Env): S3Config | undefined {
     secretAccessKey: read(env, 'WORKYARD_S3_SECRET_ACCESS_KEY'),
     // MinIO and s3rver serve buckets by path, not by virtual host.
     forcePathStyle: boolean(env, 'WORKYARD_S3_FORCE_PATH_STYLE', endpoint !== undefined),
+    uploadsBucket: uploadsBucket(env, bucket),
   };
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** The uploads bucket: WORKYARD_S3_UPLOADS_BUCKET, else the blob bucket's name with "-uploads" (when that fits). */
+function uploadsBucket(env: Env, bucket: string): string {
+  const given = read(env, 'WORKYARD_S3_UPLOADS_BUCKET');
+  const name = given ?? `${bucket}-uploads`;
+  if (!BUCKET_NAME.test(name)) {
+    throw new ConfigError('WORKYARD_S3_UPLOADS_BUCKET', given ? 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)' : `a bucket name: "${name}" (the default) is too long`, given ?? '');
+  }
+  if (name === bucket) throw new ConfigError('WORKYARD_S3_UPLOADS_BUCKET', 'a bucket other than WORKYARD_S3_BUCKET (unfinished uploads would show as blobs)', name);
+  return name;
 }
 
 /** `WORKYARD_RATE_LIMIT_GROUPS=harvest=10,blobs=200`: per-group maxima (0 lifts the limit for that group). */
@@ -176,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxBytes: integer(env, 'WORKYARD_BLOBS_MAX_BYTES', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
       writeBehind: boolean(env, 'WORKYARD_BLOBS_WRITE_BEHIND', false),
       fastTier: blobsFastTier(env),
+      uploadExpiryMs: integer(env, 'WORKYARD_BLOBS_UPLOAD_EXPIRY_MS', 24 * 3_600_000, 1_000, 365 * 24 * 3_600_000),
     },
     harvest: {
       allowPrivate: boolean(env, 'WORKYARD_HARVEST_ALLOW_PRIVATE', false),

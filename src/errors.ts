@@ -11,6 +11,7 @@ export const ErrorCodes = {
   method_not_allowed: 405,
   request_timeout: 408,
   conflict: 409,
+  gone: 410,
   precondition_failed: 412,
   payload_too_large: 413,
   uri_too_long: 414,

@@ -17,6 +17,10 @@ const OWN_LIMITS: Record<string, number> = {
   'POST /put/': 10 * MiB,
   // streamed to the store, never buffered: WORKYARD_BLOBS_MAX_BYTES (set small for this test)
   'PUT /blobs/{*}': BLOBS_MAX_BYTES,
+  // resumable uploads (tus): no request carries more than a blob may hold
+  'POST /uploads': BLOBS_MAX_BYTES,
+  'PATCH /uploads/{id}': BLOBS_MAX_BYTES,
+  'DELETE /uploads/{id}': BLOBS_MAX_BYTES,
 };
 
 describe('body size limits on every route', () => {

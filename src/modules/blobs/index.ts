@@ -2,9 +2,12 @@
 // streaming routes, the compatible base64 routes, and optional write-behind for small objects.
 import type { App, AppContext, ModuleInstance, WorkyardModule } from '../../app-context.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
+import { openUploadStore } from '../../infra/blobstore/upload-store.js';
 import { BlobService } from './blob-service.js';
 import { compatBlobRoutes } from './routes-compat.js';
 import { nativeBlobRoutes } from './routes-native.js';
+import { uploadMigrations } from './upload-migrations.js';
+import { ResumableUploads, uploadRoutes } from './uploads.js';
 import { UPLOAD_JOB, type UploadJobData, WriteBehind, type WriteBehindOptions } from './write-behind.js';
 
 export type BlobsModuleOptions = Pick<WriteBehindOptions, 'leaseMs' | 'sweepAfterMs' | 'sweepEveryMs'>;
@@ -12,6 +15,8 @@ export type BlobsModuleOptions = Pick<WriteBehindOptions, 'leaseMs' | 'sweepAfte
 /** One app's blobs: the service the routes use, and the write-behind path its jobs drain. */
 export class BlobsInstance implements ModuleInstance {
   readonly service: BlobService;
+  /** resumable uploads (tus) at /uploads, landing through `service` */
+  readonly uploads: ResumableUploads;
   private readonly writeBehind: WriteBehind;
 
   constructor(
@@ -20,6 +25,7 @@ export class BlobsInstance implements ModuleInstance {
   ) {
     this.writeBehind = new WriteBehind(ctx.fastTier, ctx.blobs, ctx.queue, { ...options, log: ctx.log });
     this.service = new BlobService(ctx.blobs, ctx.config.blobs.writeBehind ? this.writeBehind : null);
+    this.uploads = new ResumableUploads(ctx, this.service, openUploadStore(ctx.config, ctx.log));
   }
 
   async routes(app: App): Promise<void> {
@@ -27,21 +33,25 @@ export class BlobsInstance implements ModuleInstance {
     if (this.ctx.config.blobs.writeBehind) await this.ctx.fastTier.checkPersistence(this.ctx.log);
     await nativeBlobRoutes(app, this.ctx, this.service);
     compatBlobRoutes(app, this.service);
+    await this.uploads.store.ready();
+    await uploadRoutes(app, this.uploads);
   }
 
   jobs(queue: JobQueue): void {
     // Uploads run even with write-behind off, so that entries left from when it was on drain.
     queue.process<UploadJobData, { outcome: string }>(UPLOAD_JOB, async (job) => ({ outcome: await this.writeBehind.upload(job.data.key, job.data.version) }), { concurrency: 8 });
     if (this.ctx.config.blobs.writeBehind) this.writeBehind.startSweeper();
+    this.uploads.startSweeper();
   }
 
   async close(): Promise<void> {
+    await this.uploads.close();
     await this.writeBehind.close();
   }
 }
 
 export function createBlobsModule(options: BlobsModuleOptions = {}): WorkyardModule<BlobsInstance> {
-  return { name: 'blobs', create: (ctx) => new BlobsInstance(ctx, options) };
+  return { name: 'blobs', migrations: uploadMigrations, create: (ctx) => new BlobsInstance(ctx, options) };
 }
 
 export const blobsModule = createBlobsModule();

@@ -43,6 +43,7 @@ export interface Config {
    * hostConcurrency / hostRate: page tasks of one host running at once, and started per window,
    * across every worker process (the queue's groups: one per host); 0 lifts the limit.
    */
+  webhooks: { allowPrivate: boolean };
   harvest: { allowPrivate: boolean; respectRobots: boolean; maxImageBytes: number; hostConcurrency: number; hostRate: { max: number; windowMs: number } };
   /**
    * Requests per window per client address and route group (a route's tag in /docs); 0 = no
@@ -176,6 +177,10 @@ export function loadConfig(env: Env = process.env): Config {
       maxBytes: integer(env, 'WORKYARD_BLOBS_MAX_BYTES', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
       writeBehind: boolean(env, 'WORKYARD_BLOBS_WRITE_BEHIND', false),
       fastTier: blobsFastTier(env),
+    },
+    webhooks: {
+      // off: a webhook URL is a way to make the server send requests into its own network
+      allowPrivate: boolean(env, 'WORKYARD_WEBHOOKS_ALLOW_PRIVATE', false),
     },
     harvest: {
       allowPrivate: boolean(env, 'WORKYARD_HARVEST_ALLOW_PRIVATE', false),

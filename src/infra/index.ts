@@ -22,6 +22,7 @@ import { SqlFastTier } from './fast-tier/sql.js';
 import type { EventOutbox } from './events/contract.js';
 import { eventsMigrations } from './events/migrations.js';
 import { SqlEventOutbox } from './events/sql-outbox.js';
+import { recordTaskEvents } from './events/task-events.js';
 
 export interface DependencyCheck {
   name: DependencyName;
@@ -63,11 +64,14 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
   const database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.dependencyTimeoutMs });
   const dependencies: DependencyCheck[] = [{ name: database.dependency, ping: () => database.ping() }];
   const drivers: Record<string, string> = { database: database.dialect };
+  const events = new SqlEventOutbox(database, log, { pollMs: options.eventsPollMs });
 
   const { queue, driver: queueDriver } = await openJobQueue(config, database, log, {
     leaseMs: options.queueLeaseMs ?? config.queueLeaseMs,
     pollMs: options.queuePollMs,
     stalledCheckMs: options.queueStalledCheckMs,
+    // task.completed / task.failed for every job (infra/events/task-events.ts)
+    onFinished: recordTaskEvents(events),
   });
   drivers.queue = queueDriver;
   if (queue.driver === 'bullmq') dependencies.push({ name: 'redis', ping: () => queue.ping() });
@@ -93,8 +97,6 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
   // The fast tier: SQL unless Redis is asked for, or configured and nothing is asked for.
   const fastTierClient = (config.blobs.fastTier ?? (config.redisUrl ? 'redis' : 'sql')) === 'redis' ? createRedisClient(config, { name: 'workyard-blobs' }) : undefined;
   const fastTier: FastTier = fastTierClient ? new RedisFastTier(fastTierClient, { prefix: config.redisPrefix, timeoutMs: config.dependencyTimeoutMs }) : new SqlFastTier(database);
-
-  const events = new SqlEventOutbox(database, log, { pollMs: options.eventsPollMs });
 
   return {
     database,

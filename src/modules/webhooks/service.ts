@@ -10,6 +10,7 @@ import type { AppContext } from '../../app-context.js';
 import type { OutboxEvent } from '../../infra/events/contract.js';
 import { newEventId } from '../../infra/events/sql-outbox.js';
 import type { EnqueueOptions } from '../../infra/queue/contract.js';
+import { TickBatch, batchedLookup } from '../../infra/tick-batch.js';
 import { DEFAULT_RETRY_DELAYS_MS, retryDelay } from './retry-schedule.js';
 import { type SendResult, WebhookSender } from './sender.js';
 import { type AttemptOutcome, type DeliveryRow, type Endpoint, WebhooksStore } from './store.js';
@@ -38,6 +39,10 @@ export class WebhooksService {
   readonly store: WebhooksStore;
   readonly sender: WebhookSender;
   readonly retryDelays: readonly number[];
+  // Concurrent attempts share their reads and their writes: one statement (one transaction) for
+  // many deliveries, rather than four each queued behind SQLite's one writer.
+  private readonly lookups: ReturnType<typeof batchedLookup<{ delivery: DeliveryRow; endpoint: Endpoint | null }>>;
+  private readonly attemptWrites: TickBatch<{ delivery: DeliveryRow; outcome: AttemptOutcome }, boolean>;
 
   constructor(
     private readonly ctx: AppContext,
@@ -46,6 +51,8 @@ export class WebhooksService {
     this.store = new WebhooksStore(ctx.database);
     this.retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.sender = new WebhookSender({ allowPrivate: ctx.config.webhooks.allowPrivate, timeoutMs: options.attemptTimeoutMs ?? 10_000 });
+    this.lookups = batchedLookup((ids) => this.store.deliveriesWithEndpoints(ids), 200);
+    this.attemptWrites = new TickBatch((items) => this.store.recordAttempts(items), { maxBatch: 200, maxInFlight: ctx.database.dialect === 'sqlite' ? 1 : 4 });
   }
 
   /** The outbox consumer: a delivery and its first attempt's job for every endpoint that takes the event. */
@@ -72,19 +79,19 @@ export class WebhooksService {
 
   /** One attempt of one delivery (the job handler). */
   async attempt(job: DeliverJob, signal: AbortSignal): Promise<string> {
-    const delivery = await this.store.delivery(job.deliveryId);
-    if (!delivery || delivery.state !== 'pending') return 'nothing to send';
+    const found = await this.lookups.get(job.deliveryId);
+    if (!found || found.delivery.state !== 'pending') return 'nothing to send';
+    const { delivery, endpoint } = found;
     if (job.attempt <= delivery.attempts) {
       // This attempt was made (a job replayed after a crash, or an older schedule's): at most make
       // sure the next one is on the queue, in case the crash came before it was enqueued.
       if (job.attempt === delivery.attempts && delivery.next_attempt_at !== null) await this.enqueueAttempt(delivery, job.attempt + 1, delivery.next_attempt_at);
       return 'attempt made already';
     }
-    const endpoint = await this.store.endpoint(delivery.endpoint_id);
     if (!endpoint?.enabled) return 'endpoint disabled or deleted';
     const result = await this.sender.send(endpoint.url, endpoint.secret, { id: delivery.event_id, body: delivery.body }, signal);
     const outcome = this.outcomeOf(delivery, job.attempt, result);
-    if (!(await this.store.recordAttempt(delivery, outcome))) return 'attempt made already';
+    if (!(await this.attemptWrites.add({ delivery, outcome }))) return 'attempt made already';
     if (outcome.disableEndpoint) this.ctx.log.warn({ endpoint: endpoint.id, url: endpoint.url }, 'webhooks: endpoint answered 410 Gone and is disabled');
     if (outcome.nextAttemptAt !== null) await this.enqueueAttempt(delivery, job.attempt + 1, outcome.nextAttemptAt);
     return outcome.state === 'succeeded' ? `delivered: HTTP ${result.statusCode}` : `attempt ${job.attempt} failed: ${result.statusCode ?? result.error}`;

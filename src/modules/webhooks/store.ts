@@ -138,19 +138,38 @@ export class WebhooksStore {
     });
   }
 
-  /** Records an attempt and what it decides, in one transaction; false if that attempt was recorded already. */
-  async recordAttempt(delivery: DeliveryRow, outcome: AttemptOutcome): Promise<boolean> {
+  /** Deliveries by id, each with its endpoint (null when deleted): one statement for many. */
+  async deliveriesWithEndpoints(ids: string[]): Promise<Map<string, { delivery: DeliveryRow; endpoint: Endpoint | null }>> {
+    const rows = await this.database.run((db) => db.selectFrom('webhooks_deliveries').selectAll().where('id', 'in', ids).execute());
+    const endpointIds = [...new Set(rows.map((row) => row.endpoint_id))];
+    const endpoints = endpointIds.length ? await this.database.run((db) => db.selectFrom('webhooks_endpoints').selectAll().where('id', 'in', endpointIds).execute()) : [];
+    const byId = new Map(endpoints.map((row) => [row.id, endpointOf(row)]));
+    return new Map(rows.map((row) => [row.id, { delivery: row, endpoint: byId.get(row.endpoint_id) ?? null }]));
+  }
+
+  /**
+   * Records attempts and what they decide, all in one transaction (a batch of concurrent
+   * deliveries); for each, false if that attempt was recorded already.
+   */
+  async recordAttempts(items: { delivery: DeliveryRow; outcome: AttemptOutcome }[]): Promise<boolean[]> {
     return this.database.run((db) =>
       db.transaction().execute(async (trx) => {
-        const inserted = await trx.insertInto('webhooks_attempts').values(outcome.attempt).onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing()).executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
-        await trx
-          .updateTable('webhooks_deliveries')
-          .set({ state: outcome.state, attempts: outcome.attempt.attempt, next_attempt_at: outcome.nextAttemptAt, last_status: outcome.attempt.status_code, updated_at: Date.now() })
-          .where('id', '=', delivery.id)
-          .execute();
-        if (outcome.disableEndpoint) await disable(trx, delivery.endpoint_id, outcome.disableEndpoint);
-        return true;
+        const results: boolean[] = [];
+        for (const { delivery, outcome } of items) {
+          const inserted = await trx.insertInto('webhooks_attempts').values(outcome.attempt).onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing()).executeTakeFirst();
+          if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
+            results.push(false);
+            continue;
+          }
+          await trx
+            .updateTable('webhooks_deliveries')
+            .set({ state: outcome.state, attempts: outcome.attempt.attempt, next_attempt_at: outcome.nextAttemptAt, last_status: outcome.attempt.status_code, updated_at: Date.now() })
+            .where('id', '=', delivery.id)
+            .execute();
+          if (outcome.disableEndpoint) await disable(trx, delivery.endpoint_id, outcome.disableEndpoint);
+          results.push(true);
+        }
+        return results;
       }),
     );
   }

@@ -144,7 +144,7 @@ for (const driver of await driverMatrix()) {
       const quick = await wy.register(receiver.url('/quick'), ['feedback.saved'], receiver.secret);
       const started = Date.now();
       for (let i = 0; i < 40; i++) await post('/feedback/sync', feedback(400 + i));
-      // the stuck endpoint's 40 deliveries each hold a slot for the 1 s timeout, 8 at a time at most
+      // the stuck endpoint's 40 deliveries each hold a slot for the 1 s timeout, 32 at a time at most (of 128)
       await vi.waitFor(() => expect(receiver.ofType('feedback.saved', '/quick')).toHaveLength(40), { timeout: 10_000 });
       expect(Date.now() - started).toBeLessThan(4_000);
       receiver.answer = () => ({ status: 200 });

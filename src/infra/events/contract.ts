@@ -37,6 +37,13 @@ export interface EventOutbox {
    * processes that run workers; several processes may consume at once (hence idempotent consumers).
    */
   consume(consumer: EventConsumer): void;
+  /**
+   * Whether an event of this type has a taker. Recorders of many events that no one may want
+   * (task events: one per job) ask first; the others always record. True until setInterest.
+   */
+  wants(type: string): boolean;
+  /** The types consumers take (null: all), as the webhooks module learns them from its endpoints. */
+  setInterest(types: ReadonlySet<string> | null): void;
   /** Events recorded for `type` (newest first, at most `limit`): for operators and tests. */
   list(filter: { type?: string; limit?: number }): Promise<OutboxEvent[]>;
   close(): Promise<void>;

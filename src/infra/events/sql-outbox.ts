@@ -37,6 +37,7 @@ export class SqlEventOutbox implements EventOutbox {
   private again = false;
   private closed = false;
   private lastPrune = 0;
+  private interest: ReadonlySet<string> | null = null;
   private readonly pollMs: number;
   private readonly batchSize: number;
   private readonly retentionMs: number;
@@ -64,6 +65,14 @@ export class SqlEventOutbox implements EventOutbox {
 
   async record(events: NewEvent[]): Promise<void> {
     await this.database.run((db) => this.recordIn(db, events));
+  }
+
+  wants(type: string): boolean {
+    return this.interest === null || this.interest.has(type);
+  }
+
+  setInterest(types: ReadonlySet<string> | null): void {
+    this.interest = types;
   }
 
   consume(consumer: EventConsumer): void {

@@ -68,3 +68,26 @@ for (const driver of await driverMatrix()) {
     });
   });
 }
+
+describe('task events only while a webhook takes them', () => {
+  it('records no task event with no taker, and records them once one is registered', async () => {
+    const [sqlite] = await driverMatrix();
+    const receiver = await startWebhookReceiver();
+    const wy = await startWebhooksWorkyard(sqlite, { modules: [tasksModule, feedbackModule] });
+    try {
+      await wy.register(receiver.url('/saved'), ['feedback.saved'], receiver.secret);
+      const post = () => wy.workyard.app.inject({ method: 'POST', url: '/feedback/async', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'A', email: 'a@example.com', message: 'm' }) });
+      const before = (await post()).json().task_id;
+      await wy.workyard.ctx.queue.waitForFinish(before, 10_000);
+      await vi.waitFor(() => expect(receiver.ofType('feedback.saved').map((m) => m.data.id)).toContain(before), { timeout: 10_000 });
+      expect(await wy.workyard.ctx.events.list({ type: 'task.completed' })).toEqual([]);
+
+      await wy.register(receiver.url('/tasks'), ['task.completed'], receiver.secret);
+      const after = (await post()).json().task_id;
+      await vi.waitFor(() => expect(receiver.ofType('task.completed').map((m) => m.data.id)).toEqual([after]), { timeout: 10_000 });
+    } finally {
+      await wy.close();
+      await receiver.close();
+    }
+  });
+});

@@ -15,6 +15,7 @@ export function createWebhooksModule(options: WebhooksOptions = {}): WorkyardMod
     migrations: webhooksMigrations,
     create(ctx): ModuleInstance {
       const service = new WebhooksService(ctx, options);
+      service.watchInterest();
       return {
         routes: (app) => webhooksRoutes(app, ctx, service),
         jobs: (queue) => registerWebhooksJobs(queue, service, ctx),

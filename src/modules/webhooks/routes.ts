@@ -41,6 +41,7 @@ export function webhooksRoutes(app: App, ctx: AppContext, service: WebhooksServi
     checkSecret(secret);
     const endpoint = { id: newEndpointId(), url: url.href, events: request.body.events, secret, enabled: true, disabledReason: null, createdAt: Date.now() };
     await store.createEndpoint(endpoint);
+    await service.refreshInterest();
     return reply.status(201).send({ ...endpointView(endpoint), secret });
   });
 
@@ -65,6 +66,7 @@ export function webhooksRoutes(app: App, ctx: AppContext, service: WebhooksServi
     },
   }, async (request, reply) => {
     if (!(await store.deleteEndpoint(request.params.id))) throw notFound(`webhook ${request.params.id}`);
+    await service.refreshInterest();
     return reply.status(204).send(null);
   });
 

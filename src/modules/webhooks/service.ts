@@ -43,6 +43,7 @@ export class WebhooksService {
   // many deliveries, rather than four each queued behind SQLite's one writer.
   private readonly lookups: ReturnType<typeof batchedLookup<{ delivery: DeliveryRow; endpoint: Endpoint | null }>>;
   private readonly attemptWrites: TickBatch<{ delivery: DeliveryRow; outcome: AttemptOutcome }, boolean>;
+  private interestTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ctx: AppContext,
@@ -97,7 +98,24 @@ export class WebhooksService {
     return outcome.state === 'succeeded' ? `delivered: HTTP ${result.statusCode}` : `attempt ${job.attempt} failed: ${result.statusCode ?? result.error}`;
   }
 
+  /**
+   * Tells this process's outbox which event types some endpoint takes, now and every second
+   * after (endpoints registered through another process are learnt within that second).
+   */
+  watchInterest(): void {
+    const refresh = () => void this.refreshInterest().catch((error) => this.ctx.log.warn({ err: error }, 'webhooks: reading the endpoints failed'));
+    refresh();
+    this.interestTimer = setInterval(refresh, INTEREST_REFRESH_MS);
+    this.interestTimer.unref();
+  }
+
+  async refreshInterest(): Promise<void> {
+    const endpoints = await this.store.endpoints();
+    this.ctx.events.setInterest(new Set(endpoints.filter((endpoint) => endpoint.enabled).flatMap((endpoint) => endpoint.events)));
+  }
+
   async close(): Promise<void> {
+    if (this.interestTimer) clearInterval(this.interestTimer);
     await this.sender.close();
   }
 
@@ -128,6 +146,8 @@ export class WebhooksService {
     return { group: endpointId, attempts: 5, backoffMs: 1_000 };
   }
 }
+
+const INTEREST_REFRESH_MS = 1_000;
 
 const jobIdOf = (deliveryId: string, attempt: number) => `webhook-${deliveryId}-${attempt}`;
 

@@ -25,7 +25,7 @@ import { type BenchRow, quickMode, recordSection } from './lib/report.js';
 const QUICK = quickMode();
 const EVENTS = QUICK ? 2_000 : 5_000;
 const LOAD_SECONDS = QUICK ? 2 : 4;
-const CONCURRENCY = 64; // the delivery job's worker concurrency (jobs.ts)
+const CONCURRENCY = 32; // one endpoint's deliveries run at most 32 at once (jobs.ts)
 const DEADLINE_MS = 150_000;
 const JSON_BODY = JSON.stringify({ name: 'Ada Lovelace', email: 'ada@example.com', message: 'The engine works, and it is fast.', rating: 5 });
 
@@ -141,7 +141,7 @@ try {
     module: 'webhooks',
     command: `npm run bench:webhooks${QUICK ? ' -- --quick' : ''}`,
     notes: [
-      `${EVENTS} events recorded in the outbox in batches of 500, each delivered (signed, POSTed, attempt recorded) to one endpoint; the receiver runs in a worker thread and answers 204. Delivery job concurrency ${CONCURRENCY}.`,
+      `${EVENTS} events recorded in the outbox in batches of 500, each delivered (signed, POSTed, attempt recorded) to one endpoint; the receiver runs in a worker thread and answers 204. One endpoint: at most ${CONCURRENCY} of its deliveries at once (its queue group), the ceiling sends with the same concurrency.`,
       `POST /feedback/sync: autocannon, 50 connections, ${LOAD_SECONDS} s per run, runs interleaved none, with, none, with (best of each). Embedded: none ${embedded.none}; with ${embedded.with} requests/s. API and worker apart: none ${apart.none}; with ${apart.with} requests/s. Events are recorded in the save's transaction with or without a webhook: the difference is the deliveries made meanwhile.${embedded.backlogs + apart.backlogs ? ` Deliveries still outstanding 60 s after a run: ${embedded.backlogs + apart.backlogs}.` : ''}`,
       "Where the cost comes from: every delivery is a queue job (claimed through the per-endpoint group gate, finished) and an attempt written to SQL; on SQLite these writes share one writer with the saves, in one process (embedded) or across two (apart, where the file lock makes it worse: the API's group commits wait for the worker's writes). The outbox row itself is written with or without a webhook, so it is in both figures.",
       'Run on a shared 2-core machine (several engineers running tests at once): figures swing run to run; the ratios, measured in the same run, are the steadier comparison.',

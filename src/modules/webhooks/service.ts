@@ -89,7 +89,12 @@ export class WebhooksService {
       if (job.attempt === delivery.attempts && delivery.next_attempt_at !== null) await this.enqueueAttempt(delivery, job.attempt + 1, delivery.next_attempt_at);
       return 'attempt made already';
     }
-    if (!endpoint?.enabled) return 'endpoint disabled or deleted';
+    if (!endpoint) return 'endpoint deleted';
+    if (!endpoint.enabled) {
+      // listed as dead rather than pending forever; POST …/retry once the endpoint is registered again
+      await this.store.abandon(delivery.id);
+      return 'endpoint disabled';
+    }
     const result = await this.sender.send(endpoint.url, endpoint.secret, { id: delivery.event_id, body: delivery.body }, signal);
     const outcome = this.outcomeOf(delivery, job.attempt, result);
     if (!(await this.attemptWrites.add({ delivery, outcome }))) return 'attempt made already';

@@ -174,6 +174,11 @@ export class WebhooksStore {
     );
   }
 
+  /** A pending delivery that will not be sent: its endpoint was disabled (410) before its turn. */
+  async abandon(id: string): Promise<void> {
+    await this.database.run((db) => db.updateTable('webhooks_deliveries').set({ state: 'dead', next_attempt_at: null, updated_at: Date.now() }).where('id', '=', id).where('state', '=', 'pending').execute());
+  }
+
   /** A delivery sent again on request: pending, due now. */
   async reopen(id: string): Promise<void> {
     await this.database.run((db) => db.updateTable('webhooks_deliveries').set({ state: 'pending', next_attempt_at: Date.now(), updated_at: Date.now() }).where('id', '=', id).execute());

@@ -133,6 +133,7 @@ for (const driver of await driverMatrix()) {
       expect(await deliveries(gone)).toHaveLength(1);
       expect(receiver.requests - before).toBe(1);
       expect((await wy.admin('POST', `/webhooks/${gone}/test`)).statusCode).toBe(409);
+      expect((await wy.admin('POST', `/webhooks/${gone}/deliveries/${(await deliveries(gone))[0].id}/retry`)).statusCode).toBe(409);
       receiver.answer = () => ({ status: 200 });
       await wy.admin('DELETE', `/webhooks/${gone}`);
       await wy.admin('DELETE', `/webhooks/${alive}`);
@@ -194,6 +195,28 @@ describe('webhooks: redirects', () => {
       const ping = (await wy.admin('POST', `/webhooks/${id}/test`)).json();
       await vi.waitFor(async () => expect((await wy.admin('GET', `/webhooks/${id}/deliveries`)).json()[0]).toMatchObject({ id: ping.delivery_id, state: 'dead', last_status: 307 }), { timeout: 10_000 });
       expect(receiver.requests).toBe(1);
+    } finally {
+      await wy.close();
+      await receiver.close();
+    }
+  });
+});
+
+describe('webhooks: deliveries waiting when their endpoint is disabled', () => {
+  it('are listed dead, not pending forever', async () => {
+    const receiver = await startWebhookReceiver();
+    const [sqlite] = await driverMatrix();
+    const wy = await startWebhooksWorkyard(sqlite, { webhooks: { retryDelaysMs: [1_500] } });
+    try {
+      receiver.answer = (_path, _times, type) => (type === 'ping' ? { status: 410 } : { status: 500 });
+      const id = await wy.register(receiver.url('/h'), ['feedback.saved'], receiver.secret);
+      await wy.workyard.app.inject({ method: 'POST', url: '/feedback/sync', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(feedback(1)) });
+      const list = async () => (await wy.admin('GET', `/webhooks/${id}/deliveries`)).json() as any[];
+      // the save's delivery failed once and waits 1.5 s for its retry; meanwhile a ping meets 410
+      await vi.waitFor(async () => expect((await list())[0]).toMatchObject({ event_type: 'feedback.saved', state: 'pending', attempts: 1 }), { timeout: 10_000 });
+      await wy.admin('POST', `/webhooks/${id}/test`);
+      await vi.waitFor(async () => expect((await wy.admin('GET', `/webhooks/${id}`)).json().enabled).toBe(false), { timeout: 10_000 });
+      await vi.waitFor(async () => expect((await list()).find((d) => d.event_type === 'feedback.saved')).toMatchObject({ state: 'dead', attempts: 1, next_attempt_at: null }), { timeout: 10_000 });
     } finally {
       await wy.close();
       await receiver.close();

@@ -51,6 +51,7 @@ export interface Config {
    * hostConcurrency / hostRate: page tasks of one host running at once, and started per window,
    * across every worker process (the queue's groups: one per host); 0 lifts the limit.
    */
+  webhooks: { allowPrivate: boolean };
   harvest: { allowPrivate: boolean; respectRobots: boolean; maxImageBytes: number; hostConcurrency: number; hostRate: { max: number; windowMs: number } };
   /**
    * Requests per window per client address and route group (a route's tag in /docs); 0 = no
@@ -199,6 +200,10 @@ export function loadConfig(env: Env = process.env): Config {
       writeBehind: boolean(env, 'WORKYARD_BLOBS_WRITE_BEHIND', false),
       fastTier: blobsFastTier(env),
       uploadExpiryMs: integer(env, 'WORKYARD_BLOBS_UPLOAD_EXPIRY_MS', 24 * 3_600_000, 1_000, 365 * 24 * 3_600_000),
+    },
+    webhooks: {
+      // off: a webhook URL is a way to make the server send requests into its own network
+      allowPrivate: boolean(env, 'WORKYARD_WEBHOOKS_ALLOW_PRIVATE', false),
     },
     harvest: {
       allowPrivate: boolean(env, 'WORKYARD_HARVEST_ALLOW_PRIVATE', false),

@@ -19,6 +19,10 @@ import type { FastTier } from './fast-tier/contract.js';
 import { RedisFastTier } from './fast-tier/redis.js';
 import { fastTierMigrations } from './fast-tier/migrations.js';
 import { SqlFastTier } from './fast-tier/sql.js';
+import type { EventOutbox } from './events/contract.js';
+import { eventsMigrations } from './events/migrations.js';
+import { SqlEventOutbox } from './events/sql-outbox.js';
+import { recordTaskEvents } from './events/task-events.js';
 
 export interface DependencyCheck {
   name: DependencyName;
@@ -35,6 +39,8 @@ export interface Infra {
   blobs: BlobStore;
   /** where blobs write-behind keeps acknowledged bytes until they are uploaded to `blobs` */
   fastTier: FastTier;
+  /** events recorded with the changes they report (outbox), for webhooks */
+  events: EventOutbox;
   /** what /readyz reports on */
   dependencies: DependencyCheck[];
   /** the driver each role uses, for /readyz and /metrics */
@@ -42,7 +48,7 @@ export interface Infra {
 }
 
 /** The drivers' own tables, migrated with the modules' on start and by `workyard migrate`. */
-export const infraMigrations: MigrationSet[] = [queueMigrations, countersMigrations, fastTierMigrations];
+export const infraMigrations: MigrationSet[] = [queueMigrations, countersMigrations, fastTierMigrations, eventsMigrations];
 
 export interface InfraOptions {
   /** overrides for tests: a short lease makes stalled-job recovery quick to observe */
@@ -50,17 +56,22 @@ export interface InfraOptions {
   queuePollMs?: number;
   /** BullMQ: how often workers look for stalled jobs (default: the lease) */
   queueStalledCheckMs?: number;
+  /** how often event consumers look for events other processes recorded (default 250 ms) */
+  eventsPollMs?: number;
 }
 
 export async function createInfra(config: Config, log: FastifyBaseLogger, options: InfraOptions = {}): Promise<Infra & { close(graceMs?: number): Promise<void> }> {
   const database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.dependencyTimeoutMs });
   const dependencies: DependencyCheck[] = [{ name: database.dependency, ping: () => database.ping() }];
   const drivers: Record<string, string> = { database: database.dialect };
+  const events = new SqlEventOutbox(database, log, { pollMs: options.eventsPollMs });
 
   const { queue, driver: queueDriver } = await openJobQueue(config, database, log, {
     leaseMs: options.queueLeaseMs ?? config.queueLeaseMs,
     pollMs: options.queuePollMs,
     stalledCheckMs: options.queueStalledCheckMs,
+    // task.completed / task.failed for every job (infra/events/task-events.ts)
+    onFinished: recordTaskEvents(events),
   });
   drivers.queue = queueDriver;
   if (queue.driver === 'bullmq') dependencies.push({ name: 'redis', ping: () => queue.ping() });
@@ -93,6 +104,7 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
     counters,
     blobs,
     fastTier,
+    events,
     dependencies,
     drivers,
     async close(graceMs = 10_000) {
@@ -110,6 +122,8 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
         step('counters', counters.close().finally(closeCountersClient)),
         step('queue', queue.close(graceMs)),
       ]);
+      // After the queue: a job finishing in its grace period may still record an event.
+      await step('events', events.close());
       // The fast tier after the queue: upload jobs in their grace period still use it.
       const closeFastTier = fastTierClient && closeRedisClient(fastTierClient);
       await step('blobs, fast tier and database', Promise.all([blobs.close(), closeFastTier, database.close()]), Math.max(deadline - Date.now(), config.dependencyTimeoutMs));

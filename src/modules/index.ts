@@ -9,5 +9,6 @@ import { queuesModule } from './queues/index.js';
 import { schedulesModule } from './schedules/index.js';
 import { statsModule } from './stats/index.js';
 import { tasksModule } from './tasks/index.js';
+import { webhooksModule } from './webhooks/index.js';
 
-export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule, harvestModule, blobsModule, statsModule, schedulesModule, queuesModule];
+export const modules: WorkyardModule[] = [tasksModule, dashboardModule, feedbackModule, computeModule, harvestModule, blobsModule, statsModule, schedulesModule, queuesModule, webhooksModule];

@@ -8,7 +8,7 @@ import type { KyselyPlugin } from 'kysely';
 import type { Config } from '../../src/config.js';
 import { type Database, openDatabase } from '../../src/infra/db/database.js';
 import { migrateToLatest } from '../../src/infra/db/migrations.js';
-import type { JobQueue } from '../../src/infra/queue/contract.js';
+import type { FinishHook, JobQueue } from '../../src/infra/queue/contract.js';
 import { openJobQueue } from '../../src/infra/queue/open.js';
 import { queueMigrations } from '../../src/infra/queue/migrations.js';
 import { deleteRedisPrefix } from './redis-keys.js';
@@ -66,7 +66,7 @@ export async function queueSetup(label: QueueSetup['label']): Promise<QueueSetup
 /** A queue on `config`, with its own database connection (when SQL), closed together. */
 export async function openTestQueue(
   config: QueueConfig,
-  tuning: { leaseMs?: number; pollMs?: number; stalledCheckMs?: number } = {},
+  tuning: { leaseMs?: number; pollMs?: number; stalledCheckMs?: number; onFinished?: FinishHook } = {},
   log: QueueLog = quiet,
   /** SQL only: a Kysely plugin on the queue's own connection, to watch or hold its statements */
   databasePlugin?: KyselyPlugin,
@@ -82,6 +82,7 @@ export async function openTestQueue(
     leaseMs,
     pollMs: tuning.pollMs ?? 100,
     stalledCheckMs: tuning.stalledCheckMs ?? Math.max(200, Math.floor(leaseMs / 2)),
+    onFinished: tuning.onFinished,
   });
   const close = queue.close.bind(queue);
   queue.close = async (graceMs?: number) => {

@@ -36,6 +36,8 @@ import {
   runAtOf,
   timeoutOf,
   willRetry,
+  type FinishHook,
+  type FinishedJob,
 } from './contract.js';
 import { batchedLookup } from '../tick-batch.js';
 import { JobWatchers } from './job-watchers.js';
@@ -74,6 +76,8 @@ export interface BullmqQueueOptions {
   /** how often waited jobs are checked in case their finish event was missed (default 1 s) */
   waiterPollMs?: number;
   log?: { warn(obj: object, msg: string): void };
+  /** told of jobs that ended for good, once BullMQ recorded the finish (contract FinishHook) */
+  onFinished?: FinishHook;
 }
 
 interface BullRegistration extends Registration<BullJobContext> {
@@ -558,13 +562,33 @@ export class BullmqJobQueue implements JobQueue {
     // A key is freed keyTtlMs after its job finished (by default with the retention, when BullMQ
     // drops the job); 'failed' also fires for runs that will be retried, which have no finishedOn:
     // their due time is kept while BullMQ still knows it.
-    worker.on('completed', (job) => this.releaseKeyOf(job));
+    worker.on('completed', (job) => {
+      this.releaseKeyOf(job);
+      this.tellFinished(job, 'completed');
+    });
     worker.on('failed', (job) => {
       if (!job) return;
-      if (job.finishedOn) this.releaseKeyOf(job);
-      else keepRetryDueTime(this.redis, this.queueFor(job.name), String(job.id)).catch((error) => this.warn(error, "keeping a retry's due time failed"));
+      if (job.finishedOn) {
+        this.releaseKeyOf(job);
+        this.tellFinished(job, 'failed');
+      } else keepRetryDueTime(this.redis, this.queueFor(job.name), String(job.id)).catch((error) => this.warn(error, "keeping a retry's due time failed"));
     });
     registration.worker = worker;
+  }
+
+  /** The finish hook, after BullMQ moved the job (this event fires once the move succeeded). */
+  private tellFinished(job: Job, state: FinishedJob['state']): void {
+    const hook = this.options.onFinished;
+    if (!hook) return;
+    const finished: FinishedJob = {
+      id: fromBullId(String(job.id)),
+      name: job.name,
+      state,
+      result: state === 'completed' ? (job.returnvalue ?? null) : null,
+      error: state === 'failed' ? (job.failedReason ?? null) : null,
+      finishedAt: job.finishedOn ?? Date.now(),
+    };
+    hook([finished]).catch((error) => this.warn(error, 'the finish hook failed'));
   }
 
   private releaseKeyOf(job: Job): void {

@@ -1,6 +1,7 @@
 // The job queue contract. Two drivers implement it (SQL: embedded default, BullMQ: Redis) and both
 // pass the same conformance suite (queue.conformance.ts); modules see only this interface.
 import type { Queue } from 'bullmq';
+import type { Kysely } from 'kysely';
 
 /** `delayed`: waiting for its run time (runAt, delayMs or a retry's backoff); `queued`: due, waiting for a worker. */
 export type JobState = 'queued' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
@@ -230,6 +231,24 @@ export class InvalidScheduleError extends RangeError {
     super(message);
   }
 }
+
+/** A job that ended for good: completed, or failed with no attempt left (not cancelled). */
+export interface FinishedJob {
+  id: string;
+  name: string;
+  state: 'completed' | 'failed';
+  result: unknown;
+  error: string | null;
+  finishedAt: number;
+}
+
+/**
+ * Told of every job that ended for good, whichever worker process ran it. The SQL driver calls
+ * it inside the transaction that records the finish (`db` is that transaction): what it writes
+ * commits with the finish or not at all. The BullMQ driver calls it once BullMQ has recorded the
+ * finish (`db` undefined): a process that dies in between never makes the call.
+ */
+export type FinishHook = (jobs: FinishedJob[], db?: Kysely<any>) => Promise<void>;
 
 export type JobEvent =
   | { type: 'progress'; jobId: string; name: string; progress: JobProgress }

@@ -4,7 +4,7 @@
 import type { Config } from '../../config.js';
 import type { Database } from '../db/database.js';
 import { BullmqJobQueue } from './bullmq-queue.js';
-import type { JobQueue } from './contract.js';
+import type { FinishHook, JobQueue } from './contract.js';
 import { LocalNotifier, PostgresNotifier } from './notifier.js';
 import { SqlJobQueue } from './sql-queue.js';
 
@@ -15,6 +15,8 @@ export interface QueueTuning {
   pollMs?: number;
   /** BullMQ: how often workers look for stalled jobs (default: the lease) */
   stalledCheckMs?: number;
+  /** told of jobs that ended for good (contract FinishHook) */
+  onFinished?: FinishHook;
 }
 
 export async function openJobQueue(
@@ -32,12 +34,13 @@ export async function openJobQueue(
       leaseMs: tuning.leaseMs,
       stalledCheckMs: tuning.stalledCheckMs,
       log,
+      onFinished: tuning.onFinished,
     });
     return { queue, driver: 'bullmq' };
   }
   if (!database) throw new Error('the SQL queue needs a database');
   const notifier = config.databaseUrl ? new PostgresNotifier(config.databaseUrl, database.db) : new LocalNotifier();
   if (notifier instanceof PostgresNotifier) await notifier.start();
-  const queue = new SqlJobQueue(database, { notifier, leaseMs: tuning.leaseMs, pollMs: tuning.pollMs, log });
+  const queue = new SqlJobQueue(database, { notifier, leaseMs: tuning.leaseMs, pollMs: tuning.pollMs, log, onFinished: tuning.onFinished });
   return { queue, driver: `sql-${database.dialect}` };
 }

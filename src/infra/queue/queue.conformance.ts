@@ -4,11 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppError, TimeoutError } from '../../errors.js';
-import { type JobEvent, type JobQueue, type JobRecord, PermanentJobError } from './contract.js';
+import { type FinishHook, type JobEvent, type JobQueue, type JobRecord, PermanentJobError } from './contract.js';
 
 export interface QueueHarness {
   /** a new queue instance on the shared backing store (a second call = another process, or a restart) */
-  open(tuning?: { leaseMs?: number }): Promise<JobQueue>;
+  open(tuning?: { leaseMs?: number; onFinished?: FinishHook }): Promise<JobQueue>;
   /** removes the backing store */
   dispose(): Promise<void>;
 }
@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface QueueInstances {
   /** a queue on the suite's backing store, closed after the test */
-  open(tuning?: { leaseMs?: number }): Promise<JobQueue>;
+  open(tuning?: { leaseMs?: number; onFinished?: FinishHook }): Promise<JobQueue>;
   /** the harness itself, for a queue the test closes (or abandons) on its own */
   harness(): QueueHarness;
   /** a job name no other test uses */

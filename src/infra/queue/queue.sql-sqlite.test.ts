@@ -7,6 +7,7 @@ import { describeLogsConformance } from './queue-two-logs.conformance.js';
 import { describeJobsConformance } from './queue-two-jobs.conformance.js';
 import { describeControlConformance } from './queue-two-control.conformance.js';
 import { describeJobTraceConformance } from './job-trace.conformance.js';
+import { describeFinishHookConformance } from './queue-finish-hook.conformance.js';
 
 const setup = await queueSetup('sql on sqlite');
 
@@ -25,3 +26,4 @@ describeLogsConformance(setup.label, !setup.available, harness);
 describeJobsConformance(setup.label, !setup.available, harness);
 describeControlConformance(setup.label, !setup.available, harness);
 describeJobTraceConformance(setup.label, !setup.available, harness);
+describeFinishHookConformance(setup.label, !setup.available, harness);

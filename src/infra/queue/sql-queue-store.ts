@@ -3,7 +3,7 @@
 import { type Generated, type Insertable, type Kysely, type RawBuilder, sql } from 'kysely';
 import { chunksOf, insertReturningIds } from '../db/chunks.js';
 import type { SqlDialect } from '../db/database.js';
-import type { JobCounts, JobRecord, JobState, KeyMode } from './contract.js';
+import type { FinishHook, FinishedJob, JobCounts, JobRecord, JobState, KeyMode } from './contract.js';
 import { JOB_STATES, PRIORITY_DEFAULT } from './contract.js';
 import { type KeyedEnqueueResult, enqueueKeyed } from './sql-queue-keys.js';
 import { attemptHistory, parseStoredAttempts } from './attempt-history.js';
@@ -144,6 +144,8 @@ export class SqlQueueStore {
   constructor(
     private readonly db: Kysely<QueueTables>,
     private readonly dialect: SqlDialect,
+    /** told of jobs that ended for good, in the finishing transaction */
+    private readonly onFinished?: FinishHook,
   ) {}
 
   /** Inserts the rows, skipping ids that exist; returns the ids that were new. */
@@ -241,8 +243,25 @@ export class SqlQueueStore {
    * Each row is guarded by the lease holder, so a worker that lost its lease (and whose job runs
    * again elsewhere) cannot overwrite the outcome. Returns the ids that were applied.
    */
-  async finish(outcomes: FinishOutcome[], workerId: string): Promise<Set<string>> {
-    const applied = new Set<string>();
+  async finish(outcomes: FinishOutcome[], workerId: string): Promise<Map<string, string>> {
+    const hook = this.onFinished;
+    if (!hook) return this.finishIn(this.db, outcomes, workerId);
+    return this.db.transaction().execute(async (trx) => {
+      const applied = await this.finishIn(trx, outcomes, workerId);
+      const finished: FinishedJob[] = [];
+      for (const o of outcomes) {
+        const name = applied.get(o.id);
+        if (name === undefined || (o.state !== 'completed' && o.state !== 'failed')) continue;
+        finished.push({ id: o.id, name, state: o.state, result: o.result === null ? null : JSON.parse(o.result), error: o.error, finishedAt: o.finishedAt ?? Date.now() });
+      }
+      if (finished.length) await hook(finished, trx);
+      return applied;
+    });
+  }
+
+  /** finish() on `db` (the store's, or a transaction); the applied ids, with their job names. */
+  private async finishIn(db: Kysely<QueueTables>, outcomes: FinishOutcome[], workerId: string): Promise<Map<string, string>> {
+    const applied = new Map<string, string>();
     // Only the lease holder's row is updated (locked_by is set by a claim and cleared by a
     // finish or a stall recovery, so it also means the job is active). PostgreSQL: naming the
     // state would steer the planner to the partial index of active jobs, whose dead entries
@@ -257,14 +276,14 @@ export class SqlQueueStore {
       // Padding to a power of two keeps the statement texts few, so SQLite's statement cache
       // holds them all; a padding row matches no job.
       for (let size = 2 ** Math.ceil(Math.log2(chunk.length)); rows.length < size; ) rows.push(sql`(null, null, null, null, null, null, null, null)`);
-      const result = await sql<{ id: string }>`
+      const result = await sql<{ id: string; name: string }>`
         update queue_jobs set state = v.column2, result = v.column3, error = v.column4,
           run_at = cast(v.column5 as bigint), finished_at = cast(v.column6 as bigint), lease_until = null, locked_by = null,
           attempt_history = ${appendedRun(sql`v.column7`)}, stack = v.column8
         from (values ${sql.join(rows)}) as v
         where queue_jobs.id = v.column1 and ${guard(chunk)}
-        returning queue_jobs.id`.execute(this.db);
-      for (const row of result.rows) applied.add(row.id);
+        returning queue_jobs.id, queue_jobs.name`.execute(db);
+      for (const row of result.rows) applied.set(row.id, row.name);
     }
     return applied;
   }

@@ -35,6 +35,7 @@ import {
   trimmedStack,
   willRetry,
   type AttemptRecord,
+  type FinishHook,
 } from './contract.js';
 import { TickBatch, batchedLookup } from '../tick-batch.js';
 import { JobWatchers } from './job-watchers.js';
@@ -62,6 +63,8 @@ export interface SqlQueueOptions {
   /** a job stalled more often than this fails (default 1, as BullMQ's maxStalledCount) */
   maxStalls?: number;
   log?: { warn(obj: object, msg: string): void };
+  /** told of jobs that ended for good, in the transaction recording the finish (contract FinishHook) */
+  onFinished?: FinishHook;
 }
 
 /** A claimed job: it stays running until its outcome is recorded (its lease is renewed until then). */
@@ -138,7 +141,7 @@ export class SqlJobQueue implements JobQueue {
     private readonly database: Database,
     private readonly options: SqlQueueOptions,
   ) {
-    this.store = new SqlQueueStore(withTables<QueueTables>(database).db, database.dialect);
+    this.store = new SqlQueueStore(withTables<QueueTables>(database).db, database.dialect, options.onFinished);
     this.scheduler = new Scheduler(new SqlScheduleStore(database), this, { log: options.log });
     this.groupGate = new SqlGroupGate(withTables<GroupTables>(database).db, database.dialect);
     this.control = new SqlControlStore(withTables<ControlTables>(database).db);
@@ -460,7 +463,7 @@ export class SqlJobQueue implements JobQueue {
   }
 
   private async flushOutcomes(batch: Outcome[]): Promise<void[]> {
-    let applied: Set<string> | null = null;
+    let applied: ReadonlyMap<string, string> | null = null;
     for (let attempt = 0; applied === null; attempt++) {
       try {
         applied = await this.store.finish(batch.map((e) => e.outcome), this.workerId);
@@ -468,7 +471,7 @@ export class SqlJobQueue implements JobQueue {
         // The database may be briefly away: keep the outcomes and try again while the lease holds;
         // past it, another worker will run the job again (at-least-once).
         this.options.log?.warn({ err: error, attempt }, 'recording job outcomes failed; retrying');
-        if (this.workers.closed && attempt > 3) applied = new Set();
+        if (this.workers.closed && attempt > 3) applied = new Map();
         else await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
       }
     }

@@ -93,6 +93,7 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
       if (!CONTENT_TYPE.test(contentType)) throw validationError('content-type', 'content-type must be 1 to 255 printable ASCII characters');
       const body = countedBody(request.body as IncomingMessage | undefined, maxBytes);
       const meta = await service.put(key, body, { contentType, contentLength: contentLengthOf(request) });
+      await ctx.events.record([{ type: 'blob.stored', data: { key: meta.key, size: meta.size, etag: meta.etag, content_type: contentType } }]);
       return reply.code(201).header('etag', meta.etag).send({ key: meta.key, size: meta.size, etag: meta.etag });
     });
   });

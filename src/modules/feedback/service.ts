@@ -50,7 +50,7 @@ export class FeedbackService {
     private readonly ctx: AppContext,
     options: FeedbackOptions = {},
   ) {
-    this.store = new FeedbackStore(ctx.database);
+    this.store = new FeedbackStore(ctx.database, ctx.events);
     this.keys = new IdempotencyStore(ctx.database);
     const grouped = options.groupCommit ?? true;
     // SQLite has one writer, so a second write in flight would only wait; PostgreSQL commits in

@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import { insertReturningIds } from '../../infra/db/chunks.js';
 import { type Database, withTables } from '../../infra/db/database.js';
+import type { EventOutbox } from '../../infra/events/contract.js';
 import type { IdempotencyRecord } from './idempotency.js';
 import { type IdempotencyKeyRow, insertKeyRecords } from './idempotency-store.js';
 import type { FeedbackInput } from './validation.js';
@@ -34,7 +35,11 @@ export const PAGE_SIZE = 50;
 export class FeedbackStore {
   private readonly database: Database<FeedbackTables>;
 
-  constructor(database: Database) {
+  /** `events`: where `feedback.saved` is recorded, in each insert's transaction (none: not recorded) */
+  constructor(
+    database: Database,
+    private readonly events?: EventOutbox,
+  ) {
     this.database = withTables<FeedbackTables>(database);
   }
 
@@ -42,16 +47,36 @@ export class FeedbackStore {
    * Inserts the rows, skipping ids that are already stored; returns the ids that were new. `keys`
    * are the Idempotency-Keys of some of the rows (their `resourceId` is the row's id): they are
    * recorded in the same transaction as the rows, and a row whose key is stored already is not
-   * inserted, so a row and its key are committed together or not at all.
+   * inserted, so a row and its key are committed together or not at all. Each new row's
+   * `feedback.saved` event is recorded in the same transaction (recordSavedEvents).
    */
   async insert(rows: FeedbackRow[], keys: IdempotencyRecord[] = []): Promise<Set<string>> {
-    if (!keys.length) return this.database.run((db) => insertRows(db, rows));
+    if (!keys.length && !this.events) return this.database.run((db) => insertRows(db, rows));
     return this.database.run((db) =>
       db.transaction().execute(async (trx) => {
-        const recorded = await insertKeyRecords(trx, keys);
-        const keyTaken = new Set(keys.filter((key) => !recorded.has(key.key)).map((key) => key.resourceId));
-        return insertRows(trx, keyTaken.size ? rows.filter((row) => !keyTaken.has(row.id)) : rows);
+        let toInsert = rows;
+        if (keys.length) {
+          const recorded = await insertKeyRecords(trx, keys);
+          const keyTaken = new Set(keys.filter((key) => !recorded.has(key.key)).map((key) => key.resourceId));
+          if (keyTaken.size) toInsert = rows.filter((row) => !keyTaken.has(row.id));
+        }
+        const inserted = await insertRows(trx, toInsert);
+        await this.recordSavedEvents(trx, toInsert, inserted);
+        return inserted;
       }),
+    );
+  }
+
+  /**
+   * The one place `feedback.saved` is recorded: for the rows this transaction inserted (a row
+   * stored already got its event when it was). A row that should not be announced is skipped here.
+   */
+  private async recordSavedEvents(trx: Kysely<FeedbackTables>, rows: FeedbackRow[], inserted: Set<string>): Promise<void> {
+    if (!this.events || !inserted.size) return;
+    const saved = rows.filter((row) => inserted.has(row.id));
+    await this.events.recordIn(
+      trx,
+      saved.map((row) => ({ type: 'feedback.saved', data: { id: row.id, name: row.name, email: row.email, rating: row.rating, message: row.message, via: row.via, created_at: row.created_at } })),
     );
   }
 

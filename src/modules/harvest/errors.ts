@@ -1,5 +1,6 @@
 // Why a page or an image could not be harvested. These are outcomes of the remote side (or of our
 // safety rules), recorded on the task or the image; they never crash a worker and are not retried.
+import type { GuardErrors } from '../../infra/net/guard-errors.js';
 
 export type HarvestFailure =
   | 'refused' // the address, scheme or robots.txt forbids it
@@ -55,3 +56,9 @@ export class RefusedAddressError extends HarvestError {
     this.name = 'RefusedAddressError';
   }
 }
+
+/** What the shared connect-time guard (infra/net) throws for harvest: its failures, in its words. */
+export const harvestGuardErrors: GuardErrors = {
+  refused: (host, address, reason) => new RefusedAddressError(host, address, reason),
+  unreachable: (failure, reason) => new UnreachableError(failure, reason),
+};

@@ -2,9 +2,9 @@
 // exempts only one address to show a redirect being refused).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureSite, bytes, html, redirect, slow, startFixtureSite } from '../../../test/support/harvest-fixture-site.js';
-import { HarvestError, UnreachableError } from './errors.js';
+import { HarvestError, UnreachableError, harvestGuardErrors } from './errors.js';
 import { Fetcher } from './fetcher.js';
-import { createGuardedAgent } from './guarded-agent.js';
+import { createGuardedAgent } from '../../infra/net/guarded-agent.js';
 
 const timeouts = { totalMs: 3_000, headersMs: 1_000, bodyIdleMs: 1_000 };
 const options = { accept: '*/*', maxBytes: 1_000, timeouts };
@@ -21,7 +21,7 @@ async function failureOf(promise: Promise<unknown>): Promise<HarvestError> {
 
 describe('fetcher', () => {
   let site: FixtureSite;
-  const agent = createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 1_000 });
+  const agent = createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 1_000, errors: harvestGuardErrors });
   const fetcher = new Fetcher(() => agent, 'Workyard/test (+harvest)');
   const url = (path: string) => new URL(path, site.url);
 
@@ -148,7 +148,7 @@ describe('fetcher', () => {
     expect(error.failure).toBe('network');
     expect(error.message).toBe(`http://127.0.0.1:${port}/page is unreachable: connection refused by 127.0.0.1:${port}`);
 
-    const noAddressAgent = createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 1_000, lookup: async () => [] });
+    const noAddressAgent = createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 1_000, lookup: async () => [], errors: harvestGuardErrors });
     const noAddress = new Fetcher(() => noAddressAgent, 'Workyard/test (+harvest)');
     const notFound = await failureOf(noAddress.fetch(new URL('http://nowhere.test/page'), options));
     expect(notFound).toBeInstanceOf(UnreachableError);
@@ -160,7 +160,7 @@ describe('fetcher', () => {
     // The first hop is on 127.0.0.2, exempted; the redirect goes to 127.0.0.1, which is not.
     const target = await startFixtureSite({ '/': html('secret') });
     const front = await startFixtureSite({ '/': redirect(`${target.url}/`) }, { host: '127.0.0.2' });
-    const guardedAgent = createGuardedAgent({ policy: { allowPrivate: false, exemptRanges: ['127.0.0.2/32'] }, connectTimeoutMs: 1_000 });
+    const guardedAgent = createGuardedAgent({ policy: { allowPrivate: false, exemptRanges: ['127.0.0.2/32'] }, connectTimeoutMs: 1_000, errors: harvestGuardErrors });
     const guarded = new Fetcher(() => guardedAgent, 'Workyard/test (+harvest)');
     const error = await failureOf(guarded.fetch(new URL(`${front.url}/`), options));
     expect(error.failure).toBe('refused');

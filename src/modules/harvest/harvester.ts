@@ -4,11 +4,11 @@ import type { Agent, buildConnector } from 'undici';
 import type { Config } from '../../config.js';
 import type { BlobStore } from '../../infra/blobstore/contract.js';
 import { type Database, withTables } from '../../infra/db/database.js';
-import { assertValidRanges } from './address-policy.js';
+import { assertValidRanges } from '../../infra/net/address-policy.js';
 import { decodeHtml } from './charset.js';
-import { HarvestError, UnreachableError } from './errors.js';
+import { HarvestError, UnreachableError, harvestGuardErrors } from './errors.js';
 import { type FetchTimeouts, Fetcher } from './fetcher.js';
-import { type LookupAll, createGuardedAgent } from './guarded-agent.js';
+import { type LookupAll, createGuardedAgent } from '../../infra/net/guarded-agent.js';
 import { HostLimiter } from './host-limiter.js';
 import { type CollectOutcome, ImageCollector } from './image-collector.js';
 import { ImageDownloader } from './image-downloader.js';
@@ -94,6 +94,7 @@ export class Harvester {
       connectTimeoutMs: this.timeouts.connectMs,
       lookup: this.options.lookup,
       baseConnector: this.options.baseConnector,
+      errors: harvestGuardErrors,
     });
     return this.agent;
   }

@@ -33,7 +33,7 @@ export function createHarvestModule(options: HarvestOptions = {}): WorkyardModul
         routes: (app) => harvestRoutes(app, ctx),
         jobs(queue) {
           harvester = new Harvester({ database: ctx.database, config: ctx.config.harvest, blobs: ctx.blobs, userAgent: harvestUserAgent() }, options);
-          registerHarvestJobs(queue, harvester, ctx.database, ctx.log, harvestWorkerOptions(options.jobConcurrency ?? 4, ctx.config.harvest));
+          registerHarvestJobs(queue, harvester, ctx.database, ctx.log, harvestWorkerOptions(options.jobConcurrency ?? 4, ctx.config.harvest), ctx.events);
         },
         close: async () => harvester?.close(),
       };

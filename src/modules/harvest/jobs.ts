@@ -4,6 +4,7 @@
 // makes the job throw a retryable error, so that the queue runs it again.
 import type { FastifyBaseLogger } from 'fastify';
 import { type Database, withTables } from '../../infra/db/database.js';
+import type { EventOutbox } from '../../infra/events/contract.js';
 import { JobCancelledError, type JobContext, type JobQueue, PermanentJobError, type WorkerOptions, errorMessage } from '../../infra/queue/contract.js';
 import { HarvestError } from './errors.js';
 import type { Harvester } from './harvester.js';
@@ -52,12 +53,12 @@ export interface HarvestJobResult {
   text_length?: number;
 }
 
-export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyped: Database, log: FastifyBaseLogger, options: WorkerOptions): void {
+export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyped: Database, log: FastifyBaseLogger, options: WorkerOptions, events?: EventOutbox): void {
   const database = withTables<store.HarvestTables>(untyped);
   queue.process<HarvestJobData, HarvestJobResult>(
     IMAGES_JOB,
     (job) =>
-      runTask(job, 'images', database, log, async (taskId, url, signal) => {
+      runTask(job, 'images', database, log, events, async (taskId, url, signal) => {
         const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line));
         await job.log(`${outcome.stored} image${outcome.stored === 1 ? '' : 's'} stored, ${outcome.failed} failed`);
         for (const failure of outcome.failures) await job.log(`image failed: ${failure}`);
@@ -69,7 +70,7 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
   queue.process<HarvestJobData, HarvestJobResult>(
     TEXT_JOB,
     (job) =>
-      runTask(job, 'text', database, log, async (taskId, url, signal) => {
+      runTask(job, 'text', database, log, events, async (taskId, url, signal) => {
         const text = await harvester.pageText(url, signal, (line) => job.log(line));
         await database.run((db) => store.saveText(db, taskId, text));
         await job.log(`text saved: ${text.length} characters`);
@@ -84,6 +85,7 @@ async function runTask(
   kind: store.TaskKind,
   database: Database<store.HarvestTables>,
   log: FastifyBaseLogger,
+  events: EventOutbox | undefined,
   work: (taskId: string, url: string, signal: AbortSignal) => Promise<Partial<HarvestJobResult>>,
 ): Promise<HarvestJobResult> {
   const taskId = job.data.taskId ?? job.id;
@@ -94,6 +96,7 @@ async function runTask(
   try {
     const result = await work(taskId, task.url, job.signal);
     await database.run((db) => store.finishTask(db, taskId, { status: 'done', error: null, now: Date.now() }));
+    await events?.record([{ type: 'harvest.done', data: { id: taskId, kind, url: task.url, ...result } }]);
     return { status: 'done', ...result };
   } catch (error) {
     // Cancelled (DELETE /tasks/:id): the queue records it cancelled and never runs it again.

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConnector, request } from 'undici';
 import { type FixtureSite, html, startFixtureSite } from '../../../test/support/harvest-fixture-site.js';
-import { HarvestError, RefusedAddressError } from './errors.js';
+import { RefusedAddressError, UnreachableHostError } from './guard-errors.js';
 import { type LookupAll, type ResolvedAddress, createGuardedAgent } from './guarded-agent.js';
 
 function loopbackOnlyConnector() {
@@ -121,7 +121,7 @@ describe('guarded agent', () => {
     const slowAgent = createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 200, lookup: hanging });
     const started = Date.now();
     const timeout = await failureOf(request('http://never.example/', { dispatcher: slowAgent }));
-    expect(timeout).toBeInstanceOf(HarvestError);
+    expect(timeout).toBeInstanceOf(UnreachableHostError);
     expect(timeout.message).toBe('resolving never.example took longer than 200 ms');
     expect(Date.now() - started).toBeLessThan(2_000);
 

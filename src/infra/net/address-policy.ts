@@ -1,10 +1,10 @@
-// Which addresses harvest may connect to. A pure decision over one IP address, so it can be tested
+// Which addresses outbound requests (harvest, webhooks) may connect to. A pure decision over one IP address, so it can be tested
 // on every range without sending a packet anywhere: only global unicast passes, unless private
-// addresses are allowed (WORKYARD_HARVEST_ALLOW_PRIVATE) or the address is explicitly exempted.
+// addresses are allowed (WORKYARD_HARVEST_ALLOW_PRIVATE, WORKYARD_WEBHOOKS_ALLOW_PRIVATE) or the address is explicitly exempted.
 import ipaddr from 'ipaddr.js';
 
 export interface AddressPolicy {
-  /** WORKYARD_HARVEST_ALLOW_PRIVATE: loopback, private, link-local … are allowed too */
+  /** the caller's *_ALLOW_PRIVATE setting: loopback, private, link-local … are allowed too */
   allowPrivate: boolean;
   /** CIDR ranges treated as public even though they are not (an intranet, or a test fixture) */
   exemptRanges?: string[];

@@ -5,9 +5,9 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { Agent, buildConnector } from 'undici';
-import { withDeadline } from '../../infra/deadline.js';
+import { withDeadline } from '../deadline.js';
 import { type AddressPolicy, decideAddress } from './address-policy.js';
-import { RefusedAddressError, UnreachableError } from './errors.js';
+import { type GuardErrors, defaultGuardErrors } from './guard-errors.js';
 
 export interface ResolvedAddress {
   address: string;
@@ -25,6 +25,8 @@ export interface GuardedAgentOptions {
   lookup?: LookupAll;
   /** opens the socket once the address passed; tests wrap it to prove that none is opened */
   baseConnector?: buildConnector.connector;
+  /** what a refused or unreachable host throws (default: guard-errors.ts's own errors) */
+  errors?: GuardErrors;
 }
 
 /** Resolves `hostname` and returns the addresses to try, or throws if any of them is forbidden. */
@@ -33,28 +35,29 @@ export async function resolveAllowedAddresses(
   policy: AddressPolicy,
   lookup: LookupAll,
   timeoutMs: number,
+  errors: GuardErrors = defaultGuardErrors,
 ): Promise<ResolvedAddress[]> {
   const host = hostname.replace(/^\[|\]$/g, '');
   const family = net.isIP(host);
-  const addresses = family ? [{ address: host, family }] : await lookupWithDeadline(host, lookup, timeoutMs);
-  if (addresses.length === 0) throw new UnreachableError('network', `host not found: ${host}`);
+  const addresses = family ? [{ address: host, family }] : await lookupWithDeadline(host, lookup, timeoutMs, errors);
+  if (addresses.length === 0) throw errors.unreachable('network', `host not found: ${host}`);
   // All of them, not only the first: a name that also resolves to 10.0.0.1 is refused whichever
   // address the connection would have used.
   for (const { address } of addresses) {
     const decision = decideAddress(address, policy);
-    if (!decision.allowed) throw new RefusedAddressError(host, address, decision.reason);
+    if (!decision.allowed) throw errors.refused(host, address, decision.reason);
   }
   return addresses;
 }
 
-async function lookupWithDeadline(host: string, lookup: LookupAll, timeoutMs: number): Promise<ResolvedAddress[]> {
+async function lookupWithDeadline(host: string, lookup: LookupAll, timeoutMs: number, errors: GuardErrors): Promise<ResolvedAddress[]> {
   try {
     return await withDeadline(() => lookup(host), timeoutMs, () => {
-      throw new UnreachableError('timeout', `resolving ${host} took longer than ${timeoutMs} ms`);
+      throw errors.unreachable('timeout', `resolving ${host} took longer than ${timeoutMs} ms`);
     });
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') throw new UnreachableError('network', `host not found: ${host}`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') throw errors.unreachable('network', `host not found: ${host}`);
     throw error;
   }
 }
@@ -63,7 +66,7 @@ export function guardedConnector(options: GuardedAgentOptions): buildConnector.c
   const base = options.baseConnector ?? buildConnector({ timeout: options.connectTimeoutMs });
   const lookup = options.lookup ?? systemLookup;
   return (connectOptions, callback) => {
-    resolveAllowedAddresses(connectOptions.hostname, options.policy, lookup, options.connectTimeoutMs).then(
+    resolveAllowedAddresses(connectOptions.hostname, options.policy, lookup, options.connectTimeoutMs, options.errors).then(
       (addresses) => connectToFirstReachable(base, connectOptions, addresses, callback),
       (error: Error) => callback(error, null),
     );

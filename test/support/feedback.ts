@@ -44,7 +44,8 @@ export async function openFormSession(app: App): Promise<FormSession> {
   const page = await app.inject({ url: '/feedback' });
   const cookie = String(page.headers['set-cookie']).split(';')[0];
   const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
-  if (!cookie || !token) throw new Error('the feedback page did not set a CSRF cookie and token');
+  const started = /name="_started" value="([^"]+)"/.exec(page.body)?.[1];
+  if (!cookie || !token || !started) throw new Error('the feedback page did not set a CSRF cookie and token, or a fill-time token');
   return {
     cookie,
     token,
@@ -53,6 +54,8 @@ export async function openFormSession(app: App): Promise<FormSession> {
       for (const [key, value] of Object.entries(fields)) for (const v of [value].flat()) body.append(key, v);
       const tokenToSend = extra.token === undefined ? token : extra.token;
       if (tokenToSend !== null) body.append('_csrf', tokenToSend);
+      // the fill-time token, as the page's form sends it (a test of the spam rules sends its own)
+      if (!('_started' in fields)) body.append('_started', started);
       const cookieToSend = extra.cookie === undefined ? cookie : extra.cookie;
       return app.inject({
         method: 'POST',

@@ -15,7 +15,17 @@ export interface TestWorkyard {
 
 export async function startTestWorkyard(env: Record<string, string | undefined> = {}, options: BuildOptions = {}): Promise<TestWorkyard> {
   const dataDir = env.WORKYARD_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-test-'));
-  const config = loadConfig({ WORKYARD_PORT: '0', WORKYARD_LOG_LEVEL: 'silent', WORKYARD_SHUTDOWN_TIMEOUT_MS: '2000', ...env, WORKYARD_DATA_DIR: dataDir });
+  // The feedback forms' spam rules and per-address limit are off unless a test turns them on
+  // (spam.test.ts, test/browser/feedback-spam.test.ts): tests post forms at machine speed, from one address.
+  const config = loadConfig({
+    WORKYARD_PORT: '0',
+    WORKYARD_LOG_LEVEL: 'silent',
+    WORKYARD_SHUTDOWN_TIMEOUT_MS: '2000',
+    WORKYARD_FORM_MIN_FILL_MS: '0',
+    WORKYARD_FORM_RATE_LIMIT: '0',
+    ...env,
+    WORKYARD_DATA_DIR: dataDir,
+  });
   const workyard = await buildWorkyard(config, { logger: createLogger(config.logLevel), ...options });
   const address = await workyard.start();
   return {

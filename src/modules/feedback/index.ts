@@ -16,7 +16,7 @@ export function createFeedbackModule(options: FeedbackOptions = {}): WorkyardMod
       const service = new FeedbackService(ctx, options);
       let pruner: IdempotencyKeyPruner | undefined;
       return {
-        routes: (app) => feedbackRoutes(app, service),
+        routes: (app) => feedbackRoutes(app, service, ctx),
         jobs: (queue) => void (pruner = registerFeedbackJobs(queue, service, ctx)),
         close: async () => pruner?.stop(),
       };

@@ -20,7 +20,7 @@ for (const driver of setups) {
     });
     afterAll(() => wy?.close());
 
-    const job = (name: string): FeedbackSaveJob => ({ name, email: 'q@example.com', message: `from ${name}`, rating: 2, created_at: Date.now() });
+    const job = (name: string): Omit<FeedbackSaveJob, 'spam'> => ({ name, email: 'q@example.com', message: `from ${name}`, rating: 2, created_at: Date.now() });
     const rowsWithId = async (id: string) => tablesOf(wy.workyard.ctx.database).selectFrom('feedback_entries').selectAll().where('id', '=', id).execute();
 
     it('a queued post is a task at /tasks/:id that completes with its row stored', async () => {

@@ -12,6 +12,8 @@ export const FEEDBACK_SAVE_JOB = 'feedback.save';
 export interface FeedbackSaveJob extends FeedbackInput {
   /** when the person submitted it (epoch ms): the listing's time, however late the worker runs */
   created_at: number;
+  /** a suspect form post (spam-rules.ts): saved marked, not listed nor announced */
+  spam?: boolean;
 }
 
 export interface FeedbackSaveResult {
@@ -34,8 +36,8 @@ export function registerFeedbackJobs(queue: JobQueue, service: FeedbackService, 
   queue.process<FeedbackSaveJob, FeedbackSaveResult>(
     FEEDBACK_SAVE_JOB,
     async (job) => {
-      const { name, email, message, rating, created_at } = job.data;
-      const stored = await service.save({ id: job.id, name, email, message, rating: rating ?? null, via: 'queued', created_at });
+      const { name, email, message, rating, created_at, spam } = job.data;
+      const stored = await service.save({ id: job.id, name, email, message, rating: rating ?? null, via: 'queued', created_at, ...(spam ? { spam: 1 as const } : {}) });
       return { id: job.id, stored };
     },
     { concurrency: SAVE_CONCURRENCY },

@@ -3,7 +3,8 @@
 // form with a redirect or the page again.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { App } from '../../app-context.js';
+import type { App, AppContext } from '../../app-context.js';
+import { presentsApiKey } from '../../http/auth.js';
 import { ErrorReply } from '../../errors.js';
 import { isJsonMediaType, mediaTypeOf, prefersJson, wantsHtmlPage } from '../../http/client-kind.js';
 import { errorHandler, toAppError } from '../../http/error-handler.js';
@@ -13,7 +14,10 @@ import type { EnqueueOptions } from '../../infra/queue/contract.js';
 import { formPostGuard, isCsrfError, readCookies, registerFormCsrf } from './csrf.js';
 import { BODY_LIMIT, FORM_READ_LIMIT, FormTooLargeError, registerFeedbackBodyParsers } from './form-body.js';
 import { IDEMPOTENCY_HEADER, KeyInProgressError, MAX_KEY_LENGTH, REPLAYED_HEADER, type RecordedAnswer, fingerprintOf, idempotencyKeyOf } from './idempotency.js';
+import { feedbackExportRoutes } from './export-routes.js';
+import { FormPostLimit } from './form-post-limit.js';
 import type { FeedbackService, KeyedOutcome, KeyedPost } from './service.js';
+import { type SpamRules, fillToken, newFormSecret, spamReason } from './spam-rules.js';
 import { PAGE_SIZE } from './store.js';
 import { type FeedbackJson, FeedbackFormBody, FeedbackJsonBody, type FeedbackInput, type FormValues, inputFromJson, validateFeedbackForm } from './validation.js';
 import { type FeedbackPageModel, type FormKind, feedbackPage } from './views/feedback-page.js';
@@ -74,25 +78,36 @@ const postErrors = {
   413: ErrorReply,
   415: ErrorReply,
   422: { ...ErrorReply, description: 'idempotency_key_reused: this Idempotency-Key came with a different submission' },
+  429: { description: 'form posts: the page again (HTML, Retry-After), more than WORKYARD_FORM_RATE_LIMIT posts a minute came from this address', content: { 'text/html': { schema: Type.String() } } },
   503: ErrorReply,
 };
 
 type PageQueryValue = { page: number; saved?: string; queued?: string };
+/** What a route says of the page; the list and the form tokens are added by renderFeedbackPage. */
+type PageModel = Omit<FeedbackPageModel, 'entries' | 'hasNext' | 'csrfToken' | 'fillToken'>;
 
-export async function feedbackRoutes(app: App, service: FeedbackService): Promise<void> {
+const ListQuery = Type.Object({
+  ...PageQuery.properties,
+  spam: Type.Boolean({ default: false, description: 'true: the posts the spam rules marked (needs the API key when one is set)' }),
+});
+
+export async function feedbackRoutes(app: App, service: FeedbackService, ctx: AppContext): Promise<void> {
   await registerFormCsrf(app);
   await registerFeedbackBodyParsers(app);
+  const { forms } = ctx.config;
+  const spamRules: SpamRules = { secret: forms.secret ?? (await service.store.formSecret(newFormSecret)), minFillMs: forms.minFillMs, maxAgeMs: forms.maxAgeMs };
+  const postLimit = new FormPostLimit(ctx.database, forms.postsPerMinute);
 
-  async function renderFeedbackPage(reply: FastifyReply, status: number, model: Omit<FeedbackPageModel, 'entries' | 'hasNext' | 'csrfToken'>) {
+  async function renderFeedbackPage(reply: FastifyReply, status: number, model: PageModel) {
     const { entries, hasNext } = await service.store.page(model.page);
     // the token is derived from the secret in the visitor's cookie (a new secret when there is none)
     readCookies(app, reply.request);
     const csrfToken = reply.generateCsrf();
-    return sendPage(reply, status, 'Feedback', feedbackPage({ ...model, entries, hasNext, csrfToken }));
+    return sendPage(reply, status, 'Feedback', feedbackPage({ ...model, entries, hasNext, csrfToken, fillToken: fillToken(spamRules.secret) }));
   }
 
-  async function listJson(page: number) {
-    const { entries, hasNext } = await service.store.page(page);
+  async function listJson(page: number, spam = false) {
+    const { entries, hasNext } = await service.store.page(page, PAGE_SIZE, spam);
     return {
       page,
       per_page: PAGE_SIZE,
@@ -117,7 +132,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
   });
 
   /** The feedback page that shows an error, or undefined when it is not an error this page explains. */
-  function feedbackErrorPage(error: FastifyError, request: FastifyRequest): { status: number; model: Omit<FeedbackPageModel, 'entries' | 'hasNext' | 'csrfToken'> } | undefined {
+  function feedbackErrorPage(error: FastifyError, request: FastifyRequest): { status: number; model: PageModel } | undefined {
     const form = formKindOf(request);
     if (isCsrfError(error)) {
       return {
@@ -169,8 +184,22 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
   });
 
   app.get('/feedback.json', {
-    schema: { tags: ['feedback'], summary: `Saved feedback, newest first, ${PAGE_SIZE} a page`, querystring: PageQuery, response: { 200: FeedbackList, 400: ErrorReply, 503: ErrorReply } },
-  }, async (request) => listJson((request.query as PageQueryValue).page));
+    // the spam view is the admin's: the key is checked before the query is
+    preValidation: async (request, reply) => {
+      if (String((request.query as Record<string, unknown>).spam) === 'true') await ctx.requireAdmin(request, reply);
+    },
+    schema: {
+      tags: ['feedback'],
+      summary: `Saved feedback, newest first, ${PAGE_SIZE} a page (?spam=true: what the spam rules marked, admin)`,
+      querystring: ListQuery,
+      response: { 200: FeedbackList, 400: ErrorReply, 401: ErrorReply, 503: ErrorReply },
+    },
+  }, async (request) => {
+    const query = request.query as PageQueryValue & { spam: boolean };
+    return listJson(query.page, query.spam);
+  });
+
+  feedbackExportRoutes(app, service, ctx);
 
   const guard = formPostGuard(app);
 
@@ -180,8 +209,8 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
    */
   function postRoute(
     form: FormKind,
-    save: (input: FeedbackInput, options: EnqueueOptions) => Promise<string>,
-    saveOnce: (input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer, options: EnqueueOptions) => Promise<KeyedOutcome>,
+    save: (input: FeedbackInput, options: EnqueueOptions, spam: boolean) => Promise<string>,
+    saveOnce: (input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer, options: EnqueueOptions, spam: boolean) => Promise<KeyedOutcome>,
     jsonAnswer: (id: string) => RecordedAnswer,
     notice: 'saved' | 'queued',
   ) {
@@ -190,6 +219,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
       const json = isJsonMediaType(mediaTypeOf(request));
       let input: FeedbackInput;
       let options: EnqueueOptions = {};
+      let spam = false;
       if (json) {
         if (request.validationError) throw request.validationError;
         // only /feedback/async's schema lets task options through
@@ -197,14 +227,26 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
         options = split.options;
         input = inputFromJson(split.rest);
       } else {
+        if (postLimit.enabled && !presentsApiKey(request, ctx.config.apiKey)) {
+          const verdict = await postLimit.hit(request.ip);
+          if (!verdict.allowed) {
+            reply.header('retry-after', String(verdict.retryAfterS));
+            const alert = `Your feedback was not saved: this address sent more than ${postLimit.postsPerMinute} posts in a minute. Please send it again in ${verdict.retryAfterS} s.`;
+            return renderFeedbackPage(reply, 429, { page: 1, alert, posted: { form, values: keptValues(request.body), errors: {} } });
+          }
+        }
         const check = validateFeedbackForm(request.body);
         if (!check.ok) return renderFeedbackPage(reply, 400, { page: 1, posted: { form, values: check.values, errors: check.errors } });
         input = check.input;
+        const reason = spamReason(request.body as Record<string, unknown>, spamRules);
+        // answered like any other post: only the log and the admin's view tell
+        if (reason) request.log.info({ spam: reason, form }, 'feedback form post marked as spam');
+        spam = reason !== null;
       }
       const answerFor = (id: string): RecordedAnswer => (json ? jsonAnswer(id) : { status: 303, location: `/feedback?${notice}=${id}` });
-      if (key === undefined) return sendAnswer(reply, answerFor(await save(input, options)));
+      if (key === undefined) return sendAnswer(reply, answerFor(await save(input, options, spam)));
       try {
-        const outcome = await saveOnce(input, { key, fingerprint: fingerprintOf(`POST /feedback/${form}`, input, options) }, answerFor, options);
+        const outcome = await saveOnce(input, { key, fingerprint: fingerprintOf(`POST /feedback/${form}`, input, options) }, answerFor, options, spam);
         if (outcome.replayed) reply.header(REPLAYED_HEADER, 'true');
         return sendAnswer(reply, outcome.answer);
       } catch (error) {
@@ -225,7 +267,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
       body: postBody,
       response: { 201: Type.Object({ id: Type.String() }), 303: Type.Null({ description: 'form posts: saved, see /feedback' }), ...postErrors },
     },
-  }, postRoute('sync', (input) => service.saveNow(input), (input, post, answerFor) => service.saveNowOnce(input, post, answerFor), (id) => ({ status: 201, body: { id } }), 'saved'));
+  }, postRoute('sync', (input, _options, spam) => service.saveNow(input, spam), (input, post, answerFor, _options, spam) => service.saveNowOnce(input, post, answerFor, spam), (id) => ({ status: 201, body: { id } }), 'saved'));
 
   app.post('/feedback/async', {
     attachValidation: true,
@@ -238,7 +280,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService): Promis
       body: asyncPostBody,
       response: { 202: Type.Object({ task_id: Type.String() }), 303: Type.Null({ description: 'form posts: queued, see /feedback' }), ...postErrors },
     },
-  }, postRoute('async', (input, options) => service.enqueueFeedbackSave(input, options), (...args) => service.enqueueOnce(...args), (id) => ({ status: 202, body: { task_id: id }, location: `/tasks/${id}` }), 'queued'));
+  }, postRoute('async', (input, options, spam) => service.enqueueFeedbackSave(input, options, spam), (...args) => service.enqueueOnce(...args), (id) => ({ status: 202, body: { task_id: id }, location: `/tasks/${id}` }), 'queued'));
 }
 
 /** An answer as recorded: a JSON body, or a form's redirect (no body). */

@@ -67,10 +67,10 @@ export class FeedbackService {
     return this.write({ row });
   }
 
-  /** Saves a submission in the request; resolves with its id once committed. */
-  async saveNow(input: FeedbackInput): Promise<string> {
+  /** Saves a submission in the request; resolves with its id once committed. `spam`: a suspect form post, stored marked. */
+  async saveNow(input: FeedbackInput, spam = false): Promise<string> {
     const id = randomUUID();
-    await this.save({ id, ...input, via: 'sync', created_at: Date.now() });
+    await this.save({ id, ...input, via: 'sync', created_at: Date.now(), ...spamMark(spam) });
     return id;
   }
 
@@ -78,13 +78,13 @@ export class FeedbackService {
    * saveNow for a post with an Idempotency-Key: the key and its answer are committed in the
    * transaction of the row, so a retry finds either both (and gets the answer again) or neither.
    */
-  async saveNowOnce(input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer): Promise<KeyedOutcome> {
+  async saveNowOnce(input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer, spam = false): Promise<KeyedOutcome> {
     return this.oneRequestPerKey(post.key, async () => {
       const id = randomUUID();
       const now = Date.now();
       const answer = answerFor(id);
       const key: IdempotencyRecord = { key: post.key, fingerprint: post.fingerprint, resourceId: id, answer, createdAt: now, claimedAt: now };
-      if (await this.write({ row: { id, ...input, via: 'sync', created_at: now }, key })) return { answer, replayed: false };
+      if (await this.write({ row: { id, ...input, via: 'sync', created_at: now, ...spamMark(spam) }, key })) return { answer, replayed: false };
       // the key was stored already (by another process, or by a request whose answer was lost)
       const earlier = await this.keys.find(post.key);
       if (!earlier) throw new KeyInProgressError();
@@ -96,8 +96,8 @@ export class FeedbackService {
    * Puts a save job on the queue; resolves with its id (the task id, and the future row's id).
    * `options` say when and how it runs; with a key already taken, the id is that key's task.
    */
-  async enqueueFeedbackSave(input: FeedbackInput, options: TaskEnqueueOptions = {}): Promise<string> {
-    return this.enqueueSave(input, randomUUID(), Date.now(), options);
+  async enqueueFeedbackSave(input: FeedbackInput, options: TaskEnqueueOptions = {}, spam = false): Promise<string> {
+    return this.enqueueSave(input, randomUUID(), Date.now(), options, spam);
   }
 
   /**
@@ -105,7 +105,7 @@ export class FeedbackService {
    * id it will use, the job is enqueued under that id, then the answer is recorded. A retry after a
    * failure anywhere in between reuses the claim's job id, and the queue stores one job per id.
    */
-  async enqueueOnce(input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer, options: TaskEnqueueOptions = {}): Promise<KeyedOutcome> {
+  async enqueueOnce(input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer, options: TaskEnqueueOptions = {}, spam = false): Promise<KeyedOutcome> {
     return this.oneRequestPerKey(post.key, async () => {
       const now = Date.now();
       let claim: IdempotencyRecord = { key: post.key, fingerprint: post.fingerprint, resourceId: randomUUID(), answer: null, createdAt: now, claimedAt: now };
@@ -118,7 +118,7 @@ export class FeedbackService {
       let answer: RecordedAnswer;
       try {
         // the queue's answer, not the claim's id: a task key already taken answers with its task
-        answer = answerFor(await this.enqueueSave(input, claim.resourceId, claim.createdAt, options));
+        answer = answerFor(await this.enqueueSave(input, claim.resourceId, claim.createdAt, options, spam));
         await this.keys.complete(post.key, answer);
       } catch (error) {
         // the retry may come at once; if this fails too, the lease lets it in a little later
@@ -129,9 +129,10 @@ export class FeedbackService {
     });
   }
 
-  private async enqueueSave(input: FeedbackInput, jobId: string, createdAt: number, options: TaskEnqueueOptions): Promise<string> {
+  private async enqueueSave(input: FeedbackInput, jobId: string, createdAt: number, options: TaskEnqueueOptions, spam = false): Promise<string> {
     // The batch enqueues in the first request's trace context: each job keeps its own request's.
-    const job: NewJob = { name: FEEDBACK_SAVE_JOB, data: { ...input, created_at: createdAt }, options: withJobTrace({ ...options, jobId, ...SAVE_JOB_RETRIES }) };
+    const data: FeedbackSaveJob = spam ? { ...input, created_at: createdAt, spam: true } : { ...input, created_at: createdAt };
+    const job: NewJob = { name: FEEDBACK_SAVE_JOB, data, options: withJobTrace({ ...options, jobId, ...SAVE_JOB_RETRIES }) };
     if (this.jobs) return this.jobs.add(job);
     return (await this.ctx.queue.enqueue(job.name, job.data, job.options)).id;
   }
@@ -161,4 +162,9 @@ export class FeedbackService {
       this.keysInFlight.delete(key);
     }
   }
+}
+
+/** A spam row carries spam: 1; other rows leave the column to its default (rows stay as small as before). */
+function spamMark(spam: boolean): { spam?: 1 } {
+  return spam ? { spam: 1 } : {};
 }

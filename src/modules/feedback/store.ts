@@ -16,6 +16,27 @@ export interface FeedbackRow extends FeedbackInput {
   via: SaveVia;
   /** epoch milliseconds: when the person submitted it, not when a worker saved it */
   created_at: number;
+  /** 1: a suspect form post (spam-rules.ts), kept but not listed nor announced; absent or 0: not spam */
+  spam?: 0 | 1;
+}
+
+/** A row as the admin's export and spam view see it: everything, the email address included. */
+export interface StoredFeedback {
+  id: string;
+  name: string;
+  email: string;
+  rating: number | null;
+  message: string;
+  via: SaveVia;
+  created_at: number;
+  spam: number;
+}
+
+/** Which rows an export reads: a time range (epoch ms, since inclusive, until exclusive) and spam or not. */
+export interface ExportFilter {
+  since?: number;
+  until?: number;
+  spam: 'false' | 'true' | 'all';
 }
 
 /** What listings show: no email address, which the person gave to us, not to every visitor. */
@@ -28,7 +49,12 @@ export interface FeedbackEntry {
   createdAt: number;
 }
 
-export type FeedbackTables = { feedback_entries: FeedbackRow; feedback_idempotency_keys: IdempotencyKeyRow };
+export type FeedbackTables = {
+  feedback_entries: FeedbackRow;
+  feedback_idempotency_keys: IdempotencyKeyRow;
+  feedback_form_secrets: { id: number; secret: string };
+  feedback_post_counts: { address: string; window_start: number; posts: number };
+};
 
 export const PAGE_SIZE = 50;
 
@@ -73,19 +99,22 @@ export class FeedbackStore {
    */
   private async recordSavedEvents(trx: Kysely<FeedbackTables>, rows: FeedbackRow[], inserted: Set<string>): Promise<void> {
     if (!this.events || !inserted.size) return;
-    const saved = rows.filter((row) => inserted.has(row.id));
+    // a suspect post is stored for the admin, not announced: a bot's post must not reach other systems
+    const saved = rows.filter((row) => inserted.has(row.id) && !row.spam);
+    if (!saved.length) return;
     await this.events.recordIn(
       trx,
       saved.map((row) => ({ type: 'feedback.saved', data: { id: row.id, name: row.name, email: row.email, rating: row.rating, message: row.message, via: row.via, created_at: row.created_at } })),
     );
   }
 
-  /** One page, newest first; `hasNext` says whether an older page has entries. */
-  async page(page: number, size = PAGE_SIZE): Promise<{ entries: FeedbackEntry[]; hasNext: boolean }> {
+  /** One page of the rows that are not spam (or of those that are), newest first; `hasNext` says whether an older page has entries. */
+  async page(page: number, size = PAGE_SIZE, spam = false): Promise<{ entries: FeedbackEntry[]; hasNext: boolean }> {
     const rows = await this.database.run((db) =>
       db
         .selectFrom('feedback_entries')
         .select(['id', 'name', 'rating', 'message', 'via', 'created_at as createdAt'])
+        .where('spam', '=', spam ? 1 : 0)
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         // one more than a page, to know whether there is a next one without counting the table
@@ -94,6 +123,32 @@ export class FeedbackStore {
         .execute(),
     );
     return { entries: rows.slice(0, size), hasNext: rows.length > size };
+  }
+
+  /**
+   * The rows an export reads, oldest first, `limit` after the cursor (the last row of the batch
+   * before): keyset pages on (created_at, id), so each batch is one index range however deep.
+   */
+  async exportBatch(filter: ExportFilter, after: { created_at: number; id: string } | null, limit: number): Promise<StoredFeedback[]> {
+    return this.database.run((db) => {
+      let query = db.selectFrom('feedback_entries').select(['id', 'name', 'email', 'rating', 'message', 'via', 'created_at', 'spam']);
+      if (filter.spam !== 'all') query = query.where('spam', '=', filter.spam === 'true' ? 1 : 0);
+      if (filter.since !== undefined) query = query.where('created_at', '>=', filter.since);
+      if (filter.until !== undefined) query = query.where('created_at', '<', filter.until);
+      if (after) query = query.where((eb) => eb.or([eb('created_at', '>', after.created_at), eb.and([eb('created_at', '=', after.created_at), eb('id', '>', after.id)])]));
+      return query.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).execute() as Promise<StoredFeedback[]>;
+    });
+  }
+
+  /**
+   * The key that signs the forms' fill-time tokens, shared by every process through the database:
+   * the first to ask makes it (a second maker's insert is ignored), then everyone reads the one stored.
+   */
+  async formSecret(make: () => string): Promise<string> {
+    return this.database.run(async (db) => {
+      await db.insertInto('feedback_form_secrets').values({ id: 1, secret: make() }).onConflict((oc) => oc.column('id').doNothing()).execute();
+      return (await db.selectFrom('feedback_form_secrets').select('secret').where('id', '=', 1).executeTakeFirstOrThrow()).secret;
+    });
   }
 }
 

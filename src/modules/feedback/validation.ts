@@ -59,6 +59,8 @@ export const FeedbackFormBody = Type.Object(
     opinion: Type.Optional(Type.String({ description: 'the seed form\'s name for message' })),
     rating: Type.Optional(Type.String({ description: 'empty, or 1 to 5' })),
     _csrf: Type.String({ description: 'the token from the page the form was on' }),
+    _started: Type.Optional(Type.String({ description: 'the signed time the page was made (spam rules: a post under 2 s or a day after is marked spam)' })),
+    website: Type.Optional(Type.String({ description: 'the honeypot: people leave it empty (spam rules)' })),
   },
   { additionalProperties: false },
 );
@@ -130,7 +132,8 @@ export function validateFeedbackForm(body: unknown): FormCheck {
   const texts = given.map((field) => (typeof fields[field] === 'string' ? (fields[field] as string) : ''));
   values.message = texts[0] ?? '';
   if (texts.length === 2 && texts[0] !== texts[1]) errors.message ??= `Your ${DIFFERING}.`;
-  const accepted: readonly string[] = [...FORM_FIELDS, ...MESSAGE_NAMES, '_csrf'];
+  // _started and website are the spam rules' (spam-rules.ts): read there, never an error here
+  const accepted: readonly string[] = [...FORM_FIELDS, ...MESSAGE_NAMES, '_csrf', '_started', 'website'];
   const unknown = Object.keys(fields).filter((key) => !accepted.includes(key));
   if (unknown.length) errors.form = `Unexpected field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 5).join(', ')}.`;
 

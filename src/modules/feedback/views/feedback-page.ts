@@ -4,6 +4,7 @@ import type { FeedbackEntry } from '../store.js';
 import type { FormField, FormValues } from '../validation.js';
 import { LIMITS, displayName } from '../validation.js';
 import { type SafeHtml, html } from '../../../http/html.js';
+import { FILL_TOKEN_FIELD, HONEYPOT_FIELD } from '../spam-rules.js';
 
 export type FormKind = 'sync' | 'async';
 
@@ -12,6 +13,8 @@ export interface FeedbackPageModel {
   entries: FeedbackEntry[];
   hasNext: boolean;
   csrfToken: string;
+  /** the signed time the page was made (spam-rules.ts): a form posted too soon or too late is suspect */
+  fillToken: string;
   notice?: { kind: 'saved' | 'queued'; id: string };
   /** a refused post: which form, what was typed, what is wrong */
   posted?: { form: FormKind; values: FormValues; errors: Partial<Record<FormField | 'form', string>> };
@@ -63,6 +66,8 @@ function feedbackForm(kind: FormKind, model: FeedbackPageModel): SafeHtml {
 <h2>${form.title}</h2>
 <p class="hint">${form.hint}</p>
 <input type="hidden" name="_csrf" value="${model.csrfToken}">
+<input type="hidden" name="${FILL_TOKEN_FIELD}" value="${model.fillToken}">
+<div class="hp" aria-hidden="true"><label for="${kind}-${HONEYPOT_FIELD}">Leave this field empty</label><input id="${kind}-${HONEYPOT_FIELD}" name="${HONEYPOT_FIELD}" type="text" tabindex="-1" autocomplete="off" value=""></div>
 <div class="${fieldClass('name')}">
 <label for="${id('name')}">Name (optional)</label>
 <input id="${id('name')}" name="name" type="text" maxlength="${LIMITS.name}" autocomplete="name" placeholder="Anonymous" value="${values.name}"${describedBy('name')}>

@@ -153,7 +153,10 @@ export class FeedbackStore {
 }
 
 function insertRows(db: Kysely<FeedbackTables>, rows: FeedbackRow[]): Promise<Set<string>> {
-  return insertReturningIds(rows, async (chunk) =>
+  // every row names its spam column: in a multi-row insert SQLite fills a column some rows leave
+  // out with NULL, not with its default
+  const complete = rows.map((row) => (row.spam === undefined ? { ...row, spam: 0 as const } : row));
+  return insertReturningIds(complete, async (chunk) =>
     (await db.insertInto('feedback_entries').values(chunk).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute()).map((row) => row.id),
   );
 }

@@ -13,7 +13,6 @@ import type { App } from '../app-context.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { callDependency } from '../infra/dependency-errors.js';
-import { firstConnection } from '../infra/redis/connection.js';
 import { loadLua } from '../infra/redis/lua.js';
 
 export type RateLimitRedis = Redis;
@@ -51,8 +50,9 @@ export async function registerRateLimits(app: App, config: Config, redis?: RateL
   const limits = config.rateLimit;
   if (!rateLimitsEnabled(limits)) return;
   const windowMs = limits.windowMs;
+  // ioredis is loaded only when limits are counted in Redis
   const store = redis
-    ? redisStore(redis, `${config.redisPrefix}:ratelimit:`, Math.min(250, config.dependencyTimeoutMs), app)
+    ? redisStore(redis, (await import('../infra/redis/connection.js')).firstConnection, `${config.redisPrefix}:ratelimit:`, Math.min(250, config.dependencyTimeoutMs), app)
     : localStore();
   await app.register(fastifyRateLimit, {
     global: true,
@@ -106,7 +106,7 @@ function localStore() {
 const INCR_SCRIPT = loadLua(import.meta.url, 'rate-limit-incr.lua');
 
 /** Counters shared by every API process; each call has a short deadline so a slow Redis costs little. */
-function redisStore(redis: RateLimitRedis, prefix: string, deadlineMs: number, app: App) {
+function redisStore(redis: RateLimitRedis, firstConnection: (client: RateLimitRedis) => Promise<void>, prefix: string, deadlineMs: number, app: App) {
   let failing = false;
   return class RedisGroupStore implements CounterStore {
     incr(key: string, callback: IncrCallback, timeWindow: number) {

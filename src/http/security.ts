@@ -7,7 +7,6 @@ import helmet from 'helmet';
 import type { App } from '../app-context.js';
 import type { Config } from '../config.js';
 import { expectationFailed, missingHostError } from './client-errors.js';
-import { closeRedisClient, createRedisClient } from '../infra/redis/connection.js';
 import { type RateLimitRedis, rateLimitsEnabled, registerRateLimits } from './rate-limit.js';
 
 export interface SecurityOptions {
@@ -111,6 +110,7 @@ async function security(app: App, options: SecurityOptions): Promise<void> {
   let redis = options.redis;
   // In the scaled shape every API process counts in the same Redis, so a limit holds cluster-wide.
   if (!redis && config.redisUrl && rateLimitsEnabled(config.rateLimit)) {
+    const { createRedisClient, closeRedisClient } = await import('../infra/redis/connection.js');
     const client = createRedisClient(config, { name: 'workyard-rate-limit' });
     app.addHook('onClose', () => closeRedisClient(client));
     redis = client;

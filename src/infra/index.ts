@@ -5,6 +5,7 @@ import type { DependencyName } from '../errors.js';
 import { settlesWithin } from './deadline.js';
 import type { BlobStore } from './blobstore/contract.js';
 import { openBlobStore } from './blobstore/index.js';
+import { type UploadStore, openUploadStore } from './blobstore/upload-store.js';
 import { type Database, openDatabase } from './db/database.js';
 import type { MigrationSet } from './db/migrations.js';
 import type { JobQueue } from './queue/contract.js';
@@ -13,10 +14,7 @@ import { queueMigrations } from './queue/migrations.js';
 import type { Counters } from './counters/contract.js';
 import { countersMigrations } from './counters/migrations.js';
 import { EmbeddedCounters } from './counters/embedded.js';
-import { RedisCounters } from './counters/redis.js';
-import { closeRedisClient, createRedisClient } from './redis/connection.js';
 import type { FastTier } from './fast-tier/contract.js';
-import { RedisFastTier } from './fast-tier/redis.js';
 import { fastTierMigrations } from './fast-tier/migrations.js';
 import { SqlFastTier } from './fast-tier/sql.js';
 import type { EventOutbox } from './events/contract.js';
@@ -39,6 +37,8 @@ export interface Infra {
   blobs: BlobStore;
   /** where blobs write-behind keeps acknowledged bytes until they are uploaded to `blobs` */
   fastTier: FastTier;
+  /** where resumable (tus) uploads grow until they land in `blobs`: S3 beside the blobs, else the data dir */
+  uploads: UploadStore;
   /** events recorded with the changes they report (outbox), for webhooks */
   events: EventOutbox;
   /** what /readyz reports on */
@@ -79,7 +79,12 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
   // Counters: one Redis sorted set shared by every API process, else the SQL database.
   let counters: Counters;
   let closeCountersClient = async () => {};
-  if (config.redisUrl) {
+  // Redis drivers (and ioredis) are loaded only when Redis is configured: memory the embedded shape never uses.
+  const fastTierOnRedis = (config.blobs.fastTier ?? (config.redisUrl ? 'redis' : 'sql')) === 'redis';
+  const redis = config.redisUrl || fastTierOnRedis ? await import('./redis/connection.js') : undefined;
+  if (config.redisUrl && redis) {
+    const { RedisCounters } = await import('./counters/redis.js');
+    const { createRedisClient, closeRedisClient } = redis;
     const client = createRedisClient(config, { name: 'workyard-counters' });
     closeCountersClient = () => closeRedisClient(client);
     counters = new RedisCounters(client, { prefix: config.redisPrefix, timeoutMs: config.dependencyTimeoutMs, log });
@@ -92,11 +97,14 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
 
   const blobs = await openBlobStore(config, log);
   drivers.blobs = blobs.driver;
+  const uploads = await openUploadStore(config, log);
   dependencies.push({ name: blobs.driver, ping: () => blobs.ping() });
 
   // The fast tier: SQL unless Redis is asked for, or configured and nothing is asked for.
-  const fastTierClient = (config.blobs.fastTier ?? (config.redisUrl ? 'redis' : 'sql')) === 'redis' ? createRedisClient(config, { name: 'workyard-blobs' }) : undefined;
-  const fastTier: FastTier = fastTierClient ? new RedisFastTier(fastTierClient, { prefix: config.redisPrefix, timeoutMs: config.dependencyTimeoutMs }) : new SqlFastTier(database);
+  const fastTierClient = fastTierOnRedis && redis ? redis.createRedisClient(config, { name: 'workyard-blobs' }) : undefined;
+  const fastTier: FastTier = fastTierClient
+    ? new (await import('./fast-tier/redis.js')).RedisFastTier(fastTierClient, { prefix: config.redisPrefix, timeoutMs: config.dependencyTimeoutMs })
+    : new SqlFastTier(database);
 
   return {
     database,
@@ -104,6 +112,7 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
     counters,
     blobs,
     fastTier,
+    uploads,
     events,
     dependencies,
     drivers,
@@ -125,8 +134,8 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
       // After the queue: a job finishing in its grace period may still record an event.
       await step('events', events.close());
       // The fast tier after the queue: upload jobs in their grace period still use it.
-      const closeFastTier = fastTierClient && closeRedisClient(fastTierClient);
-      await step('blobs, fast tier and database', Promise.all([blobs.close(), closeFastTier, database.close()]), Math.max(deadline - Date.now(), config.dependencyTimeoutMs));
+      const closeFastTier = fastTierClient && redis?.closeRedisClient(fastTierClient);
+      await step('blobs, fast tier and database', Promise.all([blobs.close(), uploads.close(), closeFastTier, database.close()]), Math.max(deadline - Date.now(), config.dependencyTimeoutMs));
     },
   };
 }

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pgTypes from 'pg';
 import type { DependencyName } from '../../errors.js';
 import { callDependency } from '../dependency-errors.js';
 import { cachingSqliteDatabase } from './sqlite-statement-cache.js';
@@ -32,10 +33,23 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
-// PostgreSQL returns BIGINT (our epoch-millisecond timestamps, counts) as strings by default;
-// every value we store fits a double exactly, so numbers are what callers get on both dialects.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
-pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
+const require = createRequire(import.meta.url);
+let pgModule: typeof pgTypes | undefined;
+
+/**
+ * The pg driver, loaded the first time a PostgreSQL database is opened: the embedded shape never
+ * loads it (each driver a shape does not use is memory the process carries idle; bench:startup).
+ */
+export function loadPg(): typeof pgTypes {
+  if (!pgModule) {
+    pgModule = require('pg') as typeof pgTypes;
+    // PostgreSQL returns BIGINT (our epoch-millisecond timestamps, counts) as strings by default;
+    // every value we store fits a double exactly, so numbers are what callers get on both dialects.
+    pgModule.types.setTypeParser(pgModule.types.builtins.INT8, (value) => Number(value));
+    pgModule.types.setTypeParser(pgModule.types.builtins.NUMERIC, (value) => Number(value));
+  }
+  return pgModule;
+}
 
 export function openDatabase(options: DatabaseOptions): Database {
   return options.url ? openPostgres(options) : openSqlite(options);
@@ -54,7 +68,7 @@ function openSqlite(options: DatabaseOptions): Database {
 }
 
 function openPostgres(options: DatabaseOptions): Database {
-  const pool = new pg.Pool({
+  const pool = new (loadPg().Pool)({
     connectionString: options.url,
     max: options.poolSize ?? 10,
     // A PostgreSQL that is down must not hold requests: connecting and each statement have deadlines.

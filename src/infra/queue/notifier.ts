@@ -3,7 +3,8 @@
 // worker wakes without waiting for its next poll and a waiting API answers without polling.
 import { EventEmitter } from 'node:events';
 import { type Kysely, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../db/database.js';
 
 export interface QueueSignal {
   /** which process sent it; a process ignores its own signals coming back through PostgreSQL */
@@ -57,7 +58,7 @@ export class PostgresNotifier implements Notifier {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 2_000 });
+    const client = new (loadPg().Client)({ connectionString: this.url, connectionTimeoutMillis: 2_000 });
     client.on('error', () => this.scheduleReconnect());
     client.on('end', () => this.scheduleReconnect());
     client.on('notification', (message) => {

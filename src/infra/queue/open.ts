@@ -3,7 +3,6 @@
 // queue benchmark all open queues through here, so they cannot drift apart.
 import type { Config } from '../../config.js';
 import type { Database } from '../db/database.js';
-import { BullmqJobQueue } from './bullmq-queue.js';
 import type { FinishHook, JobQueue } from './contract.js';
 import { LocalNotifier, PostgresNotifier } from './notifier.js';
 import { SqlJobQueue } from './sql-queue.js';
@@ -27,6 +26,8 @@ export async function openJobQueue(
   tuning: QueueTuning = {},
 ): Promise<{ queue: JobQueue; driver: string }> {
   if (config.redisUrl) {
+    // loaded only in the Redis shape: BullMQ and ioredis are memory the embedded shape never uses
+    const { BullmqJobQueue } = await import('./bullmq-queue.js');
     const queue = new BullmqJobQueue({
       redisUrl: config.redisUrl,
       prefix: config.redisPrefix,

@@ -2,7 +2,6 @@
 // streaming routes, the compatible base64 routes, and optional write-behind for small objects.
 import type { App, AppContext, ModuleInstance, WorkyardModule } from '../../app-context.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
-import { openUploadStore } from '../../infra/blobstore/upload-store.js';
 import { BlobService } from './blob-service.js';
 import { compatBlobRoutes } from './routes-compat.js';
 import { nativeBlobRoutes } from './routes-native.js';
@@ -25,7 +24,7 @@ export class BlobsInstance implements ModuleInstance {
   ) {
     this.writeBehind = new WriteBehind(ctx.fastTier, ctx.blobs, ctx.queue, { ...options, log: ctx.log });
     this.service = new BlobService(ctx.blobs, ctx.config.blobs.writeBehind ? this.writeBehind : null);
-    this.uploads = new ResumableUploads(ctx, this.service, openUploadStore(ctx.config, ctx.log));
+    this.uploads = new ResumableUploads(ctx, this.service, ctx.uploads);
   }
 
   async routes(app: App): Promise<void> {

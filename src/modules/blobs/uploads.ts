@@ -164,7 +164,7 @@ export class ResumableUploads {
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
-    await this.store.close();
+    // the store is infra's: closed with the other drivers
   }
 
   /**

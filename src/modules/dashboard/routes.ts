@@ -8,7 +8,6 @@ import { AppError } from '../../errors.js';
 import { wantsHtmlPage } from '../../http/client-kind.js';
 import { eventStreams } from '../../http/sse.js';
 import { registerDashboardActions } from './actions.js';
-import { mountBullBoard } from './bull-board.js';
 import { csrfTokenFor, registerDashboardCsrf } from './csrf.js';
 import { LiveStreams } from './live-stream.js';
 import { operatorAccess } from './operator-access.js';
@@ -79,5 +78,6 @@ export async function dashboardRoutes(app: App, ctx: AppContext): Promise<void> 
   app.get(`${ASSETS_PATH}/dashboard.js`, { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(dashboardJs));
 
-  if (ctx.queue.bullmq) await mountBullBoard(app, ctx.queue.bullmq, requireOperator);
+  // bull-board is loaded only for the BullMQ queue it shows
+  if (ctx.queue.bullmq) await (await import('./bull-board.js')).mountBullBoard(app, ctx.queue.bullmq, requireOperator);
 }

@@ -9,7 +9,8 @@ import { startTestWorkyard } from '../../test/support/workyard.js';
 import { suiteWorkyard } from '../../test/support/suite-workyard.js';
 import { FailureCodes, MAX_NAMED_FAILURE_CODES } from './job-failure-codes.js';
 
-type Failure = 'none' | 'permanent' | 'not_found' | 'type' | 'timeout' | { name: string };
+// 'ignores': a handler that never looks at its signal and returns when it is done, timeout or not
+type Failure = 'none' | 'ignores' | 'permanent' | 'not_found' | 'type' | 'timeout' | { name: string };
 
 const metricsModule: WorkyardModule = {
   name: 'metered',
@@ -60,6 +61,18 @@ describe('job metrics on /metrics', () => {
     expect(failures('typeerror')).toBe(2);
     expect(failures('timeout')).toBe(1);
     expect(body).not.toMatch(/workyard_job_failures_total\{[^}]*code="(error|timeouterror)"/);
+  });
+
+  it('counts a run its timeout ended as a timeout, though its handler ignored the signal and returned later', async () => {
+    const sample = async (metric: string, labels: Record<string, string>) => sampleOf(await metrics(), metric, { job: 'test.metered', ...labels }) ?? 0;
+    const completedBefore = await sample('workyard_jobs_finished_total', { outcome: 'completed' });
+    const timeoutsBefore = await sample('workyard_job_failures_total', { code: 'timeout' });
+    const id = await run('ignores', { timeoutMs: 100, ms: 600 });
+    expect((await wy.workyard.ctx.queue.waitForFinish(id, 10_000))?.state).toBe('failed');
+    // the handler returns 'ok' half a second after the queue failed its run: that is not a completion
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(await sample('workyard_jobs_finished_total', { outcome: 'completed' })).toBe(completedBefore);
+    expect(await sample('workyard_job_failures_total', { code: 'timeout' })).toBe(timeoutsBefore + 1);
   });
 
   it('observes how long each run waited once due, per job name', async () => {

@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { App } from '../app-context.js';
 import { withDeadline } from '../infra/deadline.js';
-import type { JobHandler, JobQueue } from '../infra/queue/contract.js';
+import type { JobQueue } from '../infra/queue/contract.js';
 import { FailureCodes } from './job-failure-codes.js';
 
 export function createMetrics(labels: Record<string, string>): Registry {
@@ -83,32 +83,18 @@ export function instrumentQueue(queue: JobQueue, registry: Registry, timeoutMs: 
     registers: [registry],
   });
   const failureCodes = new FailureCodes();
-  // Handlers are wrapped where they are registered, so every driver is measured the same way.
-  // A run the driver ended (timeout, cancel) while its handler ignored the signal and went on to
-  // return is counted by how the handler ended: the wrapper sees the handler only.
-  return new Proxy(queue, {
-    get(target, property, receiver) {
-      if (property !== 'process') return Reflect.get(target, property, receiver);
-      return (name: string, handler: JobHandler<any, any>, options?: { concurrency?: number }) =>
-        target.process(
-          name,
-          async (job) => {
-            waitTime.observe({ job: name }, Math.max(0, Date.now() - job.runAt) / 1000);
-            const end = runTime.startTimer({ job: name });
-            try {
-              const result = await handler(job);
-              outcomes.inc({ job: name, outcome: 'completed' });
-              return result;
-            } catch (error) {
-              outcomes.inc({ job: name, outcome: 'failed' });
-              failures.inc({ job: name, code: failureCodes.of(error, job.signal) });
-              throw error;
-            } finally {
-              end();
-            }
-          },
-          options,
-        );
+  // The queue tells of each run as it records it, the same on every driver: a run it ended (a
+  // timeout, a cancel) counts as that failure even when its handler ignored the signal and returned.
+  queue.observeRuns({
+    started(name, runAt) {
+      waitTime.observe({ job: name }, Math.max(0, Date.now() - runAt) / 1000);
+    },
+    ended(name, seconds, error, signal) {
+      runTime.observe({ job: name }, seconds);
+      if (error === undefined) return void outcomes.inc({ job: name, outcome: 'completed' });
+      outcomes.inc({ job: name, outcome: 'failed' });
+      failures.inc({ job: name, code: failureCodes.of(error, signal()) });
     },
   });
+  return queue;
 }

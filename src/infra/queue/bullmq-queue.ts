@@ -37,11 +37,10 @@ import {
   timeoutOf,
   willRetry,
   type FinishHook,
-  type FinishedJob,
-} from './contract.js';
+  type FinishedJob, type RunObserver } from './contract.js';
 import { batchedLookup } from '../tick-batch.js';
 import { JobWatchers } from './job-watchers.js';
-import { type Registration, RunningJob, WorkerCore, runWithinTimeout } from './worker-core.js';
+import { type Registration, RunningJob, WorkerCore, runObserved } from './worker-core.js';
 import { JobEventHub } from './bullmq-events.js';
 import { IndexSweeper } from './bullmq-index-sweeper.js';
 import { RETRYING_EVENT, WorkyardRedisKeys, cancelJob, fromBullId, repliesOf, toBullId } from './bullmq-keys.js';
@@ -57,7 +56,7 @@ import { type GroupLimits, groupLimitsOf } from './group-limits.js';
 import { appendJobLog, readJobLogs } from './bullmq-logs.js';
 import { Scheduler } from './schedules/scheduler.js';
 import { RedisScheduleStore } from './schedules/redis-schedule-store.js';
-import { jobTraceOf, traceJobRun } from './job-trace.js';
+import { jobTraceOf } from './job-trace.js';
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -522,6 +521,10 @@ export class BullmqJobQueue implements JobQueue {
     return unsubscribe;
   }
 
+  observeRuns(observer: RunObserver): void {
+    this.workers.observer = observer;
+  }
+
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
     this.workers.register(name, handler, options, { groups: groupLimitsOf(options) });
   }
@@ -613,9 +616,8 @@ export class BullmqJobQueue implements JobQueue {
     this.control.recordWait(registration.name, String(job.id), job.attemptsStarted, startedAt - context.runAt, startedAt);
     if (this.cancelsAhead.delete(context.id)) context.cancel(context.id);
     try {
-      const result = await traceJobRun({ id: context.id, name: registration.name, attempt: context.attempt, trace: workyardFieldsOf(job).trace }, () =>
-        runWithinTimeout(context, workyardOptionsOf(job).timeoutMs, () => context.runUntilCancelled(() => registration.handler(context))),
-      );
+      const run = { id: context.id, name: registration.name, attempt: context.attempt, trace: workyardFieldsOf(job).trace, runAt: context.runAt, timeoutMs: workyardOptionsOf(job).timeoutMs };
+      const result = await runObserved(this.workers.observer, context, run, () => registration.handler(context));
       // cancelled in Redis (the job is gone from there) just after its handler returned
       if (context.cancelled) throw new WaitingError();
       return result ?? null;

@@ -278,8 +278,22 @@ export class JobCancelledError extends Error {
 
 export type JobCounts = Record<string, Record<JobState, number>>;
 
+/**
+ * Told of every run in this process as the queue records it (metrics): a run the queue ended (its
+ * timeout, a cancel) is told as that failure even when its handler ignored the signal and returned.
+ */
+export interface RunObserver {
+  /** a run of a job of `name` starts; `runAt`: when it was due (epoch ms) */
+  started(name: string, runAt: number): void;
+  /** it ended after `seconds`: `error` undefined when it completed; `signal()` the run's signal (made on demand) */
+  ended(name: string, seconds: number, error: unknown, signal: () => AbortSignal): void;
+}
+
 export interface JobQueue {
   readonly driver: 'sql' | 'bullmq';
+
+  /** Tells `observer` of every run in this process from now on (one observer; a second replaces it). */
+  observeRuns(observer: RunObserver): void;
 
   enqueue<Data>(name: string, data: Data, options?: EnqueueOptions): Promise<JobRecord<Data>>;
   /** Many jobs in one round trip; returns their ids in order. */

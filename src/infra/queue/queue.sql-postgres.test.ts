@@ -8,6 +8,7 @@ import { describeJobsConformance } from './queue-two-jobs.conformance.js';
 import { describeControlConformance } from './queue-two-control.conformance.js';
 import { describeJobTraceConformance } from './job-trace.conformance.js';
 import { describeFinishHookConformance } from './queue-finish-hook.conformance.js';
+import { describeRunObserverConformance } from './queue-run-observer.conformance.js';
 
 const setup = await queueSetup('sql on postgres');
 
@@ -27,3 +28,4 @@ describeJobsConformance(setup.label, !setup.available, harness);
 describeControlConformance(setup.label, !setup.available, harness);
 describeJobTraceConformance(setup.label, !setup.available, harness);
 describeFinishHookConformance(setup.label, !setup.available, harness);
+describeRunObserverConformance(setup.label, !setup.available, harness);

@@ -35,13 +35,12 @@ import {
   trimmedStack,
   willRetry,
   type AttemptRecord,
-  type FinishHook,
-} from './contract.js';
+  type FinishHook, type RunObserver } from './contract.js';
 import { TickBatch, batchedLookup } from '../tick-batch.js';
 import { JobWatchers } from './job-watchers.js';
 import type { Notifier, QueueSignal } from './notifier.js';
 import { type ClaimedRow, type FinishOutcome, type JobRow, type NewJobRow, type QueueTables, SqlQueueStore, insertedRow, rowToRecord } from './sql-queue-store.js';
-import { type Registration, RunningJob, WorkerCore, runWithinTimeout } from './worker-core.js';
+import { type Registration, RunningJob, WorkerCore, runObserved } from './worker-core.js';
 import { type GroupLimits, groupLimitsOf } from './group-limits.js';
 import { type GroupTables, SqlGroupGate } from './sql-queue-groups.js';
 import { type ControlTables, SqlControlStore } from './sql-queue-control.js';
@@ -50,7 +49,7 @@ import { checkedJobFilter } from './job-filter.js';
 import { listJobRows, retryFailedRows } from './sql-queue-operate.js';
 import { SqlScheduleStore } from './schedules/sql-schedule-store.js';
 import { SqlJobLogStore, SqlJobLogs } from './sql-queue-logs.js';
-import { jobTraceText, traceJobRun, withoutJobTrace } from './job-trace.js';
+import { jobTraceText, withoutJobTrace } from './job-trace.js';
 
 export interface SqlQueueOptions {
   notifier: Notifier;
@@ -281,6 +280,10 @@ export class SqlJobQueue implements JobQueue {
     return unsubscribe;
   }
 
+  observeRuns(observer: RunObserver): void {
+    this.workers.observer = observer;
+  }
+
   process<Data, Result>(name: string, handler: JobHandler<Data, Result>, options: WorkerOptions = {}): void {
     this.workers.register(name, handler, options, { claimScheduled: false, claiming: null, promoteAt: 0, groups: groupLimitsOf(options) });
   }
@@ -430,9 +433,8 @@ export class SqlJobQueue implements JobQueue {
       };
       let outcome: FinishOutcome;
       try {
-        const result = await traceJobRun({ id: row.id, name: row.name, attempt: context.attempt, trace: row.trace }, () =>
-          runWithinTimeout(job, row.timeout_ms === null ? null : Number(row.timeout_ms), () => job.runUntilCancelled(() => registration.handler(context))),
-        );
+        const run = { id: row.id, name: row.name, attempt: context.attempt, trace: row.trace, runAt: context.runAt, timeoutMs: row.timeout_ms === null ? null : Number(row.timeout_ms) };
+        const result = await runObserved(this.workers.observer, job, run, () => registration.handler(context));
         outcome = { id: row.id, state: 'completed', result: JSON.stringify(result ?? null), error: null, runAt: Number(row.run_at), finishedAt: Date.now(), failedRun: null, stack: null };
       } catch (error) {
         // Stalled runs are not failures of the job: only failed runs use up its attempts (since its last retry()).

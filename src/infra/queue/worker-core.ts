@@ -3,7 +3,8 @@
 // running ones the grace period, then ask them to stop).
 import { AppError, TimeoutError } from '../../errors.js';
 import { settlesWithin } from '../deadline.js';
-import { type JobHandler, JobCancelledError, type WorkerOptions, assertJobName, timeoutErrorMessage } from './contract.js';
+import { type JobHandler, JobCancelledError, type RunObserver, type WorkerOptions, assertJobName, timeoutErrorMessage } from './contract.js';
+import { type TracedRun, traceJobRun } from './job-trace.js';
 
 /** One job running in this process; a driver extends it with what it keeps per job. */
 export class RunningJob {
@@ -87,6 +88,29 @@ export function runWithinTimeout<Result>(job: RunningJob, timeoutMs: number | nu
   });
 }
 
+/**
+ * One run as both drivers run it: traced (when tracing is on), within its timeout, until cancelled;
+ * the observer is told of the outcome the driver records, not of whatever the handler did later.
+ */
+export async function runObserved<Result>(
+  observer: RunObserver | undefined,
+  job: RunningJob,
+  run: TracedRun & { runAt: number; timeoutMs: number | null },
+  handler: () => Promise<Result>,
+): Promise<Result> {
+  if (!observer) return traceJobRun(run, () => runWithinTimeout(job, run.timeoutMs, () => job.runUntilCancelled(handler)));
+  observer.started(run.name, run.runAt);
+  const started = performance.now();
+  try {
+    const result = await traceJobRun(run, () => runWithinTimeout(job, run.timeoutMs, () => job.runUntilCancelled(handler)));
+    observer.ended(run.name, (performance.now() - started) / 1000, undefined, () => job.signal);
+    return result;
+  } catch (error) {
+    observer.ended(run.name, (performance.now() - started) / 1000, error, () => job.signal);
+    throw error;
+  }
+}
+
 export interface Registration<Job extends RunningJob> {
   readonly name: string;
   readonly handler: JobHandler<any, any>;
@@ -102,6 +126,8 @@ export class WorkerCore<Job extends RunningJob, Reg extends Registration<Job>> {
   private idle: (() => void)[] = [];
   running = false;
   closed = false;
+  /** told of every run's outcome (JobQueue.observeRuns) */
+  observer?: RunObserver;
 
   /** `start` begins taking jobs of one name: at startWorkers(), or at once for a name registered later. */
   constructor(private readonly start: (registration: Reg) => void) {}

@@ -57,6 +57,12 @@ export interface Config {
     fastTier?: 'sql' | 'redis';
     /** an unfinished resumable upload (tus) expires this long after it was created, and is swept */
     uploadExpiryMs: number;
+    /** who may write (PUT, /put/, uploads): anyone, or the API key holder and signed PUT links */
+    writeAccess: 'open' | 'key';
+    /** who may read (GET, HEAD, /get/): anyone, or the API key holder and signed GET links */
+    readAccess: 'open' | 'key';
+    /** the keys of signed links: the first signs, every one verifies (rotation); absent → a key kept in the database */
+    signingKeys?: string[];
   };
   /**
    * hostConcurrency / hostRate: page tasks of one host running at once, and started per window,
@@ -108,6 +114,22 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `a whole number from ${min} to ${max}`, raw);
   }
   return value;
+}
+
+function accessMode(env: Env, name: string): 'open' | 'key' {
+  const raw = read(env, name) ?? 'open';
+  if (raw !== 'open' && raw !== 'key') throw new ConfigError(name, 'open or key', raw);
+  // without a key to hold, `key` would quietly leave every blob open
+  if (raw === 'key' && read(env, 'WORKYARD_API_KEY') === undefined) throw new ConfigError(name, 'open, or key together with WORKYARD_API_KEY', raw);
+  return raw;
+}
+
+function signingKeys(env: Env): string[] | undefined {
+  const raw = read(env, 'WORKYARD_SIGNING_KEY');
+  if (raw === undefined) return undefined;
+  const keys = raw.split(',').map((key) => key.trim());
+  if (keys.some((key) => key.length < 16)) throw new ConfigError('WORKYARD_SIGNING_KEY', 'a comma-separated list of keys of 16 characters or more (the first signs, all verify)', '(a key too short)');
+  return keys;
 }
 
 function formSecret(env: Env): string | undefined {
@@ -223,6 +245,9 @@ export function loadConfig(env: Env = process.env): Config {
       writeBehind: boolean(env, 'WORKYARD_BLOBS_WRITE_BEHIND', false),
       fastTier: blobsFastTier(env),
       uploadExpiryMs: integer(env, 'WORKYARD_BLOBS_UPLOAD_EXPIRY_MS', 24 * 3_600_000, 1_000, 365 * 24 * 3_600_000),
+      writeAccess: accessMode(env, 'WORKYARD_BLOBS_WRITE_ACCESS'),
+      readAccess: accessMode(env, 'WORKYARD_BLOBS_READ_ACCESS'),
+      signingKeys: signingKeys(env),
     },
     webhooks: {
       // off: a webhook URL is a way to make the server send requests into its own network

@@ -2,7 +2,10 @@
 // streaming routes, the compatible base64 routes, and optional write-behind for small objects.
 import type { App, AppContext, ModuleInstance, WorkyardModule } from '../../app-context.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
+import { accessMigrations } from './access-migrations.js';
+import { BlobAccess } from './blob-access.js';
 import { BlobService } from './blob-service.js';
+import { linkRoutes } from './link-routes.js';
 import { compatBlobRoutes } from './routes-compat.js';
 import { nativeBlobRoutes } from './routes-native.js';
 import { uploadMigrations } from './upload-migrations.js';
@@ -16,6 +19,8 @@ export class BlobsInstance implements ModuleInstance {
   readonly service: BlobService;
   /** resumable uploads (tus) at /uploads, landing through `service` */
   readonly uploads: ResumableUploads;
+  /** who may read and write (WORKYARD_BLOBS_*_ACCESS) and the signed links */
+  readonly access: BlobAccess;
   private readonly writeBehind: WriteBehind;
 
   constructor(
@@ -24,14 +29,17 @@ export class BlobsInstance implements ModuleInstance {
   ) {
     this.writeBehind = new WriteBehind(ctx.fastTier, ctx.blobs, ctx.queue, { ...options, log: ctx.log });
     this.service = new BlobService(ctx.blobs, ctx.config.blobs.writeBehind ? this.writeBehind : null);
-    this.uploads = new ResumableUploads(ctx, this.service, ctx.uploads);
+    this.access = new BlobAccess(ctx);
+    this.uploads = new ResumableUploads(ctx, this.service, ctx.uploads, this.access);
   }
 
   async routes(app: App): Promise<void> {
     // With write-behind on, the fast tier must persist what it holds: checked before serving.
     if (this.ctx.config.blobs.writeBehind) await this.ctx.fastTier.checkPersistence(this.ctx.log);
-    await nativeBlobRoutes(app, this.ctx, this.service);
-    compatBlobRoutes(app, this.service);
+    await this.access.start();
+    await nativeBlobRoutes(app, this.ctx, this.service, this.access);
+    compatBlobRoutes(app, this.service, this.access);
+    linkRoutes(app, this.ctx, this.access);
     await this.uploads.store.ready();
     await uploadRoutes(app, this.uploads);
   }
@@ -50,7 +58,7 @@ export class BlobsInstance implements ModuleInstance {
 }
 
 export function createBlobsModule(options: BlobsModuleOptions = {}): WorkyardModule<BlobsInstance> {
-  return { name: 'blobs', migrations: uploadMigrations, create: (ctx) => new BlobsInstance(ctx, options) };
+  return { name: 'blobs', migrations: { ...uploadMigrations, ...accessMigrations }, create: (ctx) => new BlobsInstance(ctx, options) };
 }
 
 export const blobsModule = createBlobsModule();

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../../app-context.js';
 import { ErrorReply, notFound, validationError } from '../../errors.js';
+import type { BlobAccess } from './blob-access.js';
 import type { BlobService } from './blob-service.js';
 import { contentTypeOfExtension, extensionOfContentType, normaliseExtension } from './content-types.js';
 import { decodeBase64Text, jsonWithBase64Data } from './json-base64.js';
@@ -24,9 +25,13 @@ const PutBody = Type.Object(
   { additionalProperties: false },
 );
 
-export function compatBlobRoutes(app: App, service: BlobService): void {
+export function compatBlobRoutes(app: App, service: BlobService, access: BlobAccess): void {
   app.post('/put/', {
     bodyLimit: COMPAT_BODY_LIMIT,
+    // WORKYARD_BLOBS_WRITE_ACCESS, checked before the body is read (the key is in the body: no links here)
+    preValidation: async (request, reply) => {
+      await access.authorize(request, reply, 'write', '');
+    },
     schema: {
       tags: TAGS,
       summary: 'Store base64 data under a key (compatible route; JSON body up to 10 MB)',
@@ -43,6 +48,9 @@ export function compatBlobRoutes(app: App, service: BlobService): void {
   });
 
   app.get('/get/*', {
+    onRequest: async (request, reply) => {
+      await access.authorize(request, reply, 'read', (request.params as { '*': string })['*']);
+    },
     schema: {
       tags: TAGS,
       summary: 'A blob as {key, extension, data: base64} (compatible route)',

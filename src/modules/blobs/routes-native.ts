@@ -7,6 +7,7 @@ import type { App, AppContext } from '../../app-context.js';
 import { AppError, ErrorReply, notFound, validationError } from '../../errors.js';
 import type { BlobMeta, ByteRange } from '../../infra/blobstore/contract.js';
 import { MAX_LIST_LIMIT } from '../../infra/blobstore/store-rules.js';
+import type { BlobAccess } from './blob-access.js';
 import type { BlobService } from './blob-service.js';
 import { ifRangeHolds, noneMatchHits, parseRange, resolveRange } from './http-conditions.js';
 import { countedBody, tooLarge } from './request-body.js';
@@ -59,8 +60,14 @@ function unsatisfiable(reply: FastifyReply, size: number | undefined) {
   return reply.code(416).type('application/json; charset=utf-8').send(error.toJSON());
 }
 
-export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobService): Promise<void> {
+/** The largest body a PUT may send: the store's limit, or a signed link's max_bytes below it (set by the PUT's onRequest). */
+const byteLimits = new WeakMap<FastifyRequest, number>();
+
+export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobService, access: BlobAccess): Promise<void> {
   const maxBytes = ctx.config.blobs.maxBytes;
+  const authorizeRead = async (request: FastifyRequest, reply: FastifyReply) => {
+    await access.authorize(request, reply, 'read', keyOf(request));
+  };
 
   // The raw body of a PUT reaches the handler as the request stream itself: this scope has no
   // parser that reads a body, whatever its Content-Type (JSON and forms included).
@@ -81,17 +88,21 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
         response: { 201: PutResult, 400: ErrorReply, 413: ErrorReply, 503: ErrorReply },
       },
       onRequest: async (request, reply) => {
+        // who may write, before a byte of the body is read (WORKYARD_BLOBS_WRITE_ACCESS, or a signed PUT link)
+        const grant = await access.authorize(request, reply, 'write', keyOf(request));
+        const limit = grant?.maxBytes !== undefined ? Math.min(grant.maxBytes, maxBytes) : maxBytes;
+        byteLimits.set(request, limit);
         const length = request.headers['content-length'];
-        if (length !== undefined && Number(length) > maxBytes) {
+        if (length !== undefined && Number(length) > limit) {
           reply.header('connection', 'close');
-          throw tooLarge(maxBytes);
+          throw tooLarge(limit);
         }
       },
     }, async (request, reply) => {
       const key = keyOf(request);
       const contentType = request.headers['content-type'] ?? 'application/octet-stream';
       if (!CONTENT_TYPE.test(contentType)) throw validationError('content-type', 'content-type must be 1 to 255 printable ASCII characters');
-      const body = countedBody(request.body as IncomingMessage | undefined, maxBytes);
+      const body = countedBody(request.body as IncomingMessage | undefined, byteLimits.get(request) ?? maxBytes);
       const meta = await service.put(key, body, { contentType, contentLength: contentLengthOf(request) });
       await ctx.events.record([{ type: 'blob.stored', data: { key: meta.key, size: meta.size, etag: meta.etag, content_type: contentType } }]);
       return reply.code(201).header('etag', meta.etag).send({ key: meta.key, size: meta.size, etag: meta.etag });
@@ -99,6 +110,10 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
   });
 
   app.get('/blobs', {
+    // a listing is a read of every key in it: with WORKYARD_BLOBS_READ_ACCESS=key, the key holder's
+    onRequest: async (request, reply) => {
+      if (ctx.config.blobs.readAccess === 'key') await ctx.requireAdmin(request, reply);
+    },
     schema: {
       tags: TAGS,
       summary: 'A page of blobs in byte order of their keys, under a prefix, after a cursor',
@@ -116,6 +131,7 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
 
   app.get('/blobs/*', {
     exposeHeadRoute: false,
+    onRequest: authorizeRead,
     schema: {
       tags: TAGS,
       summary: 'The bytes of a blob (Range → 206, If-None-Match → 304)',
@@ -172,6 +188,7 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
   });
 
   app.head('/blobs/*', {
+    onRequest: authorizeRead,
     schema: { tags: TAGS, summary: 'The headers of a blob, without its bytes', params: KeyParams },
   }, async (request, reply) => {
     const meta = await service.head(keyOf(request));

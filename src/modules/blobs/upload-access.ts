@@ -3,6 +3,7 @@
 // (scoped write tokens) plugs in here and covers creation, every PATCH and termination alike.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app-context.js';
+import type { BlobAccess } from './blob-access.js';
 
 /** create: POST /uploads; resume: HEAD or PATCH of an upload; terminate: DELETE of an upload */
 export type UploadAction = 'create' | 'resume' | 'terminate';
@@ -14,10 +15,12 @@ export interface UploadAccessRequest {
 }
 
 /**
- * Throws an AppError (401/403) when the request may not do this. Today's rule is the blob routes'
- * own: creating and resuming an upload is writing the key, which PUT /blobs/{key} lets anyone do;
- * terminating one discards it, which like DELETE /blobs/{key} needs the API key when one is set.
+ * Throws an AppError (401/403) when the request may not do this. The blob routes' own rule:
+ * creating and resuming an upload is writing the key (WORKYARD_BLOBS_WRITE_ACCESS, as PUT
+ * /blobs/{key}); terminating one discards it, which like DELETE /blobs/{key} needs the API key
+ * when one is set.
  */
-export async function authorizeUpload(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, access: UploadAccessRequest): Promise<void> {
+export async function authorizeUpload(ctx: AppContext, blobAccess: BlobAccess, request: FastifyRequest, reply: FastifyReply, access: UploadAccessRequest): Promise<void> {
   if (access.action === 'terminate') await ctx.requireAdmin(request, reply);
+  else await blobAccess.authorize(request, reply, 'write', access.key);
 }

@@ -13,6 +13,7 @@ import type { BlobMeta } from '../../infra/blobstore/contract.js';
 import type { UploadStore } from '../../infra/blobstore/upload-store.js';
 import type { BlobService } from './blob-service.js';
 import { authorizeUpload } from './upload-access.js';
+import type { BlobAccess } from './blob-access.js';
 import { SqlUploadLocker } from './upload-locks.js';
 import { tooLarge } from './request-body.js';
 import { type UploadIntent, intentOf, metadataWithConditions, parseUploadMetadata, sha256Checked } from './upload-intent.js';
@@ -44,6 +45,7 @@ export class ResumableUploads {
     private readonly ctx: AppContext,
     private readonly service: BlobService,
     readonly store: UploadStore,
+    private readonly access: BlobAccess,
   ) {
     this.locker = new SqlUploadLocker(ctx.database, { log: ctx.log });
     this.server = new Server({
@@ -184,7 +186,7 @@ export class ResumableUploads {
       if (typeof length === 'string' && Number(length) > maxBytes) {
         throw new AppError('payload_too_large', `Upload-Length is larger than the ${maxBytes} bytes this server accepts (WORKYARD_BLOBS_MAX_BYTES)`, { field: 'upload-length', max_bytes: maxBytes });
       }
-      await authorizeUpload(this.ctx, request, reply, { action: 'create', key: intent.key });
+      await authorizeUpload(this.ctx, this.access, request, reply, { action: 'create', key: intent.key });
       // Fail fast: a create-only upload of a key that exists would only fail at its last byte.
       await checkConditions(this.service, intent);
       return;
@@ -193,7 +195,7 @@ export class ResumableUploads {
     const upload = await this.findUpload(id);
     const key = upload?.metadata?.key;
     if (!upload || !key) throw notFound(`upload ${id}`);
-    await authorizeUpload(this.ctx, request, reply, { action: method === 'DELETE' ? 'terminate' : 'resume', key });
+    await authorizeUpload(this.ctx, this.access, request, reply, { action: method === 'DELETE' ? 'terminate' : 'resume', key });
     // Finished but still here: its node stopped while landing it, or the store failed then (a
     // landed upload is removed). Land it now, so that a client resuming finds it complete and stored.
     if (method === 'HEAD' && upload.size !== undefined && upload.offset === upload.size) return this.landLate(upload, reply);

@@ -57,8 +57,8 @@ export interface Config {
     fastTier?: 'sql' | 'redis';
     /** an unfinished resumable upload (tus) expires this long after it was created, and is swept */
     uploadExpiryMs: number;
-    /** who may write (PUT, /put/, uploads): anyone, or the API key holder and signed PUT links */
-    writeAccess: 'open' | 'key';
+    /** who may write (PUT, /put/, uploads): anyone; the API key holder and signed PUT links; or those and write tokens too */
+    writeAccess: 'open' | 'key' | 'token';
     /** who may read (GET, HEAD, /get/): anyone, or the API key holder and signed GET links */
     readAccess: 'open' | 'key';
     /** the keys of signed links: the first signs, every one verifies (rotation); absent → a key kept in the database */
@@ -116,12 +116,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function accessMode(env: Env, name: string): 'open' | 'key' {
+function accessMode(env: Env, name: string, modes: ('open' | 'key' | 'token')[]): 'open' | 'key' | 'token' {
   const raw = read(env, name) ?? 'open';
-  if (raw !== 'open' && raw !== 'key') throw new ConfigError(name, 'open or key', raw);
-  // without a key to hold, `key` would quietly leave every blob open
-  if (raw === 'key' && read(env, 'WORKYARD_API_KEY') === undefined) throw new ConfigError(name, 'open, or key together with WORKYARD_API_KEY', raw);
-  return raw;
+  if (!(modes as string[]).includes(raw)) throw new ConfigError(name, modes.join(' or '), raw);
+  // without a key to hold (and to make tokens with), a closed mode would quietly leave every blob open
+  if (raw !== 'open' && read(env, 'WORKYARD_API_KEY') === undefined) throw new ConfigError(name, `open, or ${raw} together with WORKYARD_API_KEY`, raw);
+  return raw as 'open' | 'key' | 'token';
 }
 
 function signingKeys(env: Env): string[] | undefined {
@@ -245,8 +245,8 @@ export function loadConfig(env: Env = process.env): Config {
       writeBehind: boolean(env, 'WORKYARD_BLOBS_WRITE_BEHIND', false),
       fastTier: blobsFastTier(env),
       uploadExpiryMs: integer(env, 'WORKYARD_BLOBS_UPLOAD_EXPIRY_MS', 24 * 3_600_000, 1_000, 365 * 24 * 3_600_000),
-      writeAccess: accessMode(env, 'WORKYARD_BLOBS_WRITE_ACCESS'),
-      readAccess: accessMode(env, 'WORKYARD_BLOBS_READ_ACCESS'),
+      writeAccess: accessMode(env, 'WORKYARD_BLOBS_WRITE_ACCESS', ['open', 'key', 'token']),
+      readAccess: accessMode(env, 'WORKYARD_BLOBS_READ_ACCESS', ['open', 'key']) as 'open' | 'key',
       signingKeys: signingKeys(env),
     },
     webhooks: {

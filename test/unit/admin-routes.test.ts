@@ -13,7 +13,7 @@ const ADMIN = ['DELETE /stats/', 'POST /test/{n}/', 'DELETE /blobs/{*}', 'DELETE
 // The dashboard's buttons (they need the page's CSRF token too: with the key alone they answer 403).
 // Webhooks (#19): every route; the feedback exports.
 ADMIN.push('POST /webhooks', 'GET /webhooks', 'GET /webhooks/{id}', 'DELETE /webhooks/{id}', 'POST /webhooks/{id}/test', 'GET /webhooks/{id}/deliveries', 'POST /webhooks/{id}/deliveries/{delivery}/retry');
-ADMIN.push('GET /feedback/export.csv', 'GET /feedback/export.ndjson', 'POST /blobs/{*}');
+ADMIN.push('GET /feedback/export.csv', 'GET /feedback/export.ndjson', 'POST /blobs/{*}', 'POST /blob-tokens', 'GET /blob-tokens', 'DELETE /blob-tokens/{id}');
 ADMIN.push(...['tasks/{id}/retry', 'tasks/{id}/cancel', 'queues/{name}/pause', 'queues/{name}/resume', 'queues/{name}/retry-failed'].map((action) => `POST /dashboard/actions/${action}`));
 
 async function call(baseUrl: string, method: string, path: string, authorization?: string) {

@@ -39,7 +39,7 @@ describe('body types: 415 naming the type on every route with a body', () => {
     }
     expect(answers).toEqual(expected);
     expect(Object.keys(answers).sort()).toEqual(
-      ['POST /feedback/sync', 'POST /feedback/async', 'POST /sync/sum', 'POST /async/post_task', 'POST /images_tasks', 'POST /text_tasks', 'POST /put/', 'POST /schedules', 'POST /tasks/retry', 'POST /webhooks', 'POST /blobs/{*}'].sort(),
+      ['POST /feedback/sync', 'POST /feedback/async', 'POST /sync/sum', 'POST /async/post_task', 'POST /images_tasks', 'POST /text_tasks', 'POST /put/', 'POST /schedules', 'POST /tasks/retry', 'POST /webhooks', 'POST /blobs/{*}', 'POST /blob-tokens'].sort(),
     );
   });
 

@@ -12,4 +12,19 @@ export const accessMigrations: MigrationSet = {
         .execute();
     },
   }),
+  // Write tokens (write-tokens.ts): bearer secrets the admin hands out, kept as their SHA-256 only.
+  '20261207-41-blobs-write-tokens': () => ({
+    async up(db) {
+      await db.schema
+        .createTable('blobs_write_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_sha256', 'text', (c) => c.notNull().unique())
+        // JSON arrays: key prefixes ("" for every key) and methods (PUT, DELETE)
+        .addColumn('prefixes', 'text', (c) => c.notNull())
+        .addColumn('methods', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  }),
 };

@@ -6,6 +6,7 @@ import { accessMigrations } from './access-migrations.js';
 import { BlobAccess } from './blob-access.js';
 import { BlobService } from './blob-service.js';
 import { linkRoutes } from './link-routes.js';
+import { tokenRoutes } from './token-routes.js';
 import { compatBlobRoutes } from './routes-compat.js';
 import { nativeBlobRoutes } from './routes-native.js';
 import { uploadMigrations } from './upload-migrations.js';
@@ -40,6 +41,7 @@ export class BlobsInstance implements ModuleInstance {
     await nativeBlobRoutes(app, this.ctx, this.service, this.access);
     compatBlobRoutes(app, this.service, this.access);
     linkRoutes(app, this.ctx, this.access);
+    tokenRoutes(app, this.ctx, this.access);
     await this.uploads.store.ready();
     await uploadRoutes(app, this.uploads);
   }

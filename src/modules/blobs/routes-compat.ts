@@ -28,9 +28,13 @@ const PutBody = Type.Object(
 export function compatBlobRoutes(app: App, service: BlobService, access: BlobAccess): void {
   app.post('/put/', {
     bodyLimit: COMPAT_BODY_LIMIT,
-    // WORKYARD_BLOBS_WRITE_ACCESS, checked before the body is read (the key is in the body: no links here)
+    // WORKYARD_BLOBS_WRITE_ACCESS: the API key is checked before the body is read; a write token,
+    // which allows some keys only, once the body (and its key) is (no links here: they are for /blobs/{key})
     preValidation: async (request, reply) => {
-      await access.authorize(request, reply, 'write', '');
+      if (access.writeMode !== 'token') await access.authorize(request, reply, 'write', '');
+    },
+    preHandler: async (request, reply) => {
+      if (access.writeMode === 'token') await access.authorize(request, reply, 'write', (request.body as { key: string }).key);
     },
     schema: {
       tags: TAGS,

@@ -198,7 +198,10 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
   });
 
   app.delete('/blobs/*', {
-    preHandler: ctx.requireAdmin,
+    // the API key (or, with WORKYARD_BLOBS_WRITE_ACCESS=token, a token allowing DELETE on the key)
+    onRequest: async (request, reply) => {
+      await access.authorize(request, reply, 'delete', keyOf(request));
+    },
     schema: {
       tags: TAGS,
       summary: 'Delete a blob (204; 404 when there is none); needs the API key when one is set',

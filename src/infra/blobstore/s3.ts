@@ -37,6 +37,20 @@ const TRANSFER_IDLE_TIMEOUT_MS = 120_000;
 /** HEADs in flight at once while a listing fetches content types */
 const LIST_HEAD_CONCURRENCY = 16;
 
+/** Where and how every S3 client of Workyard connects (the blob store's, the resumable uploads'). */
+export function s3ClientSettings(config: S3Config) {
+  return {
+    endpoint: config.endpoint,
+    region: config.region,
+    forcePathStyle: config.forcePathStyle,
+    credentials: config.accessKeyId && config.secretAccessKey ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } : undefined,
+    // Newer SDKs add CRC32 checksums with aws-chunked bodies by default, which MinIO releases
+    // and s3rver do not all understand; S3 itself verifies payloads through the signature.
+    requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+    responseChecksumValidation: 'WHEN_REQUIRED' as const,
+  };
+}
+
 export class S3BlobStore implements BlobStore {
   readonly driver = 's3' as const;
   private readonly client: S3Client;
@@ -51,14 +65,7 @@ export class S3BlobStore implements BlobStore {
   ) {
     this.bucket = config.bucket;
     const common = {
-      endpoint: config.endpoint,
-      region: config.region,
-      forcePathStyle: config.forcePathStyle,
-      credentials: config.accessKeyId && config.secretAccessKey ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } : undefined,
-      // Newer SDKs add CRC32 checksums with aws-chunked bodies by default, which MinIO releases
-      // and s3rver do not all understand; S3 itself verifies payloads through the signature.
-      requestChecksumCalculation: 'WHEN_REQUIRED' as const,
-      responseChecksumValidation: 'WHEN_REQUIRED' as const,
+      ...s3ClientSettings(config),
       requestHandler: { connectionTimeout: options.timeoutMs, socketTimeout: TRANSFER_IDLE_TIMEOUT_MS, httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } },
     };
     this.client = new S3Client({ ...common, maxAttempts: 2 });

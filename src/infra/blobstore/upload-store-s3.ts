@@ -6,6 +6,7 @@ import type { KvStore } from '@tus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { S3Config } from '../../config.js';
+import { s3ClientSettings } from './s3.js';
 import type { UploadStore } from './upload-store.js';
 
 /** S3 multipart parts: 8 MiB (S3's minimum is 5 MiB); the s3 store raises it for huge uploads. */
@@ -13,15 +14,7 @@ const S3_PART_SIZE = 8 * 1024 * 1024;
 
 export function openS3UploadStore(s3: S3Config, expirationPeriodInMilliseconds: number, log: FastifyBaseLogger): UploadStore {
   const bucket = s3.uploadsBucket ?? `${s3.bucket}-uploads`;
-  const clientConfig = {
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: s3.forcePathStyle,
-    credentials: s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : undefined,
-    // As in s3.ts: S3-compatible servers do not all understand the SDK's default aws-chunked checksums.
-    requestChecksumCalculation: 'WHEN_REQUIRED' as const,
-    responseChecksumValidation: 'WHEN_REQUIRED' as const,
-  };
+  const clientConfig = s3ClientSettings(s3);
   // Our own client to make the bucket, which the tus store does not do.
   const client = new S3Client({ ...clientConfig, maxAttempts: 2 });
   const bucketReady = ensureBucket(client, bucket, log);

@@ -104,7 +104,14 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
       if (!CONTENT_TYPE.test(contentType)) throw validationError('content-type', 'content-type must be 1 to 255 printable ASCII characters');
       const body = countedBody(request.body as IncomingMessage | undefined, byteLimits.get(request) ?? maxBytes);
       const meta = await service.put(key, body, { contentType, contentLength: contentLengthOf(request) });
-      await ctx.events.record([{ type: 'blob.stored', data: { key: meta.key, size: meta.size, etag: meta.etag, content_type: contentType } }]);
+      // The blob is stored (on disk or S3, outside the SQL database): its event is recorded after,
+      // only while some webhook takes it, and a database that is down costs the event (logged),
+      // never the answer — blobs keep working without PostgreSQL (test/faults/postgres-cut).
+      if (ctx.events.wants('blob.stored')) {
+        await ctx.events
+          .record([{ type: 'blob.stored', data: { key: meta.key, size: meta.size, etag: meta.etag, content_type: contentType } }])
+          .catch((error: unknown) => request.log.warn({ err: error, key: meta.key }, 'blob.stored not recorded: the blob is stored, its webhook event is lost'));
+      }
       return reply.code(201).header('etag', meta.etag).send({ key: meta.key, size: meta.size, etag: meta.etag });
     });
   });

@@ -2,7 +2,10 @@
 // ListParts, AbortMultipartUpload and ListMultipartUploads with 405/501, and resumable uploads on
 // S3 (@tus/s3-store) are built on exactly those. moto's server (Python, in the machine's image)
 // runs in a child process on a free loopback port, keeping objects in its memory.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { freePort } from './free-port.js';
 
 export interface MotoHandle {
@@ -13,7 +16,23 @@ export interface MotoHandle {
   stop(): Promise<void>;
 }
 
-const PYTHON = process.env.WORKYARD_TEST_PYTHON ?? 'python3';
+/**
+ * The first Python that has moto's server: WORKYARD_TEST_PYTHON, else each python3 on PATH, else
+ * pyenv's. The machine's image has moto in pyenv's Python only, and a PATH that puts /usr/bin first
+ * (CI's run on the machine's Node) would otherwise find the system Python without it.
+ */
+function pythonWithMoto(): string {
+  const onPath = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'python3'));
+  const pyenvRoot = process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv');
+  const pyenv = [path.join(pyenvRoot, 'shims', 'python3'), ...(fs.existsSync(path.join(pyenvRoot, 'versions')) ? fs.readdirSync(path.join(pyenvRoot, 'versions')).map((v) => path.join(pyenvRoot, 'versions', v, 'bin', 'python3')) : [])];
+  const candidates = [...(process.env.WORKYARD_TEST_PYTHON ? [process.env.WORKYARD_TEST_PYTHON] : []), ...onPath, ...pyenv].filter((file, i, all) => all.indexOf(file) === i && fs.existsSync(file));
+  for (const python of candidates) {
+    if (spawnSync(python, ['-c', 'import moto.server'], { stdio: 'ignore', timeout: 20_000 }).status === 0) return python;
+  }
+  return candidates[0] ?? 'python3';
+}
+
+const PYTHON = pythonWithMoto();
 
 export async function startMoto(): Promise<MotoHandle> {
   const port = await freePort();

@@ -6,21 +6,25 @@ import { AppError } from '../errors.js';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-export function adminGuard(apiKey: string | undefined) {
-  const expected = apiKey ? digest(apiKey) : null;
-  return async function requireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    if (!expected) return;
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match || !timingSafeEqual(digest(match[1].trim()), expected)) {
-      throw new AppError('unauthorized', 'this route needs Authorization: Bearer <WORKYARD_API_KEY>', { field: 'authorization' });
-    }
+/**
+ * Whether a request carries the API key, as a function made once per key (its digest computed
+ * once); false for every request when no key is configured (no one holds it then).
+ */
+export function apiKeyCheck(apiKey: string | undefined): (request: FastifyRequest) => boolean {
+  if (!apiKey) return () => false;
+  const expected = digest(apiKey);
+  return (request) => {
+    const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
+    return match !== null && timingSafeEqual(digest(match[1].trim()), expected);
   };
 }
 
-/** Whether the request carries the API key; false when none is configured (no one holds it then). */
-export function presentsApiKey(request: FastifyRequest, apiKey: string | undefined): boolean {
-  if (!apiKey) return false;
-  const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
-  return match !== null && timingSafeEqual(digest(match[1].trim()), digest(apiKey));
+export function adminGuard(apiKey: string | undefined) {
+  const presentsKey = apiKeyCheck(apiKey);
+  return async function requireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    if (!apiKey) return;
+    if (!presentsKey(request)) {
+      throw new AppError('unauthorized', 'this route needs Authorization: Bearer <WORKYARD_API_KEY>', { field: 'authorization' });
+    }
+  };
 }

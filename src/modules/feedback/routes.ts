@@ -4,7 +4,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
-import { presentsApiKey } from '../../http/auth.js';
+import { apiKeyCheck } from '../../http/auth.js';
 import { ErrorReply } from '../../errors.js';
 import { isJsonMediaType, mediaTypeOf, prefersJson, wantsHtmlPage } from '../../http/client-kind.js';
 import { errorHandler, toAppError } from '../../http/error-handler.js';
@@ -97,6 +97,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService, ctx: Ap
   const { forms } = ctx.config;
   const spamRules: SpamRules = { secret: forms.secret ?? (await service.store.formSecret(newFormSecret)), minFillMs: forms.minFillMs, maxAgeMs: forms.maxAgeMs };
   const postLimit = new FormPostLimit(ctx.database, forms.postsPerMinute);
+  const presentsApiKey = apiKeyCheck(ctx.config.apiKey);
 
   async function renderFeedbackPage(reply: FastifyReply, status: number, model: PageModel) {
     const { entries, hasNext } = await service.store.page(model.page);
@@ -227,7 +228,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService, ctx: Ap
         options = split.options;
         input = inputFromJson(split.rest);
       } else {
-        if (postLimit.enabled && !presentsApiKey(request, ctx.config.apiKey)) {
+        if (postLimit.enabled && !presentsApiKey(request)) {
           const verdict = await postLimit.hit(request.ip);
           if (!verdict.allowed) {
             reply.header('retry-after', String(verdict.retryAfterS));

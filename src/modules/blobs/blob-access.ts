@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
-import { withTables } from '../../infra/db/database.js';
+import { keptSecret } from '../../infra/db/kept-secret.js';
 import { type LinkGrant, carriesLink, newSigningKey, verifyLink } from './signed-links.js';
 import { type TokenMethod, WriteTokenStore, looksLikeWriteToken } from './write-tokens.js';
 
@@ -28,11 +28,7 @@ export class BlobAccess {
       this.keys = configured;
       return;
     }
-    const database = withTables<{ blobs_signing_keys: { id: number; secret: string } }>(this.ctx.database);
-    const secret = await database.run(async (db) => {
-      await db.insertInto('blobs_signing_keys').values({ id: 1, secret: newSigningKey() }).onConflict((oc) => oc.column('id').doNothing()).execute();
-      return (await db.selectFrom('blobs_signing_keys').select('secret').where('id', '=', 1).executeTakeFirstOrThrow()).secret;
-    });
+    const secret = await keptSecret(this.ctx.database, 'blobs_signing_keys', newSigningKey);
     this.keys = [secret];
   }
 

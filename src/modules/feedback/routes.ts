@@ -5,6 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { apiKeyCheck } from '../../http/auth.js';
+import { keptSecret } from '../../infra/db/kept-secret.js';
 import { ErrorReply } from '../../errors.js';
 import { isJsonMediaType, mediaTypeOf, prefersJson, wantsHtmlPage } from '../../http/client-kind.js';
 import { errorHandler, toAppError } from '../../http/error-handler.js';
@@ -95,7 +96,7 @@ export async function feedbackRoutes(app: App, service: FeedbackService, ctx: Ap
   await registerFormCsrf(app);
   await registerFeedbackBodyParsers(app);
   const { forms } = ctx.config;
-  const spamRules: SpamRules = { secret: forms.secret ?? (await service.store.formSecret(newFormSecret)), minFillMs: forms.minFillMs, maxAgeMs: forms.maxAgeMs };
+  const spamRules: SpamRules = { secret: forms.secret ?? (await keptSecret(ctx.database, 'feedback_form_secrets', newFormSecret)), minFillMs: forms.minFillMs, maxAgeMs: forms.maxAgeMs };
   const postLimit = new FormPostLimit(ctx.database, forms.postsPerMinute);
   const presentsApiKey = apiKeyCheck(ctx.config.apiKey);
 

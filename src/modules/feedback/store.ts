@@ -52,7 +52,6 @@ export interface FeedbackEntry {
 export type FeedbackTables = {
   feedback_entries: FeedbackRow;
   feedback_idempotency_keys: IdempotencyKeyRow;
-  feedback_form_secrets: { id: number; secret: string };
   feedback_post_counts: { address: string; window_start: number; posts: number };
 };
 
@@ -137,17 +136,6 @@ export class FeedbackStore {
       if (filter.until !== undefined) query = query.where('created_at', '<', filter.until);
       if (after) query = query.where((eb) => eb.or([eb('created_at', '>', after.created_at), eb.and([eb('created_at', '=', after.created_at), eb('id', '>', after.id)])]));
       return query.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).execute() as Promise<StoredFeedback[]>;
-    });
-  }
-
-  /**
-   * The key that signs the forms' fill-time tokens, shared by every process through the database:
-   * the first to ask makes it (a second maker's insert is ignored), then everyone reads the one stored.
-   */
-  async formSecret(make: () => string): Promise<string> {
-    return this.database.run(async (db) => {
-      await db.insertInto('feedback_form_secrets').values({ id: 1, secret: make() }).onConflict((oc) => oc.column('id').doNothing()).execute();
-      return (await db.selectFrom('feedback_form_secrets').select('secret').where('id', '=', 1).executeTakeFirstOrThrow()).secret;
     });
   }
 }

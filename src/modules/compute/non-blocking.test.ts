@@ -12,6 +12,9 @@ import { type DriverUnderTest, driverMatrix } from '../../../test/support/driver
 const REQUESTS = 2_000;
 const DELAY_MS = 1_000;
 const HEALTH_LIMIT_MS = 100;
+// A server that waited for its sums would stall for the whole delay; one probe slowed by a GC pause
+// or by Redis and the client threads sharing two cores is not that (a CI run saw one probe of 122 ms among 249, the event loop's p99 at 57 ms).
+const HEALTH_STALL_MS = DELAY_MS / 4;
 
 // Every sum needs the compensation: plain addition loses the 0.25 next to 1e16.
 const numbersFor = (i: number) => [i, 1e16, 0.25, -1e16];
@@ -116,7 +119,7 @@ for (const driver of await driverMatrix()) {
       await setup?.cleanup();
     });
 
-    it(`serves /healthz in under ${HEALTH_LIMIT_MS} ms while ${REQUESTS} requests wait ${DELAY_MS} ms each for their sums`, async () => {
+    it(`serves /healthz in under ${HEALTH_LIMIT_MS} ms (p99; never stalled ${HEALTH_STALL_MS} ms) while ${REQUESTS} requests wait ${DELAY_MS} ms each for their sums`, async () => {
       const sums = startWorker(sumClientSource, { url: wy.baseUrl, count: REQUESTS, delayMs: DELAY_MS });
       await sums.nextMessage();
       const poller = startWorker(healthPollerSource, { url: wy.baseUrl });
@@ -134,12 +137,13 @@ for (const driver of await driverMatrix()) {
 
       const wrong = outcomes.filter((o) => o.status !== 200 || o.result !== expectedSum(o.i));
       const slowest = Math.max(...latencies);
+      const p99 = [...latencies].sort((a, b) => a - b)[Math.ceil(latencies.length * 0.99) - 1];
       const byOutcome: Record<string, number> = {};
       for (const o of wrong) byOutcome[o.error ?? `${o.status} ${o.result}`] = (byOutcome[o.error ?? `${o.status} ${o.result}`] ?? 0) + 1;
       console.log(
         `[compute non-blocking, ${driver.name}] ${REQUESTS} sums in ${Math.round(totalMs)} ms, ${wrong.length} wrong` +
           `${wrong.length ? ` ${JSON.stringify(byOutcome)}` : ''}; ` +
-          `/healthz polled ${latencies.length}×, slowest ${slowest.toFixed(1)} ms; server event-loop delay p99 ` +
+          `/healthz polled ${latencies.length}×, p99 ${p99.toFixed(1)} ms, slowest ${slowest.toFixed(1)} ms; server event-loop delay p99 ` +
           `${(serverLoop.percentile(99) / 1e6).toFixed(1)} ms, max ${(serverLoop.max / 1e6).toFixed(1)} ms; load average ${os.loadavg()[0].toFixed(1)}`,
       );
       expect(wrong.slice(0, 5)).toEqual([]);
@@ -150,7 +154,8 @@ for (const driver of await driverMatrix()) {
       expect(totalMs).toBeLessThan(DELAY_MS * 8);
       expect(failures).toEqual([]);
       expect(latencies.length).toBeGreaterThan(20);
-      expect(slowest).toBeLessThan(HEALTH_LIMIT_MS);
+      expect(p99).toBeLessThan(HEALTH_LIMIT_MS);
+      expect(slowest).toBeLessThan(HEALTH_STALL_MS);
     }, 60_000);
   });
 }

@@ -11,7 +11,7 @@ export interface BlobMeta {
   lastModified: Date;
   /** small text fields stored with the object (S3 user metadata), when it was put with some */
   metadata?: Record<string, string>;
-  /** sha-256 of the bytes, lowercase hex (kept for every blob put since #22; absent on older ones) */
+  /** sha-256 of the bytes, lowercase hex (kept for every blob put since #22; absent on older ones and on S3 objects over 5 GiB) */
   sha256?: string;
   /** when the blob stops being readable (it answers as missing from then on), when it was put with one */
   expiresAt?: Date;
@@ -32,11 +32,10 @@ export interface PutOptions {
   metadata?: Record<string, string>;
   /** aborts the put (the request is cut, nothing is stored); the put rejects with the signal's reason */
   signal?: AbortSignal;
-  /** write only over the version with this etag (quoted, as in BlobMeta.etag): else an AppError precondition_failed (412), nothing stored */
-  ifMatch?: string;
-  /** '*': create only — when the key holds a blob, an AppError precondition_failed (412), nothing stored */
-  ifNoneMatch?: '*';
-  /** the blob answers as missing from this time on; a scheduled sweep removes it */
+  /**
+   * kept with the blob (BlobMeta.expiresAt); the store still serves it after — the blobs module
+   * answers an expired blob as missing and a scheduled sweep removes it
+   */
   expiresAt?: Date;
   /**
    * digests the client sent, checked while the bytes stream in: a mismatch stores nothing (the
@@ -52,11 +51,6 @@ export interface DigestCheck {
   header: string;
 }
 
-export interface DeleteOptions {
-  /** delete only the version with this etag: else an AppError precondition_failed (412), nothing deleted */
-  ifMatch?: string;
-}
-
 export interface BlobStore {
   readonly driver: 'disk' | 's3';
   /** Resolves once the object is durable: any node reading the store sees it from then on. */
@@ -68,7 +62,7 @@ export interface BlobStore {
   get(key: string, range?: ByteRange): Promise<{ meta: BlobMeta; body: Readable } | null>;
   head(key: string): Promise<BlobMeta | null>;
   /** true when something was deleted */
-  delete(key: string, options?: DeleteOptions): Promise<boolean>;
+  delete(key: string): Promise<boolean>;
   /** keys in lexical order after the cursor */
   list(options: { prefix?: string; limit: number; cursor?: string }): Promise<{ items: BlobMeta[]; nextCursor: string | null }>;
   /**

@@ -1,7 +1,7 @@
 // The embedded blob store: objects on local disk under <data dir>/blobs (layout in disk-layout.ts).
 // A put streams into a temporary file, fsyncs it, renames it into place and fsyncs the directory,
 // so a put that resolved survives a crash or a power cut, and a reader never sees half an object.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,7 +19,9 @@ import {
   objectPath,
   sortTreeEntries,
 } from './disk-layout.js';
+import { BodyHasher, checkDigests } from './digests.js';
 import { assertValidKey } from './keys.js';
+import { splitStoredFields, withStoredFields } from './stored-fields.js';
 import { checkContentLength, checkMetadata, listArguments, rangeOf } from './store-rules.js';
 
 export interface DiskBlobStoreOptions {
@@ -54,22 +56,25 @@ export class DiskBlobStore implements BlobStore {
     let handle: FileHandle | undefined;
     try {
       handle = await fs.promises.open(temp, 'wx');
-      const md5 = createHash('md5');
-      let size = 0;
+      const hasher = new BodyHasher({ md5: true });
       const chunks = Buffer.isBuffer(body) ? [body] : body;
       for await (const chunk of chunks as AsyncIterable<Buffer>) {
         options.signal?.throwIfAborted();
-        md5.update(chunk);
-        size += chunk.length;
+        hasher.update(chunk);
         await writeAll(handle, chunk);
       }
+      const size = hasher.size;
       checkContentLength(options.contentLength, size);
+      const digests = hasher.digest();
+      // before the rename: a body whose digest is wrong never replaces the version there
+      checkDigests(options.digests, digests);
+      const metadata = withStoredFields(options.metadata, { sha256: digests.sha256, expiresAt: options.expiresAt });
       const meta: StoredMeta = {
         key,
         contentType: options.contentType || 'application/octet-stream',
-        etag: `"${md5.digest('hex')}"`,
+        etag: `"${digests.md5!.toString('hex')}"`,
         lastModified: Date.now(),
-        ...(options.metadata && Object.keys(options.metadata).length ? { metadata: options.metadata } : {}),
+        ...(metadata ? { metadata } : {}),
       };
       await writeAll(handle, encodeTrailer(meta));
       await handle.sync();
@@ -266,7 +271,7 @@ function toBlobMeta(stored: StoredMeta, size: number): BlobMeta {
     etag: stored.etag,
     contentType: stored.contentType,
     lastModified: new Date(stored.lastModified),
-    ...(stored.metadata ? { metadata: stored.metadata } : {}),
+    ...splitStoredFields(stored.metadata),
   };
 }
 

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/free-port.js';
+import { startMoto } from '../../../test/support/moto.js';
 import { type S3rverHandle, S3RVER_CREDENTIALS, startS3rver } from '../../../test/support/s3rver.js';
 import { blobStoreConformance } from './blobstore.conformance.js';
 import { S3BlobStore } from './s3.js';
@@ -18,6 +19,22 @@ blobStoreConformance('s3 (s3rver)', async () => {
   const store = new S3BlobStore(s3Config(server.endpoint, 'conformance'), { timeoutMs: 10_000, partSize: 5 * 1024 * 1024 });
   await store.start();
   return { store, cleanup: () => store.close(), atomicReplace: false, listsByFileName: true };
+});
+
+// moto discards a PUT whose body did not arrive whole and lists in byte order, as S3 does: the
+// checks s3rver cannot pass run here (but for concurrent puts of one key, which moto fails).
+blobStoreConformance('s3 (moto)', async () => {
+  const moto = await startMoto();
+  const store = new S3BlobStore({ endpoint: moto.endpoint, bucket: 'conformance', region: 'us-east-1', forcePathStyle: true, accessKeyId: 'moto', secretAccessKey: 'moto' }, { timeoutMs: 10_000, partSize: 5 * 1024 * 1024 });
+  await store.start();
+  return {
+    store,
+    concurrentPutsOfOneKey: false,
+    cleanup: async () => {
+      await store.close();
+      await moto.stop();
+    },
+  };
 });
 
 describe('s3 blob store', () => {

@@ -3,6 +3,7 @@
 // as its put resolved. Bodies stream both ways: a put of known length is one streamed PutObject,
 // one of unknown length a multipart Upload that buffers at most a few parts.
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -18,7 +19,9 @@ import { Readable, Transform } from 'node:stream';
 import type { S3Config } from '../../config.js';
 import { AppError, DependencyUnavailableError } from '../../errors.js';
 import type { BlobMeta, BlobStore, ByteRange, PutOptions } from './contract.js';
+import { VerifiedBody, digestsOfBuffer, promisedSha256 } from './digests.js';
 import { assertValidKey } from './keys.js';
+import { splitStoredFields, withStoredFields } from './stored-fields.js';
 import { checkContentLength, checkMetadata, listArguments, rangeOf } from './store-rules.js';
 import { isMissingObject, isUnsatisfiableRange, s3Call, toS3Error } from './s3-errors.js';
 
@@ -84,59 +87,92 @@ export class S3BlobStore implements BlobStore {
     try {
       options.signal?.throwIfAborted();
       await this.ready();
-      const params = { Bucket: this.bucket, Key: key, ContentType: contentType, Metadata: options.metadata };
+      const params = { Bucket: this.bucket, Key: key, ContentType: contentType };
       let etag: string | undefined;
       let size: number;
+      let sha256: Buffer;
       if (Buffer.isBuffer(body)) {
         checkContentLength(options.contentLength, body.length);
+        sha256 = digestsOfBuffer(body, options.digests, { md5: false }).sha256;
         size = body.length;
-        etag = (await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: size }), { abortSignal: options.signal })).ETag;
-      } else if (options.contentLength !== undefined && options.contentLength <= MAX_SINGLE_PUT) {
-        // Known length: one request, the body streamed straight through. A body that fails, or
-        // turns out shorter or longer than announced, aborts the request: S3 then keeps nothing.
-        const controller = new AbortController();
-        options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
-        const counted = exactLength(options.contentLength);
-        let bodyError: unknown;
-        body.on('error', (error) => counted.destroy(error));
-        const bodyFailed = new Promise<never>((_, reject) =>
-          counted.once('error', (error) => {
-            bodyError = error;
-            controller.abort();
-            reject(error);
-          }),
-        );
-        bodyFailed.catch(() => {});
-        try {
-          const command = new PutObjectCommand({ ...params, Body: body.pipe(counted), ContentLength: options.contentLength });
-          etag = (await Promise.race([this.streamingClient.send(command, { abortSignal: controller.signal }), bodyFailed])).ETag;
-        } catch (error) {
-          throw bodyError ?? error;
-        }
-        size = options.contentLength;
+        const Metadata = withStoredFields(options.metadata, { sha256, expiresAt: options.expiresAt });
+        etag = (await this.client.send(new PutObjectCommand({ ...params, Metadata, Body: body, ContentLength: size }), { abortSignal: options.signal })).ETag;
       } else {
-        let counted = 0;
-        const counter = new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            counted += chunk.length;
-            callback(null, chunk);
-          },
-        });
-        body.on('error', (error) => counter.destroy(error));
-        // One part at a time (the client waits, by TCP backpressure, while a part uploads): a
-        // 100 MB body then costs the server about 30 MB; two 8 MiB parts in flight made it 70 MB
-        // (the large-objects test measures it).
-        const upload = new Upload({ client: this.client, params: { ...params, Body: body.pipe(counter) }, partSize: this.options.partSize ?? 5 * 1024 ** 2, queueSize: 1, leavePartsOnError: false });
-        options.signal?.addEventListener('abort', () => void upload.abort().catch(() => {}), { once: true });
-        etag = (await upload.done()).ETag;
-        checkContentLength(options.contentLength, counted);
-        size = counted;
+        // A streamed body's sha-256 is known at its end, after S3 took the metadata: unless the
+        // client promised one (and the body is checked against it), it is recorded after.
+        const promised = promisedSha256(options.digests);
+        const Metadata = withStoredFields(options.metadata, { sha256: promised, expiresAt: options.expiresAt });
+        const verified = new VerifiedBody({ length: options.contentLength, digests: options.digests });
+        body.on('error', (error) => verified.destroy(error));
+        if (options.contentLength !== undefined && options.contentLength <= MAX_SINGLE_PUT) {
+          etag = await this.putStreamed({ ...params, Metadata, ContentLength: options.contentLength }, body.pipe(verified), options.signal);
+        } else {
+          // One part at a time (the client waits, by TCP backpressure, while a part uploads): a
+          // 100 MB body then costs the server about 30 MB; two 8 MiB parts in flight made it 70 MB
+          // (the large-objects test measures it).
+          const upload = new Upload({ client: this.client, params: { ...params, Metadata, Body: body.pipe(verified) }, partSize: this.options.partSize ?? 5 * 1024 ** 2, queueSize: 1, leavePartsOnError: false });
+          options.signal?.addEventListener('abort', () => void upload.abort().catch(() => {}), { once: true });
+          etag = (await upload.done()).ETag;
+        }
+        ({ sha256 } = verified.digests);
+        size = verified.bytes;
+        if (!promised) etag = await this.recordSha256(key, etag ?? '""', size, contentType, withStoredFields(Metadata, { sha256 }));
       }
-      return { key, size, etag: etag ?? '""', contentType, lastModified: new Date(), ...(options.metadata ? { metadata: options.metadata } : {}) };
+      return { key, size, etag: etag ?? '""', contentType, lastModified: new Date(), ...splitStoredFields(withStoredFields(options.metadata, { sha256, expiresAt: options.expiresAt })) };
     } catch (error) {
       if (!Buffer.isBuffer(body) && !body.destroyed) body.destroy();
       if (options.signal?.aborted) throw options.signal.reason;
       throw toS3Error(error);
+    }
+  }
+
+  /**
+   * Known length: one request, the body streamed straight through. A body that fails, or turns out
+   * shorter, longer or other than its digests say, aborts the request before its last bytes: S3
+   * then keeps nothing.
+   */
+  private async putStreamed(params: ConstructorParameters<typeof PutObjectCommand>[0], body: VerifiedBody, signal: AbortSignal | undefined): Promise<string | undefined> {
+    const controller = new AbortController();
+    signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    let bodyError: unknown;
+    const bodyFailed = new Promise<never>((_, reject) =>
+      body.once('error', (error) => {
+        bodyError = error;
+        controller.abort();
+        reject(error);
+      }),
+    );
+    bodyFailed.catch(() => {});
+    try {
+      return (await Promise.race([this.streamingClient.send(new PutObjectCommand({ ...params, Body: body }), { abortSignal: controller.signal }), bodyFailed])).ETag;
+    } catch (error) {
+      throw bodyError ?? error;
+    }
+  }
+
+  /**
+   * Adds the sha-256 to an object just put, by copying it onto itself with the new metadata — only
+   * while it is still that version (CopySourceIfMatch): a newer put meanwhile keeps its own. S3
+   * copies objects up to 5 GiB in one request; larger ones keep no sha-256, nor does one whose copy
+   * failed (returns the etag the object has either way).
+   */
+  private async recordSha256(key: string, etag: string, size: number, contentType: string, metadata: Record<string, string> | undefined): Promise<string> {
+    if (size > MAX_SINGLE_PUT) return etag;
+    const source = `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    // a copy's time grows with the object (S3 copies at hundreds of MB/s; s3rver at disk speed)
+    const deadline = this.options.timeoutMs + Math.ceil(size / 20_000);
+    try {
+      const copied = await s3Call(deadline, (abortSignal) =>
+        this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: source, CopySourceIfMatch: etag, MetadataDirective: 'REPLACE', ContentType: contentType, Metadata: metadata }), { abortSignal }),
+      );
+      return copied.CopyObjectResult?.ETag ?? etag;
+    } catch (error) {
+      // The bytes are stored: the put stands (a client told otherwise would retry a write that
+      // happened), without its sha-256. 412: a newer put replaced it meanwhile, as it may.
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) {
+        this.options.log?.warn({ err: error, key }, 'a blob was stored but its sha-256 could not be recorded');
+      }
+      return etag;
     }
   }
 
@@ -158,7 +194,7 @@ export class S3BlobStore implements BlobStore {
           etag: response.ETag ?? '""',
           contentType: response.ContentType ?? 'application/octet-stream',
           lastModified: response.LastModified ?? new Date(0),
-          ...metadataOf(response.Metadata),
+          ...splitStoredFields(response.Metadata),
         },
         body,
       };
@@ -182,7 +218,7 @@ export class S3BlobStore implements BlobStore {
         etag: response.ETag ?? '""',
         contentType: response.ContentType ?? 'application/octet-stream',
         lastModified: response.LastModified ?? new Date(0),
-        ...metadataOf(response.Metadata),
+        ...splitStoredFields(response.Metadata),
       };
     } catch (error) {
       if (isMissingObject(error)) return null;
@@ -288,26 +324,6 @@ function exactSpan(body: Readable, contentRange: string | undefined, range: Byte
   });
   body.on('error', (error) => cut.destroy(error));
   return body.pipe(cut);
-}
-
-function metadataOf(metadata: Record<string, string> | undefined): { metadata?: Record<string, string> } {
-  return metadata && Object.keys(metadata).length ? { metadata } : {};
-}
-
-/** Passes a body through and fails it if it does not have exactly `length` bytes. */
-function exactLength(length: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      seen += chunk.length;
-      if (seen > length) return callback(new AppError('validation_failed', `the body is longer than the ${length} bytes announced`, { field: 'content-length' }));
-      callback(null, chunk);
-    },
-    flush(callback) {
-      if (seen !== length) return callback(new AppError('validation_failed', `the body had ${seen} bytes, not the ${length} announced`, { field: 'content-length' }));
-      callback();
-    },
-  });
 }
 
 async function mapLimited<T, R>(items: T[], concurrency: number, map: (item: T) => Promise<R>): Promise<R[]> {

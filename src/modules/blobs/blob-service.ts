@@ -1,21 +1,60 @@
 // What the routes call: the store, with write-behind in front of it when it is on. Puts of small
 // objects go to the fast tier, larger ones stream straight to the store; reads look in the fast
-// tier first, so an object is readable from any node the moment its put returned.
-import { createHash } from 'node:crypto';
+// tier first, so an object is readable from any node the moment its put returned. Conditional
+// writes (If-Match, If-None-Match) hold the key's lock from their check to their write; a blob past
+// its expiry answers as missing, and the sweep removes it.
 import { Readable } from 'node:stream';
-import type { BlobMeta, BlobStore, ByteRange } from '../../infra/blobstore/contract.js';
+import { AppError } from '../../errors.js';
+import type { BlobMeta, BlobStore, ByteRange, DigestCheck } from '../../infra/blobstore/contract.js';
+import { digestsOfBuffer } from '../../infra/blobstore/digests.js';
 import { assertValidKey, assertValidPrefix } from '../../infra/blobstore/keys.js';
 import { checkContentLength, listLimit, rangeOf } from '../../infra/blobstore/store-rules.js';
+import { hasExpired, withStoredFields } from '../../infra/blobstore/stored-fields.js';
+import type { ExpiryIndex } from './expiry-index.js';
+import type { KeyLocks } from './key-locks.js';
 import { type WriteBehind, pendingToMeta } from './write-behind.js';
 
 /** Write-behind takes objects up to this size; larger ones would make the fast tier a second store. */
 export const WRITE_BEHIND_MAX_BYTES = 1024 * 1024;
+
+/** RFC 9110 §13.1: the version a write may replace. */
+export interface WriteConditions {
+  /** '*': some version must be there; else one of these entity tags (strong comparison) */
+  ifMatch?: '*' | string[];
+  /** '*': no version may be there (create only); else none of these entity tags */
+  ifNoneMatch?: '*' | string[];
+}
 
 export interface PutRequest {
   contentType: string;
   /** from Content-Length; absent for a chunked body */
   contentLength?: number;
   metadata?: Record<string, string>;
+  conditions?: WriteConditions;
+  /** checked while the bytes arrive: a mismatch stores nothing */
+  digests?: DigestCheck[];
+  /** the blob answers as missing from then on */
+  expiresAt?: Date;
+}
+
+const hasConditions = (conditions: WriteConditions | undefined): conditions is WriteConditions => Boolean(conditions?.ifMatch || conditions?.ifNoneMatch);
+const weak = (tag: string) => tag.replace(/^W\//, '');
+
+/** Throws 412 naming the header whose condition the version there (or its absence) fails. */
+export function checkWriteConditions(key: string, current: BlobMeta | null, conditions: WriteConditions): void {
+  const { ifMatch, ifNoneMatch } = conditions;
+  if (ifMatch) {
+    // If-Match compares strongly: a weak tag never matches
+    const holds = current !== null && (ifMatch === '*' || ifMatch.includes(current.etag));
+    if (!holds) {
+      throw new AppError('precondition_failed', `blob ${key} ${current ? `is at ${current.etag}` : 'does not exist'}, not at the If-Match ${ifMatch === '*' ? '*' : ifMatch.join(', ')}`, { field: 'if-match' });
+    }
+  }
+  if (ifNoneMatch && current) {
+    // If-None-Match compares weakly
+    const hits = ifNoneMatch === '*' || ifNoneMatch.some((tag) => weak(tag) === weak(current.etag));
+    if (hits) throw new AppError('precondition_failed', `blob ${key} exists${ifNoneMatch === '*' ? '' : ` at ${current.etag}`} and the write was made with If-None-Match: ${ifNoneMatch === '*' ? '*' : ifNoneMatch.join(', ')}`, { field: 'if-none-match' });
+  }
 }
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -24,11 +63,46 @@ export class BlobService {
   constructor(
     readonly store: BlobStore,
     readonly writeBehind: WriteBehind | null,
+    private readonly locks: KeyLocks,
+    /** where puts with an expiry are noted for the sweep (null: the sweep walks the store) */
+    private readonly expiries: ExpiryIndex | null = null,
   ) {}
 
   async put(key: string, body: Readable, request: PutRequest): Promise<BlobMeta> {
     assertValidKey(key);
-    if (!this.writeBehind) return this.store.put(key, body, request);
+    if (hasConditions(request.conditions)) {
+      const conditions = request.conditions;
+      return this.locks.withLock(key, async () => {
+        try {
+          checkWriteConditions(key, await this.head(key), conditions);
+        } catch (error) {
+          body.destroy();
+          throw error;
+        }
+        return this.putStream(key, body, request);
+      });
+    }
+    return this.putStream(key, body, request);
+  }
+
+  /** A body already in memory (the JSON routes). */
+  async putBuffer(key: string, bytes: Buffer, request: PutRequest): Promise<BlobMeta> {
+    assertValidKey(key);
+    const write = async () => {
+      if (request.expiresAt) await this.noteExpiry(key, request.expiresAt);
+      return this.writeBehind && bytes.length <= WRITE_BEHIND_MAX_BYTES ? this.putSmall(key, bytes, request) : this.putThrough(key, bytes, request);
+    };
+    if (!hasConditions(request.conditions)) return write();
+    const conditions = request.conditions;
+    return this.locks.withLock(key, async () => {
+      checkWriteConditions(key, await this.head(key), conditions);
+      return write();
+    });
+  }
+
+  private async putStream(key: string, body: Readable, request: PutRequest): Promise<BlobMeta> {
+    if (request.expiresAt) await this.noteExpiry(key, request.expiresAt, body);
+    if (!this.writeBehind) return this.store.put(key, body, this.storeOptions(request));
     if (request.contentLength !== undefined && request.contentLength <= WRITE_BEHIND_MAX_BYTES) {
       const { head, ended } = await readHead(body, request.contentLength + 1);
       const bytes = Buffer.concat(head);
@@ -46,46 +120,121 @@ export class BlobService {
     return this.putThrough(key, body, request);
   }
 
-  /** A body already in memory (the JSON routes). */
-  async putBuffer(key: string, bytes: Buffer, request: PutRequest): Promise<BlobMeta> {
-    assertValidKey(key);
-    if (this.writeBehind && bytes.length <= WRITE_BEHIND_MAX_BYTES) return this.putSmall(key, bytes, request);
-    return this.putThrough(key, bytes, request);
+  /** Before the bytes: a blob that expires is always found by the sweep. */
+  private async noteExpiry(key: string, expiresAt: Date, body?: Readable): Promise<void> {
+    try {
+      await this.expiries?.record(key, expiresAt);
+    } catch (error) {
+      body?.destroy();
+      throw error;
+    }
+  }
+
+  private storeOptions(request: PutRequest) {
+    return { contentType: request.contentType, contentLength: request.contentLength, metadata: request.metadata, digests: request.digests, expiresAt: request.expiresAt };
   }
 
   private putSmall(key: string, bytes: Buffer, request: PutRequest): Promise<BlobMeta> {
-    const etag = `"${createHash('md5').update(bytes).digest('hex')}"`;
-    return this.writeBehind!.put(key, bytes, { etag, contentType: request.contentType, metadata: request.metadata });
+    // checked before the fast tier acknowledges anything: a wrong body never becomes a version
+    const { md5, sha256 } = digestsOfBuffer(bytes, request.digests, { md5: true });
+    const etag = `"${md5!.toString('hex')}"`;
+    const metadata = withStoredFields(request.metadata, { sha256, expiresAt: request.expiresAt });
+    return this.writeBehind!.put(key, bytes, { etag, contentType: request.contentType, metadata });
   }
 
   private async putThrough(key: string, body: Readable | Buffer, request: PutRequest): Promise<BlobMeta> {
     // A smaller version still waiting in the fast tier must reach the store before this one.
     await this.writeBehind?.settle(key, 'upload');
-    return this.store.put(key, body, { contentType: request.contentType, contentLength: request.contentLength, metadata: request.metadata });
+    return this.store.put(key, body, this.storeOptions(request));
   }
 
+  /** The blob's headers; null when there is none or it has expired. */
   async head(key: string): Promise<BlobMeta | null> {
     assertValidKey(key);
     const pending = await this.writeBehind?.tier.head(key);
-    return pending ? pendingToMeta(pending) : this.store.head(key);
+    const meta = pending ? pendingToMeta(pending) : await this.store.head(key);
+    return meta && !hasExpired(meta) ? meta : null;
   }
 
   async get(key: string, range?: ByteRange): Promise<{ meta: BlobMeta; body: Readable } | null> {
     assertValidKey(key);
     const pending = await this.writeBehind?.tier.get(key);
-    if (!pending) return this.store.get(key, range);
+    if (!pending) {
+      const found = await this.store.get(key, range);
+      if (found && hasExpired(found.meta)) {
+        found.body.destroy();
+        return null;
+      }
+      return found;
+    }
+    const meta = pendingToMeta(pending);
+    if (hasExpired(meta)) return null;
     const { start, end } = rangeOf(pending.size, range);
-    return { meta: pendingToMeta(pending), body: Readable.from([pending.bytes.subarray(start, end + 1)]) };
+    return { meta, body: Readable.from([pending.bytes.subarray(start, end + 1)]) };
   }
 
-  async delete(key: string): Promise<boolean> {
+  /** true when a blob was there to delete (an expired one counts as gone). */
+  async delete(key: string, conditions?: Pick<WriteConditions, 'ifMatch'>): Promise<boolean> {
     assertValidKey(key);
+    if (!conditions?.ifMatch) return this.deleteNow(key);
+    const ifMatch = conditions.ifMatch;
+    return this.locks.withLock(key, async () => {
+      checkWriteConditions(key, await this.head(key), { ifMatch });
+      return this.deleteNow(key);
+    });
+  }
+
+  private async deleteNow(key: string): Promise<boolean> {
+    const live = (await this.head(key)) !== null;
     const discarded = (await this.writeBehind?.settle(key, 'discard')) ?? false;
     const deleted = await this.store.delete(key);
-    return discarded || deleted;
+    return live && (discarded || deleted);
   }
 
+  /**
+   * Removes blobs whose expiry has passed, each only while it is still the expired version (a put
+   * since then stays); returns how many. With an expiry index, reads the due keys from it, `limit`
+   * at most; without one, walks the store.
+   */
+  async sweepExpired(now = Date.now(), limit = 500): Promise<number> {
+    let removed = 0;
+    if (this.expiries) {
+      for (const key of await this.expiries.due(now, limit)) {
+        const current = await this.locks.withLock(key, () => this.removeIfExpired(key, null, now));
+        if (current === 'removed') removed++;
+        await this.expiries.settle(key, current === 'removed' || current === null ? null : (current.expiresAt ?? null));
+      }
+      return removed;
+    }
+    let cursor: string | undefined;
+    do {
+      const page = await this.listAll({ limit, cursor });
+      for (const item of page.items) {
+        if (hasExpired(item, now) && (await this.locks.withLock(item.key, () => this.removeIfExpired(item.key, item.etag, now))) === 'removed') removed++;
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return removed;
+  }
+
+  /** Under the key's lock: removes the blob when it is expired (and still at `etag`, when given); else what is there. */
+  private async removeIfExpired(key: string, etag: string | null, now: number): Promise<'removed' | BlobMeta | null> {
+    const pending = await this.writeBehind?.tier.head(key);
+    const current = pending ? pendingToMeta(pending) : await this.store.head(key);
+    if (!current || (etag !== null && current.etag !== etag) || !hasExpired(current, now)) return current;
+    await this.writeBehind?.settle(key, 'discard');
+    await this.store.delete(key);
+    return 'removed';
+  }
+
+  /** A page of live blobs (expired ones left out), in byte order of their keys. */
   async list(options: { prefix?: string; limit: number; cursor?: string }): Promise<{ items: BlobMeta[]; nextCursor: string | null }> {
+    const page = await this.listAll(options);
+    const now = Date.now();
+    return { items: page.items.filter((item) => !hasExpired(item, now)), nextCursor: page.nextCursor };
+  }
+
+  private async listAll(options: { prefix?: string; limit: number; cursor?: string }): Promise<{ items: BlobMeta[]; nextCursor: string | null }> {
     const prefix = options.prefix ?? '';
     assertValidPrefix(prefix);
     if (options.cursor !== undefined) assertValidPrefix(options.cursor, 'cursor');

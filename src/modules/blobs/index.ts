@@ -5,6 +5,9 @@ import type { JobQueue } from '../../infra/queue/contract.js';
 import { accessMigrations } from './access-migrations.js';
 import { BlobAccess } from './blob-access.js';
 import { BlobService } from './blob-service.js';
+import { ExpiryIndex } from './expiry-index.js';
+import { writeMigrations } from './write-migrations.js';
+import { SqlKeyLocks } from './key-locks.js';
 import { linkRoutes } from './link-routes.js';
 import { tokenRoutes } from './token-routes.js';
 import { compatBlobRoutes } from './routes-compat.js';
@@ -12,6 +15,9 @@ import { nativeBlobRoutes } from './routes-native.js';
 import { uploadMigrations } from './upload-migrations.js';
 import { ResumableUploads, uploadRoutes } from './uploads.js';
 import { UPLOAD_JOB, type UploadJobData, WriteBehind, type WriteBehindOptions } from './write-behind.js';
+
+export const EXPIRY_SWEEP_JOB = 'blobs.sweep-expired';
+export const EXPIRY_SWEEP_SCHEDULE = 'workyard.blobs.sweep-expired';
 
 export type BlobsModuleOptions = Pick<WriteBehindOptions, 'leaseMs' | 'sweepAfterMs' | 'sweepEveryMs'>;
 
@@ -29,7 +35,7 @@ export class BlobsInstance implements ModuleInstance {
     options: BlobsModuleOptions,
   ) {
     this.writeBehind = new WriteBehind(ctx.fastTier, ctx.blobs, ctx.queue, { ...options, log: ctx.log });
-    this.service = new BlobService(ctx.blobs, ctx.config.blobs.writeBehind ? this.writeBehind : null);
+    this.service = new BlobService(ctx.blobs, ctx.config.blobs.writeBehind ? this.writeBehind : null, new SqlKeyLocks(ctx.database), new ExpiryIndex(ctx.database));
     this.access = new BlobAccess(ctx);
     this.uploads = new ResumableUploads(ctx, this.service, ctx.uploads, this.access);
   }
@@ -50,6 +56,12 @@ export class BlobsInstance implements ModuleInstance {
     // Uploads run even with write-behind off, so that entries left from when it was on drain.
     queue.process<UploadJobData, { outcome: string }>(UPLOAD_JOB, async (job) => ({ outcome: await this.writeBehind.upload(job.data.key, job.data.version) }), { concurrency: 8 });
     if (this.ctx.config.blobs.writeBehind) this.writeBehind.startSweeper();
+    // Expired blobs answer 404 at once; the sweep frees their space, every five minutes on one worker
+    // (a queue schedule: it fires once however many workers there are, and shows in /schedules).
+    queue.process<Record<string, never>, { removed: number }>(EXPIRY_SWEEP_JOB, async () => ({ removed: await this.service.sweepExpired() }), { concurrency: 1 });
+    queue
+      .schedule(EXPIRY_SWEEP_SCHEDULE, { cron: '*/5 * * * *', job: { name: EXPIRY_SWEEP_JOB, options: { attempts: 1 } } })
+      .catch((error: unknown) => this.ctx.log.warn({ err: error }, 'could not schedule the sweep of expired blobs; a later worker start will'));
     this.uploads.startSweeper();
   }
 
@@ -60,7 +72,7 @@ export class BlobsInstance implements ModuleInstance {
 }
 
 export function createBlobsModule(options: BlobsModuleOptions = {}): WorkyardModule<BlobsInstance> {
-  return { name: 'blobs', migrations: { ...uploadMigrations, ...accessMigrations }, create: (ctx) => new BlobsInstance(ctx, options) };
+  return { name: 'blobs', migrations: { ...uploadMigrations, ...accessMigrations, ...writeMigrations }, create: (ctx) => new BlobsInstance(ctx, options) };
 }
 
 export const blobsModule = createBlobsModule();

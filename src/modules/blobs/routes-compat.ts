@@ -8,6 +8,7 @@ import type { BlobAccess } from './blob-access.js';
 import type { BlobService } from './blob-service.js';
 import { contentTypeOfExtension, extensionOfContentType, normaliseExtension } from './content-types.js';
 import { decodeBase64Text, jsonWithBase64Data } from './json-base64.js';
+import { expiryIn } from './write-headers.js';
 
 export const COMPAT_BODY_LIMIT = 10 * 1024 * 1024;
 const TAGS = ['blobs'];
@@ -21,6 +22,7 @@ const PutBody = Type.Object(
       description: 'file extension, e.g. png, .png or tar.gz: a leading dot is dropped, the last part sets the Content-Type the blob is served with ("" for none)',
     }),
     data: Type.String({ description: 'the bytes in base64: standard or url-safe alphabet, padding optional, line breaks and other ASCII whitespace skipped (as Python\'s base64.encodebytes and MIME write it)' }),
+    expires_in: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds from now: the blob answers 404 from then on and is swept' })),
   },
   { additionalProperties: false },
 );
@@ -43,11 +45,12 @@ export function compatBlobRoutes(app: App, service: BlobService, access: BlobAcc
       response: { 201: Type.Object({ msg: Type.Literal('stored'), key: Type.String() }), 400: ErrorReply, 413: ErrorReply },
     },
   }, async (request, reply) => {
-    const { key, extension: given, data } = request.body as { key: string; extension: string; data: string };
+    const { key, extension: given, data, expires_in: expiresIn } = request.body as { key: string; extension: string; data: string; expires_in?: number };
     const extension = normaliseExtension(given);
     const bytes = decodeBase64Text(data);
     if (!bytes) throw validationError('data', 'data must be base64: A-Z, a-z, 0-9 and + / (or - _), = padding optional, line breaks allowed');
-    await service.putBuffer(key, bytes, { contentType: contentTypeOfExtension(extension), contentLength: bytes.length, metadata: extension ? { extension } : undefined });
+    const expiresAt = expiryIn(expiresIn);
+    await service.putBuffer(key, bytes, { contentType: contentTypeOfExtension(extension), contentLength: bytes.length, metadata: extension ? { extension } : undefined, expiresAt });
     return reply.code(201).send({ msg: 'stored' as const, key });
   });
 

@@ -35,7 +35,7 @@ describe.each(variants)('native blob routes: $name', (variant) => {
     const bytes = randomBytes(3000);
     const put = await inject({ method: 'PUT', url: '/blobs/photos/cat.png', headers: { 'content-type': 'image/png' }, payload: bytes });
     expect(put.statusCode).toBe(201);
-    expect(put.json()).toEqual({ key: 'photos/cat.png', size: 3000, etag: md5Etag(bytes) });
+    expect(put.json()).toEqual({ key: 'photos/cat.png', size: 3000, etag: md5Etag(bytes), sha256: createHash('sha256').update(bytes).digest('hex') });
     expect(put.headers.etag).toBe(md5Etag(bytes));
     const get = await inject({ url: '/blobs/photos/cat.png' });
     expect(get.statusCode).toBe(200);
@@ -189,7 +189,7 @@ describe.each(variants)('native blob routes: $name', (variant) => {
     const all = await inject({ url: '/blobs?prefix=ls/' });
     expect(all.statusCode).toBe(200);
     expect(all.json().items.map((item: { key: string }) => item.key)).toEqual(expected);
-    expect(all.json().items[0]).toEqual({ key: expected[0], size: Buffer.byteLength(expected[0]), etag: md5Etag(Buffer.from(expected[0])), content_type: 'text/plain', last_modified: expect.any(String) });
+    expect(all.json().items[0]).toEqual({ key: expected[0], size: Buffer.byteLength(expected[0]), etag: md5Etag(Buffer.from(expected[0])), content_type: 'text/plain', last_modified: expect.any(String), sha256: createHash('sha256').update(expected[0]).digest('hex') });
     expect(all.json().next_cursor).toBeNull();
     const seen: string[] = [];
     let cursor: string | null = null;

@@ -11,11 +11,26 @@ import type { BlobAccess } from './blob-access.js';
 import type { BlobService } from './blob-service.js';
 import { ifRangeHolds, noneMatchHits, parseRange, resolveRange } from './http-conditions.js';
 import { countedBody, tooLarge } from './request-body.js';
+import { digestChecksOf, expiryOf, reprDigest, writeConditionsOf } from './write-headers.js';
 
 const TAGS = ['blobs'];
 const KeyParams = Type.Object({ '*': Type.String({ description: 'the key: 1 to 1,024 bytes of UTF-8, "/" allowed' }) });
-const PutResult = Type.Object({ key: Type.String(), size: Type.Integer(), etag: Type.String() });
-const ListItem = Type.Object({ key: Type.String(), size: Type.Integer(), etag: Type.String(), content_type: Type.String(), last_modified: Type.String({ format: 'date-time' }) });
+const PutResult = Type.Object({
+  key: Type.String(),
+  size: Type.Integer(),
+  etag: Type.String(),
+  sha256: Type.Optional(Type.String({ description: 'sha-256 of the bytes, hex' })),
+  expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'from Expires: the blob answers 404 from then on' })),
+});
+const ListItem = Type.Object({
+  key: Type.String(),
+  size: Type.Integer(),
+  etag: Type.String(),
+  content_type: Type.String(),
+  last_modified: Type.String({ format: 'date-time' }),
+  sha256: Type.Optional(Type.String({ description: 'sha-256 of the bytes, hex (blobs stored before it was kept have none)' })),
+  expires_at: Type.Optional(Type.String({ format: 'date-time' })),
+});
 const ListQuery = Type.Object({
   prefix: Type.String({ default: '', maxLength: 1024 }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_LIST_LIMIT, default: 100 }),
@@ -42,6 +57,8 @@ function contentLengthOf(request: FastifyRequest): number | undefined {
 export const OBJECT_CSP = "default-src 'none'; sandbox";
 
 function objectHeaders(reply: FastifyReply, meta: BlobMeta): FastifyReply {
+  // RFC 9530: the digest of the whole blob, on a range's answer too
+  if (meta.sha256) reply.header('repr-digest', reprDigest(meta.sha256));
   return reply
     .header('content-security-policy', OBJECT_CSP)
     .header('content-type', meta.contentType)
@@ -49,6 +66,9 @@ function objectHeaders(reply: FastifyReply, meta: BlobMeta): FastifyReply {
     .header('last-modified', meta.lastModified.toUTCString())
     .header('accept-ranges', 'bytes');
 }
+
+/** sha256 and expires_at of a blob's JSON, when it has them. */
+const optionalFields = (meta: BlobMeta) => ({ ...(meta.sha256 ? { sha256: meta.sha256 } : {}), ...(meta.expiresAt ? { expires_at: meta.expiresAt.toISOString() } : {}) });
 
 function notModified(reply: FastifyReply, meta: BlobMeta) {
   return reply.code(304).header('etag', meta.etag).header('last-modified', meta.lastModified.toUTCString()).send();
@@ -83,9 +103,13 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
       schema: {
         tags: TAGS,
         summary: 'Store the raw request body under the key (any Content-Type, kept), streamed to the store',
-        description: `Streams the body to the store without buffering it. Content-Length above WORKYARD_BLOBS_MAX_BYTES (${maxBytes}) → 413 before reading; a chunked body is counted as it arrives.`,
+        description:
+          `Streams the body to the store without buffering it. Content-Length above WORKYARD_BLOBS_MAX_BYTES (${maxBytes}) → 413 before reading; a chunked body is counted as it arrives. ` +
+          'If-Match (only over that version) and If-None-Match: * (create only) → 412 when they fail, atomically across API nodes. ' +
+          'Content-MD5, Repr-Digest / Content-Digest (sha-256) and x-amz-checksum-sha256 are checked as the bytes arrive: a mismatch is 400 naming the header and stores nothing. ' +
+          'Expires (an HTTP date): the blob answers 404 from then on and is swept.',
         params: KeyParams,
-        response: { 201: PutResult, 400: ErrorReply, 413: ErrorReply, 503: ErrorReply },
+        response: { 201: PutResult, 400: ErrorReply, 409: ErrorReply, 412: ErrorReply, 413: ErrorReply, 503: ErrorReply },
       },
       onRequest: async (request, reply) => {
         // who may write, before a byte of the body is read (WORKYARD_BLOBS_WRITE_ACCESS, or a signed PUT link)
@@ -102,8 +126,11 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
       const key = keyOf(request);
       const contentType = request.headers['content-type'] ?? 'application/octet-stream';
       if (!CONTENT_TYPE.test(contentType)) throw validationError('content-type', 'content-type must be 1 to 255 printable ASCII characters');
+      const conditions = writeConditionsOf(request.headers);
+      const digests = digestChecksOf(request.headers);
+      const expiresAt = expiryOf(request.headers);
       const body = countedBody(request.body as IncomingMessage | undefined, byteLimits.get(request) ?? maxBytes);
-      const meta = await service.put(key, body, { contentType, contentLength: contentLengthOf(request) });
+      const meta = await service.put(key, body, { contentType, contentLength: contentLengthOf(request), conditions, digests, expiresAt });
       // The blob is stored (on disk or S3, outside the SQL database): its event is recorded after,
       // only while some webhook takes it, and a database that is down costs the event (logged),
       // never the answer — blobs keep working without PostgreSQL (test/faults/postgres-cut).
@@ -112,7 +139,8 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
           .record([{ type: 'blob.stored', data: { key: meta.key, size: meta.size, etag: meta.etag, content_type: contentType } }])
           .catch((error: unknown) => request.log.warn({ err: error, key: meta.key }, 'blob.stored not recorded: the blob is stored, its webhook event is lost'));
       }
-      return reply.code(201).header('etag', meta.etag).send({ key: meta.key, size: meta.size, etag: meta.etag });
+      if (meta.sha256) reply.header('repr-digest', reprDigest(meta.sha256));
+      return reply.code(201).header('etag', meta.etag).send({ key: meta.key, size: meta.size, etag: meta.etag, ...optionalFields(meta) });
     });
   });
 
@@ -131,7 +159,7 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
     const { prefix, limit, cursor } = request.query as { prefix: string; limit: number; cursor?: string };
     const page = await service.list({ prefix, limit, cursor });
     return {
-      items: page.items.map((item) => ({ key: item.key, size: item.size, etag: item.etag, content_type: item.contentType, last_modified: item.lastModified.toISOString() })),
+      items: page.items.map((item) => ({ key: item.key, size: item.size, etag: item.etag, content_type: item.contentType, last_modified: item.lastModified.toISOString(), ...optionalFields(item) })),
       next_cursor: page.nextCursor,
     };
   });
@@ -211,14 +239,15 @@ export async function nativeBlobRoutes(app: App, ctx: AppContext, service: BlobS
     },
     schema: {
       tags: TAGS,
-      summary: 'Delete a blob (204; 404 when there is none); needs the API key when one is set',
+      summary: 'Delete a blob (204; 404 when there is none; If-Match → 412 unless it is at that version); needs the API key when one is set',
       security: [{ apiKey: [] }],
       params: KeyParams,
-      response: { 401: ErrorReply, 404: ErrorReply },
+      response: { 400: ErrorReply, 401: ErrorReply, 404: ErrorReply, 409: ErrorReply, 412: ErrorReply },
     },
   }, async (request, reply) => {
     const key = keyOf(request);
-    if (!(await service.delete(key))) throw notFound(`blob ${key}`);
+    const ifMatch = writeConditionsOf(request.headers)?.ifMatch;
+    if (!(await service.delete(key, ifMatch ? { ifMatch } : undefined))) throw notFound(`blob ${key}`);
     return (reply as FastifyReply).code(204).send();
   });
 }

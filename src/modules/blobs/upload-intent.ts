@@ -2,8 +2,6 @@
 // must have, and the conditions of the write. Read from the creation request (tus Upload-Metadata,
 // If-Match / If-None-Match), checked there, and kept in the upload's metadata so that whichever
 // API node receives the last PATCH lands it the same way.
-import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
 import { validationError } from '../../errors.js';
 import { keyProblem } from '../../infra/blobstore/keys.js';
 
@@ -96,29 +94,4 @@ export function metadataWithConditions(metadata: Record<string, string | null>, 
     result[IF_MATCH] = ifMatch.trim();
   }
   return result;
-}
-
-/**
- * The bytes, passed through while their sha-256 is computed; the last chunk is held back until
- * the digest is checked, so that a store never receives a complete body with a wrong digest (a
- * mismatch fails the stream instead, and the store keeps nothing).
- */
-export function sha256Checked(expectedHex: string): Transform {
-  const hash = createHash('sha256');
-  let held: Buffer | null = null;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      const previous = held;
-      held = chunk;
-      callback(null, previous ?? undefined);
-    },
-    flush(callback) {
-      const actual = hash.digest('hex');
-      if (actual !== expectedHex) {
-        return callback(validationError('upload-metadata.sha256', `the upload's sha-256 is ${actual}, not the ${expectedHex} its Upload-Metadata sha256 gave: nothing was stored`));
-      }
-      callback(null, held ?? undefined);
-    },
-  });
 }

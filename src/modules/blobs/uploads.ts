@@ -6,17 +6,16 @@
 // still leave the sha-256 to compute by reading the bytes back).
 import { ERRORS, type Upload, Server } from '@tus/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
 import type { App, AppContext } from '../../app-context.js';
 import { AppError, type ErrorCode, ErrorCodes, ErrorReply, notFound } from '../../errors.js';
 import type { BlobMeta } from '../../infra/blobstore/contract.js';
 import type { UploadStore } from '../../infra/blobstore/upload-store.js';
-import type { BlobService } from './blob-service.js';
+import { type BlobService, type WriteConditions, checkWriteConditions } from './blob-service.js';
 import { authorizeUpload } from './upload-access.js';
 import type { BlobAccess } from './blob-access.js';
 import { SqlUploadLocker } from './upload-locks.js';
 import { tooLarge } from './request-body.js';
-import { type UploadIntent, intentOf, metadataWithConditions, parseUploadMetadata, sha256Checked } from './upload-intent.js';
+import { type UploadIntent, intentOf, metadataWithConditions, parseUploadMetadata } from './upload-intent.js';
 
 export const UPLOADS_PATH = '/uploads';
 const TAGS = ['blobs'];
@@ -26,14 +25,16 @@ const codeByStatus = new Map<number, ErrorCode>(Object.entries(ErrorCodes).map((
 /** What the tus server answers with when a hook throws: our one error shape, as its body. */
 const tusError = (error: AppError) => ({ status_code: error.statusCode, body: JSON.stringify(error.toJSON()) });
 
-/** The conditions of an upload, checked against the blob the key holds now (at creation, and again at landing). */
+/** The write conditions of an upload's creation request, in the service's terms. */
+function conditionsOf(intent: UploadIntent): WriteConditions | undefined {
+  if (!intent.ifMatch && !intent.ifNoneMatch) return undefined;
+  return { ...(intent.ifMatch ? { ifMatch: [intent.ifMatch] } : {}), ...(intent.ifNoneMatch ? { ifNoneMatch: intent.ifNoneMatch } : {}) };
+}
+
+/** The conditions of an upload, checked against the blob the key holds now (at creation; at landing, the service checks them under the key's lock). */
 async function checkConditions(service: BlobService, intent: UploadIntent): Promise<void> {
-  if (!intent.ifMatch && !intent.ifNoneMatch) return;
-  const current = await service.head(intent.key);
-  if (intent.ifNoneMatch && current) throw new AppError('precondition_failed', `blob ${intent.key} exists and the upload was made with If-None-Match: *`, { field: 'if-none-match' });
-  if (intent.ifMatch && current?.etag !== intent.ifMatch) {
-    throw new AppError('precondition_failed', `blob ${intent.key} ${current ? `is at ${current.etag}` : 'does not exist'}, not at the If-Match ${intent.ifMatch} of the upload`, { field: 'if-match' });
-  }
+  const conditions = conditionsOf(intent);
+  if (conditions) checkWriteConditions(intent.key, await service.head(intent.key), conditions);
 }
 
 export class ResumableUploads {
@@ -109,17 +110,13 @@ export class ResumableUploads {
       }
       let meta: BlobMeta;
       try {
-        await checkConditions(this.service, intent);
         const source = await this.store.read(upload.id);
-        const body: Readable = intent.sha256 ? source.pipe(sha256Checked(intent.sha256)) : source;
-        if (intent.sha256) source.once('error', (error) => body.destroy(error));
-        // A smaller version still waiting in write-behind's fast tier must reach the store first.
-        await this.service.writeBehind?.settle(intent.key, 'upload');
-        meta = await this.service.store.put(intent.key, body, {
+        // through the service: conditions under the key's lock, the sha-256 checked as the bytes pass
+        meta = await this.service.put(intent.key, source, {
           contentType: intent.contentType,
           contentLength: upload.size,
-          ifMatch: intent.ifMatch,
-          ifNoneMatch: intent.ifNoneMatch,
+          conditions: conditionsOf(intent),
+          digests: intent.sha256 ? [{ algorithm: 'sha256', expected: Buffer.from(intent.sha256, 'hex'), header: 'upload-metadata.sha256' }] : undefined,
         });
       } catch (error) {
         // Refused for good (a condition, the digest): the upload can never land, so it goes. A

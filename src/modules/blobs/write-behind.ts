@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { BlobMeta, BlobStore } from '../../infra/blobstore/contract.js';
+import { splitStoredFields } from '../../infra/blobstore/stored-fields.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
 import type { FastTier, PendingEntry, PendingMeta } from '../../infra/fast-tier/contract.js';
 
@@ -32,7 +33,7 @@ export const pendingToMeta = (entry: PendingMeta): BlobMeta => ({
   etag: entry.etag,
   contentType: entry.contentType,
   lastModified: new Date(entry.lastModified),
-  ...(entry.metadata ? { metadata: entry.metadata } : {}),
+  ...splitStoredFields(entry.metadata),
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -14,6 +14,7 @@ import { createBlobsModule } from '../src/modules/blobs/index.js';
 import { type S3rverHandle, startS3rver } from '../test/support/s3rver.js';
 import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.js';
 import { resumableUploadRows } from './blobs-resumable.js';
+import { writeRuleRows } from './blobs-write-rules.js';
 import { load } from './lib/load.js';
 import { type BenchRow, quickMode, recordSection } from './lib/report.js';
 
@@ -164,6 +165,11 @@ try {
     console.log(`measured ${name}`);
   }
 
+  // Conditions and digests against the same PUTs without them.
+  const writeRules = await writeRuleRows(workDir, s3, { seconds: SECONDS, rounds: QUICK ? 1 : 3 });
+  rows.push(...writeRules.rows);
+  console.log('measured the write rules');
+
   // Resumable uploads (tus): rows and notes of their own, measured after the rest.
   const resumable = await resumableUploadRows(workDir, LARGE_ROUNDS);
   rows.push(...resumable.rows);
@@ -176,6 +182,7 @@ try {
       'Ceiling: a bare Fastify route streaming the same bytes from a file (GET) or into a file without fsync (PUT). Workyard PUTs on disk fsync the file and its directory, so PUT ratios on disk show the price of durability.',
       'Embedded database (SQLite, SQL queue, upload workers in the same process). Write-behind keeps objects up to 1 MiB in SQLite until a worker uploads them; GETs are measured once every upload is done, so they include the fast-tier miss but not the upload work.',
       's3rver is a JavaScript S3 emulator (Koa, files on disk): s3rver rows measure Workyard plus s3rver, not what S3 would give.',
+      ...writeRules.notes,
       ...resumable.notes,
     ],
     rows,

@@ -13,9 +13,10 @@ import { HostLimiter } from './host-limiter.js';
 import { type CollectOutcome, ImageCollector } from './image-collector.js';
 import { ImageDownloader } from './image-downloader.js';
 import { findImageUrls } from './page-images.js';
+import { readPage } from './page-reading.js';
 import { extractVisibleText } from './page-text.js';
 import { RobotsCache, RobotsRules, parseRobots } from './robots.js';
-import type { HarvestTables } from './store.js';
+import type { HarvestTables, SavedText } from './store.js';
 
 export const MAX_HTML_BYTES = 10 * 1024 * 1024;
 const MAX_ROBOTS_BYTES = 512 * 1024;
@@ -100,9 +101,11 @@ export class Harvester {
   }
 
   /** `log`: lines for the job's log (ctx.log), a few per page */
-  async pageText(url: string, signal: AbortSignal, log?: PageLog): Promise<string> {
+  async pageText(url: string, signal: AbortSignal, log?: PageLog): Promise<SavedText> {
     const page = await this.fetchPage(url, signal, log);
-    return extractVisibleText(page.html);
+    const text = extractVisibleText(page.html);
+    const reading = readPage(page.html, page.url);
+    return { text, ...reading };
   }
 
   async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog): Promise<CollectOutcome> {

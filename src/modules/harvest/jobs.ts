@@ -51,6 +51,8 @@ export interface HarvestJobResult {
   images_stored?: number;
   images_failed?: number;
   text_length?: number;
+  /** characters of the main text (Readability); null when the page has no article-like part */
+  main_length?: number | null;
 }
 
 export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyped: Database, log: FastifyBaseLogger, options: WorkerOptions, events?: EventOutbox): void {
@@ -71,10 +73,10 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
     TEXT_JOB,
     (job) =>
       runTask(job, 'text', database, log, events, async (taskId, url, signal) => {
-        const text = await harvester.pageText(url, signal, (line) => job.log(line));
-        await database.run((db) => store.saveText(db, taskId, text));
-        await job.log(`text saved: ${text.length} characters`);
-        return { text_length: text.length };
+        const saved = await harvester.pageText(url, signal, (line) => job.log(line));
+        await database.run((db) => store.saveText(db, taskId, saved));
+        await job.log(`text saved: ${saved.text.length} characters, ${saved.main === null ? 'no main text found' : `main text ${saved.main.length}`}`);
+        return { text_length: saved.text.length, main_length: saved.main?.length ?? null };
       }),
     options,
   );

@@ -61,4 +61,13 @@ export const harvestMigrations: MigrationSet = {
         .execute();
     },
   }),
+  // #21: the page's main text (Readability), as text and Markdown, and its metadata (JSON); null
+  // for texts collected before, and main_* for pages without an article-like part
+  '20261208-20-harvest-text-reading': () => ({
+    async up(db) {
+      await db.schema.alterTable('harvest_texts').addColumn('main_text', 'text').execute();
+      await db.schema.alterTable('harvest_texts').addColumn('main_markdown', 'text').execute();
+      await db.schema.alterTable('harvest_texts').addColumn('metadata', 'text').execute();
+    },
+  }),
 };

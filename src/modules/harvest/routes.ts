@@ -3,13 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
-import { AppError, ErrorReply, notFound, validationError } from '../../errors.js';
+import { ErrorReply, notFound, validationError } from '../../errors.js';
 import { withTables } from '../../infra/db/database.js';
 import { TaskOptionFields, splitTaskOptions } from '../../http/task-options.js';
 import { callDependency } from '../../infra/dependency-errors.js';
 import type { EnqueueOptions } from '../../infra/queue/contract.js';
 import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB, groupOfUrl } from './jobs.js';
 import * as store from './store.js';
+import { metadataOf, textRoutes } from './text-routes.js';
 import { AcceptedSchema, HarvestScheduleData, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './schemas.js';
 
 const CreateBody = Type.Object({ ...HarvestScheduleData.properties, ...TaskOptionFields }, { additionalProperties: false });
@@ -114,8 +115,13 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
     });
 
     app.get(`${base}/:id`, {
-      schema: { tags, summary: `A ${kind} task`, params: TaskParams, response: { 200: TaskSchema, 404: ErrorReply } },
-    }, async (request) => view(await currentTask(kind, request.params.id)));
+      schema: { tags, summary: `A ${kind} task${kind === 'text' ? ', with what the page says about itself once done' : ''}`, params: TaskParams, response: { 200: TaskSchema, 404: ErrorReply } },
+    }, async (request) => {
+      const row = await currentTask(kind, request.params.id);
+      if (kind === 'images' || row.status !== 'done') return view(row);
+      const text = await database.run((db) => store.getText(db, row.id));
+      return { ...view(row), main_length: text?.main_text?.length ?? null, metadata: metadataOf(text) };
+    });
   }
 
   app.get('/images_tasks/:id/images', {
@@ -139,20 +145,5 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
     return reply.headers({ ...IMAGE_HEADERS, 'content-type': image.content_type, 'content-length': String(blob.meta.size) }).send(blob.body as never);
   });
 
-  app.get('/text_tasks/:id/text', {
-    schema: {
-      tags: ['harvest'],
-      summary: 'The visible text a task collected (text/plain; charset=utf-8)',
-      params: TaskParams,
-      response: { 200: Type.String(), 404: ErrorReply, 409: ErrorReply },
-    },
-  }, async (request, reply) => {
-    const { id } = request.params;
-    const task = await currentTask('text', id);
-    if (task.status !== 'done') {
-      throw new AppError('conflict', `text task ${id} is ${task.status}${task.error ? ` (${task.error})` : ''}; its text is served once it is done`, { status: task.status });
-    }
-    const text = await database.run((db) => store.getText(db, id));
-    return reply.type('text/plain; charset=utf-8').send(text ?? '');
-  });
+  textRoutes(app, database, (id) => currentTask('text', id));
 }

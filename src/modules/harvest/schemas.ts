@@ -1,6 +1,7 @@
 // How harvest tasks and images look to API clients: snake_case fields, ISO-8601 times.
 import { Type } from 'typebox';
 import type { TaskImageRow, TaskRow } from './store.js';
+import { PageMetadataSchema } from './text-routes.js';
 
 const Status = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]);
 const Time = Type.String({ format: 'date-time' });
@@ -25,6 +26,8 @@ export const ImagesTaskSchema = Type.Object({
 export const TextTaskSchema = Type.Object({
   ...taskFields,
   text_length: Type.Union([Type.Integer(), Type.Null()], { description: 'characters of text collected, once done' }),
+  main_length: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'GET of one task, once done: characters of the main text (null: the page has no article-like part)' })),
+  metadata: Type.Optional(PageMetadataSchema),
 });
 
 export const TaskImageSchema = Type.Object({

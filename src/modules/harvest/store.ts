@@ -1,5 +1,6 @@
 // Harvest's SQL, the same on SQLite and PostgreSQL. Every function takes the Kysely instance, so
 // callers run it through `database.run` (the 503 deadline) or inside a transaction.
+import type { PageMetadata } from './page-reading.js';
 import type { Kysely } from 'kysely';
 import { chunksOf, insertReturningIds } from '../../infra/db/chunks.js';
 
@@ -59,7 +60,7 @@ export interface ImageLink {
 
 export type HarvestTables = {
   harvest_tasks: Omit<TaskRow, 'collected' | 'failed'>;
-  harvest_texts: { task_id: string; text: string; length: number };
+  harvest_texts: { task_id: string; text: string; length: number; main_text: string | null; main_markdown: string | null; metadata: string | null };
   harvest_images: ImageRow & { updated_at: number };
   harvest_task_images: ImageLink & { task_id: string };
   harvest_blobs: { sha256: string; blob_key: string; size: number; content_type: string; created_at: number };
@@ -149,17 +150,24 @@ export async function failUnfinishedTask(db: Kysely<HarvestTables>, id: string, 
 
 // ---- text
 
-export async function saveText(db: Kysely<HarvestTables>, taskId: string, text: string): Promise<void> {
+export interface SavedText {
+  text: string;
+  main: string | null;
+  markdown: string | null;
+  metadata: PageMetadata;
+}
+
+export async function saveText(db: Kysely<HarvestTables>, taskId: string, saved: SavedText): Promise<void> {
+  const values = { text: saved.text, length: saved.text.length, main_text: saved.main, main_markdown: saved.markdown, metadata: JSON.stringify(saved.metadata) };
   await db
     .insertInto('harvest_texts')
-    .values({ task_id: taskId, text, length: text.length })
-    .onConflict((oc) => oc.column('task_id').doUpdateSet({ text, length: text.length }))
+    .values({ task_id: taskId, ...values })
+    .onConflict((oc) => oc.column('task_id').doUpdateSet(values))
     .execute();
 }
 
-export async function getText(db: Kysely<HarvestTables>, taskId: string): Promise<string | null> {
-  const row = await db.selectFrom('harvest_texts').where('task_id', '=', taskId).select('text').executeTakeFirst();
-  return row ? row.text : null;
+export async function getText(db: Kysely<HarvestTables>, taskId: string): Promise<HarvestTables['harvest_texts'] | null> {
+  return (await db.selectFrom('harvest_texts').where('task_id', '=', taskId).selectAll().executeTakeFirst()) ?? null;
 }
 
 // ---- images

@@ -140,9 +140,8 @@ describe('fetcher', () => {
   });
 
   it('names a refused connection, and a host without an address, as the URL being unreachable', async () => {
-    const closed = await startFixtureSite();
-    const port = closed.port;
-    await closed.close();
+    // port 1: below the ephemeral range, so no other test's server can be listening there
+    const port = 1;
     const error = await failureOf(fetcher.fetch(new URL(`http://127.0.0.1:${port}/page`), options));
     expect(error).toBeInstanceOf(UnreachableError);
     expect(error.failure).toBe('network');

@@ -12,6 +12,7 @@ import { tablesOf } from '../../../test/support/tables.js';
 import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 const MAX_IMAGE_BYTES = 100_000;
+const DEAD_PORT = 1;
 const png = (name: string, size = 300) => fakePng(name, size);
 
 const pgAvailable = await needService('postgres');
@@ -119,10 +120,9 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     });
     // A page that names its own origin in the markup.
     site.route('/gallery.html', html(GALLERY.replace('SITE', site.url)));
-    // A port nothing listens on: the site there is down.
-    const closed = await startFixtureSite();
-    deadSite = closed.url;
-    await closed.close();
+    // A port nothing listens on: the site there is down. Port 1, below the ephemeral range: a port
+    // closed after use was taken by another test's server meanwhile in one CI run (it answered 404).
+    deadSite = `http://127.0.0.1:${DEAD_PORT}`;
     site.route('/dead-images.html', html(`<img src="${deadSite}/pic.png"><img src="/rel.png">`));
     let flakyCalls = 0;
     site.route('/flaky.png', (_req, res) => {

@@ -131,7 +131,7 @@ export class ImageCollector {
     try {
       await this.storeBytes(downloaded);
       await database.run((db) =>
-        store.completeImage(db, { id: image.id, taskId, sha256: downloaded.sha256, contentType: downloaded.contentType, size: downloaded.bytes.length, now: Date.now() }),
+        store.completeImage(db, { id: image.id, taskId, sha256: downloaded.sha256, contentType: downloaded.contentType, size: downloaded.bytes.length, width: downloaded.width, height: downloaded.height, format: downloaded.format, now: Date.now() }),
       );
       return null;
     } catch (error) {

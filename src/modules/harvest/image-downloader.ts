@@ -7,11 +7,17 @@ import { HarvestError } from './errors.js';
 import type { FetchTimeouts, Fetcher } from './fetcher.js';
 import type { HostLimiter } from './host-limiter.js';
 import { declaredImageType, sniffImageType } from './image-type.js';
+import { dimensionsOf } from './image-dimensions.js';
 
 export interface DownloadedImage {
   bytes: Buffer;
   contentType: string;
   sha256: string;
+  /** read from the bytes (image-size); null when the format has none (an SVG without a size) or is not one it reads */
+  width: number | null;
+  height: number | null;
+  /** the format the bytes are in: png, jpg, gif, webp, svg, avif, ico, … (null: not recognised) */
+  format: string | null;
 }
 
 export interface ImageDownloaderOptions {
@@ -70,6 +76,6 @@ export class ImageDownloader {
     }
     const type = sniffed ?? declared;
     if (!type) throw new HarvestError('content', `not an image: ${where} is ${contentType ? contentType.split(';')[0].trim() : 'without a content type'}`);
-    return { bytes, contentType: type, sha256: createHash('sha256').update(bytes).digest('hex') };
+    return { bytes, contentType: type, sha256: createHash('sha256').update(bytes).digest('hex'), ...dimensionsOf(bytes) };
   }
 }

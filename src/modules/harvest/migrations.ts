@@ -70,4 +70,12 @@ export const harvestMigrations: MigrationSet = {
       await db.schema.alterTable('harvest_texts').addColumn('metadata', 'text').execute();
     },
   }),
+  // #21: each stored image's format and size in pixels, read from its bytes (null for images stored before)
+  '20261208-21-harvest-image-dimensions': () => ({
+    async up(db) {
+      await db.schema.alterTable('harvest_images').addColumn('width', 'integer').execute();
+      await db.schema.alterTable('harvest_images').addColumn('height', 'integer').execute();
+      await db.schema.alterTable('harvest_images').addColumn('format', 'text').execute();
+    },
+  }),
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDataUrl } from './data-url.js';
-import { MAX_IMAGES_PER_PAGE, findImageUrls, parseSrcset } from './page-images.js';
+import { MAX_IMAGES_PER_PAGE, cssImageUrls, findImageUrls, parseSrcset } from './page-images.js';
 
 const page = new URL('https://site.test/dir/page.html');
 
@@ -14,6 +14,38 @@ describe('finding a page’s images', () => {
       'https://cdn.test/d.png',
       'https://cdn.test/e.png',
     ]);
+  });
+
+  it('finds images wherever the page declares them: cards, preloads, posters, SVG, CSS backgrounds', () => {
+    const html = `<html><head>
+        <meta property="og:image" content="/og.jpg"><meta name="twitter:image" content="https://cdn.test/tw.png">
+        <meta name="description" content="/not-an-image.jpg">
+        <link rel="preload" as="image" href="/hero.avif" imagesrcset="/hero-2x.avif 2x"><link rel="preload" as="font" href="/font.woff2">
+        <style>
+          @import url("/theme.css");
+          @font-face { font-family: x; src: url(/font.woff2); }
+          .banner { color: red; background: #fff url('banner.webp') no-repeat; }
+          /* .old { background-image: url(old.png); } */
+          li { list-style-image: url(bullet.gif) }
+        </style></head>
+      <body>
+        <div style="background-image: url(&quot;/inline.png&quot;); cursor: url(/cursor.cur), auto"></div>
+        <video poster="poster.jpg"></video>
+        <svg><image href="/vector.png"></image><image xlink:href="/legacy.png"></image></svg>
+      </body></html>`;
+    expect(findImageUrls(html, page)).toEqual([
+      'https://site.test/og.jpg',
+      'https://cdn.test/tw.png',
+      'https://site.test/hero.avif',
+      'https://site.test/hero-2x.avif',
+      'https://site.test/dir/banner.webp',
+      'https://site.test/dir/bullet.gif',
+      'https://site.test/inline.png',
+      'https://site.test/dir/poster.jpg',
+      'https://site.test/vector.png',
+      'https://site.test/legacy.png',
+    ]);
+    expect(cssImageUrls('background: url( "a b.png" ), url(c.png); mask-image: url(m.svg)', true)).toEqual(['a b.png', 'c.png', 'm.svg']);
   });
 
   it('resolves against <base href>, itself relative to the page', () => {

@@ -1,6 +1,7 @@
-// Finds a page's image URLs: <img> (src, srcset and the common lazy-loading attributes),
-// <picture><source srcset>, and icons from <link rel>, resolved against <base href> or the page
-// URL. Returns absolute http(s) URLs without fragments, and data: URLs as they are, each once, in
+// Finds a page's image URLs wherever it declares them: <img> (src, srcset and the common
+// lazy-loading attributes), <picture><source srcset>, icons and preloaded images from <link rel>,
+// Open Graph and Twitter card images, <video poster>, SVG <image href>, and CSS backgrounds in
+// style attributes and <style> blocks — resolved against <base href> or the page URL. Returns absolute http(s) URLs without fragments, and data: URLs as they are, each once, in
 // the order they stand in the document.
 import { loadHtml } from './html-parse.js';
 
@@ -10,6 +11,31 @@ export const MAX_IMAGES_PER_PAGE = 5_000;
 const SINGLE_URL_ATTRIBUTES = ['src', 'data-src', 'data-lazy-src', 'data-original'];
 const SRCSET_ATTRIBUTES = ['srcset', 'data-srcset', 'data-lazy-srcset'];
 const ICON_RELS = new Set(['icon', 'apple-touch-icon', 'apple-touch-icon-precomposed', 'mask-icon']);
+
+const META_IMAGES = new Set(['og:image', 'og:image:url', 'og:image:secure_url', 'twitter:image', 'twitter:image:src']);
+// CSS properties whose url() is an image (not a font, an import or a cursor file)
+const CSS_IMAGE_PROPERTIES = /^(?:background|background-image|list-style|list-style-image|border-image|border-image-source|mask|mask-image|-webkit-mask-image|content)$/;
+
+/**
+ * The image URLs of CSS: url() in the values of image properties. `inline`: a style attribute's
+ * declarations; else a stylesheet (rules' blocks; @import and @font-face have no such property).
+ */
+export function cssImageUrls(css: string, inline: boolean): string[] {
+  const urls: string[] = [];
+  const text = css.replace(/\/\*[^]*?\*\//g, '');
+  const blocks = inline ? [text] : [...text.matchAll(/\{([^{}]*)\}/g)].map((match) => match[1]);
+  for (const block of blocks) {
+    for (const declaration of block.split(';')) {
+      const colon = declaration.indexOf(':');
+      if (colon < 0 || !CSS_IMAGE_PROPERTIES.test(declaration.slice(0, colon).trim().toLowerCase())) continue;
+      for (const match of declaration.slice(colon + 1).matchAll(/url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)/gi)) {
+        const url = match[1] ?? match[2] ?? match[3];
+        if (url) urls.push(url);
+      }
+    }
+  }
+  return urls;
+}
 
 export function findImageUrls(html: string, pageUrl: URL): string[] {
   const $ = loadHtml(html);
@@ -23,13 +49,26 @@ export function findImageUrls(html: string, pageUrl: URL): string[] {
 
   // One walk in document order (a selector group matches in it), so the images are listed as
   // they stand in the page: an icon in <head> first, a <picture>'s sources before its <img>.
-  $('img, picture source, link[rel][href]').each((_, element) => {
+  $('img, picture source, link[rel], meta[content], video[poster], image, [style], style').each((_, element) => {
     const attributes = element.attribs;
+    if (attributes.style && element.name !== 'style') cssImageUrls(attributes.style, true).forEach(add);
+    if (element.name === 'style') return void cssImageUrls($(element).text(), false).forEach(add);
     if (element.name === 'link') {
-      const rels = attributes.rel.toLowerCase().split(/\s+/);
+      const rels = (attributes.rel ?? '').toLowerCase().split(/\s+/);
       if (rels.some((rel) => ICON_RELS.has(rel))) add(attributes.href);
+      else if (rels.includes('preload') && attributes.as?.toLowerCase() === 'image') {
+        add(attributes.href);
+        parseSrcset(attributes.imagesrcset ?? '').forEach(add);
+      }
       return;
     }
+    if (element.name === 'meta') {
+      const name = (attributes.property ?? attributes.name ?? '').toLowerCase();
+      if (META_IMAGES.has(name)) add(attributes.content);
+      return;
+    }
+    if (element.name === 'video') return void add(attributes.poster);
+    if (element.name === 'image') return void add(attributes.href ?? attributes['xlink:href']);
     if (element.name === 'img') {
       for (const name of SINGLE_URL_ATTRIBUTES) add(attributes[name]);
       for (const name of SRCSET_ATTRIBUTES) parseSrcset(attributes[name] ?? '').forEach(add);

@@ -11,6 +11,7 @@ import type { EnqueueOptions } from '../../infra/queue/contract.js';
 import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB, groupOfUrl } from './jobs.js';
 import * as store from './store.js';
 import { metadataOf, textRoutes } from './text-routes.js';
+import { archiveRoute } from './archive-route.js';
 import { AcceptedSchema, HarvestScheduleData, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './schemas.js';
 
 const CreateBody = Type.Object({ ...HarvestScheduleData.properties, ...TaskOptionFields }, { additionalProperties: false });
@@ -146,4 +147,5 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
   });
 
   textRoutes(app, database, (id) => currentTask('text', id));
+  archiveRoute(app, ctx, database);
 }

@@ -36,6 +36,9 @@ export const TaskImageSchema = Type.Object({
   content_type: Type.Union([Type.String(), Type.Null()]),
   size: Type.Union([Type.Integer(), Type.Null()]),
   sha256: Type.Union([Type.String(), Type.Null()]),
+  format: Type.Union([Type.String(), Type.Null()], { description: 'read from the bytes: png, jpg, gif, webp, svg, avif, ico, …' }),
+  width: Type.Union([Type.Integer(), Type.Null()], { description: 'pixels, read from the bytes (null: not stored, or a format without one)' }),
+  height: Type.Union([Type.Integer(), Type.Null()]),
   href: Type.Union([Type.String(), Type.Null()], { description: 'where this API serves the bytes; null when not stored' }),
   error: Type.Union([Type.String(), Type.Null()], { description: 'why the image was not stored; null when it was' }),
 });
@@ -79,6 +82,9 @@ export function taskImageView(taskId: string, row: TaskImageRow) {
     content_type: stored ? row.content_type : null,
     size: stored && row.size !== null ? Number(row.size) : null,
     sha256: stored ? row.sha256 : null,
+    format: stored ? (row.format ?? null) : null,
+    width: stored ? (row.width ?? null) : null,
+    height: stored ? (row.height ?? null) : null,
     href: stored ? `/images_tasks/${taskId}/images/${row.id}` : null,
     error: row.error,
   };

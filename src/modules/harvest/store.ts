@@ -44,6 +44,9 @@ export interface TaskImageRow {
   content_type: string | null;
   size: number | null;
   sha256: string | null;
+  width?: number | null;
+  height?: number | null;
+  format?: string | null;
 }
 
 export interface NewImage {
@@ -61,7 +64,7 @@ export interface ImageLink {
 export type HarvestTables = {
   harvest_tasks: Omit<TaskRow, 'collected' | 'failed'>;
   harvest_texts: { task_id: string; text: string; length: number; main_text: string | null; main_markdown: string | null; metadata: string | null };
-  harvest_images: ImageRow & { updated_at: number };
+  harvest_images: ImageRow & { updated_at: number; width?: number | null; height?: number | null; format?: string | null };
   harvest_task_images: ImageLink & { task_id: string };
   harvest_blobs: { sha256: string; blob_key: string; size: number; content_type: string; created_at: number };
 };
@@ -214,11 +217,11 @@ export async function claimImages(db: Kysely<HarvestTables>, taskId: string, ids
 
 export async function completeImage(
   db: Kysely<HarvestTables>,
-  image: { id: string; taskId: string; sha256: string; contentType: string; size: number; now: number },
+  image: { id: string; taskId: string; sha256: string; contentType: string; size: number; width: number | null; height: number | null; format: string | null; now: number },
 ): Promise<void> {
   await db
     .updateTable('harvest_images')
-    .set({ status: 'done', sha256: image.sha256, content_type: image.contentType, size: image.size, error: null, claimed_by: null, lease_until: null, updated_at: image.now })
+    .set({ status: 'done', sha256: image.sha256, content_type: image.contentType, size: image.size, width: image.width, height: image.height, format: image.format, error: null, claimed_by: null, lease_until: null, updated_at: image.now })
     .where('id', '=', image.id)
     .where('claimed_by', '=', image.taskId)
     .execute();
@@ -261,9 +264,23 @@ export async function listTaskImages(db: Kysely<HarvestTables>, taskId: string):
     .selectFrom('harvest_task_images as l')
     .innerJoin('harvest_images as i', 'i.id', 'l.image_id')
     .where('l.task_id', '=', taskId)
-    .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'i.size', 'i.sha256'])
+    .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'i.size', 'i.sha256', 'i.width', 'i.height', 'i.format'])
     .orderBy('l.position')
     .execute();
+}
+
+/** A task's stored images with their blobs, in page order (its archive). */
+export async function listTaskImageBlobs(db: Kysely<HarvestTables>, taskId: string): Promise<(TaskImageRow & { blob_key: string; sha256: string; content_type: string; size: number })[]> {
+  const rows = await db
+    .selectFrom('harvest_task_images as l')
+    .innerJoin('harvest_images as i', 'i.id', 'l.image_id')
+    .innerJoin('harvest_blobs as b', 'b.sha256', 'i.sha256')
+    .where('l.task_id', '=', taskId)
+    .where('l.error', 'is', null)
+    .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'b.size', 'i.sha256', 'i.width', 'i.height', 'i.format', 'b.blob_key'])
+    .orderBy('l.position')
+    .execute();
+  return rows as (TaskImageRow & { blob_key: string; sha256: string; content_type: string; size: number })[];
 }
 
 /** The blob behind a task's stored image, or null when the task has no such stored image. */

@@ -69,7 +69,11 @@ export interface Config {
    * across every worker process (the queue's groups: one per host); 0 lifts the limit.
    */
   webhooks: { allowPrivate: boolean };
-  harvest: { allowPrivate: boolean; respectRobots: boolean; maxImageBytes: number; hostConcurrency: number; hostRate: { max: number; windowMs: number } };
+  /**
+   * requestsPerHost / hostDelayMs: a worker process's requests to one host at once, and the least
+   * time between two of their starts (robots.txt's Crawl-delay when longer); 0 lifts each
+   */
+  harvest: { allowPrivate: boolean; respectRobots: boolean; maxImageBytes: number; hostConcurrency: number; hostRate: { max: number; windowMs: number }; requestsPerHost: number; hostDelayMs: number };
   /**
    * Requests per window per client address and route group (a route's tag in /docs); 0 = no
    * limit. `groups` overrides `max` for the groups it names.
@@ -258,6 +262,8 @@ export function loadConfig(env: Env = process.env): Config {
       respectRobots: boolean(env, 'WORKYARD_HARVEST_RESPECT_ROBOTS', true),
       maxImageBytes: integer(env, 'WORKYARD_HARVEST_MAX_IMAGE_BYTES', 20 * 1024 ** 2, 1, Number.MAX_SAFE_INTEGER),
       hostConcurrency: integer(env, 'WORKYARD_HARVEST_HOST_CONCURRENCY', 2, 0, 10_000),
+      requestsPerHost: integer(env, 'WORKYARD_HARVEST_REQUESTS_PER_HOST', 4, 0, 10_000),
+      hostDelayMs: integer(env, 'WORKYARD_HARVEST_HOST_DELAY_MS', 250, 0, 60_000),
       hostRate: {
         max: integer(env, 'WORKYARD_HARVEST_HOST_RATE_MAX', 10, 0, 1_000_000),
         windowMs: integer(env, 'WORKYARD_HARVEST_HOST_RATE_WINDOW_MS', 1_000, 1, 86_400_000),

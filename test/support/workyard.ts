@@ -23,6 +23,9 @@ export async function startTestWorkyard(env: Record<string, string | undefined> 
     WORKYARD_SHUTDOWN_TIMEOUT_MS: '2000',
     WORKYARD_FORM_MIN_FILL_MS: '0',
     WORKYARD_FORM_RATE_LIMIT: '0',
+    // Harvest's pause between two requests to one host (250 ms by default) is off too, unless a
+    // test turns it on (harvest/politeness.test.ts): fixture sites serve dozens of images from one host.
+    WORKYARD_HARVEST_HOST_DELAY_MS: '0',
     ...env,
     WORKYARD_DATA_DIR: dataDir,
   });

@@ -36,6 +36,8 @@ export interface FetchedResource {
   contentType: string | undefined;
   /** empty unless the status is 2xx */
   body: Buffer;
+  /** the Retry-After header of a 429 or 503 */
+  retryAfter?: string;
 }
 
 export class Fetcher {
@@ -75,7 +77,8 @@ export class Fetcher {
         const contentType = header(response.headers, 'content-type');
         if (response.statusCode < 200 || response.statusCode >= 300) {
           discard(response.body);
-          return { url: current, status: response.statusCode, contentType, body: Buffer.alloc(0) };
+          const retryAfter = response.statusCode === 429 || response.statusCode === 503 ? header(response.headers, 'retry-after') : undefined;
+          return { url: current, status: response.statusCode, contentType, body: Buffer.alloc(0), ...(retryAfter ? { retryAfter } : {}) };
         }
         const body = await readCapped(response, current, options);
         return { url: current, status: response.statusCode, contentType, body };

@@ -127,7 +127,8 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     let flakyCalls = 0;
     site.route('/flaky.png', (_req, res) => {
       flakyCalls++;
-      if (flakyCalls === 1) return void res.writeHead(503, { 'content-type': 'text/plain' }).end('try later');
+      // 500, not 503: a 503 is asked again within the task after its Retry-After (politeness.test.ts)
+      if (flakyCalls === 1) return void res.writeHead(500, { 'content-type': 'text/plain' }).end('try later');
       res.writeHead(200, { 'content-type': 'image/png' }).end(png('flaky'));
     });
 
@@ -234,12 +235,12 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
   it('tries an image that failed before again', async () => {
     const first = await harvest('images', '/flaky.html');
     expect(first).toMatchObject({ status: 'done', images_count: 0, images_failed: 1 });
-    expect((await imagesOf(first.id))[0].error).toBe(`HTTP 503 from ${site.url}/flaky.png`);
+    expect((await imagesOf(first.id))[0].error).toBe(`HTTP 500 from ${site.url}/flaky.png`);
     const second = await harvest('images', '/flaky.html');
     expect(second).toMatchObject({ status: 'done', images_count: 1, images_failed: 0 });
     expect(site.hits('/flaky.png')).toBe(2);
     // The first task keeps its own outcome.
-    expect((await imagesOf(first.id))[0].error).toBe(`HTTP 503 from ${site.url}/flaky.png`);
+    expect((await imagesOf(first.id))[0].error).toBe(`HTTP 500 from ${site.url}/flaky.png`);
   });
 
   it('fails the task of a page that is a redirect loop, too slow, not HTML, gone or disallowed — with a clear error', async () => {

@@ -10,6 +10,7 @@ import { HarvestError, UnreachableError, harvestGuardErrors } from './errors.js'
 import { type FetchTimeouts, Fetcher } from './fetcher.js';
 import { type LookupAll, createGuardedAgent } from '../../infra/net/guarded-agent.js';
 import { HostLimiter } from './host-limiter.js';
+import { DEFAULT_RETRY_AFTER, fetchHonouringRetryAfter } from './retry-after.js';
 import { type CollectOutcome, ImageCollector } from './image-collector.js';
 import { ImageDownloader } from './image-downloader.js';
 import { findImageUrls } from './page-images.js';
@@ -69,13 +70,14 @@ export class Harvester {
     this.timeouts = { connectMs: 5_000, totalMs: 30_000, headersMs: 10_000, bodyIdleMs: 10_000, ...options.timeouts };
     this.fetcher = new Fetcher(() => this.dispatcher(), deps.userAgent);
     this.robots = new RobotsCache((origin) => this.loadRobots(origin));
-    this.limiter = new HostLimiter(options.perHostConcurrency ?? 8);
+    this.limiter = new HostLimiter(options.perHostConcurrency ?? deps.config.requestsPerHost);
     const downloader = new ImageDownloader({
       fetcher: this.fetcher,
       limiter: this.limiter,
       maxBytes: deps.config.maxImageBytes,
       timeouts: this.timeouts,
       beforeRequest: (url) => this.checkRobots(url),
+      intervalFor: (url) => this.intervalFor(url),
     });
     this.collector = new ImageCollector({
       database: withTables<HarvestTables>(deps.database),
@@ -115,15 +117,32 @@ export class Harvester {
     return this.collector.collect(taskId, urls, signal);
   }
 
+  /** The least time between two requests to the URL's host: the configured delay, or its robots.txt Crawl-delay when longer. */
+  private async intervalFor(url: URL): Promise<number> {
+    if (!this.deps.config.respectRobots) return this.deps.config.hostDelayMs;
+    // a robots.txt that refuses or cannot be read fails the request in checkRobots, not here
+    const rules = await this.robots.rulesFor(url).catch(() => null);
+    return Math.max(this.deps.config.hostDelayMs, rules?.crawlDelayMs ?? 0);
+  }
+
   private async fetchPage(url: string, signal: AbortSignal, log?: PageLog): Promise<{ html: string; url: URL }> {
-    const fetched = await this.fetcher.fetch(new URL(url), {
-      accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.1',
-      maxBytes: MAX_HTML_BYTES,
-      maxBytesName: 'the 10 MB page limit',
-      timeouts: this.timeouts,
-      signal,
-      beforeRequest: (hop) => this.checkRobots(hop),
-    });
+    const pageUrl = new URL(url);
+    const interval = await this.intervalFor(pageUrl);
+    const fetchOnce = () =>
+      this.limiter.run(
+        pageUrl.host,
+        () =>
+          this.fetcher.fetch(pageUrl, {
+            accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.1',
+            maxBytes: MAX_HTML_BYTES,
+            maxBytesName: 'the 10 MB page limit',
+            timeouts: this.timeouts,
+            signal,
+            beforeRequest: (hop) => this.checkRobots(hop),
+          }),
+        interval,
+      );
+    const fetched = await fetchHonouringRetryAfter(fetchOnce, DEFAULT_RETRY_AFTER, signal);
     if (fetched.status < 200 || fetched.status >= 300) throw new HarvestError('http', `HTTP ${fetched.status} from ${fetched.url.href}`);
     const type = (fetched.contentType ?? '').split(';')[0].trim().toLowerCase();
     if (!HTML_TYPES.has(type)) {

@@ -6,6 +6,7 @@ import { decodeDataUrl } from './data-url.js';
 import { HarvestError } from './errors.js';
 import type { FetchTimeouts, Fetcher } from './fetcher.js';
 import type { HostLimiter } from './host-limiter.js';
+import { DEFAULT_RETRY_AFTER, fetchHonouringRetryAfter } from './retry-after.js';
 import { declaredImageType, sniffImageType } from './image-type.js';
 import { dimensionsOf } from './image-dimensions.js';
 
@@ -27,6 +28,8 @@ export interface ImageDownloaderOptions {
   timeouts: FetchTimeouts;
   /** robots.txt, for each hop */
   beforeRequest?: (url: URL) => Promise<void>;
+  /** the least time between two requests to the URL's host (the delay, or its Crawl-delay) */
+  intervalFor?: (url: URL) => Promise<number>;
 }
 
 const ACCEPT_IMAGES = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.5';
@@ -53,16 +56,23 @@ export class ImageDownloader {
 
   private async fetch(source: string, signal?: AbortSignal): Promise<DownloadedImage> {
     const url = new URL(source);
-    const fetched = await this.options.limiter.run(url.host, () =>
-      this.options.fetcher.fetch(url, {
-        accept: ACCEPT_IMAGES,
-        maxBytes: this.options.maxBytes,
-        maxBytesName: 'WORKYARD_HARVEST_MAX_IMAGE_BYTES',
-        timeouts: this.options.timeouts,
-        signal,
-        beforeRequest: this.options.beforeRequest,
-      }),
-    );
+    const interval = (await this.options.intervalFor?.(url)) ?? 0;
+    const fetchOnce = () =>
+      this.options.limiter.run(
+        url.host,
+        () =>
+          this.options.fetcher.fetch(url, {
+            accept: ACCEPT_IMAGES,
+            maxBytes: this.options.maxBytes,
+            maxBytesName: 'WORKYARD_HARVEST_MAX_IMAGE_BYTES',
+            timeouts: this.options.timeouts,
+            signal,
+            beforeRequest: this.options.beforeRequest,
+          }),
+        interval,
+      );
+    // the wait for a Retry-After holds no slot of the host's
+    const fetched = await fetchHonouringRetryAfter(fetchOnce, DEFAULT_RETRY_AFTER, signal);
     if (fetched.status < 200 || fetched.status >= 300) throw new HarvestError('http', `HTTP ${fetched.status} from ${fetched.url.href}`);
     return this.toImage(fetched.body, fetched.contentType, fetched.url.href);
   }

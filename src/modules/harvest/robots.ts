@@ -28,6 +28,8 @@ export class RobotsRules {
     private readonly rules: Rule[],
     readonly unavailable?: string,
     readonly unreachable?: UnreachableError,
+    /** Crawl-delay (not in RFC 9309, but widely used), in ms, capped at MAX_CRAWL_DELAY_MS */
+    readonly crawlDelayMs = 0,
   ) {}
 
   /** `pathAndQuery` as in a URL: "/a/b?c=d" */
@@ -42,9 +44,12 @@ export class RobotsRules {
   }
 }
 
+/** A Crawl-delay above this is taken as this: a site asking for a minute between requests would make one page's images take hours. */
+export const MAX_CRAWL_DELAY_MS = 30_000;
+
 export function parseRobots(text: string, productToken = ROBOTS_PRODUCT_TOKEN): RobotsRules {
-  const groups: { agents: string[]; rules: Rule[] }[] = [];
-  let current: { agents: string[]; rules: Rule[] } | null = null;
+  const groups: { agents: string[]; rules: Rule[]; crawlDelayMs?: number }[] = [];
+  let current: { agents: string[]; rules: Rule[]; crawlDelayMs?: number } | null = null;
   let lastWasAgent = false;
   for (const rawLine of text.split(/\r\n|\r|\n/)) {
     const line = rawLine.replace(/#.*$/, '').trim();
@@ -61,6 +66,10 @@ export function parseRobots(text: string, productToken = ROBOTS_PRODUCT_TOKEN): 
       const rule = compileRule(key === 'allow', value);
       if (rule) current.rules.push(rule);
       lastWasAgent = false;
+    } else if (key === 'crawl-delay' && current) {
+      const seconds = Number(value);
+      if (Number.isFinite(seconds) && seconds > 0) current.crawlDelayMs = Math.min(Math.round(seconds * 1000), MAX_CRAWL_DELAY_MS);
+      lastWasAgent = false;
     } else {
       lastWasAgent = false;
     }
@@ -68,7 +77,12 @@ export function parseRobots(text: string, productToken = ROBOTS_PRODUCT_TOKEN): 
   const token = productToken.toLowerCase();
   const ours = groups.filter((g) => g.agents.some((agent) => agent.split('/')[0].trim() === token));
   const chosen = ours.length ? ours : groups.filter((g) => g.agents.includes('*'));
-  return new RobotsRules(chosen.flatMap((g) => g.rules));
+  return new RobotsRules(
+    chosen.flatMap((g) => g.rules),
+    undefined,
+    undefined,
+    Math.max(0, ...chosen.map((g) => g.crawlDelayMs ?? 0)),
+  );
 }
 
 function compileRule(allow: boolean, pattern: string): Rule | null {

@@ -94,5 +94,17 @@ describe('images tasks: every declared image, its dimensions, and the archive (f
     const manifest = JSON.parse(entries.get('manifest.json')!.toString());
     expect(manifest.images[1]).toEqual({ file: '0002-thumb.png', url: `${site.url}/css/thumb.png`, sha256: sha256(thumb), size: thumb.length, content_type: 'image/png', format: 'png', width: 64, height: 32 });
     expect((await inject({ url: '/images_tasks/nope/archive.zip' })).statusCode).toBe(404);
+
+    // thumbnails: WebP, the longest side 256 px, never enlarged; made once, then read back
+    const [heroRow, , logoRow] = images as { id: string; thumbnail: string }[];
+    expect(heroRow.thumbnail).toBe(`/images_tasks/${id}/images/${heroRow.id}/thumbnail`);
+    const first = await inject({ url: heroRow.thumbnail });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['content-type']).toBe('image/webp');
+    expect(dimensionsOf(first.rawPayload)).toEqual({ format: 'webp', width: 256, height: 171 });
+    expect(await wy.workyard.ctx.blobs.head(`harvest/thumbnails/${sha256(hero).slice(0, 2)}/${sha256(hero)}.webp`)).not.toBeNull();
+    expect((await inject({ url: heroRow.thumbnail })).rawPayload.equals(first.rawPayload)).toBe(true);
+    expect(dimensionsOf((await inject({ url: logoRow.thumbnail })).rawPayload)).toEqual({ format: 'webp', width: 48, height: 24 });
+    expect((await inject({ url: `/images_tasks/${id}/images/nope/thumbnail` })).statusCode).toBe(404);
   });
 });

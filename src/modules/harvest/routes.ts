@@ -12,6 +12,7 @@ import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB, gro
 import * as store from './store.js';
 import { metadataOf, textRoutes } from './text-routes.js';
 import { archiveRoute } from './archive-route.js';
+import { thumbnailRoute } from './thumbnail-route.js';
 import { AcceptedSchema, HarvestScheduleData, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './schemas.js';
 
 const CreateBody = Type.Object({ ...HarvestScheduleData.properties, ...TaskOptionFields }, { additionalProperties: false });
@@ -148,4 +149,5 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
 
   textRoutes(app, database, (id) => currentTask('text', id));
   archiveRoute(app, ctx, database);
+  thumbnailRoute(app, ctx, database);
 }

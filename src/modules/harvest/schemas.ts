@@ -40,6 +40,7 @@ export const TaskImageSchema = Type.Object({
   width: Type.Union([Type.Integer(), Type.Null()], { description: 'pixels, read from the bytes (null: not stored, or a format without one)' }),
   height: Type.Union([Type.Integer(), Type.Null()]),
   href: Type.Union([Type.String(), Type.Null()], { description: 'where this API serves the bytes; null when not stored' }),
+  thumbnail: Type.Union([Type.String(), Type.Null()], { description: 'where this API serves a WebP thumbnail, longest side 256 px; null when not stored' }),
   error: Type.Union([Type.String(), Type.Null()], { description: 'why the image was not stored; null when it was' }),
 });
 
@@ -86,6 +87,7 @@ export function taskImageView(taskId: string, row: TaskImageRow) {
     width: stored ? (row.width ?? null) : null,
     height: stored ? (row.height ?? null) : null,
     href: stored ? `/images_tasks/${taskId}/images/${row.id}` : null,
+    thumbnail: stored ? `/images_tasks/${taskId}/images/${row.id}/thumbnail` : null,
     error: row.error,
   };
 }

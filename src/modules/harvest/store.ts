@@ -284,7 +284,7 @@ export async function listTaskImageBlobs(db: Kysely<HarvestTables>, taskId: stri
 }
 
 /** The blob behind a task's stored image, or null when the task has no such stored image. */
-export async function taskImageBlob(db: Kysely<HarvestTables>, taskId: string, imageId: string): Promise<{ blob_key: string; content_type: string; size: number } | null> {
+export async function taskImageBlob(db: Kysely<HarvestTables>, taskId: string, imageId: string): Promise<{ blob_key: string; content_type: string; size: number; sha256: string } | null> {
   const row = await db
     .selectFrom('harvest_task_images as l')
     .innerJoin('harvest_images as i', 'i.id', 'l.image_id')
@@ -292,8 +292,8 @@ export async function taskImageBlob(db: Kysely<HarvestTables>, taskId: string, i
     .where('l.task_id', '=', taskId)
     .where('l.image_id', '=', imageId)
     .where('l.error', 'is', null)
-    .select(['b.blob_key', 'i.content_type', 'b.size'])
+    .select(['b.blob_key', 'i.content_type', 'b.size', 'b.sha256'])
     .executeTakeFirst();
   // a stored image has its content type (the join on its blob finds only stored ones)
-  return (row as { blob_key: string; content_type: string; size: number } | undefined) ?? null;
+  return (row as { blob_key: string; content_type: string; size: number; sha256: string } | undefined) ?? null;
 }

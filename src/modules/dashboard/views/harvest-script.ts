@@ -1,6 +1,6 @@
 // The part of the dashboard's script that shows recent harvests: the harvest module is another
 // module, so the page reads its public HTTP API (GET /images_tasks, GET /images_tasks/:id/images)
-// rather than anything inside the server. Thumbnails are the stored images, served by that API.
+// rather than anything inside the server. Thumbnails are the images' WebP thumbnails, served by that API.
 export const harvestScript = `
   var harvest = document.querySelector('[data-panel="harvest"]');
   var HARVEST_STATUS = { queued: 'queued', running: 'active', done: 'completed', failed: 'failed' };
@@ -18,7 +18,7 @@ export const harvestScript = `
   function renderHarvest(task, images) {
     var stored = images.filter(function (image) { return image.href; });
     var thumbs = stored.slice(0, 8).map(function (image) {
-      return '<a href="' + escapeText(image.href) + '" title="' + escapeText(image.src) + '"><img src="' + escapeText(image.href) + '" alt="" loading="lazy"></a>';
+      return '<a href="' + escapeText(image.href) + '" title="' + escapeText(image.src) + '"><img src="' + escapeText(image.thumbnail || image.href) + '" alt="" loading="lazy"></a>';
     }).join('');
     var more = stored.length > 8 ? '<span class="muted">+' + (stored.length - 8) + '</span>' : '';
     var status = HARVEST_STATUS[task.status] || 'queued';

@@ -13,6 +13,7 @@ import { HostLimiter } from './host-limiter.js';
 import { DEFAULT_RETRY_AFTER, fetchHonouringRetryAfter } from './retry-after.js';
 import { type CollectOutcome, ImageCollector } from './image-collector.js';
 import { ImageDownloader } from './image-downloader.js';
+import type { ImageFilters } from './image-filters.js';
 import { findImageUrls } from './page-images.js';
 import { readPage } from './page-reading.js';
 import { extractVisibleText } from './page-text.js';
@@ -110,11 +111,11 @@ export class Harvester {
     return { text, ...reading };
   }
 
-  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog): Promise<CollectOutcome> {
+  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, filters?: ImageFilters): Promise<CollectOutcome> {
     const page = await this.fetchPage(url, signal, log);
     const urls = findImageUrls(page.html, page.url);
     await log?.(`${urls.length} image${urls.length === 1 ? '' : 's'} found`);
-    return this.collector.collect(taskId, urls, signal);
+    return this.collector.collect(taskId, urls, signal, filters);
   }
 
   /** The least time between two requests to the URL's host: the configured delay, or its robots.txt Crawl-delay when longer. */

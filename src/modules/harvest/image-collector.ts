@@ -14,6 +14,7 @@ import { callDependency } from '../../infra/dependency-errors.js';
 import { HarvestError } from './errors.js';
 import type { DownloadedImage, ImageDownloader } from './image-downloader.js';
 import * as store from './store.js';
+import { type ImageFilters, filteredOut, hasFilters } from './image-filters.js';
 
 export interface ImageCollectorOptions {
   database: Database<store.HarvestTables>;
@@ -49,7 +50,7 @@ export const blobKeyOf = (sha256: string) => `harvest/images/${sha256.slice(0, 2
 export class ImageCollector {
   constructor(private readonly options: ImageCollectorOptions) {}
 
-  async collect(taskId: string, urls: string[], signal: AbortSignal): Promise<CollectOutcome> {
+  async collect(taskId: string, urls: string[], signal: AbortSignal, filters?: ImageFilters): Promise<CollectOutcome> {
     const { database } = this.options;
     const found: Found[] = [...new Set(urls)].map((url, position) => ({ url, key: createHash('sha256').update(url).digest('hex'), position }));
     const byKey = new Map(found.map((f) => [f.key, f]));
@@ -98,6 +99,11 @@ export class ImageCollector {
     }
 
     const all = [...links.values()];
+    if (hasFilters(filters)) {
+      const stored = await database.run((db) => store.imagesWhere(db, 'id', all.filter((link) => link.error === null).map((link) => link.image_id)));
+      const byId = new Map(stored.map((image) => [image.id, image]));
+      for (const link of all) if (link.error === null) link.error = filteredOut(byId.get(link.image_id) ?? {}, filters);
+    }
     await database.run((db) => store.linkImages(db, taskId, all));
     const failedLinks = all.filter((link) => link.error !== null);
     const failures = failedLinks.slice(0, MAX_FAILURES_TOLD).map((link) => `${found[link.position].url}: ${link.error}`);

@@ -107,4 +107,30 @@ describe('images tasks: every declared image, its dimensions, and the archive (f
     expect(dimensionsOf((await inject({ url: logoRow.thumbnail })).rawPayload)).toEqual({ format: 'webp', width: 48, height: 24 });
     expect((await inject({ url: `/images_tasks/${id}/images/nope/thumbnail` })).statusCode).toBe(404);
   });
+
+  it('keeps only the images a task\'s filters allow, saying why of the others', async () => {
+    const posted = await inject({ method: 'POST', url: '/images_tasks', payload: { url: `${site.url}/page.html`, min_width: 100, types: ['png', 'jpg'] } });
+    expect(posted.statusCode).toBe(202);
+    await wy.workyard.ctx.queue.waitForFinish(posted.json().id, 20_000);
+    const task = (await inject({ url: `/images_tasks/${posted.json().id}` })).json();
+    expect(task).toMatchObject({ status: 'done', images_count: 1, images_failed: 2 });
+    const rows = (await inject({ url: `/images_tasks/${task.id}/images` })).json();
+    expect(rows.map((row: { error: string | null; href: string | null }) => [row.error, row.href === null])).toEqual([
+      [null, false],
+      ['filtered out: 64 px wide, below min_width 100', true],
+      ['filtered out: svg is not one of png, jpg', true],
+    ]);
+    const tallOnly = await inject({ method: 'POST', url: '/images_tasks', payload: { url: `${site.url}/page.html`, min_height: 100 } });
+    await wy.workyard.ctx.queue.waitForFinish(tallOnly.json().id, 20_000);
+    expect((await inject({ url: `/images_tasks/${tallOnly.json().id}` })).json()).toMatchObject({ images_count: 1, images_failed: 2 });
+    for (const [payload, field] of [
+      [{ url: `${site.url}/page.html`, types: ['exe'] }, 'types'],
+      [{ url: `${site.url}/page.html`, min_width: 0 }, 'min_width'],
+    ] as const) {
+      const refused = await inject({ method: 'POST', url: '/images_tasks', payload });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error.field).toMatch(new RegExp(`^${field}`));
+    }
+    expect((await inject({ method: 'POST', url: '/text_tasks', payload: { url: `${site.url}/page.html`, min_width: 10 } })).statusCode).toBe(400);
+  });
 });

@@ -9,6 +9,7 @@ import { JobCancelledError, type JobContext, type JobQueue, PermanentJobError, t
 import { HarvestError } from './errors.js';
 import type { Harvester } from './harvester.js';
 import * as store from './store.js';
+import type { ImageFilters } from './image-filters.js';
 
 export const IMAGES_JOB = 'harvest.images';
 export const TEXT_JOB = 'harvest.text';
@@ -22,6 +23,8 @@ export const HARVEST_JOB_BACKOFF_MS = 2_000;
 export interface HarvestJobData {
   url?: string;
   taskId?: string;
+  /** images tasks: which stored images are the task's (min_width, min_height, types) */
+  filters?: ImageFilters;
 }
 
 /** How the harvest jobs are limited per host (one queue group per host, see groupOfUrl). */
@@ -61,7 +64,7 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
     IMAGES_JOB,
     (job) =>
       runTask(job, 'images', database, log, events, async (taskId, url, signal) => {
-        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line));
+        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line), job.data.filters);
         await job.log(`${outcome.stored} image${outcome.stored === 1 ? '' : 's'} stored, ${outcome.failed} failed`);
         for (const failure of outcome.failures) await job.log(`image failed: ${failure}`);
         if (outcome.failed > outcome.failures.length) await job.log(`and ${outcome.failed - outcome.failures.length} more images failed`);

@@ -10,12 +10,14 @@ import { callDependency } from '../../infra/dependency-errors.js';
 import type { EnqueueOptions } from '../../infra/queue/contract.js';
 import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB, groupOfUrl } from './jobs.js';
 import * as store from './store.js';
+import { type ImageFilters, hasFilters } from './image-filters.js';
 import { metadataOf, textRoutes } from './text-routes.js';
 import { archiveRoute } from './archive-route.js';
 import { thumbnailRoute } from './thumbnail-route.js';
-import { AcceptedSchema, HarvestScheduleData, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './schemas.js';
+import { AcceptedSchema, HarvestScheduleData, ImageFilterFields, ImagesTaskSchema, TaskImageSchema, TextTaskSchema, imagesTaskView, taskImageView, textTaskView } from './schemas.js';
 
 const CreateBody = Type.Object({ ...HarvestScheduleData.properties, ...TaskOptionFields }, { additionalProperties: false });
+const ImagesCreateBody = Type.Object({ ...HarvestScheduleData.properties, ...ImageFilterFields, ...TaskOptionFields }, { additionalProperties: false });
 const ListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
@@ -53,13 +55,13 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
   const { blobs } = ctx;
   const database = withTables<store.HarvestTables>(ctx.database);
 
-  async function createTask(kind: store.TaskKind, rawUrl: string, options: EnqueueOptions) {
+  async function createTask(kind: store.TaskKind, rawUrl: string, options: EnqueueOptions, filters?: ImageFilters) {
     const url = parsePageUrl(rawUrl);
     const id = randomUUID();
     await database.run((db) => store.insertTask(db, { id, kind, url, now: Date.now() }));
     let job;
     try {
-      job = await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { url }, { ...options, ...harvestJobOptions(url), jobId: id });
+      job = await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { url, ...(hasFilters(filters) ? { filters } : {}) }, { ...options, ...harvestJobOptions(url), jobId: id });
     } catch (error) {
       // No job, no task: a task that would stay queued forever is worse than the 503.
       await database.run((db) => store.deleteTask(db, id)).catch(() => {});
@@ -100,12 +102,13 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
           'run_at or run_in_ms, priority, timeout_ms, key and key_mode say when and how the task runs (see the Queue section of the README). ' +
           'Tasks of one host run at most WORKYARD_HARVEST_HOST_CONCURRENCY at once (default 2) and start at most WORKYARD_HARVEST_HOST_RATE_MAX ' +
           'per WORKYARD_HARVEST_HOST_RATE_WINDOW_MS (default 10 a second), across every worker.',
-        body: CreateBody,
+        body: kind === 'images' ? ImagesCreateBody : CreateBody,
         response: { 202: AcceptedSchema, 400: ErrorReply, 503: ErrorReply },
       },
     }, async (request, reply) => {
       const { options, rest } = splitTaskOptions(request.body);
-      const accepted = await createTask(kind, rest.url, options);
+      const { url, min_width, min_height, types } = rest as { url: string } & ImageFilters;
+      const accepted = await createTask(kind, url, options, { min_width, min_height, types });
       return reply.status(202).header('location', `${base}/${accepted.id}`).send(accepted);
     });
 

@@ -2,6 +2,7 @@
 import { Type } from 'typebox';
 import type { TaskImageRow, TaskRow } from './store.js';
 import { PageMetadataSchema } from './text-routes.js';
+import { IMAGE_FORMATS } from './image-filters.js';
 
 const Status = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]);
 const Time = Type.String({ format: 'date-time' });
@@ -56,6 +57,13 @@ export const HarvestScheduleData = Type.Object(
   { url: Type.String({ minLength: 1, maxLength: 4096, description: 'the page to harvest: an absolute http:// or https:// URL' }) },
   { additionalProperties: false },
 );
+
+/** An images task's filters: which of the images it finds are its own (README, Harvest). */
+export const ImageFilterFields = {
+  min_width: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'images narrower than this (in px, read from their bytes) are not the task\'s' })),
+  min_height: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'images lower than this are not the task\'s' })),
+  types: Type.Optional(Type.Array(Type.Union(IMAGE_FORMATS.map((format) => Type.Literal(format))), { minItems: 1, uniqueItems: true, description: 'formats the task keeps, as read from the bytes' })),
+};
 
 const iso = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 

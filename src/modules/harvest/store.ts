@@ -184,8 +184,8 @@ export function insertClaimedImages(db: Kysely<HarvestTables>, taskId: string, i
 }
 
 /** The images whose id (or source key) is one of `values`. */
-export async function imagesWhere(db: Kysely<HarvestTables>, column: 'id' | 'source_key', values: string[]): Promise<ImageRow[]> {
-  const rows: ImageRow[] = [];
+export async function imagesWhere(db: Kysely<HarvestTables>, column: 'id' | 'source_key', values: string[]): Promise<(ImageRow & { width?: number | null; height?: number | null; format?: string | null })[]> {
+  const rows: (ImageRow & { width?: number | null; height?: number | null; format?: string | null })[] = [];
   for (const chunk of chunksOf(values)) rows.push(...(await db.selectFrom('harvest_images').selectAll().where(column, 'in', chunk).execute()));
   return rows;
 }

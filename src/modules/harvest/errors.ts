@@ -10,6 +10,7 @@ export type HarvestFailure =
   | 'too_large'
   | 'redirect'
   | 'network'
+  | 'budget' // the task's budget of time or bytes ran out before this request started
   | 'aborted'; // the worker is shutting down
 
 export class HarvestError extends Error {

@@ -14,6 +14,7 @@ import { DEFAULT_RETRY_AFTER, fetchHonouringRetryAfter } from './retry-after.js'
 import { type CollectOutcome, ImageCollector } from './image-collector.js';
 import { ImageDownloader } from './image-downloader.js';
 import type { ImageFilters } from './image-filters.js';
+import type { TaskBudget } from './task-budget.js';
 import { findImageUrls } from './page-images.js';
 import { readPage } from './page-reading.js';
 import { extractVisibleText } from './page-text.js';
@@ -111,11 +112,11 @@ export class Harvester {
     return { text, ...reading };
   }
 
-  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, filters?: ImageFilters): Promise<CollectOutcome> {
+  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, filters?: ImageFilters, budget?: TaskBudget): Promise<CollectOutcome> {
     const page = await this.fetchPage(url, signal, log);
     const urls = findImageUrls(page.html, page.url);
     await log?.(`${urls.length} image${urls.length === 1 ? '' : 's'} found`);
-    return this.collector.collect(taskId, urls, signal, filters);
+    return this.collector.collect(taskId, urls, signal, filters, budget);
   }
 
   /** The least time between two requests to the URL's host: the configured delay, or its robots.txt Crawl-delay when longer. */

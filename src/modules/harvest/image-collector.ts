@@ -15,6 +15,7 @@ import { HarvestError } from './errors.js';
 import type { DownloadedImage, ImageDownloader } from './image-downloader.js';
 import * as store from './store.js';
 import { type ImageFilters, filteredOut, hasFilters } from './image-filters.js';
+import { BudgetTracker, type TaskBudget } from './task-budget.js';
 
 export interface ImageCollectorOptions {
   database: Database<store.HarvestTables>;
@@ -50,8 +51,9 @@ export const blobKeyOf = (sha256: string) => `harvest/images/${sha256.slice(0, 2
 export class ImageCollector {
   constructor(private readonly options: ImageCollectorOptions) {}
 
-  async collect(taskId: string, urls: string[], signal: AbortSignal, filters?: ImageFilters): Promise<CollectOutcome> {
+  async collect(taskId: string, urls: string[], signal: AbortSignal, filters?: ImageFilters, budget?: TaskBudget): Promise<CollectOutcome> {
     const { database } = this.options;
+    const tracker = new BudgetTracker(budget);
     const found: Found[] = [...new Set(urls)].map((url, position) => ({ url, key: createHash('sha256').update(url).digest('hex'), position }));
     const byKey = new Map(found.map((f) => [f.key, f]));
     const links = new Map<string, store.ImageLink>();
@@ -87,8 +89,14 @@ export class ImageCollector {
         // Another task claimed the rest first: wait for it like for any running image.
         for (const id of claimable) if (!claimed.has(id)) waiting.push(id);
       }
-      await this.downloadAll(taskId, owned.splice(0), settle, signal);
+      await this.downloadAll(taskId, owned.splice(0), settle, signal, tracker);
       if (!waiting.length) break;
+      const over = tracker.exceeded();
+      if (over) {
+        // Out of time: what other tasks are still fetching is not waited for.
+        for (const id of waiting) settle(id, over);
+        break;
+      }
       // Remember that these were running for someone else: if they fail, that is their outcome for us too.
       for (const id of waiting) if (!links.has(id)) links.set(id, { image_id: id, position: positionOf.get(id)!, error: 'waiting' });
       await sleep(pause, undefined, { signal }).catch(() => {
@@ -110,23 +118,30 @@ export class ImageCollector {
     return { stored: all.length - failedLinks.length, failed: failedLinks.length, failures };
   }
 
-  private async downloadAll(taskId: string, images: store.ImageRow[], settle: (id: string, error: string | null) => void, signal: AbortSignal): Promise<void> {
+  private async downloadAll(taskId: string, images: store.ImageRow[], settle: (id: string, error: string | null) => void, signal: AbortSignal, tracker: BudgetTracker): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < images.length) {
         const image = images[next++];
-        settle(image.id, await this.fetchAndStore(taskId, image, signal));
+        const over = tracker.exceeded();
+        if (over) {
+          // The claim is released: another task (with a budget left) fetches it.
+          await this.options.database.run((db) => store.failImage(db, { id: image.id, taskId, error: over, now: Date.now() }));
+          settle(image.id, over);
+          continue;
+        }
+        settle(image.id, await this.fetchAndStore(taskId, image, signal, tracker));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, images.length) }, worker));
   }
 
   /** Returns null when stored, the reason when not; throws only when the database or blob store is down. */
-  private async fetchAndStore(taskId: string, image: store.ImageRow, signal: AbortSignal): Promise<string | null> {
+  private async fetchAndStore(taskId: string, image: store.ImageRow, signal: AbortSignal, tracker: BudgetTracker): Promise<string | null> {
     const { database } = this.options;
     let downloaded: DownloadedImage;
     try {
-      downloaded = await this.options.downloader.download(image.source_url, signal);
+      downloaded = await this.options.downloader.download(image.source_url, signal, () => tracker.exceeded());
     } catch (error) {
       if (!(error instanceof HarvestError)) throw error;
       await database.run((db) => store.failImage(db, { id: image.id, taskId, error: error.message, now: Date.now() }));
@@ -134,6 +149,7 @@ export class ImageCollector {
       if (error.failure === 'aborted') throw error;
       return error.message;
     }
+    tracker.spend(downloaded.bytes.length);
     try {
       await this.storeBytes(downloaded);
       await database.run((db) =>

@@ -41,8 +41,9 @@ const SNIFFABLE = new Set(['image/png', 'image/jpeg', 'image/jpg', 'image/gif', 
 export class ImageDownloader {
   constructor(private readonly options: ImageDownloaderOptions) {}
 
-  async download(source: string, signal?: AbortSignal): Promise<DownloadedImage> {
-    return /^data:/i.test(source) ? this.decode(source) : this.fetch(source, signal);
+  /** `mayStart`: asked when the request's turn has come (after the host's pacing); a reason refuses it */
+  async download(source: string, signal?: AbortSignal, mayStart?: () => string | null): Promise<DownloadedImage> {
+    return /^data:/i.test(source) ? this.decode(source) : this.fetch(source, signal, mayStart);
   }
 
   private decode(source: string): DownloadedImage {
@@ -54,21 +55,24 @@ export class ImageDownloader {
     return this.toImage(decoded.bytes, decoded.mediaType, 'data: URL');
   }
 
-  private async fetch(source: string, signal?: AbortSignal): Promise<DownloadedImage> {
+  private async fetch(source: string, signal?: AbortSignal, mayStart?: () => string | null): Promise<DownloadedImage> {
     const url = new URL(source);
     const interval = (await this.options.intervalFor?.(url)) ?? 0;
     const fetchOnce = () =>
       this.options.limiter.run(
         url.host,
-        () =>
-          this.options.fetcher.fetch(url, {
+        () => {
+          const refused = mayStart?.();
+          if (refused) throw new HarvestError('budget', refused);
+          return this.options.fetcher.fetch(url, {
             accept: ACCEPT_IMAGES,
             maxBytes: this.options.maxBytes,
             maxBytesName: 'WORKYARD_HARVEST_MAX_IMAGE_BYTES',
             timeouts: this.options.timeouts,
             signal,
             beforeRequest: this.options.beforeRequest,
-          }),
+          });
+        },
         interval,
       );
     // the wait for a Retry-After holds no slot of the host's

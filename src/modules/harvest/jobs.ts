@@ -10,6 +10,7 @@ import { HarvestError } from './errors.js';
 import type { Harvester } from './harvester.js';
 import * as store from './store.js';
 import type { ImageFilters } from './image-filters.js';
+import type { TaskBudget } from './task-budget.js';
 
 export const IMAGES_JOB = 'harvest.images';
 export const TEXT_JOB = 'harvest.text';
@@ -25,6 +26,8 @@ export interface HarvestJobData {
   taskId?: string;
   /** images tasks: which stored images are the task's (min_width, min_height, types) */
   filters?: ImageFilters;
+  /** images tasks: how long and how many bytes its downloads may take */
+  budget?: TaskBudget;
 }
 
 /** How the harvest jobs are limited per host (one queue group per host, see groupOfUrl). */
@@ -64,7 +67,7 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
     IMAGES_JOB,
     (job) =>
       runTask(job, 'images', database, log, events, async (taskId, url, signal) => {
-        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line), job.data.filters);
+        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line), job.data.filters, job.data.budget);
         await job.log(`${outcome.stored} image${outcome.stored === 1 ? '' : 's'} stored, ${outcome.failed} failed`);
         for (const failure of outcome.failures) await job.log(`image failed: ${failure}`);
         if (outcome.failed > outcome.failures.length) await job.log(`and ${outcome.failed - outcome.failures.length} more images failed`);

@@ -75,6 +75,36 @@ describe('politeness: per-host delay, Crawl-delay and Retry-After (fixture sites
     for (const gap of gaps(times)) expect(gap).toBeGreaterThanOrEqual(590);
   });
 
+  it('stops fetching once a task\'s budget of bytes or time is spent, and says so of the rest', async () => {
+    const { site } = await pacedSite(6, 'User-agent: *\nAllow: /\n');
+    sites.push(site);
+    const outcome = async (budget: Record<string, number>) => {
+      const posted = await inject({ method: 'POST', url: '/images_tasks', payload: { url: `${site.url}/page.html`, ...budget } });
+      await wy.workyard.ctx.queue.waitForFinish(posted.json().id, 30_000);
+      const task = (await inject({ url: `/images_tasks/${posted.json().id}` })).json();
+      const errors = (await inject({ url: `/images_tasks/${task.id}/images` })).json().map((row: { error: string | null }) => row.error);
+      return { task, errors };
+    };
+    // requests start 150 ms apart, so the second download has ended before a third may start (a loaded machine may let one more in)
+    const bytes = await outcome({ budget_bytes: image.length * 2 });
+    expect(bytes.task.status).toBe('done');
+    expect(bytes.task.images_count).toBeGreaterThanOrEqual(2);
+    expect(bytes.task.images_count).toBeLessThanOrEqual(3);
+    expect(bytes.errors.filter((error: string | null) => error !== null)).toEqual(Array(6 - bytes.task.images_count).fill(`not fetched: the task's budget of ${image.length * 2} bytes was spent`));
+    // the images are still there for the next task without a budget: fetched then, not refused
+    expect((await outcome({})).task).toMatchObject({ images_count: 6, images_failed: 0 });
+    const { site: slow } = await pacedSite(6, 'User-agent: *\nAllow: /\n');
+    sites.push(slow);
+    const posted = await inject({ method: 'POST', url: '/images_tasks', payload: { url: `${slow.url}/page.html`, budget_ms: 350 } });
+    await wy.workyard.ctx.queue.waitForFinish(posted.json().id, 30_000);
+    const timed = (await inject({ url: `/images_tasks/${posted.json().id}` })).json();
+    expect(timed.status).toBe('done');
+    expect(timed.images_count).toBeGreaterThanOrEqual(1);
+    expect(timed.images_count).toBeLessThanOrEqual(4);
+    const timedErrors = (await inject({ url: `/images_tasks/${timed.id}/images` })).json().map((row: { error: string | null }) => row.error).filter(Boolean);
+    expect(timedErrors).toEqual(Array(6 - timed.images_count).fill("not fetched: the task's time budget of 350 ms ran out"));
+  });
+
   it('asks again after Retry-After on 429 and 503, and gives up on a server that keeps refusing', async () => {
     const calls = new Map<string, number[]>();
     const refusing = (status: number, times: number, retryAfter?: string) => (request: IncomingMessage, response: ServerResponse) => {

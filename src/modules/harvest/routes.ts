@@ -11,6 +11,7 @@ import type { EnqueueOptions } from '../../infra/queue/contract.js';
 import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB, groupOfUrl } from './jobs.js';
 import * as store from './store.js';
 import { type ImageFilters, hasFilters } from './image-filters.js';
+import type { TaskBudget } from './task-budget.js';
 import { metadataOf, textRoutes } from './text-routes.js';
 import { archiveRoute } from './archive-route.js';
 import { thumbnailRoute } from './thumbnail-route.js';
@@ -55,13 +56,13 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
   const { blobs } = ctx;
   const database = withTables<store.HarvestTables>(ctx.database);
 
-  async function createTask(kind: store.TaskKind, rawUrl: string, options: EnqueueOptions, filters?: ImageFilters) {
+  async function createTask(kind: store.TaskKind, rawUrl: string, options: EnqueueOptions, filters?: ImageFilters, budget?: TaskBudget) {
     const url = parsePageUrl(rawUrl);
     const id = randomUUID();
     await database.run((db) => store.insertTask(db, { id, kind, url, now: Date.now() }));
     let job;
     try {
-      job = await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { url, ...(hasFilters(filters) ? { filters } : {}) }, { ...options, ...harvestJobOptions(url), jobId: id });
+      job = await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { url, ...(hasFilters(filters) ? { filters } : {}), ...(budget?.ms !== undefined || budget?.bytes !== undefined ? { budget } : {}) }, { ...options, ...harvestJobOptions(url), jobId: id });
     } catch (error) {
       // No job, no task: a task that would stay queued forever is worse than the 503.
       await database.run((db) => store.deleteTask(db, id)).catch(() => {});
@@ -107,8 +108,8 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
       },
     }, async (request, reply) => {
       const { options, rest } = splitTaskOptions(request.body);
-      const { url, min_width, min_height, types } = rest as { url: string } & ImageFilters;
-      const accepted = await createTask(kind, url, options, { min_width, min_height, types });
+      const { url, min_width, min_height, types, budget_ms, budget_bytes } = rest as { url: string; budget_ms?: number; budget_bytes?: number } & ImageFilters;
+      const accepted = await createTask(kind, url, options, { min_width, min_height, types }, { ms: budget_ms, bytes: budget_bytes });
       return reply.status(202).header('location', `${base}/${accepted.id}`).send(accepted);
     });
 

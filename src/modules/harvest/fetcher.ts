@@ -26,6 +26,14 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** runs before every hop, redirects included (robots.txt); throws to refuse */
   beforeRequest?: (url: URL) => Promise<void>;
+  /** a conditional request: the validators of the version held (a 304 then answers with no body) */
+  validators?: Validators;
+}
+
+/** What identifies a version of a resource (RFC 9110 §8.8), as the server sent them. */
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
 }
 
 export interface FetchedResource {
@@ -38,6 +46,8 @@ export interface FetchedResource {
   body: Buffer;
   /** the Retry-After header of a 429 or 503 */
   retryAfter?: string;
+  /** ETag and Last-Modified of a 2xx or 304 */
+  validators?: Validators;
 }
 
 export class Fetcher {
@@ -59,7 +69,12 @@ export class Fetcher {
         const response = await request(current, {
           method: 'GET',
           dispatcher: this.dispatcher(),
-          headers: { 'user-agent': this.userAgent, accept: options.accept },
+          headers: {
+            'user-agent': this.userAgent,
+            accept: options.accept,
+            ...(options.validators?.etag ? { 'if-none-match': options.validators.etag } : {}),
+            ...(options.validators?.lastModified ? { 'if-modified-since': options.validators.lastModified } : {}),
+          },
           headersTimeout: options.timeouts.headersMs,
           bodyTimeout: options.timeouts.bodyIdleMs,
           signal,
@@ -75,13 +90,20 @@ export class Fetcher {
           continue;
         }
         const contentType = header(response.headers, 'content-type');
+        const etag = header(response.headers, 'etag');
+        const lastModified = header(response.headers, 'last-modified');
+        const validators = etag || lastModified ? { validators: { ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) } } : {};
+        if (response.statusCode === 304) {
+          discard(response.body);
+          return { url: current, status: 304, contentType, body: Buffer.alloc(0), ...validators };
+        }
         if (response.statusCode < 200 || response.statusCode >= 300) {
           discard(response.body);
           const retryAfter = response.statusCode === 429 || response.statusCode === 503 ? header(response.headers, 'retry-after') : undefined;
           return { url: current, status: response.statusCode, contentType, body: Buffer.alloc(0), ...(retryAfter ? { retryAfter } : {}) };
         }
         const body = await readCapped(response, current, options);
-        return { url: current, status: response.statusCode, contentType, body };
+        return { url: current, status: response.statusCode, contentType, body, ...validators };
       }
     } catch (error) {
       throw describeFetchError(error, current, options, deadline);

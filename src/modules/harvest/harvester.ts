@@ -112,11 +112,11 @@ export class Harvester {
     return { text, ...reading };
   }
 
-  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, filters?: ImageFilters, budget?: TaskBudget): Promise<CollectOutcome> {
+  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, rules: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number } = {}): Promise<CollectOutcome> {
     const page = await this.fetchPage(url, signal, log);
     const urls = findImageUrls(page.html, page.url);
     await log?.(`${urls.length} image${urls.length === 1 ? '' : 's'} found`);
-    return this.collector.collect(taskId, urls, signal, filters, budget);
+    return this.collector.collect(taskId, urls, signal, rules.filters, rules.budget, rules.maxAgeMs);
   }
 
   /** The least time between two requests to the URL's host: the configured delay, or its robots.txt Crawl-delay when longer. */

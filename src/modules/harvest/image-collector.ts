@@ -12,7 +12,7 @@ import type { BlobStore } from '../../infra/blobstore/contract.js';
 import type { Database } from '../../infra/db/database.js';
 import { callDependency } from '../../infra/dependency-errors.js';
 import { HarvestError } from './errors.js';
-import type { DownloadedImage, ImageDownloader } from './image-downloader.js';
+import { type DownloadedImage, type ImageDownloader, NOT_MODIFIED } from './image-downloader.js';
 import * as store from './store.js';
 import { type ImageFilters, filteredOut, hasFilters } from './image-filters.js';
 import { BudgetTracker, type TaskBudget } from './task-budget.js';
@@ -51,7 +51,8 @@ export const blobKeyOf = (sha256: string) => `harvest/images/${sha256.slice(0, 2
 export class ImageCollector {
   constructor(private readonly options: ImageCollectorOptions) {}
 
-  async collect(taskId: string, urls: string[], signal: AbortSignal, filters?: ImageFilters, budget?: TaskBudget): Promise<CollectOutcome> {
+  /** `maxAgeMs`: a stored image fetched longer ago than this is asked for again (conditionally) */
+  async collect(taskId: string, urls: string[], signal: AbortSignal, filters?: ImageFilters, budget?: TaskBudget, maxAgeMs?: number): Promise<CollectOutcome> {
     const { database } = this.options;
     const tracker = new BudgetTracker(budget);
     const found: Found[] = [...new Set(urls)].map((url, position) => ({ url, key: createHash('sha256').update(url).digest('hex'), position }));
@@ -64,20 +65,25 @@ export class ImageCollector {
     const now = Date.now();
     const fresh = found.map((f) => ({ id: randomUUID(), source_key: f.key, source_url: f.url }));
     const inserted = await database.run((db) => store.insertClaimedImages(db, taskId, fresh, now, now + this.options.claimLeaseMs));
-    const owned: store.ImageRow[] = [];
+    const owned: store.StoredImageRow[] = [];
     for (const image of fresh) {
-      if (inserted.has(image.id)) owned.push({ ...image, status: 'running', claimed_by: taskId, lease_until: null, sha256: null, content_type: null, size: null, error: null });
+      if (inserted.has(image.id)) owned.push({ ...image, status: 'running', claimed_by: taskId, lease_until: null, sha256: null, content_type: null, size: null, error: null, updated_at: now });
     }
     const existing = await database.run((db) => store.imagesWhere(db, 'source_key', found.filter((f) => !inserted.has(fresh[f.position].id)).map((f) => f.key)));
     for (const image of [...owned, ...existing]) positionOf.set(image.id, byKey.get(image.source_key)!.position);
 
     let pending = existing;
     let pause = this.options.waitPollMs;
+    // Stale stored images are re-fetched once by this task: those it re-fetched (or saw re-fetched) are fresh.
+    const staleBefore = maxAgeMs === undefined ? null : Date.now() - maxAgeMs;
+    const refreshing = new Set<string>();
     while (true) {
       const waiting: string[] = [];
       const claimable: string[] = [];
+      const stale: string[] = [];
       for (const image of pending) {
-        if (image.status === 'done') settle(image.id, null);
+        if (image.status === 'done' && staleBefore !== null && Number(image.updated_at) < staleBefore && !links.has(image.id)) stale.push(image.id);
+        else if (image.status === 'done') settle(image.id, null);
         else if (image.status === 'failed' && links.has(image.id)) settle(image.id, image.error); // failed while we waited
         else if (image.status === 'failed' || isAbandoned(image, taskId)) claimable.push(image.id);
         else waiting.push(image.id);
@@ -89,7 +95,18 @@ export class ImageCollector {
         // Another task claimed the rest first: wait for it like for any running image.
         for (const id of claimable) if (!claimed.has(id)) waiting.push(id);
       }
-      await this.downloadAll(taskId, owned.splice(0), settle, signal, tracker);
+      if (stale.length) {
+        const t = Date.now();
+        const claimed = await database.run((db) => store.claimStaleImages(db, taskId, stale, staleBefore!, t, t + this.options.claimLeaseMs));
+        for (const image of pending) {
+          if (!claimed.has(image.id)) continue;
+          refreshing.add(image.id);
+          owned.push(image);
+        }
+        // another task is re-fetching the rest: wait for its outcome
+        for (const id of stale) if (!claimed.has(id)) waiting.push(id);
+      }
+      await this.downloadAll(taskId, owned.splice(0), settle, signal, tracker, refreshing);
       if (!waiting.length) break;
       const over = tracker.exceeded();
       if (over) {
@@ -118,11 +135,15 @@ export class ImageCollector {
     return { stored: all.length - failedLinks.length, failed: failedLinks.length, failures };
   }
 
-  private async downloadAll(taskId: string, images: store.ImageRow[], settle: (id: string, error: string | null) => void, signal: AbortSignal, tracker: BudgetTracker): Promise<void> {
+  private async downloadAll(taskId: string, images: store.StoredImageRow[], settle: (id: string, error: string | null) => void, signal: AbortSignal, tracker: BudgetTracker, refreshing: Set<string>): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < images.length) {
         const image = images[next++];
+        if (refreshing.has(image.id)) {
+          settle(image.id, await this.refresh(taskId, image, signal, tracker));
+          continue;
+        }
         const over = tracker.exceeded();
         if (over) {
           // The claim is released: another task (with a budget left) fetches it.
@@ -134,6 +155,35 @@ export class ImageCollector {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, images.length) }, worker));
+  }
+
+  /**
+   * Asks again for a stored image, with the validators of its version: a 304 keeps it (fresh from
+   * now), new bytes replace it, and a failure (or a spent budget) leaves the stored version standing.
+   */
+  private async refresh(taskId: string, image: store.StoredImageRow, signal: AbortSignal, tracker: BudgetTracker): Promise<null> {
+    const { database } = this.options;
+    let fetched: Awaited<ReturnType<ImageDownloader['refresh']>>;
+    try {
+      fetched = await this.options.downloader.refresh(image.source_url, { etag: image.etag ?? undefined, lastModified: image.last_modified ?? undefined }, signal, () => tracker.exceeded());
+    } catch (error) {
+      await database.run((db) => store.releaseRefresh(db, { id: image.id, taskId, confirmedAt: null }));
+      if (error instanceof HarvestError && error.failure !== 'aborted') return null;
+      throw error;
+    }
+    if (fetched === NOT_MODIFIED) {
+      await database.run((db) => store.releaseRefresh(db, { id: image.id, taskId, confirmedAt: Date.now() }));
+      return null;
+    }
+    tracker.spend(fetched.bytes.length);
+    try {
+      await this.storeBytes(fetched);
+      await database.run((db) => store.completeImage(db, { id: image.id, taskId, ...completion(fetched) }));
+    } catch (error) {
+      await database.run((db) => store.releaseRefresh(db, { id: image.id, taskId, confirmedAt: null })).catch(() => {});
+      throw error;
+    }
+    return null;
   }
 
   /** Returns null when stored, the reason when not; throws only when the database or blob store is down. */
@@ -153,7 +203,7 @@ export class ImageCollector {
     try {
       await this.storeBytes(downloaded);
       await database.run((db) =>
-        store.completeImage(db, { id: image.id, taskId, sha256: downloaded.sha256, contentType: downloaded.contentType, size: downloaded.bytes.length, width: downloaded.width, height: downloaded.height, format: downloaded.format, now: Date.now() }),
+        store.completeImage(db, { id: image.id, taskId, ...completion(downloaded) }),
       );
       return null;
     } catch (error) {
@@ -174,6 +224,19 @@ export class ImageCollector {
     await database.run((db) => store.insertBlob(db, { sha256: image.sha256, blobKey, size: image.bytes.length, contentType: image.contentType, now: Date.now() }));
   }
 }
+
+/** What a finished download records of an image. */
+const completion = (image: DownloadedImage) => ({
+  sha256: image.sha256,
+  contentType: image.contentType,
+  size: image.bytes.length,
+  width: image.width,
+  height: image.height,
+  format: image.format,
+  etag: image.validators?.etag,
+  lastModified: image.validators?.lastModified,
+  now: Date.now(),
+});
 
 function isAbandoned(image: store.ImageRow, taskId: string): boolean {
   return image.status === 'running' && (image.claimed_by === taskId || image.claimed_by === null || (image.lease_until ?? 0) < Date.now());

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { decodeDataUrl } from './data-url.js';
 import { HarvestError } from './errors.js';
-import type { FetchTimeouts, Fetcher } from './fetcher.js';
+import type { FetchTimeouts, Fetcher, Validators } from './fetcher.js';
 import type { HostLimiter } from './host-limiter.js';
 import { DEFAULT_RETRY_AFTER, fetchHonouringRetryAfter } from './retry-after.js';
 import { declaredImageType, sniffImageType } from './image-type.js';
@@ -19,7 +19,12 @@ export interface DownloadedImage {
   height: number | null;
   /** the format the bytes are in: png, jpg, gif, webp, svg, avif, ico, … (null: not recognised) */
   format: string | null;
+  /** what the server said identifies this version, for a later conditional request */
+  validators?: Validators;
 }
+
+/** A conditional download found the version held still current (304). */
+export const NOT_MODIFIED = Symbol('not modified');
 
 export interface ImageDownloaderOptions {
   fetcher: Fetcher;
@@ -43,7 +48,14 @@ export class ImageDownloader {
 
   /** `mayStart`: asked when the request's turn has come (after the host's pacing); a reason refuses it */
   async download(source: string, signal?: AbortSignal, mayStart?: () => string | null): Promise<DownloadedImage> {
-    return /^data:/i.test(source) ? this.decode(source) : this.fetch(source, signal, mayStart);
+    const downloaded = /^data:/i.test(source) ? this.decode(source) : await this.fetch(source, signal, mayStart);
+    if (downloaded === NOT_MODIFIED) throw new Error('an unconditional download answered 304');
+    return downloaded;
+  }
+
+  /** As download, asking with the validators of the version held: NOT_MODIFIED when it is still current. */
+  async refresh(source: string, validators: Validators, signal?: AbortSignal, mayStart?: () => string | null): Promise<DownloadedImage | typeof NOT_MODIFIED> {
+    return /^data:/i.test(source) ? this.decode(source) : this.fetch(source, signal, mayStart, validators);
   }
 
   private decode(source: string): DownloadedImage {
@@ -55,7 +67,7 @@ export class ImageDownloader {
     return this.toImage(decoded.bytes, decoded.mediaType, 'data: URL');
   }
 
-  private async fetch(source: string, signal?: AbortSignal, mayStart?: () => string | null): Promise<DownloadedImage> {
+  private async fetch(source: string, signal?: AbortSignal, mayStart?: () => string | null, validators?: Validators): Promise<DownloadedImage | typeof NOT_MODIFIED> {
     const url = new URL(source);
     const interval = (await this.options.intervalFor?.(url)) ?? 0;
     const fetchOnce = () =>
@@ -71,14 +83,16 @@ export class ImageDownloader {
             timeouts: this.options.timeouts,
             signal,
             beforeRequest: this.options.beforeRequest,
+            validators,
           });
         },
         interval,
       );
     // the wait for a Retry-After holds no slot of the host's
     const fetched = await fetchHonouringRetryAfter(fetchOnce, DEFAULT_RETRY_AFTER, signal);
+    if (fetched.status === 304 && validators) return NOT_MODIFIED;
     if (fetched.status < 200 || fetched.status >= 300) throw new HarvestError('http', `HTTP ${fetched.status} from ${fetched.url.href}`);
-    return this.toImage(fetched.body, fetched.contentType, fetched.url.href);
+    return { ...this.toImage(fetched.body, fetched.contentType, fetched.url.href), ...(fetched.validators ? { validators: fetched.validators } : {}) };
   }
 
   private toImage(bytes: Buffer, contentType: string | undefined, where: string): DownloadedImage {

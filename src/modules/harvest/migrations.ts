@@ -78,4 +78,11 @@ export const harvestMigrations: MigrationSet = {
       await db.schema.alterTable('harvest_images').addColumn('format', 'text').execute();
     },
   }),
+  // #21: the validators of each stored image's version, for a conditional re-fetch when a task's max_age says it is stale
+  '20261208-22-harvest-image-validators': () => ({
+    async up(db) {
+      await db.schema.alterTable('harvest_images').addColumn('etag', 'text').execute();
+      await db.schema.alterTable('harvest_images').addColumn('last_modified', 'text').execute();
+    },
+  }),
 };

@@ -36,6 +36,9 @@ export interface ImageRow {
   error: string | null;
 }
 
+/** An image's row as stored: what tasks claim, what its bytes said, and the validators of its version. */
+export type StoredImageRow = ImageRow & { updated_at: number; width?: number | null; height?: number | null; format?: string | null; etag?: string | null; last_modified?: string | null };
+
 export interface TaskImageRow {
   id: string;
   source_url: string;
@@ -64,7 +67,7 @@ export interface ImageLink {
 export type HarvestTables = {
   harvest_tasks: Omit<TaskRow, 'collected' | 'failed'>;
   harvest_texts: { task_id: string; text: string; length: number; main_text: string | null; main_markdown: string | null; metadata: string | null };
-  harvest_images: ImageRow & { updated_at: number; width?: number | null; height?: number | null; format?: string | null };
+  harvest_images: StoredImageRow;
   harvest_task_images: ImageLink & { task_id: string };
   harvest_blobs: { sha256: string; blob_key: string; size: number; content_type: string; created_at: number };
 };
@@ -184,8 +187,8 @@ export function insertClaimedImages(db: Kysely<HarvestTables>, taskId: string, i
 }
 
 /** The images whose id (or source key) is one of `values`. */
-export async function imagesWhere(db: Kysely<HarvestTables>, column: 'id' | 'source_key', values: string[]): Promise<(ImageRow & { width?: number | null; height?: number | null; format?: string | null })[]> {
-  const rows: (ImageRow & { width?: number | null; height?: number | null; format?: string | null })[] = [];
+export async function imagesWhere(db: Kysely<HarvestTables>, column: 'id' | 'source_key', values: string[]): Promise<StoredImageRow[]> {
+  const rows: StoredImageRow[] = [];
   for (const chunk of chunksOf(values)) rows.push(...(await db.selectFrom('harvest_images').selectAll().where(column, 'in', chunk).execute()));
   return rows;
 }
@@ -217,11 +220,52 @@ export async function claimImages(db: Kysely<HarvestTables>, taskId: string, ids
 
 export async function completeImage(
   db: Kysely<HarvestTables>,
-  image: { id: string; taskId: string; sha256: string; contentType: string; size: number; width: number | null; height: number | null; format: string | null; now: number },
+  image: { id: string; taskId: string; sha256: string; contentType: string; size: number; width: number | null; height: number | null; format: string | null; etag?: string; lastModified?: string; now: number },
 ): Promise<void> {
   await db
     .updateTable('harvest_images')
-    .set({ status: 'done', sha256: image.sha256, content_type: image.contentType, size: image.size, width: image.width, height: image.height, format: image.format, error: null, claimed_by: null, lease_until: null, updated_at: image.now })
+    .set({
+      status: 'done',
+      sha256: image.sha256,
+      content_type: image.contentType,
+      size: image.size,
+      width: image.width,
+      height: image.height,
+      format: image.format,
+      etag: image.etag ?? null,
+      last_modified: image.lastModified ?? null,
+      error: null,
+      claimed_by: null,
+      lease_until: null,
+      updated_at: image.now,
+    })
+    .where('id', '=', image.id)
+    .where('claimed_by', '=', image.taskId)
+    .execute();
+}
+
+/** Claims stored images fetched before `staleBefore`, to fetch them again; returns the ids claimed. */
+export async function claimStaleImages(db: Kysely<HarvestTables>, taskId: string, ids: string[], staleBefore: number, now: number, leaseUntil: number): Promise<Set<string>> {
+  const claimed = new Set<string>();
+  for (const chunk of chunksOf(ids)) {
+    const rows = await db
+      .updateTable('harvest_images')
+      .set({ status: 'running', claimed_by: taskId, lease_until: leaseUntil })
+      .where('id', 'in', chunk)
+      .where('status', '=', 'done')
+      .where('updated_at', '<', staleBefore)
+      .returning('id')
+      .execute();
+    for (const row of rows) claimed.add(row.id);
+  }
+  return claimed;
+}
+
+/** A re-fetch ended: the stored version stands, fresh as of `now` when the server said so (304), as it was when the re-fetch failed. */
+export async function releaseRefresh(db: Kysely<HarvestTables>, image: { id: string; taskId: string; confirmedAt: number | null }): Promise<void> {
+  await db
+    .updateTable('harvest_images')
+    .set({ status: 'done', claimed_by: null, lease_until: null, ...(image.confirmedAt !== null ? { updated_at: image.confirmedAt } : {}) })
     .where('id', '=', image.id)
     .where('claimed_by', '=', image.taskId)
     .execute();

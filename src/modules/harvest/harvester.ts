@@ -112,9 +112,9 @@ export class Harvester {
     return { text, ...reading };
   }
 
-  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, rules: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number } = {}): Promise<CollectOutcome> {
+  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, rules: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number; allCandidates?: boolean } = {}): Promise<CollectOutcome> {
     const page = await this.fetchPage(url, signal, log);
-    const urls = findImageUrls(page.html, page.url);
+    const urls = findImageUrls(page.html, page.url, { allCandidates: rules.allCandidates });
     await log?.(`${urls.length} image${urls.length === 1 ? '' : 's'} found`);
     return this.collector.collect(taskId, urls, signal, rules.filters, rules.budget, rules.maxAgeMs);
   }

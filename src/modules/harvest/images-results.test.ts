@@ -63,6 +63,7 @@ describe('images tasks: every declared image, its dimensions, and the archive (f
       '/robots.txt': (_request, response) => void response.writeHead(404).end(),
       '/page.html': html(`<html><head><meta property="og:image" content="/social/hero.png"><style>.b { background: url(/css/thumb.png) }</style></head>
         <body><div class="b"></div><div style="background-image: url('/icons/logo.svg')"></div><img src="/social/hero.png"></body></html>`),
+      '/srcset.html': html('<img src="/social/hero.png" srcset="/css/thumb.png 2x">'),
       '/social/hero.png': bytes(hero, 'image/png'),
       '/css/thumb.png': bytes(thumb, 'image/png'),
       '/icons/logo.svg': bytes(svg, 'image/svg+xml'),
@@ -106,6 +107,16 @@ describe('images tasks: every declared image, its dimensions, and the archive (f
     expect((await inject({ url: heroRow.thumbnail })).rawPayload.equals(first.rawPayload)).toBe(true);
     expect(dimensionsOf((await inject({ url: logoRow.thumbnail })).rawPayload)).toEqual({ format: 'webp', width: 48, height: 24 });
     expect((await inject({ url: `/images_tasks/${id}/images/nope/thumbnail` })).statusCode).toBe(404);
+  });
+
+  it('takes the largest candidate of a srcset, or every one with all: true', async () => {
+    const srcs = async (payload: Record<string, unknown>) => {
+      const posted = await inject({ method: 'POST', url: '/images_tasks', payload: { url: `${site.url}/srcset.html`, ...payload } });
+      await wy.workyard.ctx.queue.waitForFinish(posted.json().id, 20_000);
+      return (await inject({ url: `/images_tasks/${posted.json().id}/images` })).json().map((row: { src: string }) => row.src.replace(site.url, ''));
+    };
+    expect(await srcs({})).toEqual(['/css/thumb.png']);
+    expect(await srcs({ all: true })).toEqual(['/social/hero.png', '/css/thumb.png']);
   });
 
   it('keeps only the images a task\'s filters allow, saying why of the others', async () => {

@@ -30,6 +30,8 @@ export interface HarvestJobData {
   budget?: TaskBudget;
   /** images tasks: stored images fetched longer ago than this are asked for again */
   maxAgeMs?: number;
+  /** images tasks: every srcset candidate, not only the largest */
+  allCandidates?: boolean;
 }
 
 /** How the harvest jobs are limited per host (one queue group per host, see groupOfUrl). */
@@ -69,7 +71,7 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
     IMAGES_JOB,
     (job) =>
       runTask(job, 'images', database, log, events, async (taskId, url, signal) => {
-        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line), { filters: job.data.filters, budget: job.data.budget, maxAgeMs: job.data.maxAgeMs });
+        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line), { filters: job.data.filters, budget: job.data.budget, maxAgeMs: job.data.maxAgeMs, allCandidates: job.data.allCandidates });
         await job.log(`${outcome.stored} image${outcome.stored === 1 ? '' : 's'} stored, ${outcome.failed} failed`);
         for (const failure of outcome.failures) await job.log(`image failed: ${failure}`);
         if (outcome.failed > outcome.failures.length) await job.log(`and ${outcome.failed - outcome.failures.length} more images failed`);

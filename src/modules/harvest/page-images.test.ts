@@ -36,7 +36,6 @@ describe('finding a page’s images', () => {
     expect(findImageUrls(html, page)).toEqual([
       'https://site.test/og.jpg',
       'https://cdn.test/tw.png',
-      'https://site.test/hero.avif',
       'https://site.test/hero-2x.avif',
       'https://site.test/dir/banner.webp',
       'https://site.test/dir/bullet.gif',
@@ -63,9 +62,15 @@ describe('finding a page’s images', () => {
       <img data-src="lazy.png" src="placeholder.gif">
       <img data-srcset="l1.png 1x,l2.png 2x">
       <picture><source data-srcset="lp.avif"></picture>`;
-    expect(findImageUrls(html, page).map((u) => u.replace('https://site.test/dir/', ''))).toEqual([
+    // by default the largest candidate of each srcset stands for it (its src, the 1x, included); all of them on asking
+    expect(findImageUrls(html, page).map((u) => u.replace('https://site.test/dir/', ''))).toEqual(['s2.png', 'p2.webp', 'p.jpg', 'placeholder.gif', 'lazy.png', 'l2.png', 'lp.avif']);
+    expect(findImageUrls(html, page, { allCandidates: true }).map((u) => u.replace('https://site.test/dir/', ''))).toEqual([
       's1.png', 's2.png', 'p1.webp', 'p2.webp', 'p.jpg', 'placeholder.gif', 'lazy.png', 'l1.png', 'l2.png', 'lp.avif',
     ]);
+    // widths win over densities; a src beside a srcset is its 1x
+    expect(findImageUrls('<img src="small.jpg" srcset="big.jpg 2x">', page)).toEqual(['https://site.test/dir/big.jpg']);
+    expect(findImageUrls('<img src="x.jpg" srcset="a.jpg 1200w, b.jpg 3x, c.jpg 800w">', page)).toEqual(['https://site.test/dir/a.jpg']);
+    expect(findImageUrls('<img src="placeholder.gif" data-srcset="real-1.jpg 1x, real-2.jpg 2x">', page)).toEqual(['https://site.test/dir/real-2.jpg']);
   });
 
   it('collects icons from <link rel>', () => {

@@ -37,7 +37,15 @@ export function cssImageUrls(css: string, inline: boolean): string[] {
   return urls;
 }
 
-export function findImageUrls(html: string, pageUrl: URL): string[] {
+/** `allCandidates`: every URL of a srcset; by default the largest candidate stands for it. */
+export function findImageUrls(html: string, pageUrl: URL, options: { allCandidates?: boolean } = {}): string[] {
+  const candidates = (srcsets: (string | undefined)[], fallbacks: (string | undefined)[] = []): (string | undefined)[] => {
+    const parsed = srcsets.flatMap((srcset) => parseSrcsetCandidates(srcset ?? ''));
+    if (options.allCandidates) return [...fallbacks, ...parsed.map((candidate) => candidate.url)];
+    // a srcset's fallback (src, href) is its 1x: the largest of them all stands for the image
+    if (!parsed.length) return fallbacks;
+    return [largestCandidate([...fallbacks.filter((url): url is string => url !== undefined).map((url) => ({ url, width: null, density: 1 })), ...parsed])];
+  };
   const $ = loadHtml(html);
   const base = baseUrl($('base[href]').first().attr('href'), pageUrl);
   const found = new Set<string>();
@@ -56,10 +64,7 @@ export function findImageUrls(html: string, pageUrl: URL): string[] {
     if (element.name === 'link') {
       const rels = (attributes.rel ?? '').toLowerCase().split(/\s+/);
       if (rels.some((rel) => ICON_RELS.has(rel))) add(attributes.href);
-      else if (rels.includes('preload') && attributes.as?.toLowerCase() === 'image') {
-        add(attributes.href);
-        parseSrcset(attributes.imagesrcset ?? '').forEach(add);
-      }
+      else if (rels.includes('preload') && attributes.as?.toLowerCase() === 'image') candidates([attributes.imagesrcset], [attributes.href]).forEach(add);
       return;
     }
     if (element.name === 'meta') {
@@ -69,11 +74,14 @@ export function findImageUrls(html: string, pageUrl: URL): string[] {
     }
     if (element.name === 'video') return void add(attributes.poster);
     if (element.name === 'image') return void add(attributes.href ?? attributes['xlink:href']);
+    const srcsets = SRCSET_ATTRIBUTES.map((name) => attributes[name]);
     if (element.name === 'img') {
-      for (const name of SINGLE_URL_ATTRIBUTES) add(attributes[name]);
-      for (const name of SRCSET_ATTRIBUTES) parseSrcset(attributes[name] ?? '').forEach(add);
+      const singles = SINGLE_URL_ATTRIBUTES.map((name) => attributes[name]);
+      // <img src=placeholder data-src=real>: without a srcset both are kept, as before (which is the image is not knowable)
+      if (!srcsets.some((srcset) => parseSrcsetCandidates(srcset ?? '').length) || options.allCandidates) candidates(srcsets, singles).forEach(add);
+      else candidates(srcsets, [attributes.src]).forEach(add);
     } else {
-      for (const name of SRCSET_ATTRIBUTES) parseSrcset(attributes[name] ?? '').forEach(add);
+      candidates(srcsets).forEach(add);
       add(attributes['data-src']);
     }
   });
@@ -109,7 +117,33 @@ export function resolveImageUrl(raw: string, base: URL): string | null {
  * (so the comma inside a data: URL stays in it), trailing commas end it, and the descriptors
  * after it run to the next comma outside parentheses.
  */
-export function parseSrcset(srcset: string): string[] {
+export interface SrcsetCandidate {
+  url: string;
+  /** from a `480w` descriptor */
+  width: number | null;
+  /** from a `2x` descriptor (1 when there is none) */
+  density: number;
+}
+
+/** The largest candidate: the widest by `w`, else the densest by `x` (the first on a tie). */
+export function largestCandidate(candidates: SrcsetCandidate[]): string {
+  const withWidth = candidates.filter((candidate) => candidate.width !== null);
+  const pool = withWidth.length ? withWidth : candidates;
+  return pool.reduce((best, candidate) => ((candidate.width ?? candidate.density) > (best.width ?? best.density) ? candidate : best)).url;
+}
+
+export function parseSrcsetCandidates(srcset: string): SrcsetCandidate[] {
+  const descriptors: string[] = [];
+  const urls = parseSrcset(srcset, descriptors);
+  return urls.map((url, i) => {
+    const width = /(?:^|\s)(\d+)w(?:\s|$)/.exec(descriptors[i]);
+    const density = /(?:^|\s)(\d*\.?\d+)x(?:\s|$)/.exec(descriptors[i]);
+    return { url, width: width ? Number(width[1]) : null, density: density ? Number(density[1]) : 1 };
+  });
+}
+
+/** `descriptors`, when given, receives each URL's descriptor text, in the same order. */
+export function parseSrcset(srcset: string, descriptors?: string[]): string[] {
   const urls: string[] = [];
   const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f';
   let i = 0;
@@ -119,9 +153,11 @@ export function parseSrcset(srcset: string): string[] {
     const start = i;
     while (i < srcset.length && !isSpace(srcset[i])) i++;
     let url = srcset.slice(start, i);
+    let descriptor = '';
     if (url.endsWith(',')) {
       url = url.replace(/,+$/, '');
     } else {
+      const from = i;
       let depth = 0;
       for (; i < srcset.length; i++) {
         const c = srcset[i];
@@ -129,8 +165,12 @@ export function parseSrcset(srcset: string): string[] {
         else if (c === ')') depth = Math.max(0, depth - 1);
         else if (c === ',' && depth === 0) break;
       }
+      descriptor = srcset.slice(from, i).trim();
     }
-    if (url) urls.push(url);
+    if (url) {
+      urls.push(url);
+      descriptors?.push(descriptor);
+    }
   }
   return urls;
 }

@@ -56,14 +56,14 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
   const { blobs } = ctx;
   const database = withTables<store.HarvestTables>(ctx.database);
 
-  async function createTask(kind: store.TaskKind, rawUrl: string, options: EnqueueOptions, images: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number } = {}) {
-    const { filters, budget, maxAgeMs } = images;
+  async function createTask(kind: store.TaskKind, rawUrl: string, options: EnqueueOptions, images: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number; allCandidates?: boolean } = {}) {
+    const { filters, budget, maxAgeMs, allCandidates } = images;
     const url = parsePageUrl(rawUrl);
     const id = randomUUID();
     await database.run((db) => store.insertTask(db, { id, kind, url, now: Date.now() }));
     let job;
     try {
-      job = await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { url, ...(hasFilters(filters) ? { filters } : {}), ...(budget?.ms !== undefined || budget?.bytes !== undefined ? { budget } : {}), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) }, { ...options, ...harvestJobOptions(url), jobId: id });
+      job = await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { url, ...(hasFilters(filters) ? { filters } : {}), ...(budget?.ms !== undefined || budget?.bytes !== undefined ? { budget } : {}), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}), ...(allCandidates ? { allCandidates } : {}) }, { ...options, ...harvestJobOptions(url), jobId: id });
     } catch (error) {
       // No job, no task: a task that would stay queued forever is worse than the 503.
       await database.run((db) => store.deleteTask(db, id)).catch(() => {});
@@ -109,8 +109,13 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
       },
     }, async (request, reply) => {
       const { options, rest } = splitTaskOptions(request.body);
-      const { url, min_width, min_height, types, budget_ms, budget_bytes, max_age } = rest as { url: string; budget_ms?: number; budget_bytes?: number; max_age?: number } & ImageFilters;
-      const accepted = await createTask(kind, url, options, { filters: { min_width, min_height, types }, budget: { ms: budget_ms, bytes: budget_bytes }, maxAgeMs: max_age === undefined ? undefined : max_age * 1000 });
+      const { url, min_width, min_height, types, budget_ms, budget_bytes, max_age, all } = rest as { url: string; budget_ms?: number; budget_bytes?: number; max_age?: number; all?: boolean } & ImageFilters;
+      const accepted = await createTask(kind, url, options, {
+        filters: { min_width, min_height, types },
+        budget: { ms: budget_ms, bytes: budget_bytes },
+        maxAgeMs: max_age === undefined ? undefined : max_age * 1000,
+        allCandidates: all,
+      });
       return reply.status(202).header('location', `${base}/${accepted.id}`).send(accepted);
     });
 

@@ -62,6 +62,7 @@ export const HarvestScheduleData = Type.Object(
 export const ImageFilterFields = {
   min_width: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'images narrower than this (in px, read from their bytes) are not the task\'s' })),
   min_height: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'images lower than this are not the task\'s' })),
+  all: Type.Optional(Type.Boolean({ description: 'every candidate of a srcset (and its src); by default the largest stands for the image' })),
   max_age: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400, description: 'seconds: a stored image fetched longer ago is asked for again (If-None-Match / If-Modified-Since; a 304 keeps it)' })),
   budget_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'how long the task\'s image downloads may go on; past it, no more are started' })),
   budget_bytes: Type.Optional(Type.Integer({ minimum: 1, description: 'how many bytes of images the task may download; past it, no more are started' })),

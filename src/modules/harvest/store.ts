@@ -313,14 +313,18 @@ export async function listTaskImages(db: Kysely<HarvestTables>, taskId: string):
     .execute();
 }
 
-/** A task's stored images with their blobs, in page order (its archive). */
-export async function listTaskImageBlobs(db: Kysely<HarvestTables>, taskId: string): Promise<(TaskImageRow & { blob_key: string; sha256: string; content_type: string; size: number })[]> {
-  const rows = await db
+/** The images a task has stored (linked without an error), joined with their blobs. */
+const storedTaskImages = (db: Kysely<HarvestTables>, taskId: string) =>
+  db
     .selectFrom('harvest_task_images as l')
     .innerJoin('harvest_images as i', 'i.id', 'l.image_id')
     .innerJoin('harvest_blobs as b', 'b.sha256', 'i.sha256')
     .where('l.task_id', '=', taskId)
-    .where('l.error', 'is', null)
+    .where('l.error', 'is', null);
+
+/** A task's stored images with their blobs, in page order (its archive). */
+export async function listTaskImageBlobs(db: Kysely<HarvestTables>, taskId: string): Promise<(TaskImageRow & { blob_key: string; sha256: string; content_type: string; size: number })[]> {
+  const rows = await storedTaskImages(db, taskId)
     .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'b.size', 'i.sha256', 'i.width', 'i.height', 'i.format', 'b.blob_key'])
     .orderBy('l.position')
     .execute();
@@ -329,13 +333,8 @@ export async function listTaskImageBlobs(db: Kysely<HarvestTables>, taskId: stri
 
 /** The blob behind a task's stored image, or null when the task has no such stored image. */
 export async function taskImageBlob(db: Kysely<HarvestTables>, taskId: string, imageId: string): Promise<{ blob_key: string; content_type: string; size: number; sha256: string } | null> {
-  const row = await db
-    .selectFrom('harvest_task_images as l')
-    .innerJoin('harvest_images as i', 'i.id', 'l.image_id')
-    .innerJoin('harvest_blobs as b', 'b.sha256', 'i.sha256')
-    .where('l.task_id', '=', taskId)
+  const row = await storedTaskImages(db, taskId)
     .where('l.image_id', '=', imageId)
-    .where('l.error', 'is', null)
     .select(['b.blob_key', 'i.content_type', 'b.size', 'b.sha256'])
     .executeTakeFirst();
   // a stored image has its content type (the join on its blob finds only stored ones)

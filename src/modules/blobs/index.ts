@@ -1,5 +1,6 @@
 // The blobs module: a key → bytes store over ctx.blobs (S3 or local disk), with the native
 // streaming routes, the compatible base64 routes, and optional write-behind for small objects.
+import path from 'node:path';
 import type { App, AppContext, ModuleInstance, WorkyardModule } from '../../app-context.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
 import { accessMigrations } from './access-migrations.js';
@@ -7,7 +8,7 @@ import { BlobAccess } from './blob-access.js';
 import { BlobService } from './blob-service.js';
 import { ExpiryIndex } from './expiry-index.js';
 import { writeMigrations } from './write-migrations.js';
-import { SqlKeyLocks } from './key-locks.js';
+import { FileKeyLocks, type KeyLocks, SqlKeyLocks } from './key-locks.js';
 import { linkRoutes } from './link-routes.js';
 import { tokenRoutes } from './token-routes.js';
 import { compatBlobRoutes } from './routes-compat.js';
@@ -18,6 +19,9 @@ import { UPLOAD_JOB, type UploadJobData, WriteBehind, type WriteBehindOptions } 
 
 export const EXPIRY_SWEEP_JOB = 'blobs.sweep-expired';
 export const EXPIRY_SWEEP_SCHEDULE = 'workyard.blobs.sweep-expired';
+
+/** Where conditional writers of a key take turns: a file on the one machine SQLite implies, else a row in PostgreSQL. */
+const keyLocksFor = (ctx: AppContext): KeyLocks => (ctx.database.dialect === 'sqlite' ? new FileKeyLocks(path.join(ctx.config.dataDir, 'locks', 'blobs')) : new SqlKeyLocks(ctx.database));
 
 export type BlobsModuleOptions = Pick<WriteBehindOptions, 'leaseMs' | 'sweepAfterMs' | 'sweepEveryMs'>;
 
@@ -35,7 +39,7 @@ export class BlobsInstance implements ModuleInstance {
     options: BlobsModuleOptions,
   ) {
     this.writeBehind = new WriteBehind(ctx.fastTier, ctx.blobs, ctx.queue, { ...options, log: ctx.log });
-    this.service = new BlobService(ctx.blobs, ctx.config.blobs.writeBehind ? this.writeBehind : null, new SqlKeyLocks(ctx.database), new ExpiryIndex(ctx.database));
+    this.service = new BlobService(ctx.blobs, ctx.config.blobs.writeBehind ? this.writeBehind : null, keyLocksFor(ctx), new ExpiryIndex(ctx.database));
     this.access = new BlobAccess(ctx);
     this.uploads = new ResumableUploads(ctx, this.service, ctx.uploads, this.access);
   }

@@ -76,3 +76,13 @@ export function startsOf(span: BucketSpan): number[] {
   for (let at = span.from; at < span.to; at += BUCKET_MS[span.unit]) starts.push(at);
   return starts;
 }
+
+/** The starts of every bucket of `unit` that overlaps [from, to), oldest first. */
+export function seriesStarts(unit: BucketUnit, from: number, to: number): number[] {
+  return startsOf({ unit, from: bucketStart(from, unit), to });
+}
+
+/** The UTC day of an instant, as salts are named: "2026-12-05". */
+export function utcDay(at: number): string {
+  return new Date(at).toISOString().slice(0, 10);
+}

@@ -16,8 +16,8 @@ describe('coverRange', () => {
     ]);
   });
 
-  it('is empty when the range is shorter than a minute or reversed', () => {
-    expect(coverRange(t('2026-01-01T00:00:10Z'), t('2026-01-01T00:00:50Z'))).toEqual([]);
+  it('widens to whole minutes, and is empty when reversed', () => {
+    expect(coverRange(t('2026-01-01T00:00:10Z'), t('2026-01-01T00:00:50Z'))).toEqual([{ unit: 'minute', from: t('2026-01-01T00:00:00Z'), to: t('2026-01-01T00:01:00Z') }]);
     expect(coverRange(t('2026-01-02T00:00:00Z'), t('2026-01-01T00:00:00Z'))).toEqual([]);
   });
 

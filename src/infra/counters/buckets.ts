@@ -36,13 +36,13 @@ export interface BucketSpan {
 
 /**
  * The fewest buckets that cover [from, to) exactly, once each: whole days in the middle, whole
- * hours beside them, minutes at the ragged edges. `from` and `to` are first rounded down to the
- * minute (the finest bucket). A range older than the minute or hour retention is answered from
+ * hours beside them, minutes at the ragged edges. The range is first widened to whole minutes (the
+ * finest bucket): a range ending now includes the minute under way. A range older than the minute or hour retention is answered from
  * what is kept: its finer edges are simply gone.
  */
 export function coverRange(from: number, to: number): BucketSpan[] {
   const start = bucketStart(from, 'minute');
-  const end = bucketStart(to, 'minute');
+  const end = ceilTo(to, 'minute');
   if (end <= start) return [];
   const spans: BucketSpan[] = [];
   const dayFrom = ceilTo(start, 'day');

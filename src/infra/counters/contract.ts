@@ -18,7 +18,7 @@ export interface CounterPage {
   entries: CounterEntry[];
 }
 
-/** [from, to) in epoch milliseconds, rounded down to the minute (the finest bucket). */
+/** [from, to) in epoch milliseconds, widened to whole minutes (the finest bucket). */
 export interface TimeRange {
   from: number;
   to: number;

@@ -67,3 +67,37 @@ describe('stats reports over time', () => {
     expect(finished).toMatchObject({ state: 'completed', result: { deleted: expect.any(Number) } });
   });
 });
+
+describe('stats views: grouped by route, under a prefix, without probes', () => {
+  const wy = suiteWorkyard(() => startStatsWorkyard({ WORKYARD_STATS_PATTERNS: '/api/user/:name/' }));
+  const get = (url: string) => wy.workyard.app.inject({ url });
+
+  it('folds ids into :id and declared patterns, keeps raw counts, and filters by prefix and probes', async () => {
+    expect((await wy.workyard.app.inject({ method: 'DELETE', url: '/stats/' })).statusCode).toBe(204);
+    for (const url of ['/api/product/17/', '/api/product/18/', '/api/product/3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b/', '/api/user/ada/', '/api/user/alan/', '/healthz', '/healthz']) await get(url);
+    const grouped = (await get('/stats/?group=route&prefix=/api/')).json();
+    expect(grouped).toMatchObject({ total_requests: 5, unique_paths: 2, unique_visitors: 1 });
+    expect(grouped.paths).toEqual([
+      { path: '/api/product/:id/', count: 3 },
+      { path: '/api/user/:name/', count: 2 },
+    ]);
+    const noProbes = (await get('/stats/?exclude=probes&from=-1h')).json();
+    expect(noProbes.paths.map((p: { path: string }) => p.path)).not.toContain('/healthz');
+    expect(noProbes.total_requests).toBe(5 + 2); // both /stats/ reads, no probe
+    // raw counts are kept: the seed's answer still has every path
+    const raw = (await get('/stats/?limit=100')).json();
+    expect(raw.paths).toContainEqual({ path: '/healthz', count: 2 });
+    expect(raw.paths).toContainEqual({ path: '/api/product/17/', count: 1 });
+    expect(raw.unique_visitors).toBeUndefined();
+  });
+
+  it.each([
+    ['/stats/?group=path', 'group'],
+    ['/stats/?exclude=humans', 'exclude'],
+    ['/stats/?prefix=api', 'prefix'],
+  ])('%s answers 400 naming %s', async (url, field) => {
+    const res = await get(url);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'validation_failed', field });
+  });
+});

@@ -6,6 +6,8 @@ import { ErrorReply } from '../../errors.js';
 import type { BucketUnit } from '../../infra/counters/buckets.js';
 import { boundedKey } from '../../infra/counters/bounded-key.js';
 import { ALL_KEYS } from '../../infra/counters/contract.js';
+import { type PathView, isPlainView, viewPage } from './path-views.js';
+import { routeFolder } from './route-pattern.js';
 import { INSTANT_DESCRIPTION, checkPoints, parseRange } from './time-range.js';
 
 const Instant = (description: string) => Type.Optional(Type.String({ maxLength: 64, description: `${description}: ${INSTANT_DESCRIPTION}` }));
@@ -16,6 +18,9 @@ const StatsQuery = Type.Object(
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0, description: 'paths to skip' })),
     from: Instant('counts from the minute of this instant; absent: all-time counts'),
     to: Instant('counts until this instant, its minute included (default now)'),
+    group: Type.Optional(Type.Literal('route', { description: 'fold paths by route pattern: numbers, UUIDs, long hex and dates become :id, plus WORKYARD_STATS_PATTERNS' })),
+    exclude: Type.Optional(Type.Literal('probes', { description: 'leave out /healthz, /readyz and /metrics' })),
+    prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 1_024, pattern: '^/', description: 'only paths that start with this' })),
   },
   { additionalProperties: false },
 );
@@ -24,6 +29,7 @@ const StatsView = Type.Object({
   total_requests: Type.Integer(),
   unique_paths: Type.Integer(),
   unique_visitors: Type.Optional(Type.Integer({ description: 'estimated distinct visitors of every path (with from)' })),
+  partial: Type.Optional(Type.Boolean({ description: 'a grouped or filtered view walked only the most counted paths' })),
   from: Type.Optional(Type.String({ format: 'date-time' })),
   to: Type.Optional(Type.String({ format: 'date-time' })),
   paths: Type.Array(Type.Object({ path: Type.String(), count: Type.Integer(), unique_visitors: Type.Optional(Type.Integer()) })),
@@ -50,6 +56,7 @@ const SeriesView = Type.Object({
 const iso = (at: number) => new Date(at).toISOString();
 
 export function reportRoutes(app: App, ctx: AppContext): void {
+  const fold = routeFolder(ctx.config.stats.patterns);
   app.get('/stats/', {
     schema: {
       tags: ['stats'],
@@ -58,20 +65,24 @@ export function reportRoutes(app: App, ctx: AppContext): void {
       response: { 200: StatsView, 400: ErrorReply, 503: ErrorReply },
     },
   }, async (request) => {
-    const { limit = 100, offset = 0 } = request.query;
+    const { limit = 100, offset = 0, group, exclude, prefix } = request.query;
     const range = parseRange(request.query, Date.now());
-    const page = await ctx.counters.top({ limit, offset, range });
+    const view: PathView = { fold: group === 'route' ? fold : undefined, prefix, excludeProbes: exclude === 'probes' };
+    const plain = isPlainView(view);
+    const page = plain ? { ...(await ctx.counters.top({ limit, offset, range })), partial: false } : await viewPage(ctx.counters, { limit, offset, range }, view);
     const paths = page.entries.map((entry) => ({ path: entry.key, count: entry.count }));
-    // the seed's all-time answer keeps its exact shape; a ranged one adds the visitors
-    if (!range) return { total_requests: page.total, unique_paths: page.unique, paths };
-    const visitors = await ctx.counters.visitors([...paths.map((p) => p.path), ALL_KEYS], range);
+    const partial = page.partial ? { partial: true } : {};
+    // the seed's all-time answer keeps its exact shape; a ranged or filtered one adds the visitors
+    if (!range && plain) return { total_requests: page.total, unique_paths: page.unique, paths };
+    // a route pattern is not a counted key: its visitors would be the union of its paths' (not kept)
+    const visitors = await ctx.counters.visitors(view.fold ? [ALL_KEYS] : [...paths.map((p) => p.path), ALL_KEYS], range);
     return {
       total_requests: page.total,
       unique_paths: page.unique,
       unique_visitors: visitors.get(ALL_KEYS) ?? 0,
-      from: iso(range.from),
-      to: iso(range.to),
-      paths: paths.map((p) => ({ ...p, unique_visitors: visitors.get(p.path) ?? 0 })),
+      ...partial,
+      ...(range ? { from: iso(range.from), to: iso(range.to) } : {}),
+      paths: view.fold ? paths : paths.map((p) => ({ ...p, unique_visitors: visitors.get(p.path) ?? 0 })),
     };
   });
 

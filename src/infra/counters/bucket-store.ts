@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
 import type { BucketBatch } from './bucket-batch.js';
-import { type BucketRetention, type BucketUnit, UNITS, UNIT_CODE, coverRange, retentionMs } from './buckets.js';
-import type { CounterPage, TimeRange } from './contract.js';
+import { type BucketRetention, type BucketUnit, UNITS, UNIT_CODE, bucketStart, coverRange, retentionMs } from './buckets.js';
+import type { BucketRow, CounterPage, TimeRange } from './contract.js';
 import { estimate, registersOf } from './hyperloglog.js';
 
 export type BucketTables = {
@@ -120,6 +120,25 @@ export class BucketStore {
       .execute();
     for (const row of rows) found.set(row.key, estimate(Number(row.touched), Number(row.inverse)));
     return found;
+  }
+
+  /** Rows in primary key order, after the (start, key) of the cursor: a keyset walk, never an OFFSET. */
+  async exportPage(unit: BucketUnit, range: TimeRange, cursor: string | undefined, limit: number): Promise<{ rows: BucketRow[]; cursor: string | null }> {
+    const after = cursor === undefined ? undefined : (JSON.parse(cursor) as [number, string]);
+    const rows = await this.db
+      .selectFrom('counters_buckets')
+      .select(['start', 'key', 'count'])
+      .where('unit', '=', UNIT_CODE[unit])
+      .where('start', '>=', bucketStart(range.from, unit))
+      .where('start', '<', range.to)
+      .$if(after !== undefined, (q) => q.where((eb) => eb.or([eb('start', '>', after![0]), eb.and([eb('start', '=', after![0]), eb('key', '>', after![1])])])))
+      .orderBy('start')
+      .orderBy('key')
+      .limit(limit)
+      .execute();
+    const page = rows.map((r) => ({ start: Number(r.start), key: r.key, count: Number(r.count) }));
+    const last = page[page.length - 1];
+    return { rows: page, cursor: page.length < limit ? null : JSON.stringify([last.start, last.key]) };
   }
 
   /** Deletes buckets and registers that ended more than their retention ago. */

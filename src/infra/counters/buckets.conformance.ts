@@ -166,3 +166,25 @@ export function bucketsConformance(fresh: () => Promise<Counters>, open: () => P
     }
   });
 }
+
+export function bucketsExportConformance(fresh: () => Promise<Counters>): void {
+  it('pages through every bucket row of a range, oldest bucket first, each row once', async () => {
+    const c = await fresh();
+    const at = t('2027-05-14T10:00:00Z');
+    for (let i = 0; i < 25; i++) for (let n = 0; n <= i % 3; n++) c.increment(`/e/${i}`, '', at + (i % 4) * HOUR);
+    c.increment('/outside', '', at + 5 * HOUR);
+    const rows = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await c.exportPage({ unit: 'hour', range: { from: at, to: at + 4 * HOUR }, cursor, limit: 4 });
+      rows.push(...page.rows);
+      cursor = page.cursor ?? undefined;
+      pages++;
+    } while (cursor !== undefined && pages < 50);
+    expect(rows.map((r) => r.start)).toEqual([...rows.map((r) => r.start)].sort((a, b) => a - b));
+    const expected = Array.from({ length: 25 }, (_, i) => ({ start: at + (i % 4) * HOUR, key: `/e/${i}`, count: 1 + (i % 3) }));
+    const order = (a: { start: number; key: string }, b: { start: number; key: string }) => a.start - b.start || (a.key < b.key ? -1 : 1);
+    expect([...rows].sort(order)).toEqual(expected.sort(order));
+  });
+}

@@ -31,6 +31,12 @@ export interface SeriesPoint {
   unique_visitors: number;
 }
 
+export interface BucketRow {
+  start: number;
+  key: string;
+  count: number;
+}
+
 /** The key under which every visitor of every key is kept too (no counted path is empty). */
 export const ALL_KEYS = '';
 
@@ -48,6 +54,11 @@ export interface Counters {
   series(options: { key?: string; unit: BucketUnit; range: TimeRange }): Promise<SeriesPoint[]>;
   /** Estimated unique visitors of each key (ALL_KEYS: of every key), all-time or over `range`. */
   visitors(keys: string[], range?: TimeRange): Promise<Map<string, number>>;
+  /**
+   * One page of the bucket rows of `unit` in the range, oldest bucket first (the rows of one
+   * bucket in no promised order): pass the returned cursor back for the next page; null: done.
+   */
+  exportPage(options: { unit: BucketUnit; range: TimeRange; cursor?: string; limit: number }): Promise<{ rows: BucketRow[]; cursor: string | null }>;
   /** Deletes buckets older than their retention (the scheduled stats.prune job); returns how many. */
   prune(now?: number): Promise<number>;
   /**

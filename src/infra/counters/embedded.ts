@@ -10,7 +10,7 @@ import { type Database, withTables } from '../db/database.js';
 import { bucketEntryKey, splitBatch, withoutExpired } from './bucket-batch.js';
 import { type BucketTables, BucketStore } from './bucket-store.js';
 import { type BucketRetention, type BucketUnit, DEFAULT_RETENTION, bucketStart, seriesStarts, utcDay } from './buckets.js';
-import { ALL_KEYS, type CounterPage, type Counters, type SeriesPoint, type TimeRange } from './contract.js';
+import { ALL_KEYS, type BucketRow, type CounterPage, type Counters, type SeriesPoint, type TimeRange } from './contract.js';
 import { type CountersTables, CounterStore } from './counter-store.js';
 import { type CountersBufferOptions, WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 
@@ -72,6 +72,13 @@ export class EmbeddedCounters implements Counters {
       await this.bucketBuffer.flush();
       const [counts, visitors] = await Promise.all([this.buckets.counts(unit, range, options.key), this.buckets.visitorsPerBucket(unit, range, options.key ?? ALL_KEYS)]);
       return seriesStarts(unit, range.from, range.to).map((start) => ({ start, count: counts.get(start) ?? 0, unique_visitors: visitors.get(start) ?? 0 }));
+    });
+  }
+
+  exportPage(options: { unit: BucketUnit; range: TimeRange; cursor?: string; limit: number }): Promise<{ rows: BucketRow[]; cursor: string | null }> {
+    return this.database.run(async () => {
+      await this.bucketBuffer.flush();
+      return this.buckets.exportPage(options.unit, options.range, options.cursor, options.limit);
     });
   }
 

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { BucketBatch } from './bucket-batch.js';
 import { BUCKET_MS, type BucketRetention, type BucketUnit, UNIT_CODE, coverRange, retentionMs, seriesStarts, startsOf } from './buckets.js';
-import type { CounterPage, TimeRange } from './contract.js';
+import type { BucketRow, CounterPage, TimeRange } from './contract.js';
 
 export class RedisBuckets {
   constructor(
@@ -111,6 +111,22 @@ export class RedisBuckets {
     }
     const counts = throwFirstError(await pipeline.exec());
     return new Map(keys.map((key, i) => [key, Number(counts[i])]));
+  }
+
+  /** The cursor is the bucket's start and a rank in it: ZRANGE by rank, O(log n) a page. */
+  async exportPage(unit: BucketUnit, range: TimeRange, cursor: string | undefined, limit: number): Promise<{ rows: BucketRow[]; cursor: string | null }> {
+    const starts = seriesStarts(unit, range.from, range.to);
+    let [start, rank] = cursor === undefined ? [starts[0], 0] : (JSON.parse(cursor) as [number, number]);
+    const rows: BucketRow[] = [];
+    while (start !== undefined && start < range.to && rows.length < limit) {
+      const flat = await this.redis.zrange(this.countsKey(unit, start), rank, rank + (limit - rows.length) - 1, 'WITHSCORES');
+      for (let i = 0; i < flat.length; i += 2) rows.push({ start, key: flat[i], count: -Number(flat[i + 1]) });
+      if (rows.length < limit) {
+        start += BUCKET_MS[unit];
+        rank = 0;
+      } else rank += flat.length / 2;
+    }
+    return { rows, cursor: start !== undefined && start < range.to ? JSON.stringify([start, rank]) : null };
   }
 
   /** Deletes every bucket and visitor key (the all-time set and total are the caller's). */

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { callDependency } from '../dependency-errors.js';
 import { bucketEntryKey, splitBatch, withoutExpired } from './bucket-batch.js';
 import { type BucketRetention, type BucketUnit, DEFAULT_RETENTION, bucketStart, seriesStarts } from './buckets.js';
-import { ALL_KEYS, type CounterPage, type Counters, type SeriesPoint, type TimeRange } from './contract.js';
+import { ALL_KEYS, type BucketRow, type CounterPage, type Counters, type SeriesPoint, type TimeRange } from './contract.js';
 import { RedisBuckets, throwFirstError } from './redis-buckets.js';
 import { type CountersBufferOptions, WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 
@@ -81,6 +81,13 @@ export class RedisCounters implements Counters {
       await this.bucketBuffer.flush();
       const [counts, visitors] = await Promise.all([this.buckets.counts(unit, range, options.key), this.buckets.visitorsPerBucket(unit, range, options.key ?? ALL_KEYS)]);
       return seriesStarts(unit, range.from, range.to).map((start) => ({ start, count: counts.get(start) ?? 0, unique_visitors: visitors.get(start) ?? 0 }));
+    });
+  }
+
+  exportPage(options: { unit: BucketUnit; range: TimeRange; cursor?: string; limit: number }): Promise<{ rows: BucketRow[]; cursor: string | null }> {
+    return callDependency('redis', this.options.timeoutMs, async () => {
+      await this.bucketBuffer.flush();
+      return this.buckets.exportPage(options.unit, options.range, options.cursor, options.limit);
     });
   }
 

@@ -101,3 +101,21 @@ describe('stats views: grouped by route, under a prefix, without probes', () => 
     expect(res.json().error).toMatchObject({ code: 'validation_failed', field });
   });
 });
+
+describe('stats export', () => {
+  const wy = suiteWorkyard(() => startStatsWorkyard());
+
+  it('streams bucket rows as CSV, paths quoted and formula-safe', async () => {
+    expect((await wy.workyard.app.inject({ method: 'DELETE', url: '/stats/' })).statusCode).toBe(204);
+    for (const url of ['/api/a,b/', '/api/a,b/', '/api/plain/']) await wy.workyard.app.inject({ url });
+    const res = await fetch(`${wy.baseUrl}/stats/export.csv?from=-1h&interval=minute`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    const [header, ...lines] = (await res.text()).trim().split('\r\n');
+    expect(header).toBe('bucket_start,path,count');
+    const rows = lines.map((l) => l.replace(/^[^,]+,/, '')).sort();
+    // the export's own request is counted before it reads, like every request
+    expect(rows).toEqual(['"/api/a,b/",2', '/api/plain/,1', '/stats/export.csv,1']);
+    expect((await fetch(`${wy.baseUrl}/stats/export.csv?interval=week`)).status).toBe(400);
+  });
+});

@@ -8,6 +8,7 @@ import { countedPath } from './counted-path.js';
 import { TRAFFIC_JOB, type TrafficJobData } from './jobs.js';
 import { loopbackBaseUrl } from './loopback.js';
 import { reportRoutes } from './report-routes.js';
+import { exportRoute } from './export-route.js';
 import { MAX_TRAFFIC_REQUESTS, type TrafficSummary } from './traffic.js';
 
 const TrafficParams = Type.Object({ n: Type.Integer({ minimum: 1, maximum: MAX_TRAFFIC_REQUESTS, description: 'how many GET requests to send' }) });
@@ -55,6 +56,7 @@ export function statsRoutes(app: App, ctx: AppContext): void {
   });
 
   reportRoutes(app, ctx);
+  exportRoute(app, ctx);
 
   app.delete('/stats/', {
     preHandler: ctx.requireAdmin,

@@ -5,9 +5,9 @@ import { boundedKey } from './bounded-key.js';
 import { BUCKET_MS, type BucketRetention, type BucketUnit, UNITS, bucketStart, retentionMs } from './buckets.js';
 import { ALL_KEYS } from './contract.js';
 
-/** The buffered form of one increment: its minute, its visitor (may be empty) and its key. */
-export function bucketEntryKey(key: string, visitor: string, at: number): string {
-  return `${bucketStart(at, 'minute')}\t${visitor}\t${boundedKey(key)}`;
+/** The buffered form of one increment: its minute, its visitor (may be empty), whether a bot made it, and its key. */
+export function bucketEntryKey(key: string, visitor: string, at: number, bot: boolean): string {
+  return `${bucketStart(at, 'minute')}\t${visitor}\t${bot ? 'b' : ''}\t${boundedKey(key)}`;
 }
 
 export interface BucketCount {
@@ -15,6 +15,8 @@ export interface BucketCount {
   start: number;
   key: string;
   count: number;
+  /** a count of bots' requests only (they are in the plain count too) */
+  bots?: boolean;
 }
 
 /** 'all' is the all-time set of a key's visitors (start 0). */
@@ -40,13 +42,16 @@ export function splitBatch(entries: Iterable<[string, number]>): BucketBatch {
     const first = entry.indexOf('\t');
     const second = entry.indexOf('\t', first + 1);
     const minute = Number(entry.slice(0, first));
+    const third = entry.indexOf('\t', second + 1);
     const visitor = entry.slice(first + 1, second);
-    const key = entry.slice(second + 1);
+    const bot = third > second + 1;
+    const key = entry.slice(third + 1);
     for (const unit of UNITS) {
       const start = bucketStart(minute, unit);
       if (count > 0) {
         add(counts, `${unit}\t${start}\t${key}`, () => ({ unit, start, key, count: 0 })).count += count;
         add(totals, `${unit}\t${start}`, () => ({ unit, start, count: 0 })).count += count;
+        if (bot) add(counts, `bot\t${unit}\t${start}\t${key}`, () => ({ unit, start, key, count: 0, bots: true })).count += count;
       }
       if (visitor) for (const k of [key, ALL_KEYS]) add(visitors, `${unit}\t${start}\t${k}`, () => ({ unit, start, key: k, ids: new Set<string>() })).ids.add(visitor);
     }

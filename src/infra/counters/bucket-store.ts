@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
 import type { BucketBatch } from './bucket-batch.js';
-import { type BucketRetention, type BucketUnit, UNITS, UNIT_CODE, bucketStart, coverRange, retentionMs } from './buckets.js';
+import { BOT_UNIT_CODE, type BucketRetention, type BucketUnit, UNITS, UNIT_CODE, unitCode, bucketStart, coverRange, retentionMs } from './buckets.js';
 import type { BucketRow, CounterPage, TimeRange } from './contract.js';
 import { estimate, registersOf } from './hyperloglog.js';
 
@@ -17,11 +17,11 @@ export type BucketTables = {
 type Covered = 'counters_buckets' | 'counters_visitors' | 'counters_bucket_totals';
 
 /** The rows of the buckets that cover the range; false when none do. */
-function covering<T extends Covered>(range: TimeRange) {
+function covering<T extends Covered>(range: TimeRange, bots = false) {
   return (eb: ExpressionBuilder<BucketTables, T>): Expression<SqlBool> => {
     const spans = coverRange(range.from, range.to);
     if (spans.length === 0) return sql<SqlBool>`1 = 0`;
-    return eb.or(spans.map((span) => eb.and([eb(sql.ref('unit'), '=', UNIT_CODE[span.unit]), eb(sql.ref('start'), '>=', span.from), eb(sql.ref('start'), '<', span.to)])));
+    return eb.or(spans.map((span) => eb.and([eb(sql.ref('unit'), '=', unitCode(span.unit, bots)), eb(sql.ref('start'), '>=', span.from), eb(sql.ref('start'), '<', span.to)])));
   };
 }
 
@@ -32,7 +32,7 @@ export class BucketStore {
   async addCounts(batch: Pick<BucketBatch, 'counts' | 'totals'>): Promise<void> {
     if (batch.counts.length === 0) return;
     // one lock order for every process, so two processes' batches cannot deadlock
-    const counts = batch.counts.map((c) => ({ unit: UNIT_CODE[c.unit], start: c.start, key: c.key, count: c.count })).sort(byRow);
+    const counts = batch.counts.map((c) => ({ unit: unitCode(c.unit, c.bots), start: c.start, key: c.key, count: c.count })).sort(byRow);
     const totals = batch.totals.map((t) => ({ unit: UNIT_CODE[t.unit], start: t.start, total: t.count })).sort((a, b) => a.unit.localeCompare(b.unit) || a.start - b.start);
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < counts.length; i += 500) {
@@ -67,8 +67,8 @@ export class BucketStore {
     }
   }
 
-  async top(limit: number, offset: number, range: TimeRange): Promise<CounterPage> {
-    const perKey = this.db.selectFrom('counters_buckets').where(covering(range)).select((eb) => ['key', eb.fn.sum<number>('count').as('count')]).groupBy('key');
+  async top(limit: number, offset: number, range: TimeRange, bots = false): Promise<CounterPage> {
+    const perKey = this.db.selectFrom('counters_buckets').where(covering(range, bots)).select((eb) => ['key', eb.fn.sum<number>('count').as('count')]).groupBy('key');
     const [entries, totals] = await Promise.all([
       perKey.orderBy('count', 'desc').orderBy('key', 'asc').limit(limit).offset(offset).execute(),
       this.db
@@ -149,7 +149,8 @@ export class BucketStore {
       if (keep === undefined) continue;
       const before = now - keep;
       for (const table of ['counters_buckets', 'counters_bucket_totals', 'counters_visitors'] as const) {
-        const result = await this.db.deleteFrom(table).where('unit', '=', UNIT_CODE[unit]).where('start', '<', before).executeTakeFirst();
+        const codes = table === 'counters_buckets' ? [UNIT_CODE[unit], BOT_UNIT_CODE[unit]] : [UNIT_CODE[unit]];
+        const result = await this.db.deleteFrom(table).where('unit', 'in', codes).where('start', '<', before).executeTakeFirst();
         deleted += Number(result.numDeletedRows);
       }
     }

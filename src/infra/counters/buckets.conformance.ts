@@ -118,6 +118,20 @@ export function bucketsConformance(fresh: () => Promise<Counters>, open: () => P
     expect((await c.top({ limit: 10, offset: 0 })).entries).toEqual([{ key: '/old', count: 2 }]);
   });
 
+  it('counts bots\' requests with everything, and again on their own', async () => {
+    const c = await fresh();
+    const at = t('2027-05-15T10:00:00Z');
+    c.increment('/crawled', '', at, true);
+    c.increment('/crawled', '', at, true);
+    c.increment('/crawled', '', at);
+    c.increment('/human', '', at);
+    const range = { from: at, to: at + HOUR };
+    expect(await c.top({ limit: 10, offset: 0, range })).toEqual({ total: 4, unique: 2, entries: [{ key: '/crawled', count: 3 }, { key: '/human', count: 1 }] });
+    expect(await c.top({ limit: 10, offset: 0, range, bots: true })).toEqual({ total: 2, unique: 1, entries: [{ key: '/crawled', count: 2 }] });
+    expect(sum(await c.series({ key: '/crawled', unit: 'minute', range }))).toBe(3);
+    expect((await c.top({ limit: 10, offset: 0 })).total).toBe(4);
+  });
+
   it('resets buckets and visitors with the counts', async () => {
     const c = await fresh();
     const at = t('2027-05-12T10:00:00Z');

@@ -8,6 +8,15 @@ export const BUCKET_MS: Record<BucketUnit, number> = { minute: 60_000, hour: 3_6
 export const UNITS: BucketUnit[] = ['minute', 'hour', 'day'];
 /** one letter per unit in stored keys and rows */
 export const UNIT_CODE: Record<BucketUnit, 'm' | 'h' | 'd'> = { minute: 'm', hour: 'h', day: 'd' };
+/**
+ * Requests of bots are counted twice in buckets: with everything, and again in buckets of their
+ * own (upper-case units), so that "without bots" is a view — raw minus bots — and never a loss.
+ */
+export const BOT_UNIT_CODE: Record<BucketUnit, 'M' | 'H' | 'D'> = { minute: 'M', hour: 'H', day: 'D' };
+
+export function unitCode(unit: BucketUnit, bots = false): string {
+  return bots ? BOT_UNIT_CODE[unit] : UNIT_CODE[unit];
+}
 
 /** How long buckets are kept after they end (day buckets: forever unless configured). */
 export interface BucketRetention {

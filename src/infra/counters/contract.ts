@@ -44,12 +44,13 @@ export interface Counters {
   readonly driver: 'embedded' | 'redis';
   /**
    * Adds one to the key, to its all-time count and to its minute, hour and day buckets of `at`;
-   * a non-empty `visitor` id joins the key's unique visitors. Synchronous and cheap: it runs on
+   * a non-empty `visitor` id joins the key's unique visitors; a `bot`'s request is also counted in
+   * bot-only buckets (for views without bots). Synchronous and cheap: it runs on
    * every request; the writes happen later, in batches.
    */
-  increment(key: string, visitor?: string, at?: number): void;
-  /** All-time counts, or with `range` the sums of the buckets that cover it. */
-  top(options: { limit: number; offset: number; range?: TimeRange }): Promise<CounterPage>;
+  increment(key: string, visitor?: string, at?: number, bot?: boolean): void;
+  /** All-time counts, or with `range` the sums of the buckets that cover it (`bots`: of bots' requests only). */
+  top(options: { limit: number; offset: number; range?: TimeRange; bots?: boolean }): Promise<CounterPage>;
   /** One point per bucket of `unit` in the range, zero-filled; of one key, or of every key when none. */
   series(options: { key?: string; unit: BucketUnit; range: TimeRange }): Promise<SeriesPoint[]>;
   /** Estimated unique visitors of each key (ALL_KEYS: of every key), all-time or over `range`. */

@@ -45,19 +45,19 @@ export class EmbeddedCounters implements Counters {
     this.bucketBuffer = new WriteBehindBuffer({ flushDelayMs: options.flushDelayMs ?? 25, log: options.log, boundKeys: false, write: (batch) => this.writeBuckets(batch) });
   }
 
-  increment(key: string, visitor = '', at = Date.now()): void {
+  increment(key: string, visitor = '', at = Date.now(), bot = false): void {
     this.buffer.add(key);
-    this.bucketBuffer.add(bucketEntryKey(key, visitor, at));
+    this.bucketBuffer.add(bucketEntryKey(key, visitor, at, bot));
   }
 
-  async top(options: { limit: number; offset: number; range?: TimeRange }): Promise<CounterPage> {
+  async top(options: { limit: number; offset: number; range?: TimeRange; bots?: boolean }): Promise<CounterPage> {
     // This process's own increments are part of the answer; a slow database answers 503, while
     // the write it waited for goes on.
     return this.database.run(async () => {
       const { range } = options;
       if (range) {
         await this.bucketBuffer.flush();
-        return this.buckets.top(options.limit, options.offset, range);
+        return this.buckets.top(options.limit, options.offset, range, options.bots);
       }
       await this.buffer.flush();
       return this.store.top(options.limit, options.offset);

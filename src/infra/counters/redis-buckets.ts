@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { BucketBatch } from './bucket-batch.js';
-import { BUCKET_MS, type BucketRetention, type BucketUnit, UNIT_CODE, coverRange, retentionMs, seriesStarts, startsOf } from './buckets.js';
+import { BUCKET_MS, type BucketRetention, type BucketUnit, UNIT_CODE, coverRange, unitCode, retentionMs, seriesStarts, startsOf } from './buckets.js';
 import type { BucketRow, CounterPage, TimeRange } from './contract.js';
 
 export class RedisBuckets {
@@ -16,8 +16,8 @@ export class RedisBuckets {
     private readonly retention: BucketRetention,
   ) {}
 
-  countsKey(unit: BucketUnit, start: number): string {
-    return `${this.base}:b:${UNIT_CODE[unit]}:${start}`;
+  countsKey(unit: BucketUnit, start: number, bots = false): string {
+    return `${this.base}:b:${unitCode(unit, bots)}:${start}`;
   }
 
   totalKey(unit: BucketUnit, start: number): string {
@@ -32,7 +32,7 @@ export class RedisBuckets {
   write(multi: ReturnType<Redis['multi']>, batch: BucketBatch): void {
     const expiries = new Map<string, number | undefined>();
     for (const c of batch.counts) {
-      const key = this.countsKey(c.unit, c.start);
+      const key = this.countsKey(c.unit, c.start, c.bots);
       multi.zincrby(key, -c.count, c.key);
       expiries.set(key, this.expiresAt(c.unit, c.start));
     }
@@ -58,8 +58,8 @@ export class RedisBuckets {
     return coverRange(range.from, range.to).flatMap((span) => startsOf(span).map((start) => keyOf(span.unit, start)));
   }
 
-  async top(limit: number, offset: number, range: TimeRange): Promise<CounterPage> {
-    const sets = this.coveringKeys(range, (unit, start) => this.countsKey(unit, start));
+  async top(limit: number, offset: number, range: TimeRange, bots = false): Promise<CounterPage> {
+    const sets = this.coveringKeys(range, (unit, start) => this.countsKey(unit, start, bots));
     if (sets.length === 0) return { total: 0, unique: 0, entries: [] };
     const totals = this.coveringKeys(range, (unit, start) => this.totalKey(unit, start));
     // the union is made and dropped in one MULTI: no other client sees it, none is left behind
@@ -75,7 +75,17 @@ export class RedisBuckets {
     const [, range_, unique, sums] = throwFirstError(results) as [number, string[], number, (string | null)[]];
     const entries = [];
     for (let i = 0; i < range_.length; i += 2) entries.push({ key: range_[i], count: -Number(range_[i + 1]) });
-    return { total: sums.reduce((sum, n) => sum + Number(n ?? 0), 0), unique: Number(unique), entries };
+    // bots keep no totals of their own: their total is the sum of their (few) counts
+    const total = bots ? await this.sumOf(union, sets) : sums.reduce((sum, n) => sum + Number(n ?? 0), 0);
+    return { total, unique: Number(unique), entries };
+  }
+
+  private async sumOf(union: string, sets: string[]): Promise<number> {
+    const results = await this.redis.multi().zunionstore(union, sets.length, ...sets).zrange(union, 0, -1, 'WITHSCORES').unlink(union).exec();
+    const flat = throwFirstError(results)[1] as string[];
+    let total = 0;
+    for (let i = 1; i < flat.length; i += 2) total -= Number(flat[i]);
+    return total;
   }
 
   async counts(unit: BucketUnit, range: TimeRange, key?: string): Promise<Map<number, number>> {

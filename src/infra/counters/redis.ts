@@ -68,9 +68,9 @@ export class RedisCounters implements Counters {
     });
   }
 
-  increment(key: string, visitor = '', at = Date.now()): void {
+  increment(key: string, visitor = '', at = Date.now(), bot = false): void {
     this.buffer.add(key);
-    this.bucketBuffer.add(bucketEntryKey(key, visitor, at));
+    this.bucketBuffer.add(bucketEntryKey(key, visitor, at, bot));
   }
 
   async series(options: { key?: string; unit: BucketUnit; range: TimeRange }): Promise<SeriesPoint[]> {
@@ -107,11 +107,11 @@ export class RedisCounters implements Counters {
     return callDependency('redis', this.options.timeoutMs, () => this.buckets.daySalt(day, now));
   }
 
-  async top(options: { limit: number; offset: number; range?: TimeRange }): Promise<CounterPage> {
+  async top(options: { limit: number; offset: number; range?: TimeRange; bots?: boolean }): Promise<CounterPage> {
     return callDependency('redis', this.options.timeoutMs, async () => {
       if (options.range) {
         await this.bucketBuffer.flush();
-        return this.buckets.top(options.limit, options.offset, options.range);
+        return this.buckets.top(options.limit, options.offset, options.range, options.bots);
       }
       await this.buffer.flush();
       const results = await this.redis

@@ -119,3 +119,26 @@ describe('stats export', () => {
     expect((await fetch(`${wy.baseUrl}/stats/export.csv?interval=week`)).status).toBe(400);
   });
 });
+
+describe('stats without bots', () => {
+  const wy = suiteWorkyard(() => startStatsWorkyard());
+  const as = (url: string, agent: string) => wy.workyard.app.inject({ url, headers: { 'user-agent': agent } });
+
+  it('leaves bots out of a ranged view, while the raw counts keep them', async () => {
+    expect((await wy.workyard.app.inject({ method: 'DELETE', url: '/stats/' })).statusCode).toBe(204);
+    const googlebot = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+    const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0';
+    for (let i = 0; i < 3; i++) await as('/api/crawled/', googlebot);
+    await as('/api/crawled/', firefox);
+    await as('/robots.txt', googlebot);
+    const human = (await as('/stats/?from=-1h&exclude=bots', firefox)).json();
+    expect(human.paths).toEqual([
+      { path: '/api/crawled/', count: 1, unique_visitors: 2 },
+      { path: '/stats/', count: 1, unique_visitors: 1 },
+    ]);
+    expect(human.total_requests).toBe(2);
+    const raw = (await as('/stats/?from=-1h', firefox)).json();
+    expect(raw.total_requests).toBe(7);
+    expect((await as('/stats/?exclude=bots', firefox)).json().error).toMatchObject({ field: 'from' });
+  });
+});

@@ -2,7 +2,7 @@
 // and the time series of one path or of all.
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
-import { ErrorReply } from '../../errors.js';
+import { ErrorReply, validationError } from '../../errors.js';
 import type { BucketUnit } from '../../infra/counters/buckets.js';
 import { boundedKey } from '../../infra/counters/bounded-key.js';
 import { ALL_KEYS } from '../../infra/counters/contract.js';
@@ -19,7 +19,7 @@ const StatsQuery = Type.Object(
     from: Instant('counts from the minute of this instant; absent: all-time counts'),
     to: Instant('counts until this instant, its minute included (default now)'),
     group: Type.Optional(Type.Literal('route', { description: 'fold paths by route pattern: numbers, UUIDs, long hex and dates become :id, plus WORKYARD_STATS_PATTERNS' })),
-    exclude: Type.Optional(Type.Literal('probes', { description: 'leave out /healthz, /readyz and /metrics' })),
+    exclude: Type.Optional(Type.Union([Type.Literal('probes'), Type.Literal('bots')], { description: 'probes: leave out /healthz, /readyz and /metrics; bots: leave out requests of bots by their user agent (the isbot list; needs from)' })),
     prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 1_024, pattern: '^/', description: 'only paths that start with this' })),
   },
   { additionalProperties: false },
@@ -67,7 +67,9 @@ export function reportRoutes(app: App, ctx: AppContext): void {
   }, async (request) => {
     const { limit = 100, offset = 0, group, exclude, prefix } = request.query;
     const range = parseRange(request.query, Date.now());
-    const view: PathView = { fold: group === 'route' ? fold : undefined, prefix, excludeProbes: exclude === 'probes' };
+    const view: PathView = { fold: group === 'route' ? fold : undefined, prefix, excludeProbes: exclude === 'probes', excludeBots: exclude === 'bots' };
+    // all-time counts keep no bot split (the seed's raw count counts everything): bots are told apart in buckets
+    if (view.excludeBots && !range) throw validationError('from', 'from: exclude=bots needs a range (bots are counted apart per bucket, not all-time)');
     const plain = isPlainView(view);
     const page = plain ? { ...(await ctx.counters.top({ limit, offset, range })), partial: false } : await viewPage(ctx.counters, { limit, offset, range }, view);
     const paths = page.entries.map((entry) => ({ path: entry.key, count: entry.count }));

@@ -8,12 +8,15 @@ import type { Counters } from '../../infra/counters/contract.js';
 
 /** how often the salts of today and tomorrow are looked up again (a new day, or a restarted store) */
 const REFRESH_MS = 10 * 60_000;
+const RETRY_MS = 5_000;
 
 export class VisitorIds {
   /** salt by the start of its UTC day (epoch ms) */
   private salts = new Map<number, string>();
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
+  /** after a failed look-up, requests do not ask again before this (a store that is down is not flooded, nor the log) */
+  private retryAt = 0;
 
   constructor(
     private readonly counters: Pick<Counters, 'daySalt'>,
@@ -35,7 +38,7 @@ export class VisitorIds {
   id(address: string, userAgent: string, at: number): string {
     const salt = this.salts.get(bucketStart(at, 'day'));
     if (salt === undefined) {
-      void this.refresh();
+      if (at >= this.retryAt) void this.refresh();
       return '';
     }
     // 128 bits are plenty to tell visitors apart, and half the buffered key
@@ -60,6 +63,7 @@ export class VisitorIds {
       // yesterday's salt is dropped here too: nothing in this process keeps it past its day
       this.salts = salts;
     } catch (error) {
+      this.retryAt = now + RETRY_MS;
       this.log.warn({ err: error }, 'stats: the visitor salt could not be read; requests are counted without visitors until it can');
     }
   }

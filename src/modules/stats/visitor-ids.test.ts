@@ -61,4 +61,23 @@ describe('visitor ids', () => {
       ids.close();
     }
   });
+
+  it('does not ask a store that is down again on every request, only after a pause', async () => {
+    let calls = 0;
+    let now = Date.parse('2026-12-05T12:00:00Z');
+    const ids = new VisitorIds({ daySalt: async () => (calls++, Promise.reject(new Error('down'))) }, log, () => now);
+    await ids.start();
+    try {
+      expect(calls).toBe(1);
+      for (let i = 0; i < 100; i++) expect(ids.id('198.51.100.1', 'curl', now)).toBe('');
+      await ids.refresh();
+      expect(calls).toBe(2); // the explicit refresh only
+      now += 5_001;
+      ids.id('198.51.100.1', 'curl', now);
+      await ids.refresh();
+      expect(calls).toBe(3);
+    } finally {
+      ids.close();
+    }
+  });
 });

@@ -61,7 +61,8 @@ export async function fillSqliteDays(wy: TestWorkyard, paths: number): Promise<{
         rows += values.length;
       }
     });
-    await db.insertInto('counters_bucket_totals').values({ unit: 'd', start, total }).execute();
+    // today's row may be there already: the app counted its own requests
+    await db.insertInto('counters_bucket_totals').values({ unit: 'd', start, total }).onConflict((c) => c.columns(['unit', 'start']).doUpdateSet({ total: sql`counters_bucket_totals.total + excluded.total` })).execute();
   }
   return { rows, bytes: (await pages()) - before };
 }

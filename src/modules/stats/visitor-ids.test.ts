@@ -72,10 +72,22 @@ describe('visitor ids', () => {
       for (let i = 0; i < 100; i++) expect(ids.id('198.51.100.1', 'curl', now)).toBe('');
       await ids.refresh();
       expect(calls).toBe(2); // the explicit refresh only
-      now += 5_001;
+      now += 200; // the pause doubles from 100 ms: 200 ms after the second failure
       ids.id('198.51.100.1', 'curl', now);
       await ids.refresh();
       expect(calls).toBe(3);
+      for (let i = 0; i < 5; i++) {
+        await ids.refresh();
+        now += 5_001;
+      }
+      const settled = calls;
+      ids.id('198.51.100.1', 'curl', now - 4_000); // within the longest pause: no ask
+      await ids.refresh();
+      expect(calls).toBe(settled + 1);
+      now += 5_001;
+      ids.id('198.51.100.1', 'curl', now);
+      await ids.refresh();
+      expect(calls).toBe(settled + 2);
     } finally {
       ids.close();
     }

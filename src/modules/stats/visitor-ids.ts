@@ -17,6 +17,8 @@ export class VisitorIds {
   private loading: Promise<void> | undefined;
   /** after a failed look-up, requests do not ask again before this (a store that is down is not flooded, nor the log) */
   private retryAt = 0;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly counters: Pick<Counters, 'daySalt'>,
@@ -52,6 +54,7 @@ export class VisitorIds {
 
   close(): void {
     clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
   }
 
   private async load(): Promise<void> {
@@ -62,9 +65,15 @@ export class VisitorIds {
       for (const day of [today, today + BUCKET_MS.day]) salts.set(day, await this.counters.daySalt(utcDay(day), now));
       // yesterday's salt is dropped here too: nothing in this process keeps it past its day
       this.salts = salts;
+      this.failures = 0;
     } catch (error) {
-      this.retryAt = now + RETRY_MS;
-      this.log.warn({ err: error }, 'stats: the visitor salt could not be read; requests are counted without visitors until it can');
+      // A store still connecting at start fails the first look-up: try again soon, then less often.
+      const delay = Math.min(RETRY_MS, 100 * 2 ** this.failures++);
+      this.retryAt = now + delay;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => void this.refresh(), delay);
+      this.retryTimer.unref();
+      if (this.failures === 1 || delay === RETRY_MS) this.log.warn({ err: error }, 'stats: the visitor salt could not be read; requests are counted without visitors until it can');
     }
   }
 }

@@ -12,6 +12,13 @@ describe('configuration', () => {
     expect(config.feedbackIdempotencyKeyRetentionMs).toBe(24 * 3_600_000);
   });
 
+  it('keeps day buckets forever unless WORKYARD_STATS_RETENTION_DAYS says, and reads route patterns', () => {
+    expect(loadConfig({}).stats).toEqual({ retentionDays: undefined, patterns: [] });
+    expect(loadConfig({ WORKYARD_STATS_RETENTION_DAYS: '400', WORKYARD_STATS_PATTERNS: '/users/:name/, /files/:file' }).stats).toEqual({ retentionDays: 400, patterns: ['/users/:name/', '/files/:file'] });
+    expect(() => loadConfig({ WORKYARD_STATS_RETENTION_DAYS: '0' })).toThrow(/WORKYARD_STATS_RETENTION_DAYS/);
+    expect(() => loadConfig({ WORKYARD_STATS_PATTERNS: 'users/:name' })).toThrow(/WORKYARD_STATS_PATTERNS/);
+  });
+
   it('chooses the scaled shape from URLs alone', () => {
     const config = loadConfig({ WORKYARD_DATABASE_URL: 'postgres://u@h/db', WORKYARD_REDIS_URL: 'rediss://h:6380' });
     expect(shapeOf(config)).toBe('scaled');

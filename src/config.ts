@@ -79,6 +79,11 @@ export interface Config {
    * limit. `groups` overrides `max` for the groups it names.
    */
   rateLimit: { max: number; windowMs: number; groups: Record<string, number> };
+  /**
+   * retentionDays: day buckets are deleted this many days after they end (absent: kept forever).
+   * patterns: route patterns of ?group=route, beyond the built-in folding of ids ("/u/:name/").
+   */
+  stats: { retentionDays?: number; patterns: string[] };
   /** OpenTelemetry traces; null (off, nothing of the SDK loaded) unless the OTEL_* variables ask for them */
   tracing: TracingSettings | null;
 }
@@ -118,6 +123,17 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `a whole number from ${min} to ${max}`, raw);
   }
   return value;
+}
+
+/** Comma-separated path patterns, each from the root; a `:name` segment stands for any one segment. */
+function statsPatterns(env: Env): string[] {
+  const raw = read(env, 'WORKYARD_STATS_PATTERNS');
+  if (raw === undefined) return [];
+  const patterns = raw.split(',').map((p) => p.trim());
+  for (const pattern of patterns) {
+    if (!/^\/[^\s?#]*$/.test(pattern)) throw new ConfigError('WORKYARD_STATS_PATTERNS', 'comma-separated paths starting with /, such as /users/:name/', raw);
+  }
+  return patterns;
 }
 
 function accessMode(env: Env, name: string, modes: ('open' | 'key' | 'token')[]): 'open' | 'key' | 'token' {
@@ -242,6 +258,10 @@ export function loadConfig(env: Env = process.env): Config {
       postsPerMinute: integer(env, 'WORKYARD_FORM_RATE_LIMIT', 10, 0, 1_000_000),
     },
     dependencyTimeoutMs: integer(env, 'WORKYARD_DEPENDENCY_TIMEOUT_MS', 800, 50, 60_000),
+    stats: {
+      retentionDays: read(env, 'WORKYARD_STATS_RETENTION_DAYS') === undefined ? undefined : integer(env, 'WORKYARD_STATS_RETENTION_DAYS', 0, 1, 100_000),
+      patterns: statsPatterns(env),
+    },
     apiKey: read(env, 'WORKYARD_API_KEY'),
     logLevel,
     blobs: {

@@ -11,6 +11,7 @@ import type { MigrationSet } from './db/migrations.js';
 import type { JobQueue } from './queue/contract.js';
 import { openJobQueue } from './queue/open.js';
 import { queueMigrations } from './queue/migrations.js';
+import { BUCKET_MS, DEFAULT_RETENTION } from './counters/buckets.js';
 import type { Counters } from './counters/contract.js';
 import { countersMigrations } from './counters/migrations.js';
 import { EmbeddedCounters } from './counters/embedded.js';
@@ -77,6 +78,7 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
   if (queue.driver === 'bullmq') dependencies.push({ name: 'redis', ping: () => queue.ping() });
 
   // Counters: one Redis sorted set shared by every API process, else the SQL database.
+  const retention = { ...DEFAULT_RETENTION, dayMs: config.stats.retentionDays === undefined ? undefined : config.stats.retentionDays * BUCKET_MS.day };
   let counters: Counters;
   let closeCountersClient = async () => {};
   // Redis drivers (and ioredis) are loaded only when Redis is configured: memory the embedded shape never uses.
@@ -87,11 +89,11 @@ export async function createInfra(config: Config, log: FastifyBaseLogger, option
     const { createRedisClient, closeRedisClient } = redis;
     const client = createRedisClient(config, { name: 'workyard-counters' });
     closeCountersClient = () => closeRedisClient(client);
-    counters = new RedisCounters(client, { prefix: config.redisPrefix, timeoutMs: config.dependencyTimeoutMs, log });
+    counters = new RedisCounters(client, { prefix: config.redisPrefix, timeoutMs: config.dependencyTimeoutMs, log, retention });
     drivers.counters = 'redis';
     if (!dependencies.some((d) => d.name === 'redis')) dependencies.push({ name: 'redis', ping: () => counters.ping() });
   } else {
-    counters = new EmbeddedCounters(database, { log });
+    counters = new EmbeddedCounters(database, { log, retention });
     drivers.counters = 'embedded';
   }
 

@@ -2,6 +2,7 @@
 // pass one conformance suite (counters.conformance.ts): embedded (SQL) and Redis (a sorted set
 // shared by every API process). Increments are buffered; reads see this process's buffered
 // increments, other processes' within their flush interval.
+import type { BucketUnit } from './buckets.js';
 
 export interface CounterEntry {
   key: string;
@@ -17,11 +18,55 @@ export interface CounterPage {
   entries: CounterEntry[];
 }
 
+/** [from, to) in epoch milliseconds, widened to whole minutes (the finest bucket). */
+export interface TimeRange {
+  from: number;
+  to: number;
+}
+
+export interface SeriesPoint {
+  /** the bucket's start, epoch ms */
+  start: number;
+  count: number;
+  unique_visitors: number;
+}
+
+export interface BucketRow {
+  start: number;
+  key: string;
+  count: number;
+}
+
+/** The key under which every visitor of every key is kept too (no counted path is empty). */
+export const ALL_KEYS = '';
+
 export interface Counters {
   readonly driver: 'embedded' | 'redis';
-  /** Adds one to the key. Synchronous and cheap: it runs on every request; the write happens later. */
-  increment(key: string): void;
-  top(options: { limit: number; offset: number }): Promise<CounterPage>;
+  /**
+   * Adds one to the key, to its all-time count and to its minute, hour and day buckets of `at`;
+   * a non-empty `visitor` id joins the key's unique visitors; a `bot`'s request is also counted in
+   * bot-only buckets (for views without bots). Synchronous and cheap: it runs on
+   * every request; the writes happen later, in batches.
+   */
+  increment(key: string, visitor?: string, at?: number, bot?: boolean): void;
+  /** All-time counts, or with `range` the sums of the buckets that cover it (`bots`: of bots' requests only). */
+  top(options: { limit: number; offset: number; range?: TimeRange; bots?: boolean }): Promise<CounterPage>;
+  /** One point per bucket of `unit` in the range, zero-filled; of one key, or of every key when none. */
+  series(options: { key?: string; unit: BucketUnit; range: TimeRange }): Promise<SeriesPoint[]>;
+  /** Estimated unique visitors of each key (ALL_KEYS: of every key), all-time or over `range`. */
+  visitors(keys: string[], range?: TimeRange): Promise<Map<string, number>>;
+  /**
+   * One page of the bucket rows of `unit` in the range, oldest bucket first (the rows of one
+   * bucket in no promised order): pass the returned cursor back for the next page; null: done.
+   */
+  exportPage(options: { unit: BucketUnit; range: TimeRange; cursor?: string; limit: number }): Promise<{ rows: BucketRow[]; cursor: string | null }>;
+  /** Deletes buckets older than their retention (the scheduled stats.prune job); returns how many. */
+  prune(now?: number): Promise<number>;
+  /**
+   * The secret salt of one UTC day ("2026-12-05"), the same for every process on the store: made
+   * on first ask; salts of days before `now`'s are deleted, so ids of two days cannot be linked.
+   */
+  daySalt(day: string, now?: number): Promise<string>;
   /** Removes every count, this process's buffered increments included. */
   reset(): Promise<void>;
   /** Writes this process's buffered increments now. */

@@ -1,6 +1,7 @@
 // The behaviour every counters driver must have. Each driver's test file runs this suite against
 // a real store; `open` gives another instance on the same store (another process, or a restart).
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { bucketsConformance, bucketsExportConformance } from './buckets.conformance.js';
 import { KEY_PREFIX_LENGTH, MAX_KEY_LENGTH, type Counters } from './contract.js';
 
 export interface CountersHarness {
@@ -194,4 +195,7 @@ export function countersConformance(makeHarness: () => Promise<CountersHarness>)
   it('answers ping when the store is up', async () => {
     await expect(counters.ping()).resolves.toBeUndefined();
   });
+
+  bucketsConformance(fresh, () => harness.open());
+  bucketsExportConformance(fresh);
 }

@@ -4,17 +4,27 @@
 // are; the table's (count desc, key) index keeps a page of the top keys one index walk away; a
 // totals row, updated in the same transaction, spares a count(*) over millions of rows. Because
 // the database holds the counts, API processes sharing one PostgreSQL share them too.
+//
+// Time buckets and visitors go through a second buffer (bucket-batch.ts), written by BucketStore.
 import { type Database, withTables } from '../db/database.js';
-import type { CounterPage, Counters } from './contract.js';
+import { bucketEntryKey, splitBatch, withoutExpired } from './bucket-batch.js';
+import { type BucketTables, BucketStore } from './bucket-store.js';
+import { type BucketRetention, type BucketUnit, DEFAULT_RETENTION, bucketStart, seriesStarts, utcDay } from './buckets.js';
+import { ALL_KEYS, type BucketRow, type CounterPage, type Counters, type SeriesPoint, type TimeRange } from './contract.js';
 import { type CountersTables, CounterStore } from './counter-store.js';
 import { type CountersBufferOptions, WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 
-export type EmbeddedCountersOptions = CountersBufferOptions;
+export interface EmbeddedCountersOptions extends CountersBufferOptions {
+  retention?: BucketRetention;
+}
 
 export class EmbeddedCounters implements Counters {
   readonly driver = 'embedded' as const;
   private readonly store: CounterStore;
   private readonly buffer: WriteBehindBuffer;
+  private readonly buckets: BucketStore;
+  private readonly bucketBuffer: WriteBehindBuffer;
+  private readonly retention: BucketRetention;
 
   constructor(
     private readonly database: Database,
@@ -30,37 +40,98 @@ export class EmbeddedCounters implements Counters {
       // timeouts fail it when the database is down.
       write: (batch) => writeInChunks(batch, options.chunkKeys ?? 500, (chunk) => this.store.add(chunk)),
     });
+    this.retention = options.retention ?? DEFAULT_RETENTION;
+    this.buckets = new BucketStore(withTables<BucketTables>(database).db);
+    this.bucketBuffer = new WriteBehindBuffer({ flushDelayMs: options.flushDelayMs ?? 25, log: options.log, boundKeys: false, write: (batch) => this.writeBuckets(batch) });
   }
 
-  increment(key: string): void {
+  increment(key: string, visitor = '', at = Date.now(), bot = false): void {
     this.buffer.add(key);
+    this.bucketBuffer.add(bucketEntryKey(key, visitor, at, bot));
   }
 
-  async top(options: { limit: number; offset: number }): Promise<CounterPage> {
+  async top(options: { limit: number; offset: number; range?: TimeRange; bots?: boolean }): Promise<CounterPage> {
     // This process's own increments are part of the answer; a slow database answers 503, while
     // the write it waited for goes on.
     return this.database.run(async () => {
+      const { range } = options;
+      if (range) {
+        await this.bucketBuffer.flush();
+        return this.buckets.top(options.limit, options.offset, range, options.bots);
+      }
       await this.buffer.flush();
       return this.store.top(options.limit, options.offset);
     });
   }
 
-  reset(): Promise<void> {
-    return this.buffer.exclusive(async () => {
-      this.buffer.clear();
-      await this.database.run(() => this.store.clear());
+  async series(options: { key?: string; unit: BucketUnit; range: TimeRange }): Promise<SeriesPoint[]> {
+    const { unit } = options;
+    // a series starts with the bucket the range's start falls in
+    const range = { from: bucketStart(options.range.from, unit), to: options.range.to };
+    return this.database.run(async () => {
+      await this.bucketBuffer.flush();
+      const [counts, visitors] = await Promise.all([this.buckets.counts(unit, range, options.key), this.buckets.visitorsPerBucket(unit, range, options.key ?? ALL_KEYS)]);
+      return seriesStarts(unit, range.from, range.to).map((start) => ({ start, count: counts.get(start) ?? 0, unique_visitors: visitors.get(start) ?? 0 }));
     });
   }
 
-  flush(): Promise<void> {
-    return this.buffer.flush();
+  exportPage(options: { unit: BucketUnit; range: TimeRange; cursor?: string; limit: number }): Promise<{ rows: BucketRow[]; cursor: string | null }> {
+    return this.database.run(async () => {
+      await this.bucketBuffer.flush();
+      return this.buckets.exportPage(options.unit, options.range, options.cursor, options.limit);
+    });
+  }
+
+  async visitors(keys: string[], range?: TimeRange): Promise<Map<string, number>> {
+    return this.database.run(async () => {
+      await this.bucketBuffer.flush();
+      return this.buckets.visitors(keys, range);
+    });
+  }
+
+  prune(now = Date.now()): Promise<number> {
+    return this.database.run(() => this.buckets.prune(now, this.retention));
+  }
+
+  daySalt(day: string, now = Date.now()): Promise<string> {
+    return this.database.run(() => this.buckets.daySalt(day, utcDay(now)));
+  }
+
+  reset(): Promise<void> {
+    return this.buffer.exclusive(() =>
+      this.bucketBuffer.exclusive(async () => {
+        this.buffer.clear();
+        this.bucketBuffer.clear();
+        await this.database.run(async () => {
+          await this.store.clear();
+          await this.buckets.clear();
+        });
+      }),
+    );
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([this.buffer.flush(), this.bucketBuffer.flush()]);
+  }
+
+  /**
+   * Counts first, in one transaction; once they are in, the batch's counts are zeroed, so that a
+   * failure while adding visitors retries only the visitors (merging registers twice is harmless,
+   * counting twice is not).
+   */
+  private async writeBuckets(batch: Map<string, number>): Promise<void> {
+    const split = withoutExpired(splitBatch(batch), this.retention, Date.now());
+    await this.buckets.addCounts(split);
+    for (const entry of batch.keys()) batch.set(entry, 0);
+    await this.buckets.addVisitors(split.visitors);
+    batch.clear();
   }
 
   ping(): Promise<void> {
     return this.database.ping();
   }
 
-  close(): Promise<void> {
-    return this.buffer.close();
+  async close(): Promise<void> {
+    await Promise.all([this.buffer.close(), this.bucketBuffer.close()]);
   }
 }

@@ -25,4 +25,46 @@ export const countersMigrations: MigrationSet = {
     },
   }),
   '20261204-10-counters-table-names': renameTables({ wy_counter_counts: 'counters_counts', wy_counter_totals: 'counters_totals' }),
+  '20261205-10-counters-buckets': (dialect) => ({
+    async up(db) {
+      const keyType = dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
+      // unit: m, h or d; start: the bucket's start in epoch ms. The key leads no index: ranges
+      // are read by (unit, start), then summed per key.
+      await db.schema
+        .createTable('counters_buckets')
+        .addColumn('unit', 'text', (c) => c.notNull())
+        .addColumn('start', 'bigint', (c) => c.notNull())
+        .addColumn('key', keyType, (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('counters_buckets_pk', ['unit', 'start', 'key'])
+        .$call((table) => (dialect === 'sqlite' ? table.modifyEnd(sql`without rowid`) : table))
+        .execute();
+      // per bucket, the sum over every key: the series of all paths without a scan of the buckets
+      await db.schema
+        .createTable('counters_bucket_totals')
+        .addColumn('unit', 'text', (c) => c.notNull())
+        .addColumn('start', 'bigint', (c) => c.notNull())
+        .addColumn('total', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('counters_bucket_totals_pk', ['unit', 'start'])
+        .execute();
+      // HyperLogLog registers (hyperloglog.ts): unit a, start 0 is the all-time set.
+      await db.schema
+        .createTable('counters_visitors')
+        .addColumn('key', keyType, (c) => c.notNull())
+        .addColumn('unit', 'text', (c) => c.notNull())
+        .addColumn('start', 'bigint', (c) => c.notNull())
+        .addColumn('reg', 'integer', (c) => c.notNull())
+        .addColumn('rho', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('counters_visitors_pk', ['key', 'unit', 'start', 'reg'])
+        .$call((table) => (dialect === 'sqlite' ? table.modifyEnd(sql`without rowid`) : table))
+        .execute();
+      // pruning deletes by age, whatever the key
+      await sql`create index counters_visitors_age on counters_visitors (unit, start)`.execute(db);
+      await db.schema
+        .createTable('counters_salts')
+        .addColumn('day', 'text', (c) => c.primaryKey())
+        .addColumn('salt', 'text', (c) => c.notNull())
+        .execute();
+    },
+  }),
 };

@@ -5,10 +5,14 @@
 // as one MULTI (one round trip, and the total never disagrees with the set).
 import type { Redis } from 'ioredis';
 import { callDependency } from '../dependency-errors.js';
-import type { CounterPage, Counters } from './contract.js';
+import { bucketEntryKey, splitBatch, withoutExpired } from './bucket-batch.js';
+import { type BucketRetention, type BucketUnit, DEFAULT_RETENTION, bucketStart, seriesStarts } from './buckets.js';
+import { ALL_KEYS, type BucketRow, type CounterPage, type Counters, type SeriesPoint, type TimeRange } from './contract.js';
+import { RedisBuckets, throwFirstError } from './redis-buckets.js';
 import { type CountersBufferOptions, WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 
 export interface RedisCountersOptions extends CountersBufferOptions {
+  retention?: BucketRetention;
   /** every key starts with it (WORKYARD_REDIS_PREFIX) */
   prefix: string;
   /** reads answer 503 after this long */
@@ -21,6 +25,8 @@ export class RedisCounters implements Counters {
   private readonly countsKey: string;
   private readonly totalKey: string;
   private readonly buffer: WriteBehindBuffer;
+  private readonly buckets: RedisBuckets;
+  private readonly bucketBuffer: WriteBehindBuffer;
 
   constructor(
     private readonly redis: Redis,
@@ -46,14 +52,67 @@ export class RedisCounters implements Counters {
           throwFirstError(await multi.exec());
         }),
     });
+    const retention = options.retention ?? DEFAULT_RETENTION;
+    this.buckets = new RedisBuckets(redis, `${options.prefix}:{counters}`, retention);
+    // Buckets go in MULTIs of their own: counts, totals and PFADDs of a chunk apply together or not at all.
+    this.bucketBuffer = new WriteBehindBuffer({
+      flushDelayMs: options.flushDelayMs ?? 5,
+      log: options.log,
+      boundKeys: false,
+      write: (batch) =>
+        writeInChunks(batch, options.chunkKeys ?? 5_000, async (chunk) => {
+          const multi = this.redis.multi();
+          this.buckets.write(multi, withoutExpired(splitBatch(chunk), retention, Date.now()));
+          throwFirstError(await multi.exec());
+        }),
+    });
   }
 
-  increment(key: string): void {
+  increment(key: string, visitor = '', at = Date.now(), bot = false): void {
     this.buffer.add(key);
+    this.bucketBuffer.add(bucketEntryKey(key, visitor, at, bot));
   }
 
-  async top(options: { limit: number; offset: number }): Promise<CounterPage> {
+  async series(options: { key?: string; unit: BucketUnit; range: TimeRange }): Promise<SeriesPoint[]> {
+    const { unit } = options;
+    // a series starts with the bucket the range's start falls in
+    const range = { from: bucketStart(options.range.from, unit), to: options.range.to };
     return callDependency('redis', this.options.timeoutMs, async () => {
+      await this.bucketBuffer.flush();
+      const [counts, visitors] = await Promise.all([this.buckets.counts(unit, range, options.key), this.buckets.visitorsPerBucket(unit, range, options.key ?? ALL_KEYS)]);
+      return seriesStarts(unit, range.from, range.to).map((start) => ({ start, count: counts.get(start) ?? 0, unique_visitors: visitors.get(start) ?? 0 }));
+    });
+  }
+
+  exportPage(options: { unit: BucketUnit; range: TimeRange; cursor?: string; limit: number }): Promise<{ rows: BucketRow[]; cursor: string | null }> {
+    return callDependency('redis', this.options.timeoutMs, async () => {
+      await this.bucketBuffer.flush();
+      return this.buckets.exportPage(options.unit, options.range, options.cursor, options.limit);
+    });
+  }
+
+  visitors(keys: string[], range?: TimeRange): Promise<Map<string, number>> {
+    return callDependency('redis', this.options.timeoutMs, async () => {
+      await this.bucketBuffer.flush();
+      return this.buckets.visitors(keys, range);
+    });
+  }
+
+  /** Nothing to do: every bucket key expires by itself when its retention ends (redis-buckets.ts). */
+  async prune(): Promise<number> {
+    return 0;
+  }
+
+  daySalt(day: string, now = Date.now()): Promise<string> {
+    return callDependency('redis', this.options.timeoutMs, () => this.buckets.daySalt(day, now));
+  }
+
+  async top(options: { limit: number; offset: number; range?: TimeRange; bots?: boolean }): Promise<CounterPage> {
+    return callDependency('redis', this.options.timeoutMs, async () => {
+      if (options.range) {
+        await this.bucketBuffer.flush();
+        return this.buckets.top(options.limit, options.offset, options.range, options.bots);
+      }
       await this.buffer.flush();
       const results = await this.redis
         .pipeline()
@@ -69,29 +128,28 @@ export class RedisCounters implements Counters {
   }
 
   reset(): Promise<void> {
-    return this.buffer.exclusive(async () => {
-      this.buffer.clear();
-      // UNLINK frees a set of millions of members in the background instead of blocking Redis.
-      await callDependency('redis', this.options.timeoutMs, async () => void throwFirstError(await this.redis.multi().unlink(this.countsKey, this.totalKey).exec()));
-    });
+    return this.buffer.exclusive(() =>
+      this.bucketBuffer.exclusive(async () => {
+        this.buffer.clear();
+        this.bucketBuffer.clear();
+        // UNLINK frees a set of millions of members in the background instead of blocking Redis.
+        await callDependency('redis', this.options.timeoutMs, async () => {
+          throwFirstError(await this.redis.multi().unlink(this.countsKey, this.totalKey).exec());
+          await this.buckets.clear();
+        });
+      }),
+    );
   }
 
-  flush(): Promise<void> {
-    return this.buffer.flush();
+  async flush(): Promise<void> {
+    await Promise.all([this.buffer.flush(), this.bucketBuffer.flush()]);
   }
 
   ping(): Promise<void> {
     return callDependency('redis', this.options.timeoutMs, async () => void (await this.redis.ping()));
   }
 
-  close(): Promise<void> {
-    return this.buffer.close();
+  async close(): Promise<void> {
+    await Promise.all([this.buffer.close(), this.bucketBuffer.close()]);
   }
-}
-
-/** MULTI and pipelines report errors per command instead of rejecting. */
-function throwFirstError(results: [Error | null, unknown][] | null): unknown[] {
-  if (!results) throw new Error('redis discarded the transaction');
-  for (const [error] of results) if (error) throw error;
-  return results.map(([, value]) => value);
 }

@@ -19,6 +19,8 @@ export interface WriteBehindOptions {
    */
   maxPendingKeys?: number;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** false: keys come already bounded (composite bucket keys bound their path part themselves) */
+  boundKeys?: boolean;
 }
 
 /** What a counters driver lets its caller tune of its buffer; each driver has its own defaults. */
@@ -65,7 +67,7 @@ export class WriteBehindBuffer {
   }
 
   add(rawKey: string): void {
-    const key = boundedKey(rawKey);
+    const key = this.options.boundKeys === false ? rawKey : boundedKey(rawKey);
     const count = this.pending.get(key);
     if (count !== undefined) this.pending.set(key, count + 1);
     else if (this.pending.size < this.maxPendingKeys) this.pending.set(key, 1);

@@ -55,6 +55,7 @@ export const SummarySchema = Type.Object({
     total: Type.Integer(),
     unique: Type.Integer(),
     paths: Type.Array(Type.Object({ path: Type.String(), count: Type.Integer() })),
+    hourly: Type.Array(Type.Object({ t: Type.String({ format: 'date-time' }), count: Type.Integer() }), { description: 'requests of every path per hour, last 24 hours' }),
   })),
   blobs: panel(Type.Object({
     available: Type.Literal(true),
@@ -99,7 +100,7 @@ export function summaryView(summary: DashboardSummary) {
     failed: view(summary.failed, (tasks) => ({
       tasks: tasks.map((t) => ({ id: t.id, name: t.name, error: t.error, attempts: t.attempts, max_attempts: t.maxAttempts, finished_at: iso(t.finishedAt) })),
     })),
-    stats: view(summary.stats, (stats) => stats),
+    stats: view(summary.stats, (stats) => ({ ...stats, hourly: stats.hourly.map((p) => ({ t: new Date(p.start).toISOString(), count: p.count })) })),
     blobs: view(summary.blobs, (totals) => totals),
   };
 }

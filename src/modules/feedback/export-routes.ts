@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { ErrorReply, validationError } from '../../errors.js';
+import { csvCell } from '../../http/csv.js';
 import type { FeedbackService } from './service.js';
 import type { ExportFilter, StoredFeedback } from './store.js';
 
@@ -21,13 +22,8 @@ const ExportQuery = Type.Object({
 });
 type ExportQueryValue = { since?: string; until?: string; spam: ExportFilter['spam']; bom: boolean };
 
-/** One CSV cell: formula-safe, then quoted when it holds a quote, a comma, a line break or edge spaces. */
-export function csvCell(value: string | number | null): string {
-  if (value === null) return '';
-  let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
+// the stats export writes CSV too: one cell rule for both (src/http/csv.ts)
+export { csvCell };
 
 function csvLine(row: StoredFeedback): string {
   const record: Record<(typeof COLUMNS)[number], string | number | null> = { ...row, created_at: new Date(row.created_at).toISOString(), spam: row.spam ? 'true' : 'false' };

@@ -22,6 +22,17 @@ const HOUR = 3_600_000;
 let keyCount = 0;
 const newKey = () => `key-${process.pid}-${Date.now()}-${++keyCount}`;
 
+/**
+ * The rows once no save is queued or running: an earlier test's queued save landing midway would
+ * count as this test's (a CI run under load saw 8 rows where 7 were due).
+ */
+async function settledRows(wy: FeedbackWorkyard): Promise<number> {
+  await expect
+    .poll(async () => Object.values(await wy.workyard.ctx.queue.counts()).reduce((n, c) => n + (c.queued ?? 0) + (c.active ?? 0) + (c.delayed ?? 0), 0), { timeout: 20_000 })
+    .toBe(0);
+  return wy.countRows();
+}
+
 for (const driver of setups) {
   const { dialect, queue, available } = driver;
   describe.skipIf(!available)(`Idempotency-Key on feedback posts, ${queue} queue, records in ${dialect}`, () => {
@@ -56,7 +67,7 @@ for (const driver of setups) {
       ['a tab (not printable)', 'a\tb'],
       ['a quoted string with a bad escape', '"a\\nb"'],
     ])('refuses a key that is %s with 400 naming idempotency-key, saving nothing', async (_what, key) => {
-      const rows = await wy.countRows();
+      const rows = await settledRows(wy);
       const jobs = await savedJobs();
       for (const path of ['/feedback/sync', '/feedback/async']) expectError(await post(path, validFeedback, key), 400, 'validation_failed');
       expect(await wy.countRows()).toBe(rows);
@@ -76,7 +87,7 @@ for (const driver of setups) {
 
     it('sync: a retry after a lost answer gets the first answer again, and one row is saved', async () => {
       const key = newKey();
-      const rows = await wy.countRows();
+      const rows = await settledRows(wy);
       const first = await post('/feedback/sync', validFeedback, key);
       expect(first.statusCode).toBe(201);
       expect(first.headers['idempotent-replayed']).toBeUndefined();
@@ -147,7 +158,7 @@ for (const driver of setups) {
 
     it('a key reused with another submission, or on the other route, is 422 idempotency_key_reused', async () => {
       const key = newKey();
-      const rows = await wy.countRows();
+      const rows = await settledRows(wy);
       const jobs = await savedJobs();
       expect((await post('/feedback/sync', validFeedback, key)).statusCode).toBe(201);
       expectError(await post('/feedback/sync', { ...validFeedback, message: 'Something else.' }, key), 422, 'idempotency_key_reused');
@@ -164,7 +175,7 @@ for (const driver of setups) {
     it('the same submission as JSON and as a form is the same request: the first answer is replayed', async () => {
       const form = await openFormSession(wy.app);
       const key = newKey();
-      const rows = await wy.countRows();
+      const rows = await settledRows(wy);
       const formPost = () =>
         wy.app.inject({
           method: 'POST',
@@ -187,7 +198,7 @@ for (const driver of setups) {
     for (const path of ['/feedback/sync', '/feedback/async']) {
       it(`${path}: 20 concurrent posts with one key over two processes store one entry; the others get 409 or the replay`, async () => {
         const key = newKey();
-        const rows = await wy.countRows();
+        const rows = await settledRows(wy);
         const jobs = await savedJobs();
         const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => post(path, validFeedback, key, i % 2 ? other.workyard.app : wy.app)));
         const fresh = answers.filter((res) => res.statusCode < 300 && !res.headers['idempotent-replayed']);

@@ -1,9 +1,14 @@
-// The job behind POST /test/{n}/: a traffic run in a worker, its progress on the task.
+// The job behind POST /test/{n}/: a traffic run in a worker, its progress on the task. And the
+// pruning of old time buckets, on a schedule of the queue's own.
+import type { AppContext } from '../../app-context.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
 import { loopbackOrigin } from './loopback.js';
 import { type TrafficSummary, runTraffic, runTrafficInThread } from './traffic.js';
 
 export const TRAFFIC_JOB = 'stats.traffic';
+export const PRUNE_JOB = 'stats.prune';
+/** Hourly: minute buckets are kept 48 h, so an hour's delay in deleting them costs 2 % more rows at most. */
+export const PRUNE_SCHEDULE = { id: PRUNE_JOB, cron: '7 * * * *' };
 /** runs of at least this many requests make them on a thread of their own, off the server's event loop */
 export const THREAD_FROM_REQUESTS = 2_000;
 
@@ -13,7 +18,18 @@ export interface TrafficJobData {
   baseUrl: string;
 }
 
-export function statsJobs(queue: JobQueue): void {
+export function statsJobs(queue: JobQueue, ctx: Pick<AppContext, 'counters' | 'log'>): void {
+  queue.process(PRUNE_JOB, async (job) => {
+    const deleted = await ctx.counters.prune();
+    await job.log(`pruned ${deleted} expired bucket rows`);
+    return { deleted };
+  }, { concurrency: 1 });
+  // Declared by every worker process on start (a schedule is replaced, not doubled): the API
+  // processes do no pruning, and a schedule in the queue's store fires once however many workers run.
+  queue.schedule(PRUNE_SCHEDULE.id, { cron: PRUNE_SCHEDULE.cron, job: { name: PRUNE_JOB, options: { attempts: 3 } } }).catch((error: unknown) => {
+    ctx.log.warn({ err: error }, 'stats: the bucket pruning schedule could not be saved; it is tried again on the next start');
+  });
+
   queue.process<TrafficJobData, TrafficSummary>(
     TRAFFIC_JOB,
     async (job) => {

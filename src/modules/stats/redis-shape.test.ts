@@ -47,6 +47,20 @@ describe.skipIf(!redis)('stats on Redis shared by two API processes', () => {
     expect(fromB.total_requests).toBe(5 + 7 + 1 + 2);
   });
 
+  it('shares buckets and one visitor salt: a visitor seen by both processes counts once', async () => {
+    expect((await fetch(`${a.baseUrl}/stats/`, { method: 'DELETE' })).status).toBe(204);
+    const as = (agent: string) => ({ headers: { 'user-agent': agent } });
+    for (const wy of [a, b]) {
+      await fetch(`${wy.baseUrl}/api/visited/`, as('same browser'));
+      await fetch(`${wy.baseUrl}/api/visited/`, as(`browser of ${wy.baseUrl}`));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const ranged = (await (await fetch(`${a.baseUrl}/stats/?from=-1h&limit=1`)).json()) as { paths: { path: string; count: number; unique_visitors: number }[] };
+    expect(ranged.paths).toEqual([{ path: '/api/visited/', count: 4, unique_visitors: 3 }]);
+    const series = (await (await fetch(`${b.baseUrl}/stats/timeseries?path=/api/visited/&from=-1h`)).json()) as { points: { count: number }[] };
+    expect(series.points.reduce((sum, p) => sum + p.count, 0)).toBe(4);
+  });
+
   it('runs /test/{n}/ through the shared queue and counts every request', async () => {
     await fetch(`${a.baseUrl}/stats/`, { method: 'DELETE' });
     const res = await fetch(`${b.baseUrl}/test/400/?wait=true`, { method: 'POST' });

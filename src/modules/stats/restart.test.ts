@@ -25,6 +25,14 @@ describe('stats across a restart (embedded)', () => {
       // 31 requests before the restart, and this read
       expect(stats.total_requests).toBe(32);
       expect(stats.unique_paths).toBe(5);
+      // the buckets were written with the counts: minute, hour and day views agree with them, none twice
+      for (const interval of ['minute', 'hour', 'day']) {
+        const series = (await (await fetch(`${second.baseUrl}/stats/timeseries?path=/api/kept/0/&from=-2d&interval=${interval}`)).json()) as { points: { count: number }[] };
+        expect(series.points.reduce((sum, p) => sum + p.count, 0), interval).toBe(10);
+      }
+      const ranged = await readStats(second, 'from=-1h&limit=100');
+      expect(countOf(ranged, '/api/last/')).toBe(1);
+      expect(ranged.total_requests).toBe(32 + 3 + 1);
     } finally {
       await second.close();
     }

@@ -1,4 +1,4 @@
-// The stats HTTP surface: simulated API endpoints, the counts, and test traffic runs.
+// The stats HTTP surface: simulated API endpoints, the reset, and test traffic runs (the reports: report-routes.ts).
 import type { AddressInfo } from 'node:net';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
@@ -7,21 +7,9 @@ import { TaskOptionFields, splitTaskOptions } from '../../http/task-options.js';
 import { countedPath } from './counted-path.js';
 import { TRAFFIC_JOB, type TrafficJobData } from './jobs.js';
 import { loopbackBaseUrl } from './loopback.js';
+import { reportRoutes } from './report-routes.js';
+import { exportRoute } from './export-route.js';
 import { MAX_TRAFFIC_REQUESTS, type TrafficSummary } from './traffic.js';
-
-const StatsQuery = Type.Object(
-  {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'paths per page' })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0, description: 'paths to skip' })),
-  },
-  { additionalProperties: false },
-);
-
-const StatsView = Type.Object({
-  total_requests: Type.Integer(),
-  unique_paths: Type.Integer(),
-  paths: Type.Array(Type.Object({ path: Type.String(), count: Type.Integer() })),
-});
 
 const TrafficParams = Type.Object({ n: Type.Integer({ minimum: 1, maximum: MAX_TRAFFIC_REQUESTS, description: 'how many GET requests to send' }) });
 // The run takes no body: when and how it runs are query parameters, beside `wait`.
@@ -67,22 +55,8 @@ export function statsRoutes(app: App, ctx: AppContext): void {
     handler: async () => {},
   });
 
-  app.get('/stats/', {
-    schema: {
-      tags: ['stats'],
-      summary: 'Requests counted per URL path (query strings ignored), most requested first, ties by path',
-      querystring: StatsQuery,
-      response: { 200: StatsView, 400: ErrorReply, 503: ErrorReply },
-    },
-  }, async (request) => {
-    const { limit = 100, offset = 0 } = request.query;
-    const page = await ctx.counters.top({ limit, offset });
-    return {
-      total_requests: page.total,
-      unique_paths: page.unique,
-      paths: page.entries.map((entry) => ({ path: entry.key, count: entry.count })),
-    };
-  });
+  reportRoutes(app, ctx);
+  exportRoute(app, ctx);
 
   app.delete('/stats/', {
     preHandler: ctx.requireAdmin,

@@ -6,6 +6,7 @@ import type { BlobTotals } from '../panels/blobs-panel.js';
 import type { Panel } from '../panels/panel.js';
 import type { QueueRow } from '../panels/queue-panel.js';
 import type { TopPaths } from '../panels/stats-panel.js';
+import { renderTimeChart } from './time-chart.js';
 import type { DashboardSummary } from '../summary.js';
 import { ACTIONS_PATH } from '../actions.js';
 import { renderBarChart } from './bar-chart.js';
@@ -131,7 +132,8 @@ export function renderFailed(tasks: JobRecord[], now: number): SafeHtml {
 
 export function renderStats(stats: TopPaths): SafeHtml {
   if (!stats.paths.length) return html`<p class="empty">No requests counted yet.</p>`;
-  return html`<p class="muted">${formatCount(stats.total)} requests to ${formatCount(stats.unique)} distinct paths; the top ${stats.paths.length}:</p>\
+  return html`<p class="muted">Requests per hour, last 24 hours (UTC):</p>${renderTimeChart(stats.hourly)}\
+<p class="muted">${formatCount(stats.total)} requests to ${formatCount(stats.unique)} distinct paths; the top ${stats.paths.length}:</p>\
 ${renderBarChart(stats.paths)}`;
 }
 

@@ -1,0 +1,68 @@
+// Benchmark part for issue #20: ranked paths over a range with many paths × 30 day buckets, on
+// Redis and on SQLite, and the storage a path-day takes. The buckets are filled straight into the
+// stores (as the drivers write them) so the fill does not take the run's time.
+import type { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import { BUCKET_MS, bucketStart } from '../src/infra/counters/buckets.js';
+import { tablesOf } from '../test/support/tables.js';
+import type { TestWorkyard } from '../test/support/workyard.js';
+
+export const RANGE_DAYS = 30;
+
+const dayStarts = () => {
+  const today = bucketStart(Date.now(), 'day');
+  return Array.from({ length: RANGE_DAYS }, (_, i) => today - i * BUCKET_MS.day);
+};
+/** Every path is seen every day (the issue's paths × days), counts skewed like real traffic. */
+const countOn = (i: number, day: number) => 1 + Math.floor(1_000 * (((i * 7919 + day * 104_729) % 1_000_003) / 1_000_003) ** 6);
+
+export async function fillRedisDays(client: Redis, prefix: string, paths: number): Promise<{ members: number; bytes: number }> {
+  let members = 0;
+  let bytes = 0;
+  for (const [d, start] of dayStarts().entries()) {
+    const key = `${prefix}:{counters}:b:d:${start}`;
+    let total = 0;
+    for (let from = 0; from < paths; from += 10_000) {
+      const args: (string | number)[] = [];
+      for (let i = from; i < Math.min(paths, from + 10_000); i++) {
+        const count = countOn(i, d);
+        if (count) args.push(-count, `/api/bench/${i}/`);
+        total += count;
+      }
+      if (args.length) await client.zadd(key, ...args);
+      members += args.length / 2;
+    }
+    await client.set(`${prefix}:{counters}:t:d:${start}`, total);
+    bytes += Number(await client.memory('USAGE', key));
+  }
+  return { members, bytes };
+}
+
+export async function fillSqliteDays(wy: TestWorkyard, paths: number): Promise<{ rows: number; bytes: number }> {
+  const db = tablesOf(wy.workyard.ctx.database);
+  const pages = async () => {
+    const count = await sql<{ page_count: number }>`pragma page_count`.execute(db);
+    const size = await sql<{ page_size: number }>`pragma page_size`.execute(db);
+    return count.rows[0].page_count * size.rows[0].page_size;
+  };
+  const before = await pages();
+  let rows = 0;
+  for (const [d, start] of dayStarts().entries()) {
+    let total = 0;
+    await db.transaction().execute(async (trx) => {
+      for (let from = 0; from < paths; from += 500) {
+        const values = [];
+        for (let i = from; i < Math.min(paths, from + 500); i++) {
+          const count = countOn(i, d);
+          if (count) values.push({ unit: 'd', start, key: `/api/bench/${i}/`, count });
+          total += count;
+        }
+        if (values.length) await trx.insertInto('counters_buckets').values(values).execute();
+        rows += values.length;
+      }
+    });
+    // today's row may be there already: the app counted its own requests
+    await db.insertInto('counters_bucket_totals').values({ unit: 'd', start, total }).onConflict((c) => c.columns(['unit', 'start']).doUpdateSet({ total: sql`counters_bucket_totals.total + excluded.total` })).execute();
+  }
+  return { rows, bytes: (await pages()) - before };
+}

@@ -1,0 +1,204 @@
+// Time buckets, unique visitors and day salts: the part of the counters contract every driver
+// must keep alike (run by countersConformance, so each driver's test file runs it).
+import { createHash } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { BUCKET_MS, utcDay } from './buckets.js';
+import { ALL_KEYS, type Counters } from './contract.js';
+
+const t = (iso: string) => Date.parse(iso);
+const HOUR = BUCKET_MS.hour;
+const DAY = BUCKET_MS.day;
+const visitor = (i: number) => createHash('sha256').update(`visitor ${i}`).digest('hex');
+const sum = (points: { count: number }[]) => points.reduce((total, p) => total + p.count, 0);
+
+export function bucketsConformance(fresh: () => Promise<Counters>, open: () => Promise<Counters>): void {
+  // Fixed dates are in the future: buckets past their retention are never kept (every driver).
+  it('ranks keys over a range that crosses hour and day boundaries, and leaves out what is outside it', async () => {
+    const c = await fresh();
+    c.increment('/a', '', t('2027-03-28T22:59:00Z'));
+    c.increment('/a', '', t('2027-03-29T00:00:30Z'));
+    c.increment('/b', '', t('2027-03-29T13:05:00Z'));
+    c.increment('/b', '', t('2027-03-30T01:10:59Z'));
+    c.increment('/b', '', t('2027-03-30T01:11:00Z')); // the range's end is exclusive
+    c.increment('/c', '', t('2027-03-28T22:58:59Z')); // before the range
+    const range = { from: t('2027-03-28T22:59:00Z'), to: t('2027-03-30T01:11:00Z') };
+    expect(await c.top({ limit: 10, offset: 0, range })).toEqual({
+      total: 4,
+      unique: 2,
+      entries: [
+        { key: '/a', count: 2 },
+        { key: '/b', count: 2 },
+      ],
+    });
+    expect((await c.top({ limit: 1, offset: 1, range })).entries).toEqual([{ key: '/b', count: 2 }]);
+    // the all-time count still counts everything
+    expect((await c.top({ limit: 10, offset: 0 })).total).toBe(6);
+  });
+
+  it('gives equal counts in the minute, hour and day views of one span, zero-filled', async () => {
+    const c = await fresh();
+    const day = t('2027-06-01T00:00:00Z');
+    for (let i = 0; i < 50; i++) c.increment('/x', '', day + ((i * 7919) % 1440) * 60_000 + 1_000);
+    c.increment('/y', '', day + 5 * HOUR);
+    const range = { from: day, to: day + DAY };
+    const minutes = await c.series({ key: '/x', unit: 'minute', range });
+    const hours = await c.series({ key: '/x', unit: 'hour', range });
+    const days = await c.series({ key: '/x', unit: 'day', range });
+    expect([minutes.length, hours.length, days.length]).toEqual([1440, 24, 1]);
+    expect([sum(minutes), sum(hours), sum(days)]).toEqual([50, 50, 50]);
+    expect(hours[0]).toEqual({ start: day, count: hours[0].count, unique_visitors: 0 });
+    expect(minutes.filter((p) => p.count === 0).length).toBe(1440 - 50);
+    const all = await c.series({ unit: 'hour', range });
+    expect(sum(all)).toBe(51);
+    expect(all[5].count).toBe(hours[5].count + 1);
+  });
+
+  it('has 23 hourly points on the spring DST day of Europe/Warsaw, and 25 on the autumn one', async () => {
+    const c = await fresh();
+    const spring = { from: t('2027-03-28T00:00:00+01:00'), to: t('2027-03-29T00:00:00+02:00') };
+    const autumn = { from: t('2027-10-31T00:00:00+02:00'), to: t('2027-11-01T00:00:00+01:00') };
+    c.increment('/dst', '', t('2027-03-28T01:59:00+01:00'));
+    c.increment('/dst', '', t('2027-03-28T03:00:00+02:00'));
+    c.increment('/dst', '', t('2027-10-31T02:30:00+02:00'));
+    c.increment('/dst', '', t('2027-10-31T02:30:00+01:00'));
+    const springHours = await c.series({ key: '/dst', unit: 'hour', range: spring });
+    const autumnHours = await c.series({ key: '/dst', unit: 'hour', range: autumn });
+    expect([springHours.length, autumnHours.length]).toEqual([23, 25]);
+    expect(springHours.filter((p) => p.count).map((p) => p.count)).toEqual([1, 1]);
+    expect(autumnHours.filter((p) => p.count).map((p) => p.count)).toEqual([1, 1]);
+    expect((await c.top({ limit: 1, offset: 0, range: spring })).total).toBe(2);
+    expect((await c.top({ limit: 1, offset: 0, range: autumn })).total).toBe(2);
+  });
+
+  it('counts unique visitors per key, over every key, all-time and over a range', async () => {
+    const c = await fresh();
+    const at = t('2027-05-10T10:00:00Z');
+    for (let i = 0; i < 30; i++) c.increment('/p', visitor(i % 10), at + i * 60_000);
+    for (let i = 0; i < 5; i++) c.increment('/q', visitor(i + 100), at + DAY);
+    c.increment('/q', visitor(3), at + DAY);
+    c.increment('/q', '', at + DAY); // no visitor: counted, not a visitor
+    const allTime = await c.visitors(['/p', '/q', ALL_KEYS, '/never']);
+    expect(Object.fromEntries(allTime)).toEqual({ '/p': 10, '/q': 6, [ALL_KEYS]: 15, '/never': 0 });
+    const firstDay = await c.visitors(['/p', '/q', ALL_KEYS], { from: at, to: at + HOUR });
+    expect(Object.fromEntries(firstDay)).toEqual({ '/p': 10, '/q': 0, [ALL_KEYS]: 10 });
+    const hours = await c.series({ key: '/p', unit: 'hour', range: { from: at, to: at + HOUR } });
+    expect(hours).toEqual([{ start: at, count: 30, unique_visitors: 10 }]);
+    const everyKey = await c.series({ unit: 'day', range: { from: at, to: at - 10 * HOUR + 2 * DAY } });
+    expect(everyKey.map((p) => p.unique_visitors)).toEqual([10, 6]);
+  });
+
+  it('estimates 100,000 unique visitors within 2 %', { timeout: 120_000 }, async () => {
+    const c = await fresh();
+    const at = t('2027-05-11T10:00:00Z');
+    for (let i = 0; i < 100_000; i++) {
+      c.increment('/hll', visitor(i), at);
+      if (i % 10_000 === 0) await c.flush();
+    }
+    const estimate = (await c.visitors(['/hll'])).get('/hll')!;
+    expect(Math.abs(estimate - 100_000) / 100_000).toBeLessThan(0.02);
+    const ranged = (await c.visitors(['/hll'], { from: at - DAY, to: at + DAY })).get('/hll')!;
+    expect(Math.abs(ranged - 100_000) / 100_000).toBeLessThan(0.02);
+  });
+
+  it('drops minute buckets past 48 hours and hour buckets past 90 days on prune, and keeps days', async () => {
+    const c = await fresh();
+    const now = Date.now();
+    const old = now - 3 * DAY;
+    const ancient = now - 100 * DAY;
+    c.increment('/old', visitor(1), old);
+    c.increment('/old', visitor(1), ancient);
+    await c.flush();
+    await c.prune(now);
+    const near = { from: old - HOUR, to: old + HOUR };
+    const far = { from: ancient - DAY, to: ancient + DAY };
+    expect(sum(await c.series({ key: '/old', unit: 'minute', range: near }))).toBe(0);
+    expect(sum(await c.series({ key: '/old', unit: 'hour', range: near }))).toBe(1);
+    expect(sum(await c.series({ key: '/old', unit: 'hour', range: far }))).toBe(0);
+    expect(sum(await c.series({ key: '/old', unit: 'day', range: far }))).toBe(1);
+    expect((await c.top({ limit: 10, offset: 0 })).entries).toEqual([{ key: '/old', count: 2 }]);
+  });
+
+  it('counts bots\' requests with everything, and again on their own', async () => {
+    const c = await fresh();
+    const at = t('2027-05-15T10:00:00Z');
+    c.increment('/crawled', '', at, true);
+    c.increment('/crawled', '', at, true);
+    c.increment('/crawled', '', at);
+    c.increment('/human', '', at);
+    const range = { from: at, to: at + HOUR };
+    expect(await c.top({ limit: 10, offset: 0, range })).toEqual({ total: 4, unique: 2, entries: [{ key: '/crawled', count: 3 }, { key: '/human', count: 1 }] });
+    expect(await c.top({ limit: 10, offset: 0, range, bots: true })).toEqual({ total: 2, unique: 1, entries: [{ key: '/crawled', count: 2 }] });
+    expect(sum(await c.series({ key: '/crawled', unit: 'minute', range }))).toBe(3);
+    expect((await c.top({ limit: 10, offset: 0 })).total).toBe(4);
+  });
+
+  it('resets buckets and visitors with the counts', async () => {
+    const c = await fresh();
+    const at = t('2027-05-12T10:00:00Z');
+    c.increment('/gone', visitor(1), at);
+    await c.flush();
+    await c.reset();
+    expect(await c.top({ limit: 10, offset: 0, range: { from: at, to: at + HOUR } })).toEqual({ total: 0, unique: 0, entries: [] });
+    expect((await c.visitors(['/gone'])).get('/gone')).toBe(0);
+  });
+
+  it('shares buckets and visitors between instances on one store', async () => {
+    const c = await fresh();
+    const other = await open();
+    try {
+      const at = t('2027-05-13T10:00:00Z');
+      c.increment('/both', visitor(1), at);
+      other.increment('/both', visitor(1), at);
+      other.increment('/both', visitor(2), at);
+      await other.flush();
+      expect((await c.top({ limit: 10, offset: 0, range: { from: at, to: at + HOUR } })).entries).toEqual([{ key: '/both', count: 3 }]);
+      expect((await c.visitors(['/both'])).get('/both')).toBe(2);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('shares one salt per day between instances, makes tomorrow\'s early, and keeps none of a day that is over', async () => {
+    const c = await fresh();
+    const other = await open();
+    try {
+      const now = Date.now();
+      const today = utcDay(now);
+      const tomorrow = utcDay(now + DAY);
+      const salt = await c.daySalt(today, now);
+      expect(salt).toMatch(/^[0-9a-f]{64}$/);
+      expect(await other.daySalt(today, now)).toBe(salt);
+      const next = await c.daySalt(tomorrow, now);
+      expect(next).not.toBe(salt);
+      // a day later: tomorrow's salt is still the same, today's is gone for good
+      expect(await other.daySalt(tomorrow, now + DAY)).toBe(next);
+      const over = await c.daySalt(today, now + DAY);
+      expect(over).not.toBe(salt);
+      expect(await other.daySalt(today, now + DAY)).not.toBe(over);
+    } finally {
+      await other.close();
+    }
+  });
+}
+
+export function bucketsExportConformance(fresh: () => Promise<Counters>): void {
+  it('pages through every bucket row of a range, oldest bucket first, each row once', async () => {
+    const c = await fresh();
+    const at = t('2027-05-14T10:00:00Z');
+    for (let i = 0; i < 25; i++) for (let n = 0; n <= i % 3; n++) c.increment(`/e/${i}`, '', at + (i % 4) * HOUR);
+    c.increment('/outside', '', at + 5 * HOUR);
+    const rows = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await c.exportPage({ unit: 'hour', range: { from: at, to: at + 4 * HOUR }, cursor, limit: 4 });
+      rows.push(...page.rows);
+      cursor = page.cursor ?? undefined;
+      pages++;
+    } while (cursor !== undefined && pages < 50);
+    expect(rows.map((r) => r.start)).toEqual([...rows.map((r) => r.start)].sort((a, b) => a - b));
+    const expected = Array.from({ length: 25 }, (_, i) => ({ start: at + (i % 4) * HOUR, key: `/e/${i}`, count: 1 + (i % 3) }));
+    const order = (a: { start: number; key: string }, b: { start: number; key: string }) => a.start - b.start || (a.key < b.key ? -1 : 1);
+    expect([...rows].sort(order)).toEqual(expected.sort(order));
+  });
+}

@@ -1,0 +1,170 @@
+// The Redis driver's time buckets and visitors. Per bucket: a sorted set of negative counts (the
+// same order as the all-time set), a total, and one HyperLogLog per key (PFADD/PFCOUNT). Every
+// bucket key expires on its own when its retention ends (PEXPIREAT set as it is written), so
+// nothing has to scan Redis to prune it. All keys share the {counters} hash tag: a range is read
+// with one ZUNIONSTORE, and MULTIs work on Redis Cluster too.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { BucketBatch } from './bucket-batch.js';
+import { BUCKET_MS, type BucketRetention, type BucketUnit, UNIT_CODE, coverRange, unitCode, retentionMs, seriesStarts, startsOf } from './buckets.js';
+import type { BucketRow, CounterPage, TimeRange } from './contract.js';
+
+export class RedisBuckets {
+  constructor(
+    private readonly redis: Redis,
+    private readonly base: string,
+    private readonly retention: BucketRetention,
+  ) {}
+
+  countsKey(unit: BucketUnit, start: number, bots = false): string {
+    return `${this.base}:b:${unitCode(unit, bots)}:${start}`;
+  }
+
+  totalKey(unit: BucketUnit, start: number): string {
+    return `${this.base}:t:${UNIT_CODE[unit]}:${start}`;
+  }
+
+  visitorsKey(unit: BucketUnit | 'all', start: number, key: string): string {
+    return `${this.base}:v:${unit === 'all' ? 'a' : UNIT_CODE[unit]}:${start}:${key}`;
+  }
+
+  /** Adds a batch to a MULTI: counts, totals, visitors, and each touched key's expiry. */
+  write(multi: ReturnType<Redis['multi']>, batch: BucketBatch): void {
+    const expiries = new Map<string, number | undefined>();
+    for (const c of batch.counts) {
+      const key = this.countsKey(c.unit, c.start, c.bots);
+      multi.zincrby(key, -c.count, c.key);
+      expiries.set(key, this.expiresAt(c.unit, c.start));
+    }
+    for (const t of batch.totals) {
+      const key = this.totalKey(t.unit, t.start);
+      multi.incrby(key, t.count);
+      expiries.set(key, this.expiresAt(t.unit, t.start));
+    }
+    for (const v of batch.visitors) {
+      const key = this.visitorsKey(v.unit, v.start, v.key);
+      multi.pfadd(key, ...v.ids);
+      expiries.set(key, v.unit === 'all' ? undefined : this.expiresAt(v.unit, v.start));
+    }
+    for (const [key, at] of expiries) if (at !== undefined) multi.pexpireat(key, at);
+  }
+
+  private expiresAt(unit: BucketUnit, start: number): number | undefined {
+    const keep = retentionMs(this.retention, unit);
+    return keep === undefined ? undefined : start + BUCKET_MS[unit] + keep;
+  }
+
+  private coveringKeys(range: TimeRange, keyOf: (unit: BucketUnit, start: number) => string): string[] {
+    return coverRange(range.from, range.to).flatMap((span) => startsOf(span).map((start) => keyOf(span.unit, start)));
+  }
+
+  async top(limit: number, offset: number, range: TimeRange, bots = false): Promise<CounterPage> {
+    const sets = this.coveringKeys(range, (unit, start) => this.countsKey(unit, start, bots));
+    if (sets.length === 0) return { total: 0, unique: 0, entries: [] };
+    const totals = this.coveringKeys(range, (unit, start) => this.totalKey(unit, start));
+    // the union is made and dropped in one MULTI: no other client sees it, none is left behind
+    const union = `${this.base}:tmp:${randomUUID()}`;
+    const results = await this.redis
+      .multi()
+      .zunionstore(union, sets.length, ...sets)
+      .zrange(union, offset, offset + limit - 1, 'WITHSCORES')
+      .zcard(union)
+      .mget(...totals)
+      .unlink(union)
+      .exec();
+    const [, range_, unique, sums] = throwFirstError(results) as [number, string[], number, (string | null)[]];
+    const entries = [];
+    for (let i = 0; i < range_.length; i += 2) entries.push({ key: range_[i], count: -Number(range_[i + 1]) });
+    // bots keep no totals of their own: their total is the sum of their (few) counts
+    const total = bots ? await this.sumOf(union, sets) : sums.reduce((sum, n) => sum + Number(n ?? 0), 0);
+    return { total, unique: Number(unique), entries };
+  }
+
+  private async sumOf(union: string, sets: string[]): Promise<number> {
+    const results = await this.redis.multi().zunionstore(union, sets.length, ...sets).zrange(union, 0, -1, 'WITHSCORES').unlink(union).exec();
+    const flat = throwFirstError(results)[1] as string[];
+    let total = 0;
+    for (let i = 1; i < flat.length; i += 2) total -= Number(flat[i]);
+    return total;
+  }
+
+  async counts(unit: BucketUnit, range: TimeRange, key?: string): Promise<Map<number, number>> {
+    const starts = seriesStarts(unit, range.from, range.to);
+    if (starts.length === 0) return new Map();
+    if (key === undefined) {
+      const totals = await this.redis.mget(...starts.map((start) => this.totalKey(unit, start)));
+      return new Map(starts.map((start, i) => [start, Number(totals[i] ?? 0)]));
+    }
+    const pipeline = this.redis.pipeline();
+    for (const start of starts) pipeline.zscore(this.countsKey(unit, start), key);
+    const scores = throwFirstError(await pipeline.exec()) as (string | null)[];
+    return new Map(starts.map((start, i) => [start, -Number(scores[i] ?? 0)]));
+  }
+
+  async visitorsPerBucket(unit: BucketUnit, range: TimeRange, key: string): Promise<Map<number, number>> {
+    const starts = seriesStarts(unit, range.from, range.to);
+    if (starts.length === 0) return new Map();
+    const pipeline = this.redis.pipeline();
+    for (const start of starts) pipeline.pfcount(this.visitorsKey(unit, start, key));
+    const counts = throwFirstError(await pipeline.exec()) as number[];
+    return new Map(starts.map((start, i) => [start, Number(counts[i])]));
+  }
+
+  /** PFCOUNT over several keys estimates their union: the visitors of the whole range. */
+  async visitors(keys: string[], range?: TimeRange): Promise<Map<string, number>> {
+    if (keys.length === 0) return new Map();
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) {
+      const hlls = range ? this.coveringKeys(range, (unit, start) => this.visitorsKey(unit, start, key)) : [this.visitorsKey('all', 0, key)];
+      if (hlls.length === 0) pipeline.echo('0');
+      else pipeline.pfcount(...hlls);
+    }
+    const counts = throwFirstError(await pipeline.exec());
+    return new Map(keys.map((key, i) => [key, Number(counts[i])]));
+  }
+
+  /** The cursor is the bucket's start and a rank in it: ZRANGE by rank, O(log n) a page. */
+  async exportPage(unit: BucketUnit, range: TimeRange, cursor: string | undefined, limit: number): Promise<{ rows: BucketRow[]; cursor: string | null }> {
+    const starts = seriesStarts(unit, range.from, range.to);
+    let [start, rank] = cursor === undefined ? [starts[0], 0] : (JSON.parse(cursor) as [number, number]);
+    const rows: BucketRow[] = [];
+    while (start !== undefined && start < range.to && rows.length < limit) {
+      const flat = await this.redis.zrange(this.countsKey(unit, start), rank, rank + (limit - rows.length) - 1, 'WITHSCORES');
+      for (let i = 0; i < flat.length; i += 2) rows.push({ start, key: flat[i], count: -Number(flat[i + 1]) });
+      if (rows.length < limit) {
+        start += BUCKET_MS[unit];
+        rank = 0;
+      } else rank += flat.length / 2;
+    }
+    return { rows, cursor: start !== undefined && start < range.to ? JSON.stringify([start, rank]) : null };
+  }
+
+  /** Deletes every bucket and visitor key (the all-time set and total are the caller's). */
+  async clear(): Promise<void> {
+    for (const kind of ['b', 't', 'v']) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.base}:${kind}:*`, 'COUNT', 1_000);
+        if (keys.length) await this.redis.unlink(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+  }
+
+  /** The salt key expires at the end of its day: Redis itself never keeps it longer. */
+  async daySalt(day: string, now: number): Promise<string> {
+    const endOfDay = Date.parse(`${day}T00:00:00Z`) + BUCKET_MS.day;
+    const key = `${this.base}:salt:${day}`;
+    // a day already over has no salt to share: its ids are made with a salt nobody keeps
+    if (endOfDay <= now) return randomBytes(32).toString('hex');
+    const [, salt] = throwFirstError(await this.redis.multi().set(key, randomBytes(32).toString('hex'), 'PXAT', endOfDay, 'NX').get(key).exec()) as [unknown, string];
+    return salt;
+  }
+}
+
+/** MULTI and pipelines report errors per command instead of rejecting. */
+export function throwFirstError(results: [Error | null, unknown][] | null): unknown[] {
+  if (!results) throw new Error('redis discarded the transaction');
+  for (const [error] of results) if (error) throw error;
+  return results.map(([, value]) => value);
+}

@@ -127,4 +127,20 @@ describe('the dashboard in Chromium', () => {
     expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
     expect(consoleErrors).toEqual([]);
   });
+
+  it('follows the range selector: the request panel of the last 7 days, kept while the stream goes on, then all time again', async () => {
+    const shown = () => page.locator('[data-panel="stats"] [data-stats-range]').getAttribute('data-stats-range');
+    expect(await shown()).toBe('all');
+    await page.selectOption('[data-stats-range-select]', '7d');
+    await expect.poll(shown).toBe('7d');
+    expect(await page.locator('[data-panel="stats"]').textContent()).toContain('Requests per hour, last 7 days');
+    await expect.poll(() => page.locator('[data-panel="stats"] svg.time-chart g.column').count()).toBeGreaterThanOrEqual(168);
+    // more requests while the live stream keeps redrawing the other panels: the range stays
+    for (let i = 0; i < 3; i++) await fetch(`${wy.baseUrl}/api/range-test`);
+    await page.waitForTimeout(2_500);
+    expect(await shown()).toBe('7d');
+    await page.selectOption('[data-stats-range-select]', 'all');
+    await expect.poll(shown).toBe('all');
+    expect(consoleErrors).toEqual([]);
+  });
 });

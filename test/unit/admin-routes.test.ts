@@ -9,7 +9,7 @@ import { type TestWorkyard, startTestWorkyard } from '../support/workyard.js';
 
 const KEY = 'admin-routes-test-key';
 /** The admin and destructive routes (the list), as "METHOD /openapi/path". */
-const ADMIN = ['DELETE /stats/', 'POST /test/{n}/', 'DELETE /blobs/{*}', 'DELETE /tasks/{id}', 'POST /schedules', 'DELETE /schedules/{id}', 'GET /dashboard', 'GET /dashboard/summary', 'GET /dashboard/events', 'GET /queues', 'POST /queues/{name}/pause', 'POST /queues/{name}/resume', 'GET /tasks', 'POST /tasks/{id}/retry', 'POST /tasks/retry'];
+const ADMIN = ['DELETE /stats/', 'POST /test/{n}/', 'DELETE /blobs/{*}', 'DELETE /tasks/{id}', 'POST /schedules', 'DELETE /schedules/{id}', 'GET /dashboard', 'GET /dashboard/summary', 'GET /dashboard/events', 'GET /dashboard/panels/stats', 'GET /queues', 'POST /queues/{name}/pause', 'POST /queues/{name}/resume', 'GET /tasks', 'POST /tasks/{id}/retry', 'POST /tasks/retry'];
 // The dashboard's buttons (they need the page's CSRF token too: with the key alone they answer 403).
 // Webhooks (#19): every route; the feedback exports.
 ADMIN.push('POST /webhooks', 'GET /webhooks', 'GET /webhooks/{id}', 'DELETE /webhooks/{id}', 'POST /webhooks/{id}/test', 'GET /webhooks/{id}/deliveries', 'POST /webhooks/{id}/deliveries/{delivery}/retry');

@@ -133,6 +133,30 @@ describe('GET /dashboard (embedded shape)', () => {
       expect(bars).toHaveLength(Math.min(20, unique));
     });
 
+    it('draws the request panel for a chosen range at /dashboard/panels/stats (the page\'s range selector), with the key only', async () => {
+      const counters = wy.workyard.ctx.counters;
+      counters.increment('/api/dashboard-range/x');
+      counters.increment('/api/dashboard-range/x');
+      await counters.flush();
+      expect((await inject({ url: '/dashboard', headers: cookie })).body).toContain('<select data-stats-range-select');
+      const day = await inject({ url: '/dashboard/panels/stats?range=24h', headers: cookie });
+      expect(day.statusCode).toBe(200);
+      expect(day.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(day.body).toContain('Requests per hour, last 24 hours (UTC)');
+      expect(day.body).toContain('distinct paths in the last 24 hours');
+      expect(day.body).toMatch(/<g class="bar" data-path="\/api\/dashboard-range\/x" data-count="2">/);
+      const week = await inject({ url: '/dashboard/panels/stats?range=7d', headers: cookie });
+      expect(week.body).toContain('Requests per hour, last 7 days (UTC)');
+      expect(week.body.match(/<g class="column"/g)!.length).toBeGreaterThanOrEqual(168);
+      const month = await inject({ url: '/dashboard/panels/stats?range=30d', headers: cookie });
+      expect(month.body).toContain('Requests per day, last 30 days (UTC)');
+      expect(month.body.match(/<g class="column"/g)!.length).toBeGreaterThanOrEqual(30);
+      expect((await inject({ url: '/dashboard/panels/stats?range=7d' })).statusCode).toBe(401);
+      const wrong = await inject({ url: '/dashboard/panels/stats?range=1y', headers: cookie });
+      expect(wrong.statusCode).toBe(400);
+      expect(wrong.json().error.field).toBe('range');
+    });
+
     it('escapes job ids, which any caller may choose', async () => {
       // Job names are restricted to letters, digits and . _ - by the queue; caller-chosen ids are not.
       const name = '<img src=x onerror=alert(1)>';

@@ -15,7 +15,8 @@ import { DashboardData } from './summary.js';
 import { summaryView, SummarySchema } from './summary-view.js';
 import { dashboardJs } from './views/client-script.js';
 import { ASSETS_PATH, renderKeyForm, renderPage } from './views/page.js';
-import { renderPanels } from './views/panels.js';
+import { renderPanels, renderStats } from './views/panels.js';
+import { STATS_RANGES, type StatsRange, readTopPaths } from './panels/stats-panel.js';
 import { dashboardCss } from './views/style.js';
 
 const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ description: 'WORKYARD_API_KEY, for browsers (sets a cookie)' })) });
@@ -64,6 +65,21 @@ export async function dashboardRoutes(app: App, ctx: AppContext): Promise<void> 
     preHandler: requireOperator,
     schema: { tags: ['dashboard'], summary: 'The dashboard figures as JSON; a panel whose source is missing or down says why', querystring: KeyQuery, security, response: { 200: SummarySchema } },
   }, async () => summaryView(await data.read()));
+
+  // The request panel for another range than the live stream's (the page's range selector).
+  app.get('/dashboard/panels/stats', {
+    preHandler: requireOperator,
+    schema: {
+      tags: ['dashboard'],
+      summary: 'The request panel (HTML) for a range: top paths and their chart over the last 24 h, 7 d, 30 d, or all time',
+      querystring: Type.Object({ ...KeyQuery.properties, range: Type.Union(STATS_RANGES.map((range) => Type.Literal(range)), { default: 'all' }) }),
+      security,
+    },
+  }, async (request, reply) => {
+    const { range } = request.query as { range: StatsRange };
+    const stats = await readTopPaths(ctx.counters, Date.now(), range);
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderStats(stats).toString());
+  });
 
   app.get('/dashboard/events', {
     preHandler: requireOperator,

@@ -9,25 +9,46 @@ export interface PathCount {
   count: number;
 }
 
+/** What the request panel shows: all-time top paths (the default) or those of a recent range. */
+export const STATS_RANGES = ['all', '24h', '7d', '30d'] as const;
+export type StatsRange = (typeof STATS_RANGES)[number];
+
 export interface TopPaths {
-  /** every request counted */
+  /** every request counted (in the range) */
   total: number;
-  /** distinct paths counted */
+  /** distinct paths counted (in the range) */
   unique: number;
   /** the most requested first */
   paths: PathCount[];
-  /** requests of every path per hour over the last 24 hours, oldest first (zero-filled) */
+  /** requests of every path per bucket over the chart's span, oldest first (zero-filled) */
   hourly: { start: number; count: number }[];
+  /** the range of `paths`; the chart spans the last 24 hours for `all` */
+  range: StatsRange;
+  /** the chart's bucket: hour, or day over 30 days */
+  unit: 'hour' | 'day';
 }
 
-const DAY_MS = 24 * 3_600_000;
+const HOUR_MS = 3_600_000;
+const SPANS: Record<StatsRange, { ms: number; unit: 'hour' | 'day' }> = {
+  all: { ms: 24 * HOUR_MS, unit: 'hour' },
+  '24h': { ms: 24 * HOUR_MS, unit: 'hour' },
+  '7d': { ms: 7 * 24 * HOUR_MS, unit: 'hour' },
+  '30d': { ms: 30 * 24 * HOUR_MS, unit: 'day' },
+};
 
-export async function readTopPaths(counters: Pick<Counters, 'top' | 'series'>, now = Date.now()): Promise<TopPaths> {
-  const [page, hourly] = await Promise.all([counters.top({ limit: TOP_PATHS, offset: 0 }), counters.series({ unit: 'hour', range: { from: now - DAY_MS, to: now } })]);
+export async function readTopPaths(counters: Pick<Counters, 'top' | 'series'>, now = Date.now(), range: StatsRange = 'all'): Promise<TopPaths> {
+  const span = SPANS[range];
+  const window = { from: now - span.ms, to: now };
+  const [page, points] = await Promise.all([
+    counters.top({ limit: TOP_PATHS, offset: 0, ...(range === 'all' ? {} : { range: window }) }),
+    counters.series({ unit: span.unit, range: window }),
+  ]);
   return {
     total: page.total,
     unique: page.unique,
     paths: page.entries.map((e) => ({ path: e.key, count: e.count })),
-    hourly: hourly.map((p) => ({ start: p.start, count: p.count })),
+    hourly: points.map((p) => ({ start: p.start, count: p.count })),
+    range,
+    unit: span.unit,
   };
 }

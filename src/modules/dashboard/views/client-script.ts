@@ -44,10 +44,38 @@ export const dashboardJs = `'use strict';
   document.addEventListener('pointerup', pressEnded);
   document.addEventListener('pointercancel', pressEnded);
 
+  // The request panel follows the range selector: the live stream draws it for all time; another
+  // range is read from /dashboard/panels/stats, again at most every five seconds while it is chosen.
+  var rangeSelect = document.querySelector('[data-stats-range-select]');
+  var statsRange = 'all';
+  var statsFetchedAt = 0;
+  function loadStatsRange() {
+    statsFetchedAt = Date.now();
+    var asked = statsRange;
+    fetch('/dashboard/panels/stats?range=' + encodeURIComponent(asked), { credentials: 'same-origin' })
+      .then(function (response) {
+        if (!response.ok) throw new Error('the request panel answered ' + response.status);
+        return response.text();
+      })
+      .then(function (html) { if (asked === statsRange) showPanel('stats', html); })
+      .catch(function () { statsFetchedAt = 0; });
+  }
+  if (rangeSelect) {
+    rangeSelect.addEventListener('change', function () {
+      statsRange = rangeSelect.value;
+      // back to all time too: the stream sends a panel only when it changed
+      loadStatsRange();
+    });
+  }
+
   function connect() {
     var source = new EventSource('/dashboard/events');
     source.addEventListener('panels', function (event) {
       var panels = JSON.parse(event.data);
+      if (statsRange !== 'all') {
+        delete panels.stats;
+        if (Date.now() - statsFetchedAt > 5000) loadStatsRange();
+      }
       Object.keys(panels).forEach(function (name) { showPanel(name, panels[name]); });
       setLive('live', 'live');
     });

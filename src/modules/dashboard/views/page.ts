@@ -17,8 +17,12 @@ export interface PageOptions {
   csrfToken: string;
 }
 
-const section = (name: string, title: string, body: SafeHtml, wide = false) =>
-  html`<section class="panel${wide ? ' wide' : ''}" aria-labelledby="h-${name}"><h2 id="h-${name}">${title}</h2><div data-panel="${name}">${body}</div></section>`;
+const section = (name: string, title: string, body: SafeHtml, wide = false, control: SafeHtml = html``) =>
+  html`<section class="panel${wide ? ' wide' : ''}" aria-labelledby="h-${name}"><h2 id="h-${name}">${title}</h2>${control}<div data-panel="${name}">${body}</div></section>`;
+
+// Outside the panel's body, which the live stream redraws every second: the choice stays.
+const statsRangeControl = html`<label class="range-select">range <select data-stats-range-select aria-label="range of the request figures">\
+<option value="all" selected>all time (chart: 24 h)</option><option value="24h">last 24 hours</option><option value="7d">last 7 days</option><option value="30d">last 30 days</option></select></label>`;
 
 export function renderPage(options: PageOptions): string {
   const drivers = Object.entries(options.drivers).map(([role, driver]) => html`<span class="chip"><span class="muted">${role}</span> ${driver}</span>`);
@@ -47,7 +51,7 @@ export function renderPage(options: PageOptions): string {
 ${section('queues', 'Queues', options.panels.queues, true)}
 ${section('tasks', 'Latest tasks', options.panels.tasks, true)}
 ${section('failed', 'Failed tasks', options.panels.failed, true)}
-${section('stats', 'Requests by path', options.panels.stats)}
+${section('stats', 'Requests by path', options.panels.stats, false, statsRangeControl)}
 <div class="column">
 ${section('blobs', 'Blobs', options.panels.blobs)}
 <section class="panel" aria-labelledby="h-harvest"><h2 id="h-harvest">Recent harvests</h2><div data-panel="harvest" data-harvest="${options.harvest ? 'on' : 'off'}">${harvest}</div></section>

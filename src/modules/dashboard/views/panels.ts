@@ -130,10 +130,18 @@ export function renderFailed(tasks: JobRecord[], now: number): SafeHtml {
 <th scope="col" class="num" title="runs so far, retries from here included">runs</th><th scope="col">failed</th><th scope="col"><span class="visually-hidden">actions</span></th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
+const RANGE_WORDS: Record<TopPaths['range'], { chart: string; paths: string }> = {
+  all: { chart: 'last 24 hours', paths: 'since counting began' },
+  '24h': { chart: 'last 24 hours', paths: 'in the last 24 hours' },
+  '7d': { chart: 'last 7 days', paths: 'in the last 7 days' },
+  '30d': { chart: 'last 30 days', paths: 'in the last 30 days' },
+};
+
 export function renderStats(stats: TopPaths): SafeHtml {
-  if (!stats.paths.length) return html`<p class="empty">No requests counted yet.</p>`;
-  return html`<p class="muted">Requests per hour, last 24 hours (UTC):</p>${renderTimeChart(stats.hourly)}\
-<p class="muted">${formatCount(stats.total)} requests to ${formatCount(stats.unique)} distinct paths; the top ${stats.paths.length}:</p>\
+  const words = RANGE_WORDS[stats.range];
+  if (!stats.paths.length) return html`<p class="empty" data-stats-range="${stats.range}">No requests counted ${stats.range === 'all' ? 'yet' : words.paths}.</p>`;
+  return html`<p class="muted" data-stats-range="${stats.range}">Requests per ${stats.unit}, ${words.chart} (UTC):</p>${renderTimeChart(stats.hourly, stats.unit)}\
+<p class="muted">${formatCount(stats.total)} requests to ${formatCount(stats.unique)} distinct paths ${words.paths}; the top ${stats.paths.length}:</p>\
 ${renderBarChart(stats.paths)}`;
 }
 

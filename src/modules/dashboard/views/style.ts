@@ -34,6 +34,8 @@ nav a { color: #c7d2fe; }
 .panel { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px 16px; box-shadow: 0 1px 2px rgba(16, 24, 40, .04); min-width: 0; }
 .panel.wide { grid-column: 1 / -1; }
 .panel h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .6px; color: var(--muted); margin: 0 0 10px; font-weight: 650; }
+.range-select { display: block; font-size: 12px; color: var(--muted); margin: -4px 0 8px; }
+.range-select select { font: inherit; }
 .grid { width: 100%; border-collapse: collapse; }
 .grid th, .grid td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; white-space: nowrap; }
 .grid thead th { font-size: 12px; color: var(--muted); font-weight: 600; }

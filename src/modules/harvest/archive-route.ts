@@ -51,6 +51,7 @@ export function archiveRoute(app: App, ctx: AppContext, database: Database<store
       images: images.map((image) => ({
         file: image.file,
         url: image.source_url,
+        page_url: image.page_url ?? null,
         sha256: image.sha256,
         size: Number(image.size),
         content_type: image.content_type,

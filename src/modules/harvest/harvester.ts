@@ -15,13 +15,16 @@ import { type CollectOutcome, ImageCollector } from './image-collector.js';
 import { ImageDownloader } from './image-downloader.js';
 import type { ImageFilters } from './image-filters.js';
 import type { TaskBudget } from './task-budget.js';
-import { findImageUrls } from './page-images.js';
+import { MAX_IMAGES_PER_PAGE, findImageUrls } from './page-images.js';
 import { readPage } from './page-reading.js';
 import { extractVisibleText } from './page-text.js';
 import { RobotsCache, RobotsRules, parseRobots } from './robots.js';
-import type { HarvestTables, SavedText } from './store.js';
+import type { HarvestTables, SavedText, TaskPageRow } from './store.js';
+import { type CrawlLimits, type FetchedPage, SINGLE_PAGE, crawlSite } from './site-crawl.js';
 
 export const MAX_HTML_BYTES = 10 * 1024 * 1024;
+/** A crawl collects at most this many distinct images, whatever its pages list. */
+export const MAX_IMAGES_PER_TASK = 4 * MAX_IMAGES_PER_PAGE;
 const MAX_ROBOTS_BYTES = 512 * 1024;
 const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
 
@@ -44,6 +47,22 @@ export interface HarvestOptions {
   claimLeaseMs?: number;
   /** first pause when waiting for another task's download (default 50 ms) */
   waitPollMs?: number;
+}
+
+/** A page a task harvested, as the task's pages list shows it. */
+export type HarvestedPage = Omit<TaskPageRow, 'task_id'>;
+
+/** The texts of a crawl's pages as one: joined in crawl order, the first page's metadata. */
+function joinTexts(texts: SavedText[]): SavedText {
+  if (texts.length === 1) return texts[0];
+  const mains = texts.map((text) => text.main).filter((main): main is string => main !== null);
+  const markdowns = texts.map((text) => text.markdown).filter((markdown): markdown is string => markdown !== null);
+  return {
+    text: texts.map((text) => text.text).join('\n\n'),
+    main: mains.length ? mains.join('\n\n') : null,
+    markdown: markdowns.length ? markdowns.join('\n\n---\n\n') : null,
+    metadata: texts[0].metadata,
+  };
 }
 
 /** Writes a line to the job's log. */
@@ -104,19 +123,44 @@ export class Harvester {
     return this.agent;
   }
 
-  /** `log`: lines for the job's log (ctx.log), a few per page */
-  async pageText(url: string, signal: AbortSignal, log?: PageLog): Promise<SavedText> {
-    const page = await this.fetchPage(url, signal, log);
-    const text = extractVisibleText(page.html);
-    const reading = readPage(page.html, page.url);
-    return { text, ...reading };
+  /**
+   * The text of the task's page, or of every page its crawl reaches (joined in crawl order; the
+   * metadata is the first page's). `log`: lines for the job's log (ctx.log), a few per page.
+   */
+  async pageText(url: string, signal: AbortSignal, log?: PageLog, crawl: CrawlLimits = SINGLE_PAGE): Promise<{ saved: SavedText; pages: HarvestedPage[] }> {
+    const texts: SavedText[] = [];
+    const found = new Map<number, { title: string | null; text_length: number }>();
+    const pages = await crawlSite(url, crawl, (next) => this.fetchPage(next, signal, log), async (page, crawled) => {
+      const text = extractVisibleText(page.html);
+      const reading = readPage(page.html, page.url);
+      texts.push({ text, ...reading });
+      found.set(crawled.position, { title: reading.metadata.title, text_length: text.length });
+    }, { signal, log });
+    return { saved: joinTexts(texts), pages: pages.map((page) => ({ ...page, title: found.get(page.position)?.title ?? null, text_length: found.get(page.position)?.text_length ?? null, images_found: null })) };
   }
 
-  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, rules: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number; allCandidates?: boolean } = {}): Promise<CollectOutcome> {
-    const page = await this.fetchPage(url, signal, log);
-    const urls = findImageUrls(page.html, page.url, { allCandidates: rules.allCandidates });
-    await log?.(`${urls.length} image${urls.length === 1 ? '' : 's'} found`);
-    return this.collector.collect(taskId, urls, signal, rules.filters, rules.budget, rules.maxAgeMs);
+  /** Collects the images of the task's page, or of every page its crawl reaches, each image once (where it was first found). */
+  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, rules: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number; allCandidates?: boolean; crawl?: CrawlLimits } = {}): Promise<CollectOutcome & { pages: HarvestedPage[] }> {
+    let startedAt: number | undefined;
+    const pageOf = new Map<string, string>();
+    const found = new Map<number, number>();
+    const crawl = rules.crawl ?? SINGLE_PAGE;
+    const pages = await crawlSite(url, crawl, (next) => this.fetchPage(next, signal, log), async (page, crawled) => {
+      startedAt ??= Date.now();
+      const urls = findImageUrls(page.html, page.url, { allCandidates: rules.allCandidates });
+      let added = 0;
+      for (const image of urls) {
+        if (pageOf.size >= MAX_IMAGES_PER_TASK) break;
+        if (pageOf.has(image)) continue;
+        pageOf.set(image, crawled.url);
+        added++;
+      }
+      found.set(crawled.position, urls.length);
+      await log?.(`${urls.length} image${urls.length === 1 ? '' : 's'} found${crawl.maxPages > 1 ? ` on ${crawled.url}${added < urls.length ? ` (${added} not found on an earlier page)` : ''}` : ''}`);
+    }, { signal, log, budgetMs: rules.budget?.ms });
+    // The budget's time counts from when the task's page was read, the rest of the crawl included.
+    const outcome = await this.collector.collect(taskId, [...pageOf.keys()], signal, rules.filters, rules.budget, rules.maxAgeMs, { pageOf, startedAt });
+    return { ...outcome, pages: pages.map((page) => ({ ...page, title: null, text_length: null, images_found: found.get(page.position) ?? null })) };
   }
 
   /** The least time between two requests to the URL's host: the configured delay, or its robots.txt Crawl-delay when longer. */
@@ -127,7 +171,7 @@ export class Harvester {
     return Math.max(this.deps.config.hostDelayMs, rules?.crawlDelayMs ?? 0);
   }
 
-  private async fetchPage(url: string, signal: AbortSignal, log?: PageLog): Promise<{ html: string; url: URL }> {
+  private async fetchPage(url: string, signal: AbortSignal, log?: PageLog): Promise<FetchedPage> {
     const pageUrl = new URL(url);
     const interval = await this.intervalFor(pageUrl);
     const fetchOnce = () =>

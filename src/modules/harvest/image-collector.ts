@@ -51,10 +51,13 @@ export const blobKeyOf = (sha256: string) => `harvest/images/${sha256.slice(0, 2
 export class ImageCollector {
   constructor(private readonly options: ImageCollectorOptions) {}
 
-  /** `maxAgeMs`: a stored image fetched longer ago than this is asked for again (conditionally) */
-  async collect(taskId: string, urls: string[], signal: AbortSignal, filters?: ImageFilters, budget?: TaskBudget, maxAgeMs?: number): Promise<CollectOutcome> {
+  /**
+   * `maxAgeMs`: a stored image fetched longer ago than this is asked for again (conditionally).
+   * `origin.pageOf`: the page each URL was found on; `origin.startedAt`: when the budget's time began.
+   */
+  async collect(taskId: string, urls: string[], signal: AbortSignal, filters?: ImageFilters, budget?: TaskBudget, maxAgeMs?: number, origin?: { pageOf?: Map<string, string>; startedAt?: number }): Promise<CollectOutcome> {
     const { database } = this.options;
-    const tracker = new BudgetTracker(budget);
+    const tracker = new BudgetTracker(budget, origin?.startedAt);
     const found: Found[] = [...new Set(urls)].map((url, position) => ({ url, key: createHash('sha256').update(url).digest('hex'), position }));
     const byKey = new Map(found.map((f) => [f.key, f]));
     const links = new Map<string, store.ImageLink>();
@@ -129,6 +132,8 @@ export class ImageCollector {
       const byId = new Map(stored.map((image) => [image.id, image]));
       for (const link of all) if (link.error === null) link.error = filteredOut(byId.get(link.image_id) ?? {}, filters);
     }
+    const pageOf = origin?.pageOf;
+    if (pageOf) for (const link of all) link.page_url = pageOf.get(found[link.position].url) ?? null;
     await database.run((db) => store.linkImages(db, taskId, all));
     const failedLinks = all.filter((link) => link.error !== null);
     const failures = failedLinks.slice(0, MAX_FAILURES_TOLD).map((link) => `${found[link.position].url}: ${link.error}`);

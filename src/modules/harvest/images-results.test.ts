@@ -93,7 +93,7 @@ describe('images tasks: every declared image, its dimensions, and the archive (f
     expect(entries.get('0001-hero.png')!.equals(hero)).toBe(true);
     expect(entries.get('0003-logo.svg')!.equals(svg)).toBe(true);
     const manifest = JSON.parse(entries.get('manifest.json')!.toString());
-    expect(manifest.images[1]).toEqual({ file: '0002-thumb.png', url: `${site.url}/css/thumb.png`, sha256: sha256(thumb), size: thumb.length, content_type: 'image/png', format: 'png', width: 64, height: 32 });
+    expect(manifest.images[1]).toEqual({ file: '0002-thumb.png', url: `${site.url}/css/thumb.png`, page_url: `${site.url}/page.html`, sha256: sha256(thumb), size: thumb.length, content_type: 'image/png', format: 'png', width: 64, height: 32 });
     expect((await inject({ url: '/images_tasks/nope/archive.zip' })).statusCode).toBe(404);
 
     // thumbnails: WebP, the longest side 256 px, never enlarged; made once, then read back

@@ -11,6 +11,7 @@ import type { Harvester } from './harvester.js';
 import * as store from './store.js';
 import type { ImageFilters } from './image-filters.js';
 import type { TaskBudget } from './task-budget.js';
+import type { CrawlLimits } from './site-crawl.js';
 
 export const IMAGES_JOB = 'harvest.images';
 export const TEXT_JOB = 'harvest.text';
@@ -32,6 +33,8 @@ export interface HarvestJobData {
   maxAgeMs?: number;
   /** images tasks: every srcset candidate, not only the largest */
   allCandidates?: boolean;
+  /** pages and depth of the task's crawl; absent: the page alone */
+  crawl?: CrawlLimits;
 }
 
 /** How the harvest jobs are limited per host (one queue group per host, see groupOfUrl). */
@@ -63,6 +66,8 @@ export interface HarvestJobResult {
   text_length?: number;
   /** characters of the main text (Readability); null when the page has no article-like part */
   main_length?: number | null;
+  /** pages harvested (more than 1 when the task crawled) */
+  pages?: number;
 }
 
 export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyped: Database, log: FastifyBaseLogger, options: WorkerOptions, events?: EventOutbox): void {
@@ -71,11 +76,12 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
     IMAGES_JOB,
     (job) =>
       runTask(job, 'images', database, log, events, async (taskId, url, signal) => {
-        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line), { filters: job.data.filters, budget: job.data.budget, maxAgeMs: job.data.maxAgeMs, allCandidates: job.data.allCandidates });
+        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line), { filters: job.data.filters, budget: job.data.budget, maxAgeMs: job.data.maxAgeMs, allCandidates: job.data.allCandidates, crawl: job.data.crawl });
+        await database.run((db) => store.savePages(db, taskId, outcome.pages));
         await job.log(`${outcome.stored} image${outcome.stored === 1 ? '' : 's'} stored, ${outcome.failed} failed`);
         for (const failure of outcome.failures) await job.log(`image failed: ${failure}`);
         if (outcome.failed > outcome.failures.length) await job.log(`and ${outcome.failed - outcome.failures.length} more images failed`);
-        return { images_stored: outcome.stored, images_failed: outcome.failed };
+        return { images_stored: outcome.stored, images_failed: outcome.failed, pages: outcome.pages.length };
       }),
     options,
   );
@@ -83,10 +89,11 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
     TEXT_JOB,
     (job) =>
       runTask(job, 'text', database, log, events, async (taskId, url, signal) => {
-        const saved = await harvester.pageText(url, signal, (line) => job.log(line));
+        const { saved, pages } = await harvester.pageText(url, signal, (line) => job.log(line), job.data.crawl);
         await database.run((db) => store.saveText(db, taskId, saved));
+        await database.run((db) => store.savePages(db, taskId, pages));
         await job.log(`text saved: ${saved.text.length} characters, ${saved.main === null ? 'no main text found' : `main text ${saved.main.length}`}`);
-        return { text_length: saved.text.length, main_length: saved.main?.length ?? null };
+        return { text_length: saved.text.length, main_length: saved.main?.length ?? null, pages: pages.length };
       }),
     options,
   );

@@ -85,4 +85,23 @@ export const harvestMigrations: MigrationSet = {
       await db.schema.alterTable('harvest_images').addColumn('last_modified', 'text').execute();
     },
   }),
+  // #21 crawl: the pages a task harvested (max_pages), in the order fetched, each with its text's
+  // length (text tasks) or images found (images tasks); and the page each of a task's images was found on
+  '20261209-23-harvest-task-pages': () => ({
+    async up(db) {
+      await db.schema
+        .createTable('harvest_task_pages')
+        .addColumn('task_id', 'text', (c) => c.notNull().references('harvest_tasks.id').onDelete('cascade'))
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('depth', 'integer', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('title', 'text')
+        .addColumn('text_length', 'integer')
+        .addColumn('images_found', 'integer')
+        .addPrimaryKeyConstraint('harvest_task_pages_pk', ['task_id', 'position'])
+        .execute();
+      await db.schema.alterTable('harvest_task_images').addColumn('page_url', 'text').execute();
+    },
+  }),
 };

@@ -1,6 +1,6 @@
 // How harvest tasks and images look to API clients: snake_case fields, ISO-8601 times.
 import { Type } from 'typebox';
-import type { TaskImageRow, TaskRow } from './store.js';
+import type { TaskImageRow, TaskPageRow, TaskRow } from './store.js';
 import { PageMetadataSchema } from './text-routes.js';
 import { IMAGE_FORMATS } from './image-filters.js';
 
@@ -34,6 +34,7 @@ export const TextTaskSchema = Type.Object({
 export const TaskImageSchema = Type.Object({
   id: Type.String(),
   src: Type.String({ description: 'the absolute URL (or data: URL) the page named' }),
+  page_url: Type.Union([Type.String(), Type.Null()], { description: 'the page it was found on: the task\'s own, or one its crawl reached (max_pages); null for images found before pages were recorded' }),
   content_type: Type.Union([Type.String(), Type.Null()]),
   size: Type.Union([Type.Integer(), Type.Null()]),
   sha256: Type.Union([Type.String(), Type.Null()]),
@@ -57,6 +58,24 @@ export const HarvestScheduleData = Type.Object(
   { url: Type.String({ minLength: 1, maxLength: 4096, description: 'the page to harvest: an absolute http:// or https:// URL' }) },
   { additionalProperties: false },
 );
+
+/** How far a task crawls from its page: same-site links, breadth first (README, Harvest). */
+export const CrawlFields = {
+  max_pages: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000, description: 'pages harvested at most, the task\'s own included (default 1: the page alone); more follow links to the same site (registrable domain)' })),
+  max_depth: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: 'links followed at most from the task\'s page (default 3, when max_pages is over 1)' })),
+};
+
+export const DEFAULT_CRAWL_DEPTH = 3;
+
+export const TaskPageSchema = Type.Object({
+  position: Type.Integer({ description: 'in the order fetched; 0 is the task\'s own page' }),
+  url: Type.String({ description: 'the page, after redirects' }),
+  depth: Type.Integer({ description: 'links away from the task\'s page' }),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'why the page was not harvested; null when it was' }),
+  title: Type.Union([Type.String(), Type.Null()], { description: 'text tasks: the page\'s title' }),
+  text_length: Type.Union([Type.Integer(), Type.Null()], { description: 'text tasks: characters of the page\'s text' }),
+  images_found: Type.Union([Type.Integer(), Type.Null()], { description: 'images tasks: images the page declares (each is stored once per task, with the first page that declared it)' }),
+});
 
 /** An images task's filters: which of the images it finds are its own (README, Harvest). */
 export const ImageFilterFields = {
@@ -92,6 +111,7 @@ export function taskImageView(taskId: string, row: TaskImageRow) {
   return {
     id: row.id,
     src: row.source_url,
+    page_url: row.page_url ?? null,
     content_type: stored ? row.content_type : null,
     size: stored && row.size !== null ? Number(row.size) : null,
     sha256: stored ? row.sha256 : null,
@@ -102,4 +122,8 @@ export function taskImageView(taskId: string, row: TaskImageRow) {
     thumbnail: stored ? `/images_tasks/${taskId}/images/${row.id}/thumbnail` : null,
     error: row.error,
   };
+}
+
+export function taskPageView(row: TaskPageRow) {
+  return { position: row.position, url: row.url, depth: row.depth, error: row.error, title: row.title, text_length: row.text_length, images_found: row.images_found };
 }

@@ -50,6 +50,7 @@ export interface TaskImageRow {
   width?: number | null;
   height?: number | null;
   format?: string | null;
+  page_url?: string | null;
 }
 
 export interface NewImage {
@@ -62,6 +63,19 @@ export interface ImageLink {
   image_id: string;
   position: number;
   error: string | null;
+  /** the page of the task's crawl the image was found on (null: the task's own page, or before crawls) */
+  page_url?: string | null;
+}
+
+export interface TaskPageRow {
+  task_id: string;
+  position: number;
+  url: string;
+  depth: number;
+  error: string | null;
+  title: string | null;
+  text_length: number | null;
+  images_found: number | null;
 }
 
 export type HarvestTables = {
@@ -70,6 +84,7 @@ export type HarvestTables = {
   harvest_images: StoredImageRow;
   harvest_task_images: ImageLink & { task_id: string };
   harvest_blobs: { sha256: string; blob_key: string; size: number; content_type: string; created_at: number };
+  harvest_task_pages: TaskPageRow;
 };
 
 // ---- tasks
@@ -174,6 +189,18 @@ export async function saveText(db: Kysely<HarvestTables>, taskId: string, saved:
 
 export async function getText(db: Kysely<HarvestTables>, taskId: string): Promise<HarvestTables['harvest_texts'] | null> {
   return (await db.selectFrom('harvest_texts').where('task_id', '=', taskId).selectAll().executeTakeFirst()) ?? null;
+}
+
+// ---- pages (a crawl's)
+
+/** The pages a run of the task harvested; a re-run replaces an earlier run's. */
+export async function savePages(db: Kysely<HarvestTables>, taskId: string, pages: Omit<TaskPageRow, 'task_id'>[]): Promise<void> {
+  await db.deleteFrom('harvest_task_pages').where('task_id', '=', taskId).execute();
+  for (const chunk of chunksOf(pages)) await db.insertInto('harvest_task_pages').values(chunk.map((page) => ({ task_id: taskId, ...page }))).execute();
+}
+
+export async function listPages(db: Kysely<HarvestTables>, taskId: string): Promise<TaskPageRow[]> {
+  return db.selectFrom('harvest_task_pages').selectAll().where('task_id', '=', taskId).orderBy('position').execute();
 }
 
 // ---- images
@@ -297,8 +324,8 @@ export async function linkImages(db: Kysely<HarvestTables>, taskId: string, link
   for (const chunk of chunksOf(links)) {
     await db
       .insertInto('harvest_task_images')
-      .values(chunk.map((link) => ({ task_id: taskId, ...link })))
-      .onConflict((oc) => oc.columns(['task_id', 'image_id']).doUpdateSet((eb) => ({ error: eb.ref('excluded.error'), position: eb.ref('excluded.position') })))
+      .values(chunk.map((link) => ({ task_id: taskId, ...link, page_url: link.page_url ?? null })))
+      .onConflict((oc) => oc.columns(['task_id', 'image_id']).doUpdateSet((eb) => ({ error: eb.ref('excluded.error'), position: eb.ref('excluded.position'), page_url: eb.ref('excluded.page_url') })))
       .execute();
   }
 }
@@ -308,7 +335,7 @@ export async function listTaskImages(db: Kysely<HarvestTables>, taskId: string):
     .selectFrom('harvest_task_images as l')
     .innerJoin('harvest_images as i', 'i.id', 'l.image_id')
     .where('l.task_id', '=', taskId)
-    .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'i.size', 'i.sha256', 'i.width', 'i.height', 'i.format'])
+    .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'i.size', 'i.sha256', 'i.width', 'i.height', 'i.format', 'l.page_url'])
     .orderBy('l.position')
     .execute();
 }
@@ -325,7 +352,7 @@ const storedTaskImages = (db: Kysely<HarvestTables>, taskId: string) =>
 /** A task's stored images with their blobs, in page order (its archive). */
 export async function listTaskImageBlobs(db: Kysely<HarvestTables>, taskId: string): Promise<(TaskImageRow & { blob_key: string; sha256: string; content_type: string; size: number })[]> {
   const rows = await storedTaskImages(db, taskId)
-    .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'b.size', 'i.sha256', 'i.width', 'i.height', 'i.format', 'b.blob_key'])
+    .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'b.size', 'i.sha256', 'i.width', 'i.height', 'i.format', 'b.blob_key', 'l.page_url'])
     .orderBy('l.position')
     .execute();
   return rows as (TaskImageRow & { blob_key: string; sha256: string; content_type: string; size: number })[];

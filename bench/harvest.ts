@@ -3,6 +3,7 @@
 // plain undici downloading the same 500 images with the same per-host concurrency, in the same
 // run, on loopback. Embedded shape: SQLite, SQL queue, disk blobs in a temporary directory.
 import fs from 'node:fs';
+import inspector from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent, request } from 'undici';
@@ -67,10 +68,28 @@ async function harvestPage(): Promise<{ seconds: number; task: { status: string;
   return { seconds, task };
 }
 
+/** `--cpu-prof`: the first harvest's CPU profile (the fixture's set-up left out), written beside the data directory. */
+async function profiled<T>(work: () => Promise<T>): Promise<T> {
+  if (!process.argv.includes('--cpu-prof')) return work();
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    const file = path.join(os.tmpdir(), `harvest-${Date.now()}.cpuprofile`);
+    fs.writeFileSync(file, JSON.stringify(profile));
+    console.log(`CPU profile of the first harvest: ${file}`);
+    session.disconnect();
+  }
+}
+
 try {
   await plainUndici(); // warm-up: JIT and the fixture server, for both sides alike
   const ceilingSeconds = await plainUndici();
-  const first = await harvestPage();
+  const first = await profiled(harvestPage);
   if (first.task.status !== 'done' || first.task.images_count !== IMAGES) throw new Error(`harvest ended ${JSON.stringify(first.task)}`);
   const downloadsBefore = paths.reduce((sum, p) => sum + site.hits(p), 0);
   const again = await harvestPage();

@@ -6,6 +6,7 @@ import type { BucketBatch } from './bucket-batch.js';
 import { BOT_UNIT_CODE, type BucketRetention, type BucketUnit, UNITS, UNIT_CODE, unitCode, bucketStart, coverRange, retentionMs } from './buckets.js';
 import type { BucketRow, CounterPage, TimeRange } from './contract.js';
 import { estimate, registersOf } from './hyperloglog.js';
+import { chunksOf } from '../db/chunks.js';
 
 export type BucketTables = {
   counters_buckets: { unit: string; start: number; key: string; count: number };
@@ -120,6 +121,28 @@ export class BucketStore {
       .execute();
     for (const row of rows) found.set(row.key, estimate(Number(row.touched), Number(row.inverse)));
     return found;
+  }
+
+  /** Unique visitors of each group of keys: its keys' registers merged (max rank per register), a chunk of keys per statement. */
+  async unionVisitors(groups: string[][], range?: TimeRange): Promise<number[]> {
+    const counts: number[] = [];
+    for (const keys of groups) {
+      const ranks = new Map<number, number>();
+      for (const chunk of chunksOf(keys)) {
+        const rows = await this.db
+          .selectFrom('counters_visitors')
+          .select((eb) => ['reg', eb.fn.max('rho').as('rho')])
+          .where('key', 'in', chunk)
+          .where(range ? covering(range) : (eb) => eb.and([eb('unit', '=', 'a'), eb('start', '=', 0)]))
+          .groupBy('reg')
+          .execute();
+        for (const row of rows) ranks.set(Number(row.reg), Math.max(ranks.get(Number(row.reg)) ?? 0, Number(row.rho)));
+      }
+      let inverse = 0;
+      for (const rank of ranks.values()) inverse += 2 ** -rank;
+      counts.push(estimate(ranks.size, inverse));
+    }
+    return counts;
   }
 
   /** Rows in primary key order, after the (start, key) of the cursor: a keyset walk, never an OFFSET. */

@@ -87,6 +87,24 @@ export function bucketsConformance(fresh: () => Promise<Counters>, open: () => P
     expect(everyKey.map((p) => p.unique_visitors)).toEqual([10, 6]);
   });
 
+  it('counts the visitors of a group of keys once each, however many of its keys they visited (a route pattern)', async () => {
+    const c = await fresh();
+    const at = t('2027-05-12T10:00:00Z');
+    // visitors 0–9 see /item/1, 5–14 see /item/2 (5 in both), 20–22 see /item/3 a day later
+    for (let i = 0; i < 10; i++) c.increment('/item/1', visitor(i), at);
+    for (let i = 5; i < 15; i++) c.increment('/item/2', visitor(i), at + HOUR);
+    for (let i = 20; i < 23; i++) c.increment('/item/3', visitor(i), at + DAY);
+    c.increment('/other', visitor(0), at);
+    expect(await c.unionVisitors([['/item/1', '/item/2', '/item/3'], ['/item/1', '/other'], ['/never'], []])).toEqual([18, 10, 0, 0]);
+    expect(await c.unionVisitors([['/item/1', '/item/2', '/item/3']], { from: at, to: at + 2 * HOUR })).toEqual([15]);
+    // many keys (past one call's worth of HLLs on Redis): still each visitor once
+    const many = Array.from({ length: 1_200 }, (_, i) => `/many/${i}`);
+    for (const [i, key] of many.entries()) c.increment(key, visitor(i % 50), at);
+    // an estimate: two of the 50 ids may share a register (the embedded estimator then says 49), never 1,200
+    const [union] = await c.unionVisitors([many]);
+    expect(Math.abs(union - 50)).toBeLessThanOrEqual(1);
+  });
+
   it('estimates 100,000 unique visitors within 2 %', { timeout: 120_000 }, async () => {
     const c = await fresh();
     const at = t('2027-05-11T10:00:00Z');

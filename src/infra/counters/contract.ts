@@ -56,6 +56,11 @@ export interface Counters {
   /** Estimated unique visitors of each key (ALL_KEYS: of every key), all-time or over `range`. */
   visitors(keys: string[], range?: TimeRange): Promise<Map<string, number>>;
   /**
+   * Estimated unique visitors of each group of keys: the union of its keys' visitors (a visitor
+   * of two of a group's paths counts once), all-time or over `range`. A route pattern's visitors.
+   */
+  unionVisitors(groups: string[][], range?: TimeRange): Promise<number[]>;
+  /**
    * One page of the bucket rows of `unit` in the range, oldest bucket first (the rows of one
    * bucket in no promised order): pass the returned cursor back for the next page; null: done.
    */

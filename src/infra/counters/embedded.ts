@@ -89,6 +89,13 @@ export class EmbeddedCounters implements Counters {
     });
   }
 
+  async unionVisitors(groups: string[][], range?: TimeRange): Promise<number[]> {
+    return this.database.run(async () => {
+      await this.bucketBuffer.flush();
+      return this.buckets.unionVisitors(groups, range);
+    });
+  }
+
   prune(now = Date.now()): Promise<number> {
     return this.database.run(() => this.buckets.prune(now, this.retention));
   }

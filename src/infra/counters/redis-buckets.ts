@@ -9,6 +9,9 @@ import type { BucketBatch } from './bucket-batch.js';
 import { BUCKET_MS, type BucketRetention, type BucketUnit, UNIT_CODE, coverRange, unitCode, retentionMs, seriesStarts, startsOf } from './buckets.js';
 import type { BucketRow, CounterPage, TimeRange } from './contract.js';
 
+// HLL keys one PFCOUNT or PFMERGE names at most (a route pattern of many paths over a long range has thousands)
+const UNION_KEYS_PER_CALL = 1_000;
+
 export class RedisBuckets {
   constructor(
     private readonly redis: Redis,
@@ -121,6 +124,33 @@ export class RedisBuckets {
     }
     const counts = throwFirstError(await pipeline.exec());
     return new Map(keys.map((key, i) => [key, Number(counts[i])]));
+  }
+
+  /**
+   * PFCOUNT of every HLL of a group's keys: their union. Past UNION_KEYS_PER_CALL HLLs, they are
+   * merged a chunk at a time into a temporary key of the same hash slot, counted, and removed.
+   */
+  async unionVisitors(groups: string[][], range?: TimeRange): Promise<number[]> {
+    const counts: number[] = [];
+    for (const keys of groups) {
+      const hlls = keys.flatMap((key) => (range ? this.coveringKeys(range, (unit, start) => this.visitorsKey(unit, start, key)) : [this.visitorsKey('all', 0, key)]));
+      if (hlls.length === 0) counts.push(0);
+      else if (hlls.length <= UNION_KEYS_PER_CALL) counts.push(await this.redis.pfcount(...hlls));
+      else {
+        const merged = `${this.base}:union:${randomUUID()}`;
+        try {
+          for (let i = 0; i < hlls.length; i += UNION_KEYS_PER_CALL) {
+            await this.redis.pfmerge(merged, ...hlls.slice(i, i + UNION_KEYS_PER_CALL));
+            // gone by itself should this process stop before removing it
+            if (i === 0) await this.redis.pexpire(merged, 60_000);
+          }
+          counts.push(await this.redis.pfcount(merged));
+        } finally {
+          await this.redis.del(merged);
+        }
+      }
+    }
+    return counts;
   }
 
   /** The cursor is the bucket's start and a rank in it: ZRANGE by rank, O(log n) a page. */

@@ -98,6 +98,13 @@ export class RedisCounters implements Counters {
     });
   }
 
+  unionVisitors(groups: string[][], range?: TimeRange): Promise<number[]> {
+    return callDependency('redis', this.options.timeoutMs, async () => {
+      await this.bucketBuffer.flush();
+      return this.buckets.unionVisitors(groups, range);
+    });
+  }
+
   /** Nothing to do: every bucket key expires by itself when its retention ends (redis-buckets.ts). */
   async prune(): Promise<number> {
     return 0;

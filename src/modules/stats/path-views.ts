@@ -6,6 +6,8 @@ import type { CounterPage, Counters, TimeRange } from '../../infra/counters/cont
 import { PROBE_PATHS, type RouteFolder } from './route-pattern.js';
 
 export const MAX_WALKED_PATHS = 200_000;
+/** A folded row's visitors are the union of this many of its paths at most, its most counted. */
+export const MAX_UNION_PATHS = 1_000;
 const PAGE = 10_000;
 
 export interface PathView {
@@ -20,23 +22,32 @@ export function isPlainView(view: PathView): boolean {
   return !view.fold && view.prefix === undefined && !view.excludeProbes && !view.excludeBots;
 }
 
-export async function viewPage(counters: Counters, options: { limit: number; offset: number; range?: TimeRange }, view: PathView): Promise<CounterPage & { partial: boolean }> {
+/** `members`: with a fold, the paths of each row of the page (its most counted first, at most MAX_UNION_PATHS). */
+export async function viewPage(counters: Counters, options: { limit: number; offset: number; range?: TimeRange }, view: PathView): Promise<CounterPage & { partial: boolean; members?: Map<string, string[]> }> {
   const counts = new Map<string, number>();
+  const members = new Map<string, string[]>();
   const add = (key: string, count: number) => {
     if (view.prefix !== undefined && !key.startsWith(view.prefix)) return;
     if (view.excludeProbes && PROBE_PATHS.has(key)) return;
     const shown = view.fold ? view.fold(key) : key;
     counts.set(shown, (counts.get(shown) ?? 0) + count);
+    if (!view.fold || count <= 0) return;
+    // the walk is ranked: the first paths a row meets are its most counted
+    const paths = members.get(shown);
+    if (!paths) members.set(shown, [key]);
+    else if (paths.length < MAX_UNION_PATHS) paths.push(key);
   };
   let partial = await walk(counters, options.range, false, add);
   if (view.excludeBots) partial = (await walk(counters, options.range, true, (key, count) => add(key, -count))) || partial;
   for (const [key, count] of counts) if (count <= 0) counts.delete(key);
   const ranked = [...counts].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const entries = ranked.slice(options.offset, options.offset + options.limit);
   return {
     total: ranked.reduce((sum, e) => sum + e.count, 0),
     unique: ranked.length,
-    entries: ranked.slice(options.offset, options.offset + options.limit),
+    entries,
     partial,
+    ...(view.fold ? { members: new Map(entries.map((entry) => [entry.key, members.get(entry.key) ?? []])) } : {}),
   };
 }
 

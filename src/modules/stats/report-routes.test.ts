@@ -74,20 +74,24 @@ describe('stats views: grouped by route, under a prefix, without probes', () => 
 
   it('folds ids into :id and declared patterns, keeps raw counts, and filters by prefix and probes', async () => {
     expect((await wy.workyard.app.inject({ method: 'DELETE', url: '/stats/' })).statusCode).toBe(204);
-    for (const url of ['/api/product/17/', '/api/product/18/', '/api/product/3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b/', '/api/user/ada/', '/api/user/alan/', '/healthz', '/healthz']) await get(url);
+    // three visitors (one address, three browsers): a visitor of two products counts once for the pattern
+    const as = (visitor: string, url: string) => wy.workyard.app.inject({ url, headers: { 'user-agent': `Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0 visitor-${visitor}` } });
+    for (const [visitor, url] of [['a', '/api/product/17/'], ['b', '/api/product/17/'], ['b', '/api/product/18/'], ['c', '/api/product/18/'], ['a', '/api/product/3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b/'], ['a', '/api/user/ada/'], ['a', '/api/user/alan/'], ['a', '/healthz'], ['a', '/healthz']]) await as(visitor, url);
     const grouped = (await get('/stats/?group=route&prefix=/api/')).json();
-    expect(grouped).toMatchObject({ total_requests: 5, unique_paths: 2, unique_visitors: 1 });
+    expect(grouped).toMatchObject({ total_requests: 7, unique_paths: 2 });
     expect(grouped.paths).toEqual([
-      { path: '/api/product/:id/', count: 3 },
-      { path: '/api/user/:name/', count: 2 },
+      { path: '/api/product/:id/', count: 5, unique_visitors: 3 },
+      { path: '/api/user/:name/', count: 2, unique_visitors: 1 },
     ]);
+    const groupedToday = (await get('/stats/?group=route&prefix=/api/product/&from=-1h')).json();
+    expect(groupedToday.paths).toEqual([{ path: '/api/product/:id/', count: 5, unique_visitors: 3 }]);
     const noProbes = (await get('/stats/?exclude=probes&from=-1h')).json();
     expect(noProbes.paths.map((p: { path: string }) => p.path)).not.toContain('/healthz');
-    expect(noProbes.total_requests).toBe(5 + 2); // both /stats/ reads, no probe
+    expect(noProbes.total_requests).toBe(7 + 3); // the three /stats/ reads, no probe
     // raw counts are kept: the seed's answer still has every path
     const raw = (await get('/stats/?limit=100')).json();
     expect(raw.paths).toContainEqual({ path: '/healthz', count: 2 });
-    expect(raw.paths).toContainEqual({ path: '/api/product/17/', count: 1 });
+    expect(raw.paths).toContainEqual({ path: '/api/product/17/', count: 2 });
     expect(raw.unique_visitors).toBeUndefined();
   });
 

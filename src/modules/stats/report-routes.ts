@@ -76,15 +76,17 @@ export function reportRoutes(app: App, ctx: AppContext): void {
     const partial = page.partial ? { partial: true } : {};
     // the seed's all-time answer keeps its exact shape; a ranged or filtered one adds the visitors
     if (!range && plain) return { total_requests: page.total, unique_paths: page.unique, paths };
-    // a route pattern is not a counted key: its visitors would be the union of its paths' (not kept)
     const visitors = await ctx.counters.visitors(view.fold ? [ALL_KEYS] : [...paths.map((p) => p.path), ALL_KEYS], range);
+    // a route pattern is not a counted key: its visitors are the union of its paths' (a visitor of two ids counts once)
+    const members = 'members' in page ? page.members : undefined;
+    const unions = members ? await ctx.counters.unionVisitors(paths.map((p) => members.get(p.path) ?? []), range) : [];
     return {
       total_requests: page.total,
       unique_paths: page.unique,
       unique_visitors: visitors.get(ALL_KEYS) ?? 0,
       ...partial,
       ...(range ? { from: iso(range.from), to: iso(range.to) } : {}),
-      paths: view.fold ? paths : paths.map((p) => ({ ...p, unique_visitors: visitors.get(p.path) ?? 0 })),
+      paths: paths.map((p, i) => ({ ...p, unique_visitors: members ? unions[i] : (visitors.get(p.path) ?? 0) })),
     };
   });
 

@@ -1,5 +1,5 @@
-// bench:blobs, write rules: what a condition (If-None-Match: *, which takes the key's lock in the
-// SQL database) costs a 1 KB PUT, and what checking a client's digest (Repr-Digest, sha-256) costs
+// bench:blobs, write rules: what a condition (If-None-Match: *: on disk one look and a hard link
+// that fails on an existing name; on S3 the key's lock) costs a 1 KB PUT, and what checking a client's digest (Repr-Digest, sha-256) costs
 // a 100 MB PUT — each against the same PUT without it, to the same Workyard, in the same run,
 // interleaved. Returns rows for the blobs section.
 import { createHash } from 'node:crypto';
@@ -103,7 +103,7 @@ export async function writeRuleRows(workDir: string, s3: S3rverHandle, options: 
   return {
     rows,
     notes: [
-      `Write rules: each figure against the same PUT without the rule, to the same Workyard (embedded database: the key locks are rows in SQLite), interleaved, median of ${options.rounds}; 1 KB PUTs go each to a key of their own (32 connections, ${options.seconds} s), 100 MB PUTs one at a time. Every PUT computes its sha-256 (it is kept with the blob), so the digest row measures the check and the header alone; on s3rver a PUT without a digest also copies the object onto itself to record its sha-256 after the fact, which the digest row skips.`,
+      `Write rules: each figure against the same PUT without the rule, to the same Workyard (embedded database; a create-only PUT on disk looks for the key and publishes with a hard link that fails when another writer got there first, on S3 it holds the key's lock, a lock file in the data directory, while it looks and puts), interleaved, median of ${options.rounds}; 1 KB PUTs go each to a key of their own (32 connections, ${options.seconds} s), 100 MB PUTs one at a time. Every PUT computes its sha-256 (it is kept with the blob), so the digest row measures the check and the header alone; on s3rver a PUT without a digest also copies the object onto itself to record its sha-256 after the fact, which the digest row skips.`,
     ],
   };
 }

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { buffer as readAll } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
-import type { BlobStore } from './contract.js';
+import { BlobExistsError, type BlobStore } from './contract.js';
 
 export interface ConformanceTarget {
   store: BlobStore;
@@ -256,6 +256,27 @@ export function blobStoreConformance(name: string, open: () => Promise<Conforman
       const bytes = await readAll(got!.body);
       expect(versions.some((version) => version.equals(bytes))).toBe(true);
       expect(got!.meta.etag).toBe(md5Etag(bytes));
+    });
+
+    it('creates only where nothing is when the store has atomic creates (one of 20 racing creates wins, whole), and refuses createOnly when it has not', async () => {
+      if (!store.atomicCreate) {
+        await expect(store.put('conf/create-only', Buffer.from('x'), { createOnly: true })).rejects.toThrow(/createOnly/);
+        expect(await store.head('conf/create-only')).toBeNull();
+        return;
+      }
+      const versions = Array.from({ length: 20 }, (_, i) => Buffer.alloc(32 * 1024 + i, i));
+      const outcomes = await Promise.allSettled(versions.map((bytes) => store.put('conf/create-only', chunked(bytes, 4096), { createOnly: true })));
+      const won = outcomes.flatMap((outcome, i) => (outcome.status === 'fulfilled' ? [i] : []));
+      expect(won).toHaveLength(1);
+      for (const outcome of outcomes) if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(BlobExistsError);
+      const got = await store.get('conf/create-only');
+      expect((await readAll(got!.body)).equals(versions[won[0]])).toBe(true);
+      // a create over an existing key stores nothing; a plain put still replaces it; after a delete a create creates
+      await expect(store.put('conf/create-only', Buffer.from('late'), { createOnly: true })).rejects.toBeInstanceOf(BlobExistsError);
+      expect((await store.head('conf/create-only'))!.size).toBe(versions[won[0]].length);
+      await store.put('conf/create-only', Buffer.from('plain'));
+      expect(await store.delete('conf/create-only')).toBe(true);
+      expect((await store.put('conf/create-only', Buffer.from('again'), { createOnly: true })).size).toBe(5);
     });
 
     it('keeps the sha-256 of every put, however the body came, and gives it back with the blob', async () => {

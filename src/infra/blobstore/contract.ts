@@ -42,6 +42,19 @@ export interface PutOptions {
    * previous version stays) and rejects with a validation AppError naming `header`
    */
   digests?: DigestCheck[];
+  /**
+   * a create-only put: stored only when no object is at the key, decided atomically against every
+   * other writer of the store (any process, any node); when one is there, nothing is stored and the
+   * put rejects with BlobExistsError. Only a store whose `atomicCreate` is true takes it.
+   */
+  createOnly?: boolean;
+}
+
+/** A create-only put found an object at its key (PutOptions.createOnly). */
+export class BlobExistsError extends Error {
+  constructor(readonly key: string) {
+    super(`an object exists at ${JSON.stringify(key)}`);
+  }
 }
 
 export interface DigestCheck {
@@ -53,6 +66,8 @@ export interface DigestCheck {
 
 export interface BlobStore {
   readonly driver: 'disk' | 's3';
+  /** takes PutOptions.createOnly (the disk store: link(2) fails on an existing name; S3 servers differ, so the S3 store does not) */
+  readonly atomicCreate: boolean;
   /** Resolves once the object is durable: any node reading the store sees it from then on. */
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<BlobMeta>;
   /**

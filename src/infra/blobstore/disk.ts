@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { AppError, DependencyUnavailableError } from '../../errors.js';
 import { callDependency } from '../dependency-errors.js';
-import type { BlobMeta, BlobStore, ByteRange, PutOptions } from './contract.js';
+import { type BlobMeta, BlobExistsError, type BlobStore, type ByteRange, type PutOptions } from './contract.js';
 import {
   type StoredMeta,
   TRAILER_FIXED_BYTES,
@@ -38,6 +38,7 @@ const STALE_TEMP_MS = 3_600_000;
 
 export class DiskBlobStore implements BlobStore {
   readonly driver = 'disk' as const;
+  readonly atomicCreate = true;
   private readonly objectsDir: string;
   private readonly tempDir: string;
 
@@ -81,12 +82,13 @@ export class DiskBlobStore implements BlobStore {
       await handle.close();
       handle = undefined;
       options.signal?.throwIfAborted();
-      await this.publish(temp, objectPath(this.objectsDir, key));
+      await this.publish(temp, objectPath(this.objectsDir, key), options.createOnly === true ? key : undefined);
       return toBlobMeta(meta, size);
     } catch (error) {
       if (!Buffer.isBuffer(body) && !body.destroyed) body.destroy();
       await handle?.close().catch(() => {});
       await fs.promises.rm(temp, { force: true }).catch(() => {});
+      if (error instanceof BlobExistsError) throw error;
       throw diskError(error);
     }
   }
@@ -218,18 +220,27 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  private async publish(temp: string, final: string): Promise<void> {
+  /**
+   * Moves the temporary file into place. `createOnlyKey`: only when nothing is there — a hard link
+   * fails on an existing name, atomically for every process sharing the directory (rename would
+   * replace it); the temporary name is removed after.
+   */
+  private async publish(temp: string, final: string, createOnlyKey?: string): Promise<void> {
     const parent = path.dirname(final);
     // A concurrent delete may remove a directory that has just become empty, between our mkdir
     // and our rename: make it again and retry.
     for (let attempt = 0; ; attempt++) {
       const firstCreated = await fs.promises.mkdir(parent, { recursive: true });
       try {
-        await fs.promises.rename(temp, final);
+        if (createOnlyKey === undefined) await fs.promises.rename(temp, final);
+        else await fs.promises.link(temp, final);
       } catch (error) {
         if (isMissing(error) && attempt < 5) continue;
+        if ((error as { code?: string }).code === 'EEXIST' && createOnlyKey !== undefined) throw new BlobExistsError(createOnlyKey);
         throw error;
       }
+      // the catch of put removes the temporary file when publishing failed
+      if (createOnlyKey !== undefined) await fs.promises.rm(temp, { force: true });
       // The rename is durable once its directory is synced; a new directory's own entry lives in
       // its parent, so every directory from the first one created upwards is synced too.
       const toSync = [parent];

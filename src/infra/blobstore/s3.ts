@@ -56,6 +56,9 @@ export function s3ClientSettings(config: S3Config) {
 
 export class S3BlobStore implements BlobStore {
   readonly driver = 's3' as const;
+  // S3 itself has conditional puts (If-None-Match since 2024), but not every S3-compatible server
+  // honours the header, and a put cannot tell whether it was honoured: the blobs module locks the key instead.
+  readonly atomicCreate = false;
   private readonly client: S3Client;
   /** for streamed bodies, which cannot be sent twice: the SDK must not retry them */
   private readonly streamingClient: S3Client;
@@ -83,6 +86,7 @@ export class S3BlobStore implements BlobStore {
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<BlobMeta> {
     assertValidKey(key);
     checkMetadata(options.metadata);
+    if (options.createOnly) throw new Error('the S3 blob store does not take createOnly (atomicCreate is false)');
     const contentType = options.contentType || 'application/octet-stream';
     try {
       options.signal?.throwIfAborted();

@@ -5,7 +5,7 @@
 // its expiry answers as missing, and the sweep removes it.
 import { Readable } from 'node:stream';
 import { AppError } from '../../errors.js';
-import type { BlobMeta, BlobStore, ByteRange, DigestCheck } from '../../infra/blobstore/contract.js';
+import { type BlobMeta, BlobExistsError, type BlobStore, type ByteRange, type DigestCheck } from '../../infra/blobstore/contract.js';
 import { digestsOfBuffer } from '../../infra/blobstore/digests.js';
 import { assertValidKey, assertValidPrefix } from '../../infra/blobstore/keys.js';
 import { checkContentLength, listLimit, rangeOf } from '../../infra/blobstore/store-rules.js';
@@ -72,6 +72,7 @@ export class BlobService {
     assertValidKey(key);
     if (hasConditions(request.conditions)) {
       const conditions = request.conditions;
+      if (await this.mayCreateAtomically(key, conditions, body)) return this.createAtomically(key, body, request);
       return this.locks.withLock(key, async () => {
         try {
           checkWriteConditions(key, await this.head(key), conditions);
@@ -94,10 +95,38 @@ export class BlobService {
     };
     if (!hasConditions(request.conditions)) return write();
     const conditions = request.conditions;
+    if (await this.mayCreateAtomically(key, conditions)) return this.createAtomically(key, bytes, request);
     return this.locks.withLock(key, async () => {
       checkWriteConditions(key, await this.head(key), conditions);
       return write();
     });
+  }
+
+  /**
+   * A create-only write (If-None-Match: * alone) needs no lock on a store that creates atomically
+   * (the disk store's link), when no write-behind tier may hold a version the store has not: true
+   * when nothing is at the key. Throws the 412 at once when a live blob is there; false (take the
+   * lock) when the store holds an expired one, which the write replaces.
+   */
+  private async mayCreateAtomically(key: string, conditions: WriteConditions, body?: Readable): Promise<boolean> {
+    if (conditions.ifNoneMatch !== '*' || conditions.ifMatch || this.writeBehind || !this.store.atomicCreate) return false;
+    const there = await this.store.head(key);
+    if (there === null) return true;
+    if (hasExpired(there)) return false;
+    body?.destroy();
+    checkWriteConditions(key, there, conditions);
+    return false; // not reached: a live blob fails If-None-Match: *
+  }
+
+  private async createAtomically(key: string, body: Readable | Buffer, request: PutRequest): Promise<BlobMeta> {
+    if (request.expiresAt) await this.noteExpiry(key, request.expiresAt, Buffer.isBuffer(body) ? undefined : body);
+    try {
+      return await this.store.put(key, body, { ...this.storeOptions(request), createOnly: true });
+    } catch (error) {
+      if (!(error instanceof BlobExistsError)) throw error;
+      // another writer created it between our look and our link
+      throw new AppError('precondition_failed', `blob ${key} exists and the write was made with If-None-Match: *`, { field: 'if-none-match' });
+    }
   }
 
   private async putStream(key: string, body: Readable, request: PutRequest): Promise<BlobMeta> {

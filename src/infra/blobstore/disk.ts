@@ -240,7 +240,7 @@ export class DiskBlobStore implements BlobStore {
         throw error;
       }
       // the catch of put removes the temporary file when publishing failed
-      if (createOnlyKey !== undefined) await fs.promises.rm(temp, { force: true });
+      if (createOnlyKey !== undefined) await fs.promises.unlink(temp);
       // The rename is durable once its directory is synced; a new directory's own entry lives in
       // its parent, so every directory from the first one created upwards is synced too.
       const toSync = [parent];

@@ -19,6 +19,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ WORKYARD_STATS_PATTERNS: 'users/:name' })).toThrow(/WORKYARD_STATS_PATTERNS/);
   });
 
+  it('reads the harvest allow-list and the Chromium of render: browser, naming the variable when the list is malformed', () => {
+    expect(loadConfig({}).harvest).toMatchObject({ allowHosts: [], chromium: '/usr/bin/chromium' });
+    expect(loadConfig({ WORKYARD_HARVEST_ALLOW_HOSTS: '127.0.0.1:8080, Intranet.Example,[::1]:9000', WORKYARD_HARVEST_CHROMIUM: '' }).harvest).toMatchObject({ allowHosts: ['127.0.0.1:8080', 'intranet.example', '[::1]:9000'], chromium: null });
+    expect(() => loadConfig({ WORKYARD_HARVEST_ALLOW_HOSTS: 'http://127.0.0.1/' })).toThrow(/WORKYARD_HARVEST_ALLOW_HOSTS/);
+  });
+
   it('chooses the scaled shape from URLs alone', () => {
     const config = loadConfig({ WORKYARD_DATABASE_URL: 'postgres://u@h/db', WORKYARD_REDIS_URL: 'rediss://h:6380' });
     expect(shapeOf(config)).toBe('scaled');

@@ -73,7 +73,7 @@ export interface Config {
    * requestsPerHost / hostDelayMs: a worker process's requests to one host at once, and the least
    * time between two of their starts (robots.txt's Crawl-delay when longer); 0 lifts each
    */
-  harvest: { allowPrivate: boolean; respectRobots: boolean; maxImageBytes: number; hostConcurrency: number; hostRate: { max: number; windowMs: number }; requestsPerHost: number; hostDelayMs: number };
+  harvest: { allowPrivate: boolean; allowHosts: string[]; chromium: string | null; respectRobots: boolean; maxImageBytes: number; hostConcurrency: number; hostRate: { max: number; windowMs: number }; requestsPerHost: number; hostDelayMs: number };
   /**
    * Requests per window per client address and route group (a route's tag in /docs); 0 = no
    * limit. `groups` overrides `max` for the groups it names.
@@ -214,6 +214,20 @@ function uploadsBucket(env: Env, bucket: string): string {
   return name;
 }
 
+/**
+ * `WORKYARD_HARVEST_ALLOW_HOSTS=127.0.0.1:8080,intranet.example`: hosts (a name or an address, with
+ * or without a port) harvest may reach even when private addresses are not allowed.
+ */
+function allowHosts(env: Env, name: string): string[] {
+  const raw = read(env, name);
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const host = entry.trim().toLowerCase();
+    if (!/^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/.test(host)) throw new ConfigError(name, 'host or host:port entries separated by commas, e.g. 127.0.0.1:8080,intranet.example', raw);
+    return host;
+  });
+}
+
 /** `WORKYARD_RATE_LIMIT_GROUPS=harvest=10,blobs=200`: per-group maxima (0 lifts the limit for that group). */
 function rateLimitGroups(env: Env): Record<string, number> {
   const name = 'WORKYARD_RATE_LIMIT_GROUPS';
@@ -279,6 +293,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     harvest: {
       allowPrivate: boolean(env, 'WORKYARD_HARVEST_ALLOW_PRIVATE', false),
+      allowHosts: allowHosts(env, 'WORKYARD_HARVEST_ALLOW_HOSTS'),
+      // render: "browser" loads pages in this Chromium; empty (or off) turns it off
+      chromium: ['', 'off'].includes(env.WORKYARD_HARVEST_CHROMIUM?.trim() ?? 'unset') ? null : (read(env, 'WORKYARD_HARVEST_CHROMIUM') ?? '/usr/bin/chromium'),
       respectRobots: boolean(env, 'WORKYARD_HARVEST_RESPECT_ROBOTS', true),
       maxImageBytes: integer(env, 'WORKYARD_HARVEST_MAX_IMAGE_BYTES', 20 * 1024 ** 2, 1, Number.MAX_SAFE_INTEGER),
       hostConcurrency: integer(env, 'WORKYARD_HARVEST_HOST_CONCURRENCY', 2, 0, 10_000),

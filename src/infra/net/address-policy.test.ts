@@ -1,6 +1,6 @@
 // The SSRF decision on every range the issue names, without a packet sent anywhere.
 import { describe, expect, it } from 'vitest';
-import { assertValidRanges, decideAddress } from './address-policy.js';
+import { assertValidRanges, decideAddress, isAllowedHost } from './address-policy.js';
 
 const guarded = { allowPrivate: false };
 
@@ -95,5 +95,16 @@ describe('address policy', () => {
   it('rejects a malformed exemption up front', () => {
     expect(() => assertValidRanges(['10.0.0.0/8', 'fd00::/8'])).not.toThrow();
     expect(() => assertValidRanges(['10.0.0.0'])).toThrow();
+  });
+
+  it('allows a listed host by name or address, on its port when the entry names one', () => {
+    const list = ['127.0.0.1:8080', 'intranet.example', '[::1]:9000'];
+    expect(isAllowedHost(list, '127.0.0.1', 8080)).toBe(true);
+    expect(isAllowedHost(list, '127.0.0.1', 8081)).toBe(false);
+    expect(isAllowedHost(list, 'INTRANET.example', 443)).toBe(true);
+    expect(isAllowedHost(list, 'other.example', 443)).toBe(false);
+    expect(isAllowedHost(list, '[::1]', 9000)).toBe(true);
+    expect(isAllowedHost(list, '::1', 9001)).toBe(false);
+    expect(isAllowedHost([], '127.0.0.1', 8080)).toBe(false);
   });
 });

@@ -10,6 +10,21 @@ export interface AddressPolicy {
   exemptRanges?: string[];
 }
 
+/**
+ * Whether `hostname` at `port` is on an allow-list of `host` or `host:port` entries (lowercase;
+ * an IPv6 address in brackets): such a host is reached whatever its addresses, as an operator
+ * asked for it by name (WORKYARD_HARVEST_ALLOW_HOSTS).
+ */
+export function isAllowedHost(allowHosts: readonly string[] | undefined, hostname: string, port: number): boolean {
+  if (!allowHosts?.length) return false;
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return allowHosts.some((entry) => {
+    const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(entry);
+    if (!match) return false;
+    return (match[1] ?? match[2]) === host && (match[3] === undefined || Number(match[3]) === port);
+  });
+}
+
 export type AddressDecision = { allowed: true } | { allowed: false; range: string; reason: string };
 
 // ipaddr.js range names, as people say them in an error message.

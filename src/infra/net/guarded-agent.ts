@@ -6,7 +6,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { withDeadline } from '../deadline.js';
-import { type AddressPolicy, decideAddress } from './address-policy.js';
+import { type AddressPolicy, decideAddress, isAllowedHost } from './address-policy.js';
 import { type GuardErrors, defaultGuardErrors } from './guard-errors.js';
 
 export interface ResolvedAddress {
@@ -27,6 +27,8 @@ export interface GuardedAgentOptions {
   baseConnector?: buildConnector.connector;
   /** what a refused or unreachable host throws (default: guard-errors.ts's own errors) */
   errors?: GuardErrors;
+  /** hosts (`host` or `host:port`) reached whatever their addresses (see isAllowedHost) */
+  allowHosts?: readonly string[];
 }
 
 /** Resolves `hostname` and returns the addresses to try, or throws if any of them is forbidden. */
@@ -65,8 +67,11 @@ async function lookupWithDeadline(host: string, lookup: LookupAll, timeoutMs: nu
 export function guardedConnector(options: GuardedAgentOptions): buildConnector.connector {
   const base = options.baseConnector ?? buildConnector({ timeout: options.connectTimeoutMs });
   const lookup = options.lookup ?? systemLookup;
+  const open: AddressPolicy = { ...options.policy, allowPrivate: true };
   return (connectOptions, callback) => {
-    resolveAllowedAddresses(connectOptions.hostname, options.policy, lookup, options.connectTimeoutMs, options.errors).then(
+    const port = Number(connectOptions.port) || (connectOptions.protocol === 'https:' ? 443 : 80);
+    const policy = isAllowedHost(options.allowHosts, connectOptions.hostname, port) ? open : options.policy;
+    resolveAllowedAddresses(connectOptions.hostname, policy, lookup, options.connectTimeoutMs, options.errors).then(
       (addresses) => connectToFirstReachable(base, connectOptions, addresses, callback),
       (error: Error) => callback(error, null),
     );

@@ -53,7 +53,7 @@ export class RefusedAddressError extends HarvestError {
     readonly address: string,
     reason: string,
   ) {
-    super('refused', `refused to connect to ${host}: ${reason} (set WORKYARD_HARVEST_ALLOW_PRIVATE=true to allow it)`);
+    super('refused', `refused to connect to ${host}: ${reason} (set WORKYARD_HARVEST_ALLOW_PRIVATE=true, or list the host in WORKYARD_HARVEST_ALLOW_HOSTS, to allow it)`);
     this.name = 'RefusedAddressError';
   }
 }

@@ -38,7 +38,7 @@ describe('harvest with the SSRF guard on', () => {
   }, () => Promise.all([target?.close(), front?.close()]));
 
   it.each([
-    ['images', 'http://127.0.0.1:PORT/', /^refused to connect to 127\.0\.0\.1: 127\.0\.0\.1 is a loopback address \(set WORKYARD_HARVEST_ALLOW_PRIVATE=true to allow it\)$/],
+    ['images', 'http://127.0.0.1:PORT/', /^refused to connect to 127\.0\.0\.1: 127\.0\.0\.1 is a loopback address \(set WORKYARD_HARVEST_ALLOW_PRIVATE=true, or list the host in WORKYARD_HARVEST_ALLOW_HOSTS, to allow it\)$/],
     ['text', 'http://127.0.0.1:PORT/', /^refused to connect to 127\.0\.0\.1: 127\.0\.0\.1 is a loopback address/],
     ['images', 'http://localhost:PORT/', /^refused to connect to localhost: (127\.0\.0\.1|::1) is a loopback address/],
     ['text', 'http://[::1]:PORT/', /^refused to connect to ::1: ::1 is a loopback address/],

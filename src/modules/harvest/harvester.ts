@@ -21,6 +21,7 @@ import { extractVisibleText } from './page-text.js';
 import { RobotsCache, RobotsRules, parseRobots } from './robots.js';
 import type { HarvestTables, SavedText, TaskPageRow } from './store.js';
 import { type CrawlLimits, type FetchedPage, SINGLE_PAGE, crawlSite } from './site-crawl.js';
+import { PageRenderer, chromiumAvailable } from './page-renderer.js';
 
 export const MAX_HTML_BYTES = 10 * 1024 * 1024;
 /** A crawl collects at most this many distinct images, whatever its pages list. */
@@ -65,6 +66,9 @@ function joinTexts(texts: SavedText[]): SavedText {
   };
 }
 
+/** How a task's pages are loaded: fetched (http), or rendered in headless Chromium (browser). */
+export type PageLoading = 'http' | 'browser';
+
 /** Writes a line to the job's log. */
 export type PageLog = (message: string) => Promise<void>;
 
@@ -82,6 +86,7 @@ export class Harvester {
   private readonly limiter: HostLimiter;
   private readonly timeouts: FetchTimeouts & { connectMs: number };
   private readonly collector: ImageCollector;
+  private renderer: PageRenderer | null = null;
 
   constructor(
     private readonly deps: HarvesterDeps,
@@ -115,6 +120,7 @@ export class Harvester {
   private dispatcher(): Agent {
     this.agent ??= createGuardedAgent({
       policy: { allowPrivate: this.deps.config.allowPrivate, exemptRanges: this.options.exemptRanges },
+      allowHosts: this.deps.config.allowHosts,
       connectTimeoutMs: this.timeouts.connectMs,
       lookup: this.options.lookup,
       baseConnector: this.options.baseConnector,
@@ -127,25 +133,27 @@ export class Harvester {
    * The text of the task's page, or of every page its crawl reaches (joined in crawl order; the
    * metadata is the first page's). `log`: lines for the job's log (ctx.log), a few per page.
    */
-  async pageText(url: string, signal: AbortSignal, log?: PageLog, crawl: CrawlLimits = SINGLE_PAGE): Promise<{ saved: SavedText; pages: HarvestedPage[] }> {
+  async pageText(url: string, signal: AbortSignal, log?: PageLog, crawl: CrawlLimits = SINGLE_PAGE, render: PageLoading = 'http'): Promise<{ saved: SavedText; pages: HarvestedPage[]; blocked: string[] }> {
     const texts: SavedText[] = [];
     const found = new Map<number, { title: string | null; text_length: number }>();
-    const pages = await crawlSite(url, crawl, (next) => this.fetchPage(next, signal, log), async (page, crawled) => {
+    const blocked: string[] = [];
+    const pages = await crawlSite(url, crawl, (next) => this.loadPage(next, render, signal, log, blocked), async (page, crawled) => {
       const text = extractVisibleText(page.html);
       const reading = readPage(page.html, page.url);
       texts.push({ text, ...reading });
       found.set(crawled.position, { title: reading.metadata.title, text_length: text.length });
     }, { signal, log });
-    return { saved: joinTexts(texts), pages: pages.map((page) => ({ ...page, title: found.get(page.position)?.title ?? null, text_length: found.get(page.position)?.text_length ?? null, images_found: null })) };
+    return { saved: joinTexts(texts), pages: pages.map((page) => ({ ...page, title: found.get(page.position)?.title ?? null, text_length: found.get(page.position)?.text_length ?? null, images_found: null })), blocked };
   }
 
   /** Collects the images of the task's page, or of every page its crawl reaches, each image once (where it was first found). */
-  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, rules: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number; allCandidates?: boolean; crawl?: CrawlLimits } = {}): Promise<CollectOutcome & { pages: HarvestedPage[] }> {
+  async pageImages(taskId: string, url: string, signal: AbortSignal, log?: PageLog, rules: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number; allCandidates?: boolean; crawl?: CrawlLimits; render?: PageLoading } = {}): Promise<CollectOutcome & { pages: HarvestedPage[]; blocked: string[] }> {
     let startedAt: number | undefined;
+    const blocked: string[] = [];
     const pageOf = new Map<string, string>();
     const found = new Map<number, number>();
     const crawl = rules.crawl ?? SINGLE_PAGE;
-    const pages = await crawlSite(url, crawl, (next) => this.fetchPage(next, signal, log), async (page, crawled) => {
+    const pages = await crawlSite(url, crawl, (next) => this.loadPage(next, rules.render ?? 'http', signal, log, blocked, rules.budget?.ms), async (page, crawled) => {
       startedAt ??= Date.now();
       const urls = findImageUrls(page.html, page.url, { allCandidates: rules.allCandidates });
       let added = 0;
@@ -160,7 +168,7 @@ export class Harvester {
     }, { signal, log, budgetMs: rules.budget?.ms });
     // The budget's time counts from when the task's page was read, the rest of the crawl included.
     const outcome = await this.collector.collect(taskId, [...pageOf.keys()], signal, rules.filters, rules.budget, rules.maxAgeMs, { pageOf, startedAt });
-    return { ...outcome, pages: pages.map((page) => ({ ...page, title: null, text_length: null, images_found: found.get(page.position) ?? null })) };
+    return { ...outcome, pages: pages.map((page) => ({ ...page, title: null, text_length: null, images_found: found.get(page.position) ?? null })), blocked };
   }
 
   /** The least time between two requests to the URL's host: the configured delay, or its robots.txt Crawl-delay when longer. */
@@ -169,6 +177,34 @@ export class Harvester {
     // a robots.txt that refuses or cannot be read fails the request in checkRobots, not here
     const rules = await this.robots.rulesFor(url).catch(() => null);
     return Math.max(this.deps.config.hostDelayMs, rules?.crawlDelayMs ?? 0);
+  }
+
+  /** A page fetched, or rendered in Chromium (what the page's requests ran into the guard is added to `blocked`). */
+  private async loadPage(url: string, render: PageLoading, signal: AbortSignal, log: PageLog | undefined, blocked: string[], limitMs?: number): Promise<FetchedPage> {
+    if (render === 'http') return this.fetchPage(url, signal, log);
+    const pageUrl = new URL(url);
+    await this.checkRobots(pageUrl);
+    const interval = await this.intervalFor(pageUrl);
+    const rendered = await this.limiter.run(pageUrl.host, () => this.pageRenderer().render(url, signal, limitMs), interval);
+    await log?.(`page rendered in Chromium: ${rendered.url.href} (${rendered.html.length} characters${rendered.blocked.length ? `, ${rendered.blocked.length} request${rendered.blocked.length === 1 ? '' : 's'} blocked` : ''})`);
+    for (const entry of rendered.blocked) await log?.(`blocked: ${entry}`);
+    blocked.push(...rendered.blocked);
+    return rendered;
+  }
+
+  private pageRenderer(): PageRenderer {
+    const executablePath = this.deps.config.chromium;
+    // the route refuses render: "browser" without Chromium; a schedule's or an older job's data may still ask
+    if (!chromiumAvailable(executablePath)) throw new HarvestError('refused', `render: browser needs Chromium, and ${executablePath ?? 'none'} is not there (WORKYARD_HARVEST_CHROMIUM)`);
+    this.renderer ??= new PageRenderer({
+      executablePath: executablePath!,
+      policy: { allowPrivate: this.deps.config.allowPrivate, exemptRanges: this.options.exemptRanges },
+      allowHosts: this.deps.config.allowHosts,
+      userAgent: this.deps.userAgent,
+      lookup: this.options.lookup,
+      maxBytes: 5 * MAX_HTML_BYTES,
+    });
+    return this.renderer;
   }
 
   private async fetchPage(url: string, signal: AbortSignal, log?: PageLog): Promise<FetchedPage> {
@@ -237,6 +273,8 @@ export class Harvester {
   close(): void {
     const agent = this.agent;
     this.agent = null;
+    void this.renderer?.close();
+    this.renderer = null;
     // In the background: the grace period is for jobs, which may still finish their requests.
     agent?.close().catch(() => {});
   }

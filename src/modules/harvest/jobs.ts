@@ -7,7 +7,7 @@ import { type Database, withTables } from '../../infra/db/database.js';
 import type { EventOutbox } from '../../infra/events/contract.js';
 import { JobCancelledError, type JobContext, type JobQueue, PermanentJobError, type WorkerOptions, errorMessage } from '../../infra/queue/contract.js';
 import { HarvestError } from './errors.js';
-import type { Harvester } from './harvester.js';
+import type { Harvester, PageLoading } from './harvester.js';
 import * as store from './store.js';
 import type { ImageFilters } from './image-filters.js';
 import type { TaskBudget } from './task-budget.js';
@@ -35,6 +35,8 @@ export interface HarvestJobData {
   allCandidates?: boolean;
   /** pages and depth of the task's crawl; absent: the page alone */
   crawl?: CrawlLimits;
+  /** 'browser': pages are rendered in headless Chromium; absent: fetched */
+  render?: PageLoading;
 }
 
 /** How the harvest jobs are limited per host (one queue group per host, see groupOfUrl). */
@@ -68,6 +70,8 @@ export interface HarvestJobResult {
   main_length?: number | null;
   /** pages harvested (more than 1 when the task crawled) */
   pages?: number;
+  /** render: browser — requests of the pages the SSRF guard refused, as "<url>: <reason>" */
+  blocked_requests?: string[];
 }
 
 export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyped: Database, log: FastifyBaseLogger, options: WorkerOptions, events?: EventOutbox): void {
@@ -76,12 +80,12 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
     IMAGES_JOB,
     (job) =>
       runTask(job, 'images', database, log, events, async (taskId, url, signal) => {
-        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line), { filters: job.data.filters, budget: job.data.budget, maxAgeMs: job.data.maxAgeMs, allCandidates: job.data.allCandidates, crawl: job.data.crawl });
+        const outcome = await harvester.pageImages(taskId, url, signal, (line) => job.log(line), { filters: job.data.filters, budget: job.data.budget, maxAgeMs: job.data.maxAgeMs, allCandidates: job.data.allCandidates, crawl: job.data.crawl, render: job.data.render });
         await database.run((db) => store.savePages(db, taskId, outcome.pages));
         await job.log(`${outcome.stored} image${outcome.stored === 1 ? '' : 's'} stored, ${outcome.failed} failed`);
         for (const failure of outcome.failures) await job.log(`image failed: ${failure}`);
         if (outcome.failed > outcome.failures.length) await job.log(`and ${outcome.failed - outcome.failures.length} more images failed`);
-        return { images_stored: outcome.stored, images_failed: outcome.failed, pages: outcome.pages.length };
+        return { images_stored: outcome.stored, images_failed: outcome.failed, pages: outcome.pages.length, ...blockedOf(outcome.blocked) };
       }),
     options,
   );
@@ -89,15 +93,17 @@ export function registerHarvestJobs(queue: JobQueue, harvester: Harvester, untyp
     TEXT_JOB,
     (job) =>
       runTask(job, 'text', database, log, events, async (taskId, url, signal) => {
-        const { saved, pages } = await harvester.pageText(url, signal, (line) => job.log(line), job.data.crawl);
+        const { saved, pages, blocked } = await harvester.pageText(url, signal, (line) => job.log(line), job.data.crawl, job.data.render);
         await database.run((db) => store.saveText(db, taskId, saved));
         await database.run((db) => store.savePages(db, taskId, pages));
         await job.log(`text saved: ${saved.text.length} characters, ${saved.main === null ? 'no main text found' : `main text ${saved.main.length}`}`);
-        return { text_length: saved.text.length, main_length: saved.main?.length ?? null, pages: pages.length };
+        return { text_length: saved.text.length, main_length: saved.main?.length ?? null, pages: pages.length, ...blockedOf(blocked) };
       }),
     options,
   );
 }
+
+const blockedOf = (blocked: string[]) => (blocked.length ? { blocked_requests: blocked } : {});
 
 async function runTask(
   job: JobContext<HarvestJobData>,

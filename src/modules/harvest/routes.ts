@@ -15,11 +15,12 @@ import type { TaskBudget } from './task-budget.js';
 import { metadataOf, textRoutes } from './text-routes.js';
 import { archiveRoute } from './archive-route.js';
 import { thumbnailRoute } from './thumbnail-route.js';
-import { AcceptedSchema, CrawlFields, DEFAULT_CRAWL_DEPTH, HarvestScheduleData, ImageFilterFields, ImagesTaskSchema, TaskImageSchema, TaskPageSchema, TextTaskSchema, imagesTaskView, taskImageView, taskPageView, textTaskView } from './schemas.js';
+import { AcceptedSchema, CrawlFields, DEFAULT_CRAWL_DEPTH, RenderField, HarvestScheduleData, ImageFilterFields, ImagesTaskSchema, TaskImageSchema, TaskPageSchema, TextTaskSchema, imagesTaskView, taskImageView, taskPageView, textTaskView } from './schemas.js';
 import type { CrawlLimits } from './site-crawl.js';
+import { chromiumAvailable } from './page-renderer.js';
 
-const CreateBody = Type.Object({ ...HarvestScheduleData.properties, ...CrawlFields, ...TaskOptionFields }, { additionalProperties: false });
-const ImagesCreateBody = Type.Object({ ...HarvestScheduleData.properties, ...CrawlFields, ...ImageFilterFields, ...TaskOptionFields }, { additionalProperties: false });
+const CreateBody = Type.Object({ ...HarvestScheduleData.properties, ...CrawlFields, ...RenderField, ...TaskOptionFields }, { additionalProperties: false });
+const ImagesCreateBody = Type.Object({ ...HarvestScheduleData.properties, ...CrawlFields, ...RenderField, ...ImageFilterFields, ...TaskOptionFields }, { additionalProperties: false });
 const ListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
@@ -57,14 +58,14 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
   const { blobs } = ctx;
   const database = withTables<store.HarvestTables>(ctx.database);
 
-  async function createTask(kind: store.TaskKind, rawUrl: string, options: EnqueueOptions, crawl: CrawlLimits | undefined, images: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number; allCandidates?: boolean } = {}) {
+  async function createTask(kind: store.TaskKind, rawUrl: string, options: EnqueueOptions, crawl: CrawlLimits | undefined, render: 'browser' | undefined, images: { filters?: ImageFilters; budget?: TaskBudget; maxAgeMs?: number; allCandidates?: boolean } = {}) {
     const { filters, budget, maxAgeMs, allCandidates } = images;
     const url = parsePageUrl(rawUrl);
     const id = randomUUID();
     await database.run((db) => store.insertTask(db, { id, kind, url, now: Date.now() }));
     let job;
     try {
-      job = await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { url, ...(hasFilters(filters) ? { filters } : {}), ...(budget?.ms !== undefined || budget?.bytes !== undefined ? { budget } : {}), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}), ...(allCandidates ? { allCandidates } : {}), ...(crawl ? { crawl } : {}) }, { ...options, ...harvestJobOptions(url), jobId: id });
+      job = await ctx.queue.enqueue(kind === 'images' ? IMAGES_JOB : TEXT_JOB, { url, ...(hasFilters(filters) ? { filters } : {}), ...(budget?.ms !== undefined || budget?.bytes !== undefined ? { budget } : {}), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}), ...(allCandidates ? { allCandidates } : {}), ...(crawl ? { crawl } : {}), ...(render ? { render } : {}) }, { ...options, ...harvestJobOptions(url), jobId: id });
     } catch (error) {
       // No job, no task: a task that would stay queued forever is worse than the 503.
       await database.run((db) => store.deleteTask(db, id)).catch(() => {});
@@ -110,9 +111,12 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
       },
     }, async (request, reply) => {
       const { options, rest } = splitTaskOptions(request.body);
-      const { url, min_width, min_height, types, budget_ms, budget_bytes, max_age, all, max_pages, max_depth } = rest as { url: string; budget_ms?: number; budget_bytes?: number; max_age?: number; all?: boolean; max_pages?: number; max_depth?: number } & ImageFilters;
+      const { url, min_width, min_height, types, budget_ms, budget_bytes, max_age, all, max_pages, max_depth, render } = rest as { url: string; budget_ms?: number; budget_bytes?: number; max_age?: number; all?: boolean; max_pages?: number; max_depth?: number; render?: 'http' | 'browser' } & ImageFilters;
+      if (render === 'browser' && !chromiumAvailable(ctx.config.harvest.chromium)) {
+        throw validationError('render', `render: "browser" needs Chromium, which this server does not have (WORKYARD_HARVEST_CHROMIUM${ctx.config.harvest.chromium ? ` names ${ctx.config.harvest.chromium}, which is not there` : ' is empty'}); use "http"`);
+      }
       const crawl = max_pages !== undefined && max_pages > 1 ? { maxPages: max_pages, maxDepth: max_depth ?? DEFAULT_CRAWL_DEPTH } : undefined;
-      const accepted = await createTask(kind, url, options, crawl, {
+      const accepted = await createTask(kind, url, options, crawl, render === 'browser' ? 'browser' : undefined, {
         filters: { min_width, min_height, types },
         budget: { ms: budget_ms, bytes: budget_bytes },
         maxAgeMs: max_age === undefined ? undefined : max_age * 1000,

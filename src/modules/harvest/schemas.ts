@@ -67,6 +67,11 @@ export const CrawlFields = {
 
 export const DEFAULT_CRAWL_DEPTH = 3;
 
+/** How a task's pages are loaded (README, Harvest: pages that need a browser). */
+export const RenderField = {
+  render: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('browser')], { description: 'http (default): the page as served; browser: loaded in headless Chromium, its scripts run, every request it makes through the SSRF guard' })),
+};
+
 export const TaskPageSchema = Type.Object({
   position: Type.Integer({ description: 'in the order fetched; 0 is the task\'s own page' }),
   url: Type.String({ description: 'the page, after redirects' }),

@@ -51,12 +51,13 @@ const deadline = setTimeout(() => {
 }, 600_000);
 deadline.unref();
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** Distinct free ports, all held at once while asked for (one at a time, the same port can come back twice). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => net.createServer().listen(0, '127.0.0.1'));
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.once('listening', resolve))));
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 /** A server on core 0; its output goes to a log in the data directory (shown when it fails). */
@@ -71,7 +72,7 @@ async function waitFor(url: string, name: string): Promise<void> {
   const until = Date.now() + 60_000;
   while (Date.now() < until) {
     try {
-      if ((await fetch(url)).status < 500) return;
+      if ((await fetch(url)).ok) return;
     } catch {
       // not listening yet
     }
@@ -110,7 +111,7 @@ try {
   await redis.quit();
 
   // Workyard: the embedded shape, API and worker in one process, as `npm start` runs it (dist/ when built)
-  const workyardPort = await freePort();
+  const [workyardPort, peerPort] = await freePorts(2);
   const built = fs.existsSync(path.join(root, 'dist/main.js'));
   pinned('workyard', process.execPath, built ? ['dist/main.js', 'start'] : ['--import', 'tsx', 'src/main.ts', 'start'], {
     env: { WORKYARD_PORT: String(workyardPort), WORKYARD_DATA_DIR: path.join(dataDir, 'workyard'), WORKYARD_LOG_LEVEL: 'warn', WORKYARD_FORM_RATE_LIMIT: '0' },
@@ -124,7 +125,6 @@ try {
     bareChild.once('exit', (code) => reject(new Error(`the bare server exited with ${code}`)));
   });
 
-  const peerPort = await freePort();
   const peerEnv = { PEER_DATA_DIR: dataDir, PEER_REDIS_URL: REDIS_URL };
   pinned('gunicorn', '/usr/bin/gunicorn', ['-w', '4', '-b', `127.0.0.1:${peerPort}`, '--log-level', 'warning', 'app:app'], { cwd: path.join(root, 'bench/peer'), env: peerEnv });
   pinned('celery', PYTHON, ['-m', 'celery', '-A', 'app', 'worker', '-c', '1', '--loglevel', 'WARNING', '--without-gossip', '--without-mingle', '--without-heartbeat'], { cwd: path.join(root, 'bench/peer'), env: peerEnv });

@@ -6,6 +6,7 @@ import type { BlobStore } from '../../infra/blobstore/contract.js';
 import { type Database, withTables } from '../../infra/db/database.js';
 import { assertValidRanges } from '../../infra/net/address-policy.js';
 import { decodeHtml } from './charset.js';
+import { assertHtmlAnswer } from './html-answer.js';
 import { HarvestError, UnreachableError, harvestGuardErrors } from './errors.js';
 import { type FetchTimeouts, Fetcher } from './fetcher.js';
 import { type LookupAll, createGuardedAgent } from '../../infra/net/guarded-agent.js';
@@ -27,7 +28,6 @@ export const MAX_HTML_BYTES = 10 * 1024 * 1024;
 /** A crawl collects at most this many distinct images, whatever its pages list. */
 export const MAX_IMAGES_PER_TASK = 4 * MAX_IMAGES_PER_PAGE;
 const MAX_ROBOTS_BYTES = 512 * 1024;
-const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
 
 /** What tests and deployments may tune; everything else comes from the configuration. */
 export interface HarvestOptions {
@@ -225,11 +225,7 @@ export class Harvester {
         interval,
       );
     const fetched = await fetchHonouringRetryAfter(fetchOnce, DEFAULT_RETRY_AFTER, signal);
-    if (fetched.status < 200 || fetched.status >= 300) throw new HarvestError('http', `HTTP ${fetched.status} from ${fetched.url.href}`);
-    const type = (fetched.contentType ?? '').split(';')[0].trim().toLowerCase();
-    if (!HTML_TYPES.has(type)) {
-      throw new HarvestError('content', `not an HTML page: ${fetched.url.href} is ${type || 'without a content type'} (text/html or application/xhtml+xml expected)`);
-    }
+    assertHtmlAnswer(fetched.status, fetched.url.href, fetched.contentType);
     await log?.(`page fetched: ${fetched.url.href} (HTTP ${fetched.status}, ${fetched.body.length} bytes)`);
     return { html: decodeHtml(fetched.body, fetched.contentType).text, url: fetched.url };
   }

@@ -14,10 +14,10 @@ import type { Browser, Route } from 'playwright-core';
 import { type AddressPolicy, isAllowedHost } from '../../infra/net/address-policy.js';
 import { type LookupAll, resolveAllowedAddresses, systemLookup } from '../../infra/net/guarded-agent.js';
 import { HarvestError, harvestGuardErrors } from './errors.js';
+import { assertHtmlAnswer } from './html-answer.js';
 import type { FetchedPage } from './site-crawl.js';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
-const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
 /** shown in the job's log at most; the count says how many more */
 const BLOCKED_LISTED = 20;
 
@@ -101,9 +101,7 @@ export class PageRenderer {
         throw new HarvestError(blocked.length ? 'refused' : 'network', `${url} could not be loaded in Chromium: ${blocked[0] ?? message}`);
       }
       if (!response) throw new HarvestError('network', `${url} gave Chromium no answer`);
-      if (response.status() < 200 || response.status() >= 300) throw new HarvestError('http', `HTTP ${response.status()} from ${response.url()}`);
-      const type = (response.headers()['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-      if (!HTML_TYPES.has(type)) throw new HarvestError('content', `not an HTML page: ${response.url()} is ${type || 'without a content type'} (text/html or application/xhtml+xml expected)`);
+      assertHtmlAnswer(response.status(), response.url(), response.headers()['content-type']);
       // Scripts may still be fetching what they add: wait for quiet, within the time left.
       const left = timeoutMs - (Date.now() - started);
       if (left > 0) await page.waitForLoadState('networkidle', { timeout: Math.min(this.options.idleMs ?? 5_000, left) }).catch(() => {});

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobStore } from '../../infra/blobstore/contract.js';
 import type { Database } from '../../infra/db/database.js';
 import { callDependency } from '../../infra/dependency-errors.js';
+import { TickBatch, batchedLookup } from '../../infra/tick-batch.js';
 import { HarvestError } from './errors.js';
 import { type DownloadedImage, type ImageDownloader, NOT_MODIFIED } from './image-downloader.js';
 import * as store from './store.js';
@@ -49,7 +50,23 @@ interface Found {
 export const blobKeyOf = (sha256: string) => `harvest/images/${sha256.slice(0, 2)}/${sha256}`;
 
 export class ImageCollector {
-  constructor(private readonly options: ImageCollectorOptions) {}
+  // The downloads of a task (and of every task of this worker) finish close together: their
+  // look-ups share one SELECT and their records one transaction, rather than three statements and
+  // three commits per image queued behind SQLite's one writer (bench/RESULTS.md, harvest).
+  private readonly storedBlobs: ReturnType<typeof batchedLookup<true>>;
+  private readonly completions: TickBatch<store.ImageCompletion>;
+
+  constructor(private readonly options: ImageCollectorOptions) {
+    const { database } = options;
+    this.storedBlobs = batchedLookup(async (sha256s) => {
+      const stored = await database.run((db) => store.storedBlobs(db, sha256s));
+      return new Map([...stored].map((sha256) => [sha256, true as const]));
+    });
+    this.completions = new TickBatch(async (completions) => {
+      await database.run((db) => store.completeImages(db, completions));
+      return completions.map(() => undefined);
+    }, { maxBatch: 200, maxInFlight: database.dialect === 'sqlite' ? 1 : 4 });
+  }
 
   /**
    * `maxAgeMs`: a stored image fetched longer ago than this is asked for again (conditionally).
@@ -182,8 +199,7 @@ export class ImageCollector {
     }
     tracker.spend(fetched.bytes.length);
     try {
-      await this.storeBytes(fetched);
-      await database.run((db) => store.completeImage(db, { id: image.id, taskId, ...completion(fetched) }));
+      await this.completions.add({ image: { id: image.id, taskId, ...completion(fetched) }, blob: await this.storeBytes(fetched) });
     } catch (error) {
       await database.run((db) => store.releaseRefresh(db, { id: image.id, taskId, confirmedAt: null })).catch(() => {});
       throw error;
@@ -206,10 +222,7 @@ export class ImageCollector {
     }
     tracker.spend(downloaded.bytes.length);
     try {
-      await this.storeBytes(downloaded);
-      await database.run((db) =>
-        store.completeImage(db, { id: image.id, taskId, ...completion(downloaded) }),
-      );
+      await this.completions.add({ image: { id: image.id, taskId, ...completion(downloaded) }, blob: await this.storeBytes(downloaded) });
       return null;
     } catch (error) {
       // Release the claim so that a later task tries again rather than waiting out the lease.
@@ -218,15 +231,15 @@ export class ImageCollector {
     }
   }
 
-  private async storeBytes(image: DownloadedImage): Promise<void> {
-    const { database, blobs } = this.options;
-    if (await database.run((db) => store.blobExists(db, image.sha256))) return;
+  /** Puts the bytes unless a blob of the same digest is stored; the blob's row to record when they were put. */
+  private async storeBytes(image: DownloadedImage): Promise<store.BlobRecord | undefined> {
+    if (await this.storedBlobs.get(image.sha256)) return undefined;
     const blobKey = blobKeyOf(image.sha256);
     // Content-addressed: two workers putting the same bytes write the same object, so no lock is needed.
-    await callDependency(blobs.driver, this.options.blobPutTimeoutMs, () =>
-      blobs.put(blobKey, image.bytes, { contentType: image.contentType, contentLength: image.bytes.length }),
+    await callDependency(this.options.blobs.driver, this.options.blobPutTimeoutMs, () =>
+      this.options.blobs.put(blobKey, image.bytes, { contentType: image.contentType, contentLength: image.bytes.length }),
     );
-    await database.run((db) => store.insertBlob(db, { sha256: image.sha256, blobKey, size: image.bytes.length, contentType: image.contentType, now: Date.now() }));
+    return { sha256: image.sha256, blobKey, size: image.bytes.length, contentType: image.contentType, now: Date.now() };
   }
 }
 

@@ -307,16 +307,46 @@ export async function failImage(db: Kysely<HarvestTables>, image: { id: string; 
     .execute();
 }
 
-export async function blobExists(db: Kysely<HarvestTables>, sha256: string): Promise<boolean> {
-  return (await db.selectFrom('harvest_blobs').where('sha256', '=', sha256).select('sha256').executeTakeFirst()) !== undefined;
+/** Which of these digests have their bytes stored already. */
+export async function storedBlobs(db: Kysely<HarvestTables>, sha256s: string[]): Promise<Set<string>> {
+  const stored = new Set<string>();
+  for (const chunk of chunksOf(sha256s)) {
+    for (const row of await db.selectFrom('harvest_blobs').where('sha256', 'in', chunk).select('sha256').execute()) stored.add(row.sha256);
+  }
+  return stored;
 }
 
-export async function insertBlob(db: Kysely<HarvestTables>, blob: { sha256: string; blobKey: string; size: number; contentType: string; now: number }): Promise<void> {
-  await db
-    .insertInto('harvest_blobs')
-    .values({ sha256: blob.sha256, blob_key: blob.blobKey, size: blob.size, content_type: blob.contentType, created_at: blob.now })
-    .onConflict((oc) => oc.column('sha256').doNothing())
-    .execute();
+export interface ImageCompletion {
+  image: Parameters<typeof completeImage>[1];
+  /** set: the bytes were put under this key by this download, and their row is added */
+  blob?: BlobRecord;
+}
+
+/**
+ * Records a batch of finished downloads in one transaction (one commit for many images): their
+ * blobs first, so that no image is ever done without its bytes' row.
+ */
+export async function completeImages(db: Kysely<HarvestTables>, completions: ImageCompletion[]): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const blobs = completions.flatMap((completion) => (completion.blob ? [completion.blob] : []));
+    for (const chunk of chunksOf(blobs)) {
+      await trx
+        .insertInto('harvest_blobs')
+        .values(chunk.map((blob) => ({ sha256: blob.sha256, blob_key: blob.blobKey, size: blob.size, content_type: blob.contentType, created_at: blob.now })))
+        .onConflict((oc) => oc.column('sha256').doNothing())
+        .execute();
+    }
+    for (const completion of completions) await completeImage(trx, completion.image);
+  });
+}
+
+/** The row of a blob: bytes stored once per sha256, under `blobKey`. */
+export interface BlobRecord {
+  sha256: string;
+  blobKey: string;
+  size: number;
+  contentType: string;
+  now: number;
 }
 
 /** Links images to a task; a re-run of the task overwrites its earlier outcome. */

@@ -18,7 +18,7 @@ export type BucketTables = {
 type Covered = 'counters_buckets' | 'counters_visitors' | 'counters_bucket_totals';
 
 /** The rows of the buckets that cover the range; false when none do. */
-function covering<T extends Covered>(range: TimeRange, bots = false) {
+export function covering<T extends Covered>(range: TimeRange, bots = false) {
   return (eb: ExpressionBuilder<BucketTables, T>): Expression<SqlBool> => {
     const spans = coverRange(range.from, range.to);
     if (spans.length === 0) return sql<SqlBool>`1 = 0`;
@@ -78,6 +78,26 @@ export class BucketStore {
         .executeTakeFirstOrThrow(),
     ]);
     return { total: Number(totals.total), unique: Number(totals.unique), entries: entries.map((e) => ({ key: e.key, count: Number(e.count) })) };
+  }
+
+  /** Per key, the sum over several ranges (the edges of a ranked window: a few hours). */
+  async sumsOver(ranges: TimeRange[]): Promise<Map<string, number>> {
+    const sums = new Map<string, number>();
+    for (const range of ranges) {
+      const rows = await this.db.selectFrom('counters_buckets').where(covering(range)).select((eb) => ['key', eb.fn.sum<number>('count').as('count')]).groupBy('key').execute();
+      for (const row of rows) sums.set(row.key, (sums.get(row.key) ?? 0) + Number(row.count));
+    }
+    return sums;
+  }
+
+  /** Every request in the range: the buckets' totals, never a scan of their keys. */
+  async totalOver(range: TimeRange): Promise<number> {
+    const row = await this.db
+      .selectFrom('counters_bucket_totals')
+      .where(covering(range))
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('total'), sql<number>`0`).as('total'))
+      .executeTakeFirstOrThrow();
+    return Number(row.total);
   }
 
   /** Counts per bucket start of one unit: of one key, or of every key. */

@@ -118,6 +118,49 @@ export function bucketsConformance(fresh: () => Promise<Counters>, open: () => P
     expect(Math.abs(ranged - 100_000) / 100_000).toBeLessThan(0.02);
   });
 
+  it('answers the last 24 h, 7 d and 30 d from ranked windows exactly as from the buckets, as hours are folded in', { timeout: 60_000 }, async () => {
+    const c = await fresh();
+    const start = t('2027-05-10T12:20:30Z');
+    const made: { key: string; at: number }[] = [];
+    const add = (key: string, at: number) => {
+      c.increment(key, '', at);
+      made.push({ key, at });
+    };
+    // 9 days of requests every 17 minutes over 40 keys, skewed, with ties
+    for (let at = start - 9 * DAY, i = 0; at < start; at += 17 * 60_000, i++) add(`/w/${(i * i) % 40}`, at);
+    const expected = (range: { from: number; to: number }, limit: number, offset: number) => {
+      const from = range.from - (range.from % 60_000);
+      const to = Math.ceil(range.to / 60_000) * 60_000;
+      const counts = new Map<string, number>();
+      for (const m of made) if (m.at >= from && m.at < to) counts.set(m.key, (counts.get(m.key) ?? 0) + 1);
+      const ranked = [...counts].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+      return { total: ranked.reduce((n, e) => n + e.count, 0), unique: ranked.length, entries: ranked.slice(offset, offset + limit) };
+    };
+    const check = async (now: number) => {
+      for (const span of [DAY, 7 * DAY, 30 * DAY]) {
+        const range = { from: now - span, to: now };
+        for (const [limit, offset] of [[5, 0], [100, 0], [4, 9]]) expect(await c.top({ limit, offset, range })).toEqual(expected(range, limit, offset));
+      }
+    };
+    await c.flush();
+    await check(start);
+    expect(await c.rollUp(start)).toBe(3); // each window built
+    expect(await c.rollUp(start)).toBe(0);
+    await check(start);
+    // an hour and a half later: new requests in the current hour, then its hours folded
+    const later = start + 90 * 60_000;
+    for (let i = 0; i < 30; i++) add(`/w/${i % 3 === 0 ? 39 : i % 7}`, start + i * 3 * 60_000);
+    await c.flush();
+    await check(later);
+    expect(await c.rollUp(later)).toBe(3); // the hour 12:00 in each of the three windows
+    await check(later);
+    // a window folded past the range's end is not used for it (an older range is the buckets')
+    expect(await c.top({ limit: 5, offset: 0, range: { from: start - 7 * DAY, to: start } })).toEqual(expected({ from: start - 7 * DAY, to: start }, 5, 0));
+    // reset clears the windows with the buckets
+    await c.reset();
+    expect(await c.top({ limit: 5, offset: 0, range: { from: later - 7 * DAY, to: later } })).toEqual({ total: 0, unique: 0, entries: [] });
+  });
+
   it('drops minute buckets past 48 hours and hour buckets past 90 days on prune, and keeps days', async () => {
     const c = await fresh();
     const now = Date.now();

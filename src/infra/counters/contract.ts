@@ -65,6 +65,12 @@ export interface Counters {
    * bucket in no promised order): pass the returned cursor back for the next page; null: done.
    */
   exportPage(options: { unit: BucketUnit; range: TimeRange; cursor?: string; limit: number }): Promise<{ rows: BucketRow[]; cursor: string | null }>;
+  /**
+   * Folds the hours closed by `now` into the ranked windows (the scheduled stats.rollup job), so
+   * that a range of the last 24 h, 7 d or 30 d is read from one ranked list; returns the hours
+   * folded. The answers of top() are the same with or without it: only their cost differs.
+   */
+  rollUp(now?: number): Promise<number>;
   /** Deletes buckets older than their retention (the scheduled stats.prune job); returns how many. */
   prune(now?: number): Promise<number>;
   /**

@@ -12,6 +12,8 @@ import { type BucketTables, BucketStore } from './bucket-store.js';
 import { type BucketRetention, type BucketUnit, DEFAULT_RETENTION, bucketStart, seriesStarts, utcDay } from './buckets.js';
 import { ALL_KEYS, type BucketRow, type CounterPage, type Counters, type SeriesPoint, type TimeRange } from './contract.js';
 import { type CountersTables, CounterStore } from './counter-store.js';
+import { rankWindow, windowFor, windowsKept } from './ranked-windows.js';
+import { SqlWindows, type WindowTables } from './sql-windows.js';
 import { type CountersBufferOptions, WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 
 export interface EmbeddedCountersOptions extends CountersBufferOptions {
@@ -23,6 +25,7 @@ export class EmbeddedCounters implements Counters {
   private readonly store: CounterStore;
   private readonly buffer: WriteBehindBuffer;
   private readonly buckets: BucketStore;
+  private readonly windows: SqlWindows;
   private readonly bucketBuffer: WriteBehindBuffer;
   private readonly retention: BucketRetention;
 
@@ -42,6 +45,7 @@ export class EmbeddedCounters implements Counters {
     });
     this.retention = options.retention ?? DEFAULT_RETENTION;
     this.buckets = new BucketStore(withTables<BucketTables>(database).db);
+    this.windows = new SqlWindows(withTables<WindowTables>(database).db);
     this.bucketBuffer = new WriteBehindBuffer({ flushDelayMs: options.flushDelayMs ?? 25, log: options.log, boundKeys: false, write: (batch) => this.writeBuckets(batch) });
   }
 
@@ -57,10 +61,30 @@ export class EmbeddedCounters implements Counters {
       const { range } = options;
       if (range) {
         await this.bucketBuffer.flush();
+        if (!options.bots) {
+          const ranked = await this.fromWindow(options.limit, options.offset, range);
+          if (ranked) return ranked;
+        }
         return this.buckets.top(options.limit, options.offset, range, options.bots);
       }
       await this.buffer.flush();
       return this.store.top(options.limit, options.offset);
+    });
+  }
+
+  /** A range that ends now, from a ranked window and its edges (ranked-windows.ts); null when no window serves it. */
+  private async fromWindow(limit: number, offset: number, range: TimeRange): Promise<CounterPage | null> {
+    const marks = await this.windows.marks();
+    const use = windowFor(range, marks);
+    if (!use) return null;
+    const [edges, total] = await Promise.all([this.buckets.sumsOver(use.edges), this.buckets.totalOver(range)]);
+    return rankWindow(this.windows.reader(use.hours, marks.find((mark) => mark.hours === use.hours)!.keys), edges, limit, offset, total);
+  }
+
+  rollUp(now = Date.now()): Promise<number> {
+    return this.database.run(async () => {
+      await this.bucketBuffer.flush();
+      return this.windows.rollUp(windowsKept(this.retention.dayMs), now);
     });
   }
 
@@ -112,6 +136,7 @@ export class EmbeddedCounters implements Counters {
         await this.database.run(async () => {
           await this.store.clear();
           await this.buckets.clear();
+          await this.windows.clear();
         });
       }),
     );

@@ -7,10 +7,27 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { BucketBatch } from './bucket-batch.js';
 import { BUCKET_MS, type BucketRetention, type BucketUnit, UNIT_CODE, coverRange, unitCode, retentionMs, seriesStarts, startsOf } from './buckets.js';
-import type { BucketRow, CounterPage, TimeRange } from './contract.js';
+import type { BucketRow, CounterEntry, CounterPage, TimeRange } from './contract.js';
+import { type RankedWindowReader, type WindowMark, foldPlan, foldTarget, rankWindow, windowFor } from './ranked-windows.js';
 
 // HLL keys one PFCOUNT or PFMERGE names at most (a route pattern of many paths over a long range has thousands)
 const UNION_KEYS_PER_CALL = 1_000;
+const HOUR = BUCKET_MS.hour;
+
+// One hour folded into a window, atomically and once: the mark must still be at the hour (a second
+// folder finds it moved and does nothing). Cost: one ZINCRBY per key of the two hours, never a pass
+// over the window. KEYS: window, marks, hour to add, hour to take off; ARGV: window hours, the hour.
+const FOLD_SCRIPT = `
+local at = redis.call('HGET', KEYS[2], ARGV[1])
+if at ~= ARGV[2] then return 0 end
+local added = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
+for i = 1, #added, 2 do redis.call('ZINCRBY', KEYS[1], added[i + 1], added[i]) end
+local left = redis.call('ZRANGE', KEYS[4], 0, -1, 'WITHSCORES')
+for i = 1, #left, 2 do redis.call('ZINCRBY', KEYS[1], -tonumber(left[i + 1]), left[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, '+inf')
+redis.call('HSET', KEYS[2], ARGV[1], tostring(tonumber(ARGV[2]) + ${BUCKET_MS.hour}))
+return 1
+`;
 
 export class RedisBuckets {
   constructor(
@@ -61,7 +78,86 @@ export class RedisBuckets {
     return coverRange(range.from, range.to).flatMap((span) => startsOf(span).map((start) => keyOf(span.unit, start)));
   }
 
+  /** Ranked windows (ranked-windows.ts): a sorted set each, as the buckets', and their marks in one hash. */
+  windowKey(hours: number): string {
+    return `${this.base}:w:${hours}`;
+  }
+
+  private get marksKey(): string {
+    return `${this.base}:w:marks`;
+  }
+
+  async windowMarks(): Promise<WindowMark[]> {
+    const marks = await this.redis.hgetall(this.marksKey);
+    return Object.entries(marks).map(([hours, foldedTo]) => ({ hours: Number(hours), foldedTo: Number(foldedTo) }));
+  }
+
+  /** Brings each window up to the last hour closed at `now`; the hours folded (a build counts as one). */
+  async rollUp(windows: number[], now: number): Promise<number> {
+    const target = foldTarget(now);
+    const marks = new Map((await this.windowMarks()).map((mark) => [mark.hours, mark.foldedTo]));
+    let folded = 0;
+    for (const hours of windows) {
+      const plan = foldPlan(hours, marks.get(hours) ?? null, target);
+      if (!plan) continue;
+      if (plan.build) {
+        // the union of the buckets that cover it (whole days, hours at the ends), as a range is
+        // read without a window; two builders of one target write the same
+        const sets = this.coveringKeys({ from: target - hours * HOUR, to: target }, (unit, at) => this.countsKey(unit, at));
+        throwFirstError(await this.redis.multi().zunionstore(this.windowKey(hours), sets.length, ...sets).hset(this.marksKey, String(hours), String(target)).exec());
+        folded++;
+        continue;
+      }
+      for (const at of plan.hours) {
+        const keys = [this.windowKey(hours), this.marksKey, this.countsKey('hour', at), this.countsKey('hour', at - hours * HOUR)];
+        if (Number(await this.redis.eval(FOLD_SCRIPT, keys.length, ...keys, String(hours), String(at))) === 1) folded++;
+      }
+    }
+    return folded;
+  }
+
+  /** A range that ends now, from a ranked window and its edges; null when no window serves it. */
+  private async fromWindow(limit: number, offset: number, range: TimeRange): Promise<CounterPage | null> {
+    const use = windowFor(range, await this.windowMarks());
+    if (!use) return null;
+    const edgeSets = use.edges.flatMap((edge) => this.coveringKeys(edge, (unit, start) => this.countsKey(unit, start)));
+    const totals = this.coveringKeys(range, (unit, start) => this.totalKey(unit, start));
+    const union = `${this.base}:tmp:${randomUUID()}`;
+    const multi = this.redis.multi();
+    if (edgeSets.length) multi.zunionstore(union, edgeSets.length, ...edgeSets);
+    multi.zrange(union, 0, -1, 'WITHSCORES').unlink(union).mget(...totals);
+    const results = throwFirstError(await multi.exec());
+    const [flat, , sums] = results.slice(edgeSets.length ? 1 : 0) as [string[], unknown, (string | null)[]];
+    const edges = new Map<string, number>();
+    for (let i = 0; i < flat.length; i += 2) edges.set(flat[i], -Number(flat[i + 1]));
+    const total = sums.reduce((sum, n) => sum + Number(n ?? 0), 0);
+    return rankWindow(this.windowReader(use.hours), edges, limit, offset, total);
+  }
+
+  private windowReader(hours: number): RankedWindowReader {
+    const key = this.windowKey(hours);
+    return {
+      page: async (offset, limit) => entriesOf(await this.redis.zrange(key, offset, offset + limit - 1, 'WITHSCORES')),
+      countsOf: async (keys) => {
+        const counts = new Map<string, number>();
+        for (let i = 0; i < keys.length; i += 1_000) {
+          const chunk = keys.slice(i, i + 1_000);
+          const scores = await this.redis.zmscore(key, ...chunk);
+          chunk.forEach((k, j) => {
+            if (scores[j] !== null) counts.set(k, -Number(scores[j]));
+          });
+        }
+        return counts;
+      },
+      size: () => this.redis.zcard(key),
+    };
+  }
+
   async top(limit: number, offset: number, range: TimeRange, bots = false): Promise<CounterPage> {
+    if (!bots) {
+      const ranked = await this.fromWindow(limit, offset, range);
+      if (ranked) return ranked;
+    }
     const sets = this.coveringKeys(range, (unit, start) => this.countsKey(unit, start, bots));
     if (sets.length === 0) return { total: 0, unique: 0, entries: [] };
     const totals = this.coveringKeys(range, (unit, start) => this.totalKey(unit, start));
@@ -171,7 +267,7 @@ export class RedisBuckets {
 
   /** Deletes every bucket and visitor key (the all-time set and total are the caller's). */
   async clear(): Promise<void> {
-    for (const kind of ['b', 't', 'v']) {
+    for (const kind of ['b', 't', 'v', 'w']) {
       let cursor = '0';
       do {
         const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.base}:${kind}:*`, 'COUNT', 1_000);
@@ -190,6 +286,13 @@ export class RedisBuckets {
     const [, salt] = throwFirstError(await this.redis.multi().set(key, randomBytes(32).toString('hex'), 'PXAT', endOfDay, 'NX').get(key).exec()) as [unknown, string];
     return salt;
   }
+}
+
+/** A sorted set's flat [member, score, …] of negative counts, as entries. */
+function entriesOf(flat: string[]): CounterEntry[] {
+  const entries = [];
+  for (let i = 0; i < flat.length; i += 2) entries.push({ key: flat[i], count: -Number(flat[i + 1]) });
+  return entries;
 }
 
 /** MULTI and pipelines report errors per command instead of rejecting. */

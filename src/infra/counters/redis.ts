@@ -8,6 +8,7 @@ import { callDependency } from '../dependency-errors.js';
 import { bucketEntryKey, splitBatch, withoutExpired } from './bucket-batch.js';
 import { type BucketRetention, type BucketUnit, DEFAULT_RETENTION, bucketStart, seriesStarts } from './buckets.js';
 import { ALL_KEYS, type BucketRow, type CounterPage, type Counters, type SeriesPoint, type TimeRange } from './contract.js';
+import { windowsKept } from './ranked-windows.js';
 import { RedisBuckets, throwFirstError } from './redis-buckets.js';
 import { type CountersBufferOptions, WriteBehindBuffer, writeInChunks } from './write-behind-buffer.js';
 
@@ -27,6 +28,7 @@ export class RedisCounters implements Counters {
   private readonly buffer: WriteBehindBuffer;
   private readonly buckets: RedisBuckets;
   private readonly bucketBuffer: WriteBehindBuffer;
+  private readonly retention: BucketRetention;
 
   constructor(
     private readonly redis: Redis,
@@ -53,6 +55,7 @@ export class RedisCounters implements Counters {
         }),
     });
     const retention = options.retention ?? DEFAULT_RETENTION;
+    this.retention = retention;
     this.buckets = new RedisBuckets(redis, `${options.prefix}:{counters}`, retention);
     // Buckets go in MULTIs of their own: counts, totals and PFADDs of a chunk apply together or not at all.
     this.bucketBuffer = new WriteBehindBuffer({
@@ -103,6 +106,11 @@ export class RedisCounters implements Counters {
       await this.bucketBuffer.flush();
       return this.buckets.unionVisitors(groups, range);
     });
+  }
+
+  async rollUp(now = Date.now()): Promise<number> {
+    await this.bucketBuffer.flush();
+    return callDependency('redis', this.options.timeoutMs, () => this.buckets.rollUp(windowsKept(this.retention.dayMs), now));
   }
 
   /** Nothing to do: every bucket key expires by itself when its retention ends (redis-buckets.ts). */

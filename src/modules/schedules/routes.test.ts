@@ -21,8 +21,8 @@ describe('schedules', () => {
   );
   const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
   const post = (body: object, headers: Record<string, string> = admin) => inject({ method: 'POST', url: '/schedules', headers, payload: body });
-  // the schedules this test made: the stats module declares its own (stats.prune) on start
-  const listedByTest = async () => (await inject({ url: '/schedules' })).json().filter((s: { id: string }) => s.id !== 'stats.prune');
+  // the schedules this test made: the stats module declares its own (stats.prune, stats.rollup) on start
+  const listedByTest = async () => (await inject({ url: '/schedules' })).json().filter((s: { id: string }) => !s.id.startsWith('stats.'));
   const sumSchedule = (overrides: object = {}) => ({ id: 'nightly-sum', cron: '0 3 * * *', timezone: 'Europe/Paris', job: { name: 'compute.sum', data: { numbers: [1, 2, 3] } }, ...overrides });
 
   describe('admin only', () => {

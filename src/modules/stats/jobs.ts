@@ -1,5 +1,6 @@
 // The job behind POST /test/{n}/: a traffic run in a worker, its progress on the task. And the
-// pruning of old time buckets, on a schedule of the queue's own.
+// pruning of old time buckets and the folding of closed hours into the ranked windows, on
+// schedules of the queue's own.
 import type { AppContext } from '../../app-context.js';
 import type { JobQueue } from '../../infra/queue/contract.js';
 import { loopbackOrigin } from './loopback.js';
@@ -9,6 +10,9 @@ export const TRAFFIC_JOB = 'stats.traffic';
 export const PRUNE_JOB = 'stats.prune';
 /** Hourly: minute buckets are kept 48 h, so an hour's delay in deleting them costs 2 % more rows at most. */
 export const PRUNE_SCHEDULE = { id: PRUNE_JOB, cron: '7 * * * *' };
+export const ROLLUP_JOB = 'stats.rollup';
+/** Every ten minutes: an hour is folded into the ranked windows 5 to 15 minutes after it closes (ranked-windows.ts allows an hour's delay). */
+export const ROLLUP_SCHEDULE = { id: ROLLUP_JOB, cron: '*/10 * * * *' };
 /** runs of at least this many requests make them on a thread of their own, off the server's event loop */
 export const THREAD_FROM_REQUESTS = 2_000;
 
@@ -28,6 +32,15 @@ export function statsJobs(queue: JobQueue, ctx: Pick<AppContext, 'counters' | 'l
   // processes do no pruning, and a schedule in the queue's store fires once however many workers run.
   queue.schedule(PRUNE_SCHEDULE.id, { cron: PRUNE_SCHEDULE.cron, job: { name: PRUNE_JOB, options: { attempts: 3 } } }).catch((error: unknown) => {
     ctx.log.warn({ err: error }, 'stats: the bucket pruning schedule could not be saved; it is tried again on the next start');
+  });
+
+  queue.process(ROLLUP_JOB, async (job) => {
+    const folded = await ctx.counters.rollUp();
+    await job.log(`folded ${folded} hours into the ranked windows`);
+    return { folded };
+  }, { concurrency: 1 });
+  queue.schedule(ROLLUP_SCHEDULE.id, { cron: ROLLUP_SCHEDULE.cron, job: { name: ROLLUP_JOB, options: { attempts: 3 } } }).catch((error: unknown) => {
+    ctx.log.warn({ err: error }, 'stats: the roll-up schedule could not be saved; it is tried again on the next start');
   });
 
   queue.process<TrafficJobData, TrafficSummary>(

@@ -1,0 +1,134 @@
+// Benchmark for issue #20's ranged goal: GET /stats/?from=-7d&limit=100 with 1,000,000 paths × 30
+// day buckets (goal p99 < 50 ms on Redis and on SQLite), before and after the stats.rollup job has
+// built the ranked windows (src/infra/counters/ranked-windows.ts), in one run on the same data:
+// the ceiling is what the same request costs when it sums the covering buckets per request.
+// The buckets are filled straight into the stores (as the drivers write them); the answers before
+// and after the windows are compared, and must be equal.
+// `--quick`: 50,000 paths. `--paths N`: another count.
+import type { Redis } from 'ioredis';
+import { createRedisClient } from '../src/infra/redis/connection.js';
+import { statsModule } from '../src/modules/stats/index.js';
+import { tasksModule } from '../src/modules/tasks/index.js';
+import { needService, redisUrl, uniqueRedisPrefix } from '../test/support/services.js';
+import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.js';
+import { type LoadResult, load } from './lib/load.js';
+import { type BenchRow, quickMode, recordSection } from './lib/report.js';
+import { RANGE_DAYS, fillRedisDays, fillSqliteDays } from './stats-ranges.js';
+import fs from 'node:fs';
+
+const QUICK = quickMode();
+const pathsArg = process.argv.indexOf('--paths');
+const PATHS = pathsArg > 0 ? Number(process.argv[pathsArg + 1]) : QUICK ? 50_000 : 1_000_000;
+const SECONDS = QUICK ? 2 : 5;
+const RANGE_URL = '/stats/?from=-7d&limit=100';
+const DEADLINE_MS = 3_600_000;
+
+const deadline = setTimeout(() => {
+  console.error(`bench:stats-windows did not finish within ${DEADLINE_MS / 1000} s`);
+  process.exit(1);
+}, DEADLINE_MS);
+deadline.unref();
+
+const label = (store: string) => `GET ${RANGE_URL}, ${PATHS.toLocaleString('en')} paths × ${RANGE_DAYS} days in ${store}`;
+
+async function start(env: Record<string, string> = {}): Promise<TestWorkyard> {
+  // a large range read without windows may take seconds: its answer is measured, not a 503
+  const wy = await startTestWorkyard({ WORKYARD_LOG_LEVEL: 'silent', WORKYARD_DEPENDENCY_TIMEOUT_MS: '60000', ...env }, { modules: [tasksModule, statsModule] });
+  return {
+    ...wy,
+    async close() {
+      await wy.close();
+      fs.rmSync(wy.dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The ranked paths of the bench's own data (the /stats/ requests count themselves too, in the current hour). */
+async function benchPaths(wy: TestWorkyard): Promise<unknown> {
+  const answer = (await (await fetch(`${wy.baseUrl}${RANGE_URL}`)).json()) as { paths: { path: string }[] };
+  return answer.paths.filter((p) => p.path.startsWith('/api/bench/'));
+}
+
+async function timed(url: string, connections: number): Promise<LoadResult> {
+  await load({ url, duration: 1, connections, workers: 1 });
+  const result = await load({ url, duration: SECONDS, connections, workers: 1 });
+  if (result.errors || result.non2xx) throw new Error(`${url}: ${result.errors} errors and ${result.non2xx} non-2xx answers`);
+  return result;
+}
+
+/** Without windows, with them (one client and ten), the build's time, and a check that both answer alike. */
+async function measureStore(store: string, wy: TestWorkyard): Promise<BenchRow[]> {
+  const url = `${wy.baseUrl}${RANGE_URL}`;
+  const before = await benchPaths(wy);
+  const summed = await timed(url, 1);
+  const buildStarted = performance.now();
+  const folded = await wy.workyard.ctx.counters.rollUp();
+  const buildMs = performance.now() - buildStarted;
+  if (folded !== 3) throw new Error(`${store}: the roll-up built ${folded} windows, not 3`);
+  const after = await benchPaths(wy);
+  if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error(`${store}: the windowed answer differs from the summed one`);
+  const one = await timed(url, 1);
+  const ten = await timed(url, 10);
+  const ceiling = (result: LoadResult) => ({ name: 'the same request summing the buckets, same data, one client', value: result });
+  const p99 = (figure: string, result: LoadResult): BenchRow => ({
+    figure: `${figure}: p99`,
+    value: result.latencyP99Ms,
+    unit: 'ms',
+    ceiling: { name: ceiling(summed).name, value: summed.latencyP99Ms },
+    ratio: result.latencyP99Ms / summed.latencyP99Ms,
+    goal: 'p99 < 50 ms',
+    met: result.latencyP99Ms < 50,
+  });
+  return [
+    { figure: `${label(store)}, summing the buckets (no windows): p50`, value: summed.latencyP50Ms, unit: 'ms' },
+    { figure: `${label(store)}, summing the buckets (no windows): p99`, value: summed.latencyP99Ms, unit: 'ms' },
+    { figure: `${store}: stats.rollup building the 24 h, 7 d and 30 d windows`, value: buildMs / 1000, unit: 's' },
+    { figure: `${label(store)}, ranked window, one client: p50`, value: one.latencyP50Ms, unit: 'ms' },
+    p99(`${label(store)}, ranked window, one client`, one),
+    { figure: `${label(store)}, ranked window, 10 clients: throughput`, value: ten.requestsPerSecond, unit: 'req/s', ceiling: { name: 'summing the buckets, one client', value: summed.requestsPerSecond }, ratio: ten.requestsPerSecond / summed.requestsPerSecond },
+    p99(`${label(store)}, ranked window, 10 clients`, ten),
+  ];
+}
+
+const rows: BenchRow[] = [];
+const notes: string[] = [
+  `${PATHS.toLocaleString('en')} paths × ${RANGE_DAYS} day buckets, every path every day with counts skewed like real traffic (bench/stats-ranges.ts), filled straight into the stores; the load (autocannon, ${SECONDS} s after a 1 s warm-up) runs in a worker thread, Workyard in this process.`,
+  'Without windows, every request sums the buckets that cover the range (Redis ZUNIONSTORE of the day sets, SQL GROUP BY over 7 days of rows): a cost of paths × days. The stats.rollup job (every 10 minutes) keeps the last 22, 166 and 718 hours ranked; a -7d range is then the 166-hour window plus its two edges (under 3 hours each, read from the buckets), merged exactly: the edges\' keys counted in full, the window read from its head only as far as the page needs.',
+  'The answers with and without windows are compared in the run (the same ranked paths), and the run fails when they differ.',
+];
+
+const redisOk = await needService('redis');
+if (!redisOk) notes.push('Redis did not answer: the Redis figures were not measured.');
+if (redisOk) {
+  const prefix = uniqueRedisPrefix('bench-windows');
+  const admin: Redis = createRedisClient({ redisUrl, dependencyTimeoutMs: 120_000 }, { kind: 'blocking', name: 'bench-windows-admin' });
+  const scaled = await start({ WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix });
+  try {
+    const filled = performance.now();
+    await fillRedisDays(admin, prefix, PATHS);
+    notes.push(`Redis filled in ${((performance.now() - filled) / 1000).toFixed(0)} s.`);
+    rows.push(...(await measureStore('Redis', scaled)));
+  } finally {
+    await scaled.close();
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
+      if (keys.length) await admin.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    await admin.quit();
+  }
+}
+
+const sqlite = await start();
+try {
+  const filled = performance.now();
+  await fillSqliteDays(sqlite, PATHS);
+  notes.push(`SQLite filled in ${((performance.now() - filled) / 1000).toFixed(0)} s.`);
+  rows.push(...(await measureStore('SQLite', sqlite)));
+} finally {
+  await sqlite.close();
+}
+
+recordSection({ module: 'stats-windows', command: `npm run bench:stats-windows${QUICK ? ' -- --quick' : pathsArg > 0 ? ` -- --paths ${PATHS}` : ''}`, notes, rows });
+process.exit(0);

@@ -56,11 +56,25 @@ async function timed(url: string, connections: number): Promise<LoadResult> {
   return result;
 }
 
+/** Requests one after the other, each timed (a summed range at 1,000,000 paths takes seconds: too few for a load tool's percentiles). */
+async function sequential(url: string, n: number): Promise<{ medianMs: number; maxMs: number; requestsPerSecond: number }> {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const started = performance.now();
+    const answer = await fetch(url);
+    await answer.arrayBuffer();
+    if (answer.status !== 200) throw new Error(`${url}: ${answer.status}`);
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { medianMs: times[Math.floor(n / 2)], maxMs: times[n - 1], requestsPerSecond: n / (times.reduce((a, b) => a + b, 0) / 1000) };
+}
+
 /** Without windows, with them (one client and ten), the build's time, and a check that both answer alike. */
 async function measureStore(store: string, wy: TestWorkyard): Promise<BenchRow[]> {
   const url = `${wy.baseUrl}${RANGE_URL}`;
   const before = await benchPaths(wy);
-  const summed = await timed(url, 1);
+  const summed = await sequential(url, 3);
   const buildStarted = performance.now();
   const folded = await wy.workyard.ctx.counters.rollUp();
   const buildMs = performance.now() - buildStarted;
@@ -69,23 +83,22 @@ async function measureStore(store: string, wy: TestWorkyard): Promise<BenchRow[]
   if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error(`${store}: the windowed answer differs from the summed one`);
   const one = await timed(url, 1);
   const ten = await timed(url, 10);
-  const ceiling = (result: LoadResult) => ({ name: 'the same request summing the buckets, same data, one client', value: result });
   const p99 = (figure: string, result: LoadResult): BenchRow => ({
     figure: `${figure}: p99`,
     value: result.latencyP99Ms,
     unit: 'ms',
-    ceiling: { name: ceiling(summed).name, value: summed.latencyP99Ms },
-    ratio: result.latencyP99Ms / summed.latencyP99Ms,
+    ceiling: { name: 'the same request summing the buckets, same data, one client: slowest of 3', value: summed.maxMs },
+    ratio: result.latencyP99Ms / summed.maxMs,
     goal: 'p99 < 50 ms',
     met: result.latencyP99Ms < 50,
   });
   return [
-    { figure: `${label(store)}, summing the buckets (no windows): p50`, value: summed.latencyP50Ms, unit: 'ms' },
-    { figure: `${label(store)}, summing the buckets (no windows): p99`, value: summed.latencyP99Ms, unit: 'ms' },
+    { figure: `${label(store)}, summing the buckets (no windows): median of 3`, value: summed.medianMs, unit: 'ms' },
+    { figure: `${label(store)}, summing the buckets (no windows): slowest of 3`, value: summed.maxMs, unit: 'ms' },
     { figure: `${store}: stats.rollup building the 24 h, 7 d and 30 d windows`, value: buildMs / 1000, unit: 's' },
     { figure: `${label(store)}, ranked window, one client: p50`, value: one.latencyP50Ms, unit: 'ms' },
     p99(`${label(store)}, ranked window, one client`, one),
-    { figure: `${label(store)}, ranked window, 10 clients: throughput`, value: ten.requestsPerSecond, unit: 'req/s', ceiling: { name: 'summing the buckets, one client', value: summed.requestsPerSecond }, ratio: ten.requestsPerSecond / summed.requestsPerSecond },
+    { figure: `${label(store)}, ranked window, 10 clients: throughput`, value: ten.requestsPerSecond, unit: 'req/s', ceiling: { name: 'summing the buckets, one client, 3 requests', value: summed.requestsPerSecond }, ratio: ten.requestsPerSecond / summed.requestsPerSecond },
     p99(`${label(store)}, ranked window, 10 clients`, ten),
   ];
 }

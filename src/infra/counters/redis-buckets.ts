@@ -74,8 +74,18 @@ export class RedisBuckets {
     return keep === undefined ? undefined : start + BUCKET_MS[unit] + keep;
   }
 
+  /**
+   * The keys of the buckets that cover the range, less those past their retention (Redis has
+   * expired them): a -7d range names no minute of its first hour, and per path that is up to 59
+   * keys fewer for PFCOUNT to look up.
+   */
   private coveringKeys(range: TimeRange, keyOf: (unit: BucketUnit, start: number) => string): string[] {
-    return coverRange(range.from, range.to).flatMap((span) => startsOf(span).map((start) => keyOf(span.unit, start)));
+    const now = Date.now();
+    return coverRange(range.from, range.to).flatMap((span) => {
+      const expiresAt = this.expiresAt(span.unit, span.from);
+      if (expiresAt !== undefined && expiresAt + (span.to - span.from) <= now) return [];
+      return startsOf(span).flatMap((start) => (expiresAt !== undefined && this.expiresAt(span.unit, start)! <= now ? [] : [keyOf(span.unit, start)]));
+    });
   }
 
   /** Ranked windows (ranked-windows.ts): a sorted set each, as the buckets', and their marks in one hash. */

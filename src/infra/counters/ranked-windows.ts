@@ -50,6 +50,33 @@ export function foldPlan(hours: number, foldedTo: number | null, target: number)
   return { build: false, hours: steps };
 }
 
+/**
+ * Brings each window up to the last hour closed at `now`, by the driver's `build` (afresh, to a
+ * target) and `fold` (one hour; false when another folder did it first). Returns the hours folded
+ * (a build counts as one).
+ */
+export async function rollUpWindows(
+  windows: number[],
+  marks: WindowMark[],
+  now: number,
+  steps: { build(hours: number, target: number): Promise<void>; fold(hours: number, at: number): Promise<boolean> },
+): Promise<number> {
+  const target = foldTarget(now);
+  const foldedTo = new Map(marks.map((mark) => [mark.hours, mark.foldedTo]));
+  let folded = 0;
+  for (const hours of windows) {
+    const plan = foldPlan(hours, foldedTo.get(hours) ?? null, target);
+    if (!plan) continue;
+    if (plan.build) {
+      await steps.build(hours, target);
+      folded++;
+      continue;
+    }
+    for (const at of plan.hours) if (await steps.fold(hours, at)) folded++;
+  }
+  return folded;
+}
+
 export interface WindowUse {
   hours: number;
   /** the parts of the range outside the window, answered by the buckets */

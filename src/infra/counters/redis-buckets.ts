@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { BucketBatch } from './bucket-batch.js';
 import { BUCKET_MS, type BucketRetention, type BucketUnit, UNIT_CODE, coverRange, unitCode, retentionMs, seriesStarts, startsOf } from './buckets.js';
 import type { BucketRow, CounterEntry, CounterPage, TimeRange } from './contract.js';
-import { type RankedWindowReader, type WindowMark, foldPlan, foldTarget, rankWindow, windowFor } from './ranked-windows.js';
+import { type RankedWindowReader, type WindowMark, rankWindow, rollUpWindows, windowFor } from './ranked-windows.js';
 
 // HLL keys one PFCOUNT or PFMERGE names at most (a route pattern of many paths over a long range has thousands)
 const UNION_KEYS_PER_CALL = 1_000;
@@ -104,26 +104,18 @@ export class RedisBuckets {
 
   /** Brings each window up to the last hour closed at `now`; the hours folded (a build counts as one). */
   async rollUp(windows: number[], now: number): Promise<number> {
-    const target = foldTarget(now);
-    const marks = new Map((await this.windowMarks()).map((mark) => [mark.hours, mark.foldedTo]));
-    let folded = 0;
-    for (const hours of windows) {
-      const plan = foldPlan(hours, marks.get(hours) ?? null, target);
-      if (!plan) continue;
-      if (plan.build) {
+    return rollUpWindows(windows, await this.windowMarks(), now, {
+      build: async (hours, target) => {
         // the union of the buckets that cover it (whole days, hours at the ends), as a range is
         // read without a window; two builders of one target write the same
         const sets = this.coveringKeys({ from: target - hours * HOUR, to: target }, (unit, at) => this.countsKey(unit, at));
         throwFirstError(await this.redis.multi().zunionstore(this.windowKey(hours), sets.length, ...sets).hset(this.marksKey, String(hours), String(target)).exec());
-        folded++;
-        continue;
-      }
-      for (const at of plan.hours) {
+      },
+      fold: async (hours, at) => {
         const keys = [this.windowKey(hours), this.marksKey, this.countsKey('hour', at), this.countsKey('hour', at - hours * HOUR)];
-        if (Number(await this.redis.eval(FOLD_SCRIPT, keys.length, ...keys, String(hours), String(at))) === 1) folded++;
-      }
-    }
-    return folded;
+        return Number(await this.redis.eval(FOLD_SCRIPT, keys.length, ...keys, String(hours), String(at))) === 1;
+      },
+    });
   }
 
   /** A range that ends now, from a ranked window and its edges; null when no window serves it. */

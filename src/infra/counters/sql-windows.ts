@@ -5,7 +5,7 @@ import { chunksOf } from '../db/chunks.js';
 import { BUCKET_MS, UNIT_CODE } from './buckets.js';
 import { type BucketTables, covering } from './bucket-store.js';
 import type { CounterEntry } from './contract.js';
-import { type RankedWindowReader, type WindowMark, foldPlan, foldTarget } from './ranked-windows.js';
+import { type RankedWindowReader, type WindowMark, rollUpWindows } from './ranked-windows.js';
 
 export type WindowTables = BucketTables & {
   counters_windows: { hours: number; key: string; count: number };
@@ -25,20 +25,7 @@ export class SqlWindows {
 
   /** Brings each window up to the last hour closed at `now`; the hours folded (a build counts as one). */
   async rollUp(windows: number[], now: number): Promise<number> {
-    const target = foldTarget(now);
-    const marks = new Map((await this.marks()).map((mark) => [mark.hours, mark.foldedTo]));
-    let folded = 0;
-    for (const hours of windows) {
-      const plan = foldPlan(hours, marks.get(hours) ?? null, target);
-      if (!plan) continue;
-      if (plan.build) {
-        await this.build(hours, target);
-        folded++;
-        continue;
-      }
-      for (const at of plan.hours) if (await this.fold(hours, at)) folded++;
-    }
-    return folded;
+    return rollUpWindows(windows, await this.marks(), now, { build: (hours, target) => this.build(hours, target), fold: (hours, at) => this.fold(hours, at) });
   }
 
   reader(hours: number, keys: number): RankedWindowReader {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FixtureSite, bytes, fakePng, html, slow, startFixtureSite } from '../../../test/support/harvest-fixture-site.js';
+import { type FixtureHandler, type FixtureSite, bytes, fakePng, html, slow, startFixtureSite } from '../../../test/support/harvest-fixture-site.js';
 import { createTestDatabase, needService } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
@@ -14,14 +14,34 @@ import { tablesOf } from '../../../test/support/tables.js';
 import { suiteWorkyard } from '../../../test/support/suite-workyard.js';
 
 const IMAGES = 24;
+/** Longest an image waits for the second page (the harvest fetch timeout is longer). */
+const GATE_MS = 5_000;
 
-/** A page of IMAGES images, each answered after a pause so that two tasks overlap. */
+/**
+ * Two pages of the same IMAGES images. No image is answered before both pages have been fetched
+ * (or GATE_MS passed), so the tasks overlap however slowly a loaded machine claims the second one:
+ * a worker taking one task at a time cannot finish it and take the other before the other has
+ * started elsewhere.
+ */
 async function racePage(): Promise<FixtureSite> {
-  const site = await startFixtureSite({
-    '/race.html': html(Array.from({ length: IMAGES }, (_, i) => `<img src="/img/${i}.png">`).join('\n')),
-    '/other.html': html(Array.from({ length: IMAGES }, (_, i) => `<img src="/img/${IMAGES - 1 - i}.png">`).join('\n')),
-  });
-  for (let i = 0; i < IMAGES; i++) site.route(`/img/${i}.png`, slow(60, bytes(fakePng(`race-${i}`, 2_000), 'image/png')));
+  let openGate!: () => void;
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const timer = setTimeout(openGate, GATE_MS);
+  const pagesFetched = new Set<string>();
+  const page = (name: string, order: number[]): FixtureHandler => (request, response) => {
+    pagesFetched.add(name);
+    if (pagesFetched.size === 2) {
+      clearTimeout(timer);
+      openGate();
+    }
+    html(order.map((i) => `<img src="/img/${i}.png">`).join('\n'))(request, response);
+  };
+  const indexes = Array.from({ length: IMAGES }, (_, i) => i);
+  const site = await startFixtureSite({ '/race.html': page('race', indexes), '/other.html': page('other', [...indexes].reverse()) });
+  for (let i = 0; i < IMAGES; i++) {
+    const image = slow(60, bytes(fakePng(`race-${i}`, 2_000), 'image/png'));
+    site.route(`/img/${i}.png`, (request, response) => void gate.then(() => image(request, response)));
+  }
   return site;
 }
 

@@ -10,13 +10,17 @@ import type { Counters } from './contract.js';
 import { countersConformance } from './counters.conformance.js';
 import { countersMigrations } from './migrations.js';
 import { EmbeddedCounters } from './embedded.js';
+import { tablesOf } from '../../../test/support/tables.js';
+
+/** Ranked windows are built a few keys a statement: every build in the conformance runs in many slices. */
+const WINDOW_SLICE = 3;
 
 async function harnessOn(database: Database, dropStore: () => Promise<void>) {
   await migrateToLatest(database, [countersMigrations]);
   const opened: Counters[] = [];
   return {
     async open() {
-      const counters = new EmbeddedCounters(database);
+      const counters = new EmbeddedCounters(database, { windowSlice: WINDOW_SLICE });
       opened.push(counters);
       return counters;
     },
@@ -68,6 +72,45 @@ describe('embedded bucket pruning (SQLite)', () => {
       // the all-time count and visitors are never pruned
       expect((await counters.top({ limit: 1, offset: 0 })).entries).toEqual([{ key: '/aging', count: 1 }]);
       expect((await counters.visitors(['/aging'])).get('/aging')).toBe(1);
+    } finally {
+      await counters.close();
+      await database.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('embedded ranked windows (SQLite)', () => {
+  it('replaces a rebuilt window\'s rows by a new generation and deletes the old one a minute later, and a dead build\'s an hour after it started', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-windows-'));
+    const database = openDatabase({ dataDir, timeoutMs: 10_000 });
+    await migrateToLatest(database, [countersMigrations]);
+    const counters = new EmbeddedCounters(database, { windowSlice: WINDOW_SLICE });
+    const db = tablesOf(database);
+    const generations = async () => [...new Set((await db.selectFrom('counters_windows').select('generation').execute()).map((row) => Number(row.generation)))].sort();
+    try {
+      const start = Date.parse('2027-07-01T10:30:00Z');
+      for (let i = 0; i < 20; i++) counters.increment(`/p/${i % 11}`, '', start - i * 37 * 60_000);
+      await counters.flush();
+      expect(await counters.rollUp(start)).toBe(3);
+      const first = await generations();
+      expect(first).toHaveLength(3);
+      // a month later every window is rebuilt: new generations, the old ones still there for a minute
+      const later = start + 31 * BUCKET_MS.day;
+      // and a dead build: rows of a generation no mark names, begun half an hour before
+      await db.insertInto('counters_window_generations').values({ generation: 42, drop_after: later + 30 * 60_000 }).execute();
+      await db.insertInto('counters_windows').values({ generation: 42, key: '/dead', count: 1 }).execute();
+      for (let i = 0; i < 20; i++) counters.increment(`/q/${i % 7}`, '', later - i * 37 * 60_000);
+      await counters.flush();
+      expect(await counters.rollUp(later)).toBe(3);
+      const second = (await generations()).filter((g) => g !== 42 && !first.includes(g));
+      expect(second).toHaveLength(3);
+      expect(await generations()).toEqual([...first, ...second, 42].sort());
+      await counters.rollUp(later + 61_000);
+      expect(await generations()).toEqual([...second, 42].sort());
+      await counters.rollUp(later + 31 * 60_000);
+      expect(await generations()).toEqual(second);
+      expect(await db.selectFrom('counters_window_generations').selectAll().execute()).toEqual([]);
     } finally {
       await counters.close();
       await database.close();

@@ -45,7 +45,7 @@ export class EmbeddedCounters implements Counters {
     });
     this.retention = options.retention ?? DEFAULT_RETENTION;
     this.buckets = new BucketStore(withTables<BucketTables>(database).db);
-    this.windows = new SqlWindows(withTables<WindowTables>(database).db);
+    this.windows = new SqlWindows(withTables<WindowTables>(database).db, options.windowSlice);
     this.bucketBuffer = new WriteBehindBuffer({ flushDelayMs: options.flushDelayMs ?? 25, log: options.log, boundKeys: false, write: (batch) => this.writeBuckets(batch) });
   }
 
@@ -78,14 +78,16 @@ export class EmbeddedCounters implements Counters {
     const use = windowFor(range, marks);
     if (!use) return null;
     const [edges, total] = await Promise.all([this.buckets.sumsOver(use.edges), this.buckets.totalOver(range)]);
-    return rankWindow(this.windows.reader(use.hours, marks.find((mark) => mark.hours === use.hours)!.keys), edges, limit, offset, total);
+    return rankWindow(this.windows.reader(marks.find((mark) => mark.hours === use.hours)!), edges, limit, offset, total);
   }
 
-  rollUp(now = Date.now()): Promise<number> {
-    return this.database.run(async () => {
-      await this.bucketBuffer.flush();
-      return this.windows.rollUp(windowsKept(this.retention.dayMs), now);
-    });
+  /**
+   * A job's work, not a request's: a build of a window takes as long as its slices take, so it
+   * is bounded by the job (its timeout), not by the dependency deadline of one request.
+   */
+  async rollUp(now = Date.now()): Promise<number> {
+    await this.bucketBuffer.flush();
+    return this.windows.rollUp(windowsKept(this.retention.dayMs), now);
   }
 
   async series(options: { key?: string; unit: BucketUnit; range: TimeRange }): Promise<SeriesPoint[]> {

@@ -70,23 +70,30 @@ export const countersMigrations: MigrationSet = {
   '20261210-10-counters-windows': (dialect) => ({
     async up(db) {
       const keyType = dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
-      // ranked-windows.ts: per window (its length in hours), the sum of its hours per key
+      // ranked-windows.ts, sql-windows.ts: per generation of a window, the sum of its hours per key
       await db.schema
         .createTable('counters_windows')
-        .addColumn('hours', 'integer', (c) => c.notNull())
+        .addColumn('generation', 'bigint', (c) => c.notNull())
         .addColumn('key', keyType, (c) => c.notNull())
         .addColumn('count', 'bigint', (c) => c.notNull())
-        .addPrimaryKeyConstraint('counters_windows_pk', ['hours', 'key'])
+        .addPrimaryKeyConstraint('counters_windows_pk', ['generation', 'key'])
         .$call((table) => (dialect === 'sqlite' ? table.modifyEnd(sql`without rowid`) : table))
         .execute();
       // a window's page is one walk of this index, as the all-time page is of counters_counts_rank
-      await sql`create index counters_windows_rank on counters_windows (hours, count desc, key)`.execute(db);
-      // how far each window is folded, and how many keys it holds (counted once per fold, not per read)
+      await sql`create index counters_windows_rank on counters_windows (generation, count desc, key)`.execute(db);
+      // per window (its length in hours): the generation readers use, how far it is folded, and
+      // how many keys it holds (counted once per fold, not per read)
       await db.schema
         .createTable('counters_window_marks')
         .addColumn('hours', 'integer', (c) => c.primaryKey())
+        .addColumn('generation', 'bigint', (c) => c.notNull())
         .addColumn('folded_to', 'bigint', (c) => c.notNull())
         .addColumn('keys', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('counters_window_generations')
+        .addColumn('generation', 'bigint', (c) => c.primaryKey())
+        .addColumn('drop_after', 'bigint', (c) => c.notNull())
         .execute();
     },
   }),

@@ -19,7 +19,7 @@ describe.skipIf(!redis)('redis counters', () => {
         // The client fails commands until connected (no offline queue); production tolerates that
         // with retries, a test waits for the connection instead.
         if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
-        const counters = new RedisCounters(client, { prefix, timeoutMs: 10_000 });
+        const counters = new RedisCounters(client, { prefix, timeoutMs: 10_000, windowSlice: 3 });
         opened.push({ counters, client });
         return counters;
       },

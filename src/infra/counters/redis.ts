@@ -56,7 +56,7 @@ export class RedisCounters implements Counters {
     });
     const retention = options.retention ?? DEFAULT_RETENTION;
     this.retention = retention;
-    this.buckets = new RedisBuckets(redis, `${options.prefix}:{counters}`, retention);
+    this.buckets = new RedisBuckets(redis, `${options.prefix}:{counters}`, retention, options.windowSlice);
     // Buckets go in MULTIs of their own: counts, totals and PFADDs of a chunk apply together or not at all.
     this.bucketBuffer = new WriteBehindBuffer({
       flushDelayMs: options.flushDelayMs ?? 5,
@@ -110,7 +110,8 @@ export class RedisCounters implements Counters {
 
   async rollUp(now = Date.now()): Promise<number> {
     await this.bucketBuffer.flush();
-    return callDependency('redis', this.options.timeoutMs, () => this.buckets.rollUp(windowsKept(this.retention.dayMs), now));
+    // a job's work, as long as a build's slices take: bounded by the job, not by a request's deadline
+    return this.buckets.rollUp(windowsKept(this.retention.dayMs), now);
   }
 
   /** Nothing to do: every bucket key expires by itself when its retention ends (redis-buckets.ts). */

@@ -1,35 +1,59 @@
 // The embedded driver's ranked windows (ranked-windows.ts) in SQL: one row per window and key,
 // ranked by an index, folded from the hour buckets an hour at a time.
+//
+// A window's rows carry a generation, named by the window's mark. A build writes a new generation
+// a slice of keys at a time (each slice a short statement: on SQLite the process, API included,
+// never stops for the whole 30-day sum) and then points the mark at it in one transaction; readers
+// see the old window or the new one, and two builders never write into each other's rows. The
+// generation the mark left is deleted a slice at a time a minute later (a reader that took the old
+// mark just before has finished with it); a build that died half way is deleted an hour after it
+// started.
+import { randomInt } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Kysely, sql } from 'kysely';
 import { chunksOf } from '../db/chunks.js';
-import { BUCKET_MS, UNIT_CODE } from './buckets.js';
-import { type BucketTables, covering } from './bucket-store.js';
+import { BUCKET_MS, UNIT_CODE, coverRange, startsOf, unitCode } from './buckets.js';
+import type { BucketTables } from './bucket-store.js';
 import type { CounterEntry } from './contract.js';
 import { type RankedWindowReader, type WindowMark, rollUpWindows } from './ranked-windows.js';
 
 export type WindowTables = BucketTables & {
-  counters_windows: { hours: number; key: string; count: number };
-  counters_window_marks: { hours: number; folded_to: number; keys: number };
+  counters_windows: { generation: number; key: string; count: number };
+  counters_window_marks: { hours: number; generation: number; folded_to: number; keys: number };
+  /** generations no mark names: being built, or left by a build; deleted once `drop_after` has passed */
+  counters_window_generations: { generation: number; drop_after: number };
 };
+
+export type SqlWindowMark = WindowMark & { generation: number; keys: number };
 
 const HOUR = BUCKET_MS.hour;
 const HOUR_CODE = UNIT_CODE.hour;
+/** keys a build sums per statement (per bucket at most), and rows deleted per statement: tens of milliseconds on SQLite */
+const BUILD_SLICE = 1_000;
+/** a build is over long before this; its generation is then a dead build's */
+const BUILD_LIFETIME_MS = 3_600_000;
+/** how long a generation the mark left stays readable */
+const DROP_DELAY_MS = 60_000;
 
 export class SqlWindows {
-  constructor(private readonly db: Kysely<WindowTables>) {}
+  constructor(
+    private readonly db: Kysely<WindowTables>,
+    private readonly slice = BUILD_SLICE,
+  ) {}
 
-  async marks(): Promise<(WindowMark & { keys: number })[]> {
+  async marks(): Promise<SqlWindowMark[]> {
     const rows = await this.db.selectFrom('counters_window_marks').selectAll().execute();
-    return rows.map((row) => ({ hours: Number(row.hours), foldedTo: Number(row.folded_to), keys: Number(row.keys) }));
+    return rows.map((row) => ({ hours: Number(row.hours), generation: Number(row.generation), foldedTo: Number(row.folded_to), keys: Number(row.keys) }));
   }
 
   /** Brings each window up to the last hour closed at `now`; the hours folded (a build counts as one). */
   async rollUp(windows: number[], now: number): Promise<number> {
-    return rollUpWindows(windows, await this.marks(), now, { build: (hours, target) => this.build(hours, target), fold: (hours, at) => this.fold(hours, at) });
+    await this.dropGenerations(now);
+    return rollUpWindows(windows, await this.marks(), now, { build: (hours, target) => this.build(hours, target, now), fold: (hours, at) => this.fold(hours, at) });
   }
 
-  reader(hours: number, keys: number): RankedWindowReader {
-    const ranked = () => this.db.selectFrom('counters_windows').select(['key', 'count']).where('hours', '=', hours);
+  reader(mark: SqlWindowMark): RankedWindowReader {
+    const ranked = () => this.db.selectFrom('counters_windows').select(['key', 'count']).where('generation', '=', mark.generation);
     return {
       page: async (offset, limit) => entriesOf(await ranked().orderBy('count', 'desc').orderBy('key', 'asc').limit(limit).offset(offset).execute()),
       countsOf: async (keysWanted) => {
@@ -37,7 +61,7 @@ export class SqlWindows {
         for (const chunk of chunksOf(keysWanted)) for (const row of await ranked().where('key', 'in', chunk).execute()) counts.set(row.key, Number(row.count));
         return counts;
       },
-      size: async () => keys,
+      size: async () => mark.keys,
     };
   }
 
@@ -45,26 +69,96 @@ export class SqlWindows {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('counters_windows').execute();
       await trx.deleteFrom('counters_window_marks').execute();
+      await trx.deleteFrom('counters_window_generations').execute();
     });
   }
 
-  /** The window afresh: the sum per key of the buckets that cover it (whole days, hours at the ends), as a range is read without a window. */
-  private async build(hours: number, to: number): Promise<void> {
+  /**
+   * The window afresh: the sum per key of the buckets that cover it (whole days, hours at the
+   * ends), as a range is read without a window, into a generation of its own, a slice of keys at a
+   * time: each slice ends at the key where one of the buckets reaches `slice` keys, so that no
+   * statement sums more than `slice` rows of any bucket.
+   */
+  private async build(hours: number, target: number, now: number): Promise<void> {
+    const generation = Date.now() * 1_000 + randomInt(1_000);
+    await this.db.insertInto('counters_window_generations').values({ generation, drop_after: now + BUILD_LIFETIME_MS }).execute();
+    const buckets = coverRange(target - hours * HOUR, target).flatMap((span) => startsOf(span).map((start) => ({ unit: unitCode(span.unit), start })));
+    const byUnit = new Map<string, number[]>();
+    for (const bucket of buckets) byUnit.set(bucket.unit, [...(byUnit.get(bucket.unit) ?? []), bucket.start]);
+    let keys = 0;
+    let after: string | null = null;
+    for (;;) {
+      let upTo: string | null = null;
+      for (const bucket of buckets) {
+        const row = await this.db
+          .selectFrom('counters_buckets')
+          .select('key')
+          .where('unit', '=', bucket.unit)
+          .where('start', '=', bucket.start)
+          .$if(after !== null, (q) => q.where('key', '>', after!))
+          .orderBy('key')
+          .limit(1)
+          .offset(this.slice - 1)
+          .executeTakeFirst();
+        if (row && (upTo === null || row.key < upTo)) upTo = row.key;
+      }
+      // per unit, one statement adding its buckets' sums: the starts of one unit are an IN list
+      // the primary key is walked with (an OR over both units would not bound each by the slice)
+      for (const [unit, starts] of byUnit) {
+        await this.db
+          .insertInto('counters_windows')
+          .columns(['generation', 'key', 'count'])
+          .expression(
+            this.db
+              .selectFrom('counters_buckets')
+              .select((eb) => [sql.lit(generation).as('generation'), 'key', eb.fn.sum<number>('count').as('count')])
+              .where('unit', '=', unit)
+              .where('start', 'in', starts)
+              .$if(after !== null, (q) => q.where('key', '>', after!))
+              .$if(upTo !== null, (q) => q.where('key', '<=', upTo!))
+              .groupBy('key'),
+          )
+          .onConflict((oc) => oc.columns(['generation', 'key']).doUpdateSet({ count: sql`counters_windows.count + excluded.count` }))
+          .execute();
+      }
+      const slice = await this.db
+        .selectFrom('counters_windows')
+        .select((eb) => eb.fn.countAll<number>().as('keys'))
+        .where('generation', '=', generation)
+        .$if(after !== null, (q) => q.where('key', '>', after!))
+        .$if(upTo !== null, (q) => q.where('key', '<=', upTo!))
+        .executeTakeFirstOrThrow();
+      keys += Number(slice.keys);
+      // better-sqlite3 answers at once: without a turn of the event loop here, awaiting the
+      // statements one after the other would still hold the process for the whole build
+      await nextTurn();
+      if (upTo === null) break;
+      after = upTo;
+    }
     await this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('counters_windows').where('hours', '=', hours).execute();
+      const previous = await trx.selectFrom('counters_window_marks').select('generation').where('hours', '=', hours).executeTakeFirst();
       await trx
-        .insertInto('counters_windows')
-        .columns(['hours', 'key', 'count'])
-        .expression(
-          trx
-            .selectFrom('counters_buckets')
-            .select((eb) => [sql.lit(hours).as('hours'), 'key', eb.fn.sum<number>('count').as('count')])
-            .where(covering({ from: to - hours * HOUR, to }))
-            .groupBy('key'),
-        )
+        .insertInto('counters_window_marks')
+        .values({ hours, generation, folded_to: target, keys })
+        .onConflict((oc) => oc.column('hours').doUpdateSet({ generation, folded_to: target, keys }))
         .execute();
-      await this.mark(trx, hours, to);
+      await trx.deleteFrom('counters_window_generations').where('generation', '=', generation).execute();
+      if (previous) await trx.insertInto('counters_window_generations').values({ generation: Number(previous.generation), drop_after: now + DROP_DELAY_MS }).execute();
     });
+  }
+
+  /** Deletes, a slice at a time, the generations no mark names whose time has passed. */
+  private async dropGenerations(now: number): Promise<void> {
+    const due = await this.db.selectFrom('counters_window_generations').select('generation').where('drop_after', '<', now).execute();
+    for (const { generation } of due) {
+      for (;;) {
+        const slice = this.db.selectFrom('counters_windows').select('key').where('generation', '=', generation).limit(this.slice);
+        const deleted = await this.db.deleteFrom('counters_windows').where('generation', '=', generation).where('key', 'in', slice).executeTakeFirst();
+        if (Number(deleted.numDeletedRows) === 0) break;
+        await nextTurn();
+      }
+      await this.db.deleteFrom('counters_window_generations').where('generation', '=', generation).execute();
+    }
   }
 
   /**
@@ -74,35 +168,34 @@ export class SqlWindows {
    */
   private async fold(hours: number, at: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const moved = await trx.updateTable('counters_window_marks').set({ folded_to: at + HOUR }).where('hours', '=', hours).where('folded_to', '=', at).executeTakeFirst();
-      if (Number(moved.numUpdatedRows) === 0) return false;
+      const moved = await trx
+        .updateTable('counters_window_marks')
+        .set({ folded_to: at + HOUR })
+        .where('hours', '=', hours)
+        .where('folded_to', '=', at)
+        .returning('generation')
+        .executeTakeFirst();
+      if (!moved) return false;
+      const generation = Number(moved.generation);
       for (const [start, sign] of [[at, 1], [at - hours * HOUR, -1]] as const) {
         await trx
           .insertInto('counters_windows')
-          .columns(['hours', 'key', 'count'])
+          .columns(['generation', 'key', 'count'])
           .expression(
             trx
               .selectFrom('counters_buckets')
-              .select([sql.lit(hours).as('hours'), 'key', sign === 1 ? 'count' : sql<number>`0 - count`.as('count')])
+              .select([sql.lit(generation).as('generation'), 'key', sign === 1 ? 'count' : sql<number>`0 - count`.as('count')])
               .where('unit', '=', HOUR_CODE)
               .where('start', '=', start),
           )
-          .onConflict((oc) => oc.columns(['hours', 'key']).doUpdateSet({ count: sql`counters_windows.count + excluded.count` }))
+          .onConflict((oc) => oc.columns(['generation', 'key']).doUpdateSet({ count: sql`counters_windows.count + excluded.count` }))
           .execute();
       }
-      await trx.deleteFrom('counters_windows').where('hours', '=', hours).where('count', '<=', 0).execute();
-      await this.mark(trx, hours, at + HOUR);
+      await trx.deleteFrom('counters_windows').where('generation', '=', generation).where('count', '<=', 0).execute();
+      const row = await trx.selectFrom('counters_windows').select((eb) => eb.fn.countAll<number>().as('keys')).where('generation', '=', generation).executeTakeFirstOrThrow();
+      await trx.updateTable('counters_window_marks').set({ keys: Number(row.keys) }).where('hours', '=', hours).execute();
       return true;
     });
-  }
-
-  private async mark(db: Kysely<WindowTables>, hours: number, foldedTo: number): Promise<void> {
-    const row = await db.selectFrom('counters_windows').select((eb) => eb.fn.countAll<number>().as('keys')).where('hours', '=', hours).executeTakeFirstOrThrow();
-    await db
-      .insertInto('counters_window_marks')
-      .values({ hours, folded_to: foldedTo, keys: Number(row.keys) })
-      .onConflict((oc) => oc.column('hours').doUpdateSet({ folded_to: foldedTo, keys: Number(row.keys) }))
-      .execute();
   }
 }
 

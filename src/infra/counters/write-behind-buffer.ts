@@ -29,6 +29,8 @@ export interface CountersBufferOptions {
   flushDelayMs?: number;
   /** distinct keys per write (one statement and transaction, or one MULTI) */
   chunkKeys?: number;
+  /** keys a ranked window's build sums or writes per statement (tests make it small to build in many slices) */
+  windowSlice?: number;
   log?: WriteBehindOptions['log'];
 }
 

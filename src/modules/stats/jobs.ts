@@ -13,6 +13,8 @@ export const PRUNE_SCHEDULE = { id: PRUNE_JOB, cron: '7 * * * *' };
 export const ROLLUP_JOB = 'stats.rollup';
 /** Every ten minutes: an hour is folded into the ranked windows 5 to 15 minutes after it closes (ranked-windows.ts allows an hour's delay). */
 export const ROLLUP_SCHEDULE = { id: ROLLUP_JOB, cron: '*/10 * * * *' };
+/** A first build of the 30-day window over a million paths takes a minute or two; a roll-up stuck far longer is retried (a build is safe beside another). */
+const ROLLUP_TIMEOUT_MS = 30 * 60_000;
 /** runs of at least this many requests make them on a thread of their own, off the server's event loop */
 export const THREAD_FROM_REQUESTS = 2_000;
 
@@ -39,7 +41,7 @@ export function statsJobs(queue: JobQueue, ctx: Pick<AppContext, 'counters' | 'l
     await job.log(`folded ${folded} hours into the ranked windows`);
     return { folded };
   }, { concurrency: 1 });
-  queue.schedule(ROLLUP_SCHEDULE.id, { cron: ROLLUP_SCHEDULE.cron, job: { name: ROLLUP_JOB, options: { attempts: 3 } } }).catch((error: unknown) => {
+  queue.schedule(ROLLUP_SCHEDULE.id, { cron: ROLLUP_SCHEDULE.cron, job: { name: ROLLUP_JOB, options: { attempts: 3, timeoutMs: ROLLUP_TIMEOUT_MS } } }).catch((error: unknown) => {
     ctx.log.warn({ err: error }, 'stats: the roll-up schedule could not be saved; it is tried again on the next start');
   });
 

@@ -9,9 +9,14 @@ import type { TestWorkyard } from '../test/support/workyard.js';
 
 export const RANGE_DAYS = 30;
 
+/**
+ * The RANGE_DAYS days before today: whole days that are over. Only day buckets are filled, and a
+ * day under way must agree with its hours and minutes (a range to now reads today's day bucket in
+ * their stead: TimeRange.open).
+ */
 const dayStarts = () => {
   const today = bucketStart(Date.now(), 'day');
-  return Array.from({ length: RANGE_DAYS }, (_, i) => today - i * BUCKET_MS.day);
+  return Array.from({ length: RANGE_DAYS }, (_, i) => today - (i + 1) * BUCKET_MS.day);
 };
 /** Every path is seen every day (the paths × days), counts skewed like real traffic. */
 const countOn = (i: number, day: number) => 1 + Math.floor(1_000 * (((i * 7919 + day * 104_729) % 1_000_003) / 1_000_003) ** 6);

@@ -20,7 +20,7 @@ type Covered = 'counters_buckets' | 'counters_visitors' | 'counters_bucket_total
 /** The rows of the buckets that cover the range; false when none do. */
 export function covering<T extends Covered>(range: TimeRange, bots = false) {
   return (eb: ExpressionBuilder<BucketTables, T>): Expression<SqlBool> => {
-    const spans = coverRange(range.from, range.to);
+    const spans = coverRange(range.from, range.to, range.open);
     if (spans.length === 0) return sql<SqlBool>`1 = 0`;
     return eb.or(spans.map((span) => eb.and([eb(sql.ref('unit'), '=', unitCode(span.unit, bots)), eb(sql.ref('start'), '>=', span.from), eb(sql.ref('start'), '<', span.to)])));
   };

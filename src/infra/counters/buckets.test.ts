@@ -16,6 +16,22 @@ describe('coverRange', () => {
     ]);
   });
 
+  it('reads a range that ends now from whole buckets past its end, when that takes fewer buckets', () => {
+    // -7d at 14:30: today's day bucket instead of 14 hours and 30 minutes
+    expect(coverRange(t('2026-03-24T14:30:00Z'), t('2026-03-31T14:30:00Z'), true)).toEqual([
+      { unit: 'minute', from: t('2026-03-24T14:30:00Z'), to: t('2026-03-24T15:00:00Z') },
+      { unit: 'hour', from: t('2026-03-24T15:00:00Z'), to: t('2026-03-25T00:00:00Z') },
+      { unit: 'day', from: t('2026-03-25T00:00:00Z'), to: t('2026-04-01T00:00:00Z') },
+    ]);
+    // -2h at 14:30: the hour under way instead of its minutes; not the day (more buckets)
+    expect(coverRange(t('2026-03-31T12:30:00Z'), t('2026-03-31T14:30:00Z'), true)).toEqual([
+      { unit: 'minute', from: t('2026-03-31T12:30:00Z'), to: t('2026-03-31T13:00:00Z') },
+      { unit: 'hour', from: t('2026-03-31T13:00:00Z'), to: t('2026-03-31T15:00:00Z') },
+    ]);
+    // a range that is not open keeps its end
+    expect(coverRange(t('2026-03-31T12:30:00Z'), t('2026-03-31T14:30:00Z')).at(-1)).toEqual({ unit: 'minute', from: t('2026-03-31T14:00:00Z'), to: t('2026-03-31T14:30:00Z') });
+  });
+
   it('widens to whole minutes, and is empty when reversed', () => {
     expect(coverRange(t('2026-01-01T00:00:10Z'), t('2026-01-01T00:00:50Z'))).toEqual([{ unit: 'minute', from: t('2026-01-01T00:00:00Z'), to: t('2026-01-01T00:01:00Z') }]);
     expect(coverRange(t('2026-01-02T00:00:00Z'), t('2026-01-01T00:00:00Z'))).toEqual([]);

@@ -49,9 +49,25 @@ export interface BucketSpan {
  * finest bucket): a range ending now includes the minute under way. A range older than the minute or hour retention is answered from
  * what is kept: its finer edges are simply gone.
  */
-export function coverRange(from: number, to: number): BucketSpan[] {
+export function coverRange(from: number, to: number, open = false): BucketSpan[] {
   const start = bucketStart(from, 'minute');
   const end = ceilTo(to, 'minute');
+  if (!open) return coverMinutes(start, end);
+  // nothing is counted past the end yet: of the ends that read the same counts, the one of fewest buckets
+  let best: BucketSpan[] | null = null;
+  for (const at of [end, ceilTo(end, 'hour'), ceilTo(end, 'day')]) {
+    const spans = coverMinutes(start, at);
+    if (!best || bucketCount(spans) < bucketCount(best)) best = spans;
+  }
+  return best!;
+}
+
+function bucketCount(spans: BucketSpan[]): number {
+  return spans.reduce((n, span) => n + (span.to - span.from) / BUCKET_MS[span.unit], 0);
+}
+
+/** [start, end), both whole minutes. */
+function coverMinutes(start: number, end: number): BucketSpan[] {
   if (end <= start) return [];
   const spans: BucketSpan[] = [];
   const dayFrom = ceilTo(start, 'day');

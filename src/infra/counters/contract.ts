@@ -22,6 +22,12 @@ export interface CounterPage {
 export interface TimeRange {
   from: number;
   to: number;
+  /**
+   * The range ends now: nothing after `to` has been counted yet, so it may be read from buckets
+   * that run past it — today's day bucket instead of its hours and minutes. The same counts from
+   * a fraction of the keys (a -7d range's visitors: about 30 HyperLogLogs per path instead of 110).
+   */
+  open?: boolean;
 }
 
 export interface SeriesPoint {

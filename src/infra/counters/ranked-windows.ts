@@ -91,7 +91,7 @@ export function windowFor(range: TimeRange, marks: WindowMark[]): WindowUse | nu
   for (const mark of marks) {
     const start = mark.foldedTo - mark.hours * HOUR;
     const fits = start >= from && start - from <= MAX_EDGE_MS && mark.foldedTo <= to && to - mark.foldedTo <= MAX_EDGE_MS;
-    if (fits && (!best || mark.hours > best.hours)) best = { hours: mark.hours, edges: [{ from, to: start }, { from: mark.foldedTo, to }].filter((edge) => edge.from < edge.to) };
+    if (fits && (!best || mark.hours > best.hours)) best = { hours: mark.hours, edges: [{ from, to: start }, { from: mark.foldedTo, to, open: range.open }].filter((edge) => edge.from < edge.to) };
   }
   return best;
 }

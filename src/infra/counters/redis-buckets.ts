@@ -85,7 +85,7 @@ export class RedisBuckets {
    */
   private coveringKeys(range: TimeRange, keyOf: (unit: BucketUnit, start: number) => string): string[] {
     const now = Date.now();
-    return coverRange(range.from, range.to).flatMap((span) => {
+    return coverRange(range.from, range.to, range.open).flatMap((span) => {
       const expiresAt = this.expiresAt(span.unit, span.from);
       if (expiresAt !== undefined && expiresAt + (span.to - span.from) <= now) return [];
       return startsOf(span).flatMap((start) => (expiresAt !== undefined && this.expiresAt(span.unit, start)! <= now ? [] : [keyOf(span.unit, start)]));

@@ -30,7 +30,8 @@ export function parseRange(query: { from?: string; to?: string }, now: number, d
   const from = parseInstant('from', fromText, now);
   const to = query.to === undefined ? now : parseInstant('to', query.to, now);
   if (from >= to) throw validationError('from', 'from: must be before to');
-  return { from, to };
+  // a range to now (or later) may be read from whole buckets past its end (TimeRange.open)
+  return { from, to, open: to >= now };
 }
 
 /** Series are bounded: a minute series of a year would be half a million points. */

@@ -38,7 +38,7 @@ const SPANS: Record<StatsRange, { ms: number; unit: 'hour' | 'day' }> = {
 
 export async function readTopPaths(counters: Pick<Counters, 'top' | 'series'>, now = Date.now(), range: StatsRange = 'all'): Promise<TopPaths> {
   const span = SPANS[range];
-  const window = { from: now - span.ms, to: now };
+  const window = { from: now - span.ms, to: now, open: true };
   const [page, points] = await Promise.all([
     counters.top({ limit: TOP_PATHS, offset: 0, ...(range === 'all' ? {} : { range: window }) }),
     counters.series({ unit: span.unit, range: window }),

@@ -238,6 +238,8 @@ async function main(): Promise<void> {
   // The machine's TLS roots: the registry is reached through them, in the image as on the machine.
   const runEnv: Record<string, string> = { npm_config_nodedir: '/usr/local' };
   if (process.env.NODE_EXTRA_CA_CERTS) runEnv.NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
+  // and as patient with it: CI asks npm to retry a failed fetch more than its default twice
+  for (const [name, value] of Object.entries(process.env)) if (name.startsWith('npm_config_fetch_retr') && value) runEnv[name] = value;
   log(`\nbuild (in ${workDir}; RUN as in the image, with npm_config_nodedir=/usr/local, the headers of the image's Node)`);
   const built = await buildStages(stages, { context: options.context!, workDir, nodeDir, npmCache: fs.existsSync(npmCache) ? npmCache : undefined, runEnv, log });
   pass(`every COPY source exists and every RUN exits 0 (${stages.length} stages, ${((Date.now() - started) / 1000).toFixed(0)} s)`);

@@ -50,6 +50,22 @@ describe('rankWindow', () => {
   });
 });
 
+describe('rankWindow reads', () => {
+  it('as few window entries as the page and the edges need: a first page of 100 with 3 edge keys reads 103, not a thousand', async () => {
+    const window = new Map<string, number>();
+    for (let i = 0; i < 5_000; i++) window.set(`/p/${i}`, 10_000 - i);
+    // two edge keys in the head of the window, one not in it
+    const edges = new Map([['/p/3', 5], ['/p/50', 1], ['/new/', 2]]);
+    const reader = readerOf(window);
+    const page = await rankWindow(reader, edges, 100, 0, 0);
+    // /p/3 (9,997 + 5) moves to the top; /p/50 (9,950 + 1) ties /p/49 and follows it by key
+    expect(page.entries[0]).toEqual({ key: '/p/3', count: 10_002 });
+    expect(page.entries.map((e) => e.key)).toEqual(['/p/3', ...Array.from({ length: 100 }, (_, i) => `/p/${i}`).filter((key) => key !== '/p/3')].slice(0, 100));
+    expect(page.entries[50]).toEqual({ key: '/p/50', count: 9_951 });
+    expect(reader.read()).toBe(103);
+  });
+});
+
 describe('windowFor and foldPlan', () => {
   const now = Date.parse('2027-05-10T12:20:30Z');
   const t = foldTarget(now); // 11:00, 12:00 not yet (5 min delay)

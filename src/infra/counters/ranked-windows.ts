@@ -119,7 +119,9 @@ export async function rankWindow(window: RankedWindowReader, edges: Map<string, 
   const inWindow = await window.countsOf([...edges.keys()]);
   const candidates: CounterEntry[] = [...edges].map(([key, count]) => ({ key, count: count + (inWindow.get(key) ?? 0) }));
   const size = await window.size();
-  const chunk = Math.max(need, 1_000);
+  // one read usually suffices: of `need` + edges entries, at most the edges' are skipped. Not a
+  // fixed 1,000: ten times the entries a first page needs, each parsed and sorted per request
+  const chunk = Math.max(need, Math.min(need + edges.size, 1_000));
   for (let read = 0; read < size; ) {
     const page = await window.page(read, chunk);
     read += page.length;

@@ -238,6 +238,39 @@ export function bucketsConformance(fresh: () => Promise<Counters>, open: () => P
     }
   });
 
+  it('counts a range\'s visitors the same when asked again, with visitors arriving now, and none after a reset by another instance', async () => {
+    const c = await fresh();
+    const other = await open();
+    try {
+      const now = Date.now();
+      // 8 visitors a day on five past days (their buckets are settled: drivers may merge them once), two
+      // today, one of them seen before. Visitors 200–239, 300 and 301 fall in distinct registers of
+      // the embedded driver's HLL as of Redis's, so both count them exactly.
+      const id = (i: number) => visitor(200 + i);
+      for (let day = 1; day <= 5; day++) for (let v = 0; v < 8; v++) c.increment('/seen', id((day - 1) * 8 + v), now - day * DAY);
+      c.increment('/seen', id(100), now);
+      c.increment('/seen', id(3), now);
+      await c.flush();
+      const range = { from: now - 6 * DAY, to: now, open: true };
+      const keys = ['/seen', ALL_KEYS, '/never'];
+      // at this cardinality a HyperLogLog counts exactly
+      expect(await c.visitors(keys, range)).toEqual(new Map([['/seen', 41], [ALL_KEYS, 41], ['/never', 0]]));
+      expect(await c.visitors(keys, range)).toEqual(new Map([['/seen', 41], [ALL_KEYS, 41], ['/never', 0]]));
+      // the open day is read afresh: a visitor counted now (by either instance) is in the next answer
+      other.increment('/seen', id(101), now);
+      await other.flush();
+      expect((await c.visitors(['/seen'], range)).get('/seen')).toBe(42);
+      expect(await c.unionVisitors([['/seen']], range)).toEqual([42]);
+      // a range over other settled buckets: four past days and today
+      expect((await c.visitors(['/seen'], { from: now - 4.5 * DAY, to: now, open: true })).get('/seen')).toBe(8 * 4 + 2);
+      // a reset by the other instance: nothing is left to count, in either
+      await other.reset();
+      expect(await c.visitors(keys, range)).toEqual(new Map([['/seen', 0], [ALL_KEYS, 0], ['/never', 0]]));
+    } finally {
+      await other.close();
+    }
+  });
+
   it('shares one salt per day between instances, makes tomorrow\'s early, and keeps none of a day that is over', async () => {
     const c = await fresh();
     const other = await open();

@@ -3,9 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
 import type { BucketBatch } from './bucket-batch.js';
-import { BOT_UNIT_CODE, type BucketRetention, type BucketUnit, UNITS, UNIT_CODE, unitCode, bucketStart, coverRange, retentionMs } from './buckets.js';
+import { BOT_UNIT_CODE, type BucketRetention, type BucketSpan, type BucketUnit, UNITS, UNIT_CODE, unitCode, bucketStart, coverRange, retentionMs } from './buckets.js';
 import type { BucketRow, CounterPage, TimeRange } from './contract.js';
 import { estimate, registersOf } from './hyperloglog.js';
+import { MERGED_MIN_BUCKETS, type MergedRegisters, SettledVisitorsCache, estimateWith, mergedOf, settledId, splitSettled } from './settled-visitors.js';
 import { chunksOf } from '../db/chunks.js';
 
 export type BucketTables = {
@@ -19,14 +20,21 @@ type Covered = 'counters_buckets' | 'counters_visitors' | 'counters_bucket_total
 
 /** The rows of the buckets that cover the range; false when none do. */
 export function covering<T extends Covered>(range: TimeRange, bots = false) {
+  return coveringSpans<T>(coverRange(range.from, range.to, range.open), bots);
+}
+
+/** The rows of the buckets of these spans. */
+export function coveringSpans<T extends Covered>(spans: BucketSpan[], bots = false) {
   return (eb: ExpressionBuilder<BucketTables, T>): Expression<SqlBool> => {
-    const spans = coverRange(range.from, range.to, range.open);
     if (spans.length === 0) return sql<SqlBool>`1 = 0`;
     return eb.or(spans.map((span) => eb.and([eb(sql.ref('unit'), '=', unitCode(span.unit, bots)), eb(sql.ref('start'), '>=', span.from), eb(sql.ref('start'), '<', span.to)])));
   };
 }
 
 export class BucketStore {
+  /** each key's registers over a range's settled buckets (settled-visitors.ts) */
+  private readonly settledVisitors = new SettledVisitorsCache();
+
   constructor(private readonly db: Kysely<BucketTables>) {}
 
   /** The counts of a batch, in one transaction (counts are not idempotent: written once, whole). */
@@ -128,6 +136,11 @@ export class BucketStore {
   async visitors(keys: string[], range?: TimeRange): Promise<Map<string, number>> {
     const found = new Map(keys.map((key) => [key, 0]));
     if (keys.length === 0) return found;
+    if (range) {
+      const now = Date.now();
+      const split = splitSettled(coverRange(range.from, range.to, range.open), now);
+      if (split.settledBuckets >= MERGED_MIN_BUCKETS) return this.visitorsWithSettled(keys, split, now);
+    }
     const merged = this.db
       .selectFrom('counters_visitors')
       .select((eb) => ['key', 'reg', eb.fn.max('rho').as('rho')])
@@ -140,6 +153,52 @@ export class BucketStore {
       .groupBy('key')
       .execute();
     for (const row of rows) found.set(row.key, estimate(Number(row.touched), Number(row.inverse)));
+    return found;
+  }
+
+  /** The settled buckets' registers from the cache (read and merged once per key), the open ones' read now. */
+  private async visitorsWithSettled(keys: string[], split: ReturnType<typeof splitSettled>, now: number): Promise<Map<string, number>> {
+    // the settled buckets' total in the name: a reset or a prune by any process changes it, so no
+    // process answers from registers of buckets that are gone
+    const stamp = await this.db.selectFrom('counters_bucket_totals').select((eb) => eb.fn.sum<number>('total').as('total')).where(coveringSpans(split.settled)).executeTakeFirst();
+    const id = `${settledId(split.settled)}#${Number(stamp?.total ?? 0)}`;
+    const merged = new Map<string, MergedRegisters>();
+    const missing: string[] = [];
+    for (const key of keys) {
+      const cached = this.settledVisitors.get(id, key, now);
+      if (cached) merged.set(key, cached);
+      else missing.push(key);
+    }
+    if (missing.length) {
+      const rows = await this.registersOf(missing, split.settled);
+      for (const key of missing) {
+        const registers = mergedOf(rows.get(key) ?? []);
+        this.settledVisitors.set(id, key, registers, now);
+        merged.set(key, registers);
+      }
+    }
+    const open = await this.registersOf(keys, split.open);
+    return new Map(keys.map((key) => [key, estimateWith(merged.get(key)!, open.get(key) ?? [])]));
+  }
+
+  /** Each key's registers over the spans, the highest rank per register. */
+  private async registersOf(keys: string[], spans: BucketSpan[]): Promise<Map<string, { reg: number; rho: number }[]>> {
+    const found = new Map<string, { reg: number; rho: number }[]>();
+    if (spans.length === 0) return found;
+    for (const chunk of chunksOf(keys)) {
+      const rows = await this.db
+        .selectFrom('counters_visitors')
+        .select((eb) => ['key', 'reg', eb.fn.max('rho').as('rho')])
+        .where('key', 'in', chunk)
+        .where(coveringSpans(spans))
+        .groupBy(['key', 'reg'])
+        .execute();
+      for (const row of rows) {
+        let registers = found.get(row.key);
+        if (!registers) found.set(row.key, (registers = []));
+        registers.push({ reg: Number(row.reg), rho: Number(row.rho) });
+      }
+    }
     return found;
   }
 
@@ -201,6 +260,7 @@ export class BucketStore {
   }
 
   async clear(): Promise<void> {
+    this.settledVisitors.clear();
     await this.db.transaction().execute(async (trx) => {
       for (const table of ['counters_buckets', 'counters_bucket_totals', 'counters_visitors'] as const) await trx.deleteFrom(table).execute();
     });

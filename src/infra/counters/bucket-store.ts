@@ -18,6 +18,14 @@ export type BucketTables = {
 
 type Covered = 'counters_buckets' | 'counters_visitors' | 'counters_bucket_totals';
 
+/** rows a prune deletes a statement (a few milliseconds of SQLite) */
+const PRUNE_SLICE = 5_000;
+const PRIMARY_KEYS: Record<Covered, string[]> = {
+  counters_buckets: ['unit', 'start', 'key'],
+  counters_bucket_totals: ['unit', 'start'],
+  counters_visitors: ['key', 'unit', 'start', 'reg'],
+};
+
 /** The rows of the buckets that cover the range; false when none do. */
 export function covering<T extends Covered>(range: TimeRange, bots = false) {
   return coveringSpans<T>(coverRange(range.from, range.to, range.open), bots);
@@ -243,7 +251,12 @@ export class BucketStore {
     return { rows: page, cursor: page.length < limit ? null : JSON.stringify([last.start, last.key]) };
   }
 
-  /** Deletes buckets and registers that ended more than their retention ago. */
+  /**
+   * Deletes buckets and registers that ended more than their retention ago, PRUNE_SLICE rows a
+   * statement with a turn of the event loop between: a day of minute buckets of a million paths is
+   * a million rows and more registers, and one DELETE of them held the embedded process (SQLite
+   * runs on its event loop) for as long as it took.
+   */
   async prune(now: number, retention: BucketRetention): Promise<number> {
     let deleted = 0;
     for (const unit of UNITS) {
@@ -252,8 +265,14 @@ export class BucketStore {
       const before = now - keep;
       for (const table of ['counters_buckets', 'counters_bucket_totals', 'counters_visitors'] as const) {
         const codes = table === 'counters_buckets' ? [UNIT_CODE[unit], BOT_UNIT_CODE[unit]] : [UNIT_CODE[unit]];
-        const result = await this.db.deleteFrom(table).where('unit', 'in', codes).where('start', '<', before).executeTakeFirst();
-        deleted += Number(result.numDeletedRows);
+        const columns = sql.join(PRIMARY_KEYS[table].map((column) => sql.ref(column)));
+        for (;;) {
+          const result = await sql`delete from ${sql.table(table)} where (${columns}) in (select ${columns} from ${sql.table(table)} where unit in (${sql.join(codes)}) and start < ${before} limit ${PRUNE_SLICE})`.execute(this.db);
+          const rows = Number(result.numAffectedRows ?? 0);
+          deleted += rows;
+          if (rows < PRUNE_SLICE) break;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
     }
     return deleted;

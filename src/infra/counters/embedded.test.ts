@@ -80,6 +80,41 @@ describe('embedded bucket pruning (SQLite)', () => {
   });
 });
 
+describe('embedded bucket pruning in slices (SQLite)', () => {
+  it('deletes twelve thousand expired rows a slice at a time, the event loop turning between slices', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-prune-slices-'));
+    const database = openDatabase({ dataDir, timeoutMs: 10_000 });
+    await migrateToLatest(database, [countersMigrations]);
+    const counters = new EmbeddedCounters(database);
+    const db = tablesOf(database);
+    try {
+      const now = Date.now();
+      const old = now - 3 * BUCKET_MS.day;
+      const rows = Array.from({ length: 12_000 }, (_, i) => ({ unit: 'm', start: old + (i % 60) * 60_000, key: `/p/${i}`, count: 1 }));
+      for (let i = 0; i < rows.length; i += 500) await db.insertInto('counters_buckets').values(rows.slice(i, i + 500)).execute();
+      // and a row to keep: a minute bucket of now
+      await db.insertInto('counters_buckets').values({ unit: 'm', start: now - (now % 60_000), key: '/kept', count: 1 }).execute();
+      let turns = 0;
+      let pruning = true;
+      const turn = () => {
+        if (!pruning) return;
+        turns++;
+        setImmediate(turn);
+      };
+      setImmediate(turn);
+      expect(await counters.prune(now)).toBe(12_000);
+      pruning = false;
+      // three slices of at most 5,000: the loop turned between them (one DELETE of all would give it no turn)
+      expect(turns).toBeGreaterThanOrEqual(2);
+      expect((await db.selectFrom('counters_buckets').select('key').execute()).map((row) => row.key)).toEqual(['/kept']);
+    } finally {
+      await counters.close();
+      await database.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('embedded ranked windows (SQLite)', () => {
   it('replaces a rebuilt window\'s rows by a new generation and deletes the old one a minute later, and a dead build\'s an hour after it started', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-windows-'));

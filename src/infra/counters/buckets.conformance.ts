@@ -128,6 +128,8 @@ export function bucketsConformance(fresh: () => Promise<Counters>, open: () => P
     };
     // 9 days of requests every 17 minutes over 40 keys, skewed, with ties
     for (let at = start - 9 * DAY, i = 0; at < start; at += 17 * 60_000, i++) add(`/w/${(i * i) % 40}`, at);
+    // a key of one hour only (14:00 the day before): in the 22-hour window until the fold below takes that hour off
+    add('/w/that-hour', start - 22 * HOUR + 10 * 60_000);
     const expected = (range: { from: number; to: number }, limit: number, offset: number) => {
       const from = range.from - (range.from % 60_000);
       const to = Math.ceil(range.to / 60_000) * 60_000;

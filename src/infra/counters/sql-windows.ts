@@ -164,7 +164,10 @@ export class SqlWindows {
   /**
    * Adds the hour starting at `at` and takes off the one that left the window, in one transaction
    * that first moves the mark from `at` to the next hour: a second folder of the same hour finds
-   * the mark moved and folds nothing (false).
+   * the mark moved and folds nothing (false). Each hour is folded a slice of keys a statement with
+   * a turn of the event loop between (an hour of a busy site has tens of thousands of paths: one
+   * statement held the embedded process that long), and the window's key count is kept by what
+   * each slice added and removed, not counted over the whole window again.
    */
   private async fold(hours: number, at: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
@@ -173,30 +176,73 @@ export class SqlWindows {
         .set({ folded_to: at + HOUR })
         .where('hours', '=', hours)
         .where('folded_to', '=', at)
-        .returning('generation')
+        .returning(['generation', 'keys'])
         .executeTakeFirst();
       if (!moved) return false;
       const generation = Number(moved.generation);
+      let keys = Number(moved.keys);
       for (const [start, sign] of [[at, 1], [at - hours * HOUR, -1]] as const) {
-        await trx
-          .insertInto('counters_windows')
-          .columns(['generation', 'key', 'count'])
-          .expression(
+        let after: string | null = null;
+        for (;;) {
+          const hourKeys = () =>
             trx
               .selectFrom('counters_buckets')
-              .select([sql.lit(generation).as('generation'), 'key', sign === 1 ? 'count' : sql<number>`0 - count`.as('count')])
+              .select('key')
               .where('unit', '=', HOUR_CODE)
-              .where('start', '=', start),
-          )
-          .onConflict((oc) => oc.columns(['generation', 'key']).doUpdateSet({ count: sql`counters_windows.count + excluded.count` }))
-          .execute();
+              .where('start', '=', start)
+              .$if(after !== null, (q) => q.where('key', '>', after!));
+          const boundary = await hourKeys().orderBy('key').limit(1).offset(this.slice - 1).executeTakeFirst();
+          const upTo = boundary?.key ?? null;
+          const inSlice = () => hourKeys().$if(upTo !== null, (q) => q.where('key', '<=', upTo!));
+          if (sign === 1) {
+            // keys of the hour the window has not yet: they are new to it
+            const known = await trx
+              .selectFrom('counters_windows')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('generation', '=', generation)
+              .where('key', 'in', inSlice())
+              .executeTakeFirstOrThrow();
+            const all = await inSlice()
+              .clearSelect()
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .executeTakeFirstOrThrow();
+            keys += Number(all.n) - Number(known.n);
+          }
+          await trx
+            .insertInto('counters_windows')
+            .columns(['generation', 'key', 'count'])
+            .expression(
+              trx
+                .selectFrom('counters_buckets')
+                .select([sql.lit(generation).as('generation'), 'key', sign === 1 ? 'count' : sql<number>`0 - count`.as('count')])
+                .where('unit', '=', HOUR_CODE)
+                .where('start', '=', start)
+                .$if(after !== null, (q) => q.where('key', '>', after!))
+                .$if(upTo !== null, (q) => q.where('key', '<=', upTo!)),
+            )
+            .onConflict((oc) => oc.columns(['generation', 'key']).doUpdateSet({ count: sql`counters_windows.count + excluded.count` }))
+            .execute();
+          if (sign === -1) {
+            const gone = await trx
+              .deleteFrom('counters_windows')
+              .where('generation', '=', generation)
+              .where('count', '<=', 0)
+              .$if(after !== null, (q) => q.where('key', '>', after!))
+              .$if(upTo !== null, (q) => q.where('key', '<=', upTo!))
+              .executeTakeFirst();
+            keys -= Number(gone.numDeletedRows);
+          }
+          // better-sqlite3 answers at once: the turn is what lets the API in between slices
+          await nextTurn();
+          if (upTo === null) break;
+          after = upTo;
+        }
       }
-      await trx.deleteFrom('counters_windows').where('generation', '=', generation).where('count', '<=', 0).execute();
-      const row = await trx.selectFrom('counters_windows').select((eb) => eb.fn.countAll<number>().as('keys')).where('generation', '=', generation).executeTakeFirstOrThrow();
-      await trx.updateTable('counters_window_marks').set({ keys: Number(row.keys) }).where('hours', '=', hours).execute();
+      await trx.updateTable('counters_window_marks').set({ keys }).where('hours', '=', hours).execute();
       return true;
     });
   }
+
 }
 
 function entriesOf(rows: { key: string; count: number }[]): CounterEntry[] {

@@ -3,7 +3,10 @@
 // stores (as the drivers write them) so the fill does not take the run's time.
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
+import { createHash } from 'node:crypto';
 import { BUCKET_MS, bucketStart } from '../src/infra/counters/buckets.js';
+import { ALL_KEYS } from '../src/infra/counters/contract.js';
+import { registersOf } from '../src/infra/counters/hyperloglog.js';
 import { tablesOf } from '../test/support/tables.js';
 import type { TestWorkyard } from '../test/support/workyard.js';
 
@@ -70,4 +73,52 @@ export async function fillSqliteDays(wy: TestWorkyard, paths: number): Promise<{
     await db.insertInto('counters_bucket_totals').values({ unit: 'd', start, total }).onConflict((c) => c.columns(['unit', 'start']).doUpdateSet({ total: sql`counters_bucket_totals.total + excluded.total` })).execute();
   }
   return { rows, bytes: (await pages()) - before };
+}
+
+/**
+ * Visitors where a page of the range reads them: the `top` paths of the last 7 days (the first
+ * page of the range) get one visitor HLL per day, as many distinct visitors as requests that day,
+ * and the all-paths HLL per day gets `allPerDay` visitors. Without them every PFCOUNT of a page
+ * finds no HLL, and a page's visitors cost nothing they cost in use.
+ */
+export interface VisitorSet {
+  start: number;
+  key: string;
+  visitors: number;
+  /** what the ids are made from: the same ids on every run */
+  seed: string;
+}
+
+export function visitorFill(paths: number, top: number, allPerDay: number): VisitorSet[] {
+  const days = dayStarts();
+  const sums = new Float64Array(paths);
+  for (let i = 0; i < paths; i++) for (let d = 0; d < 7; d++) sums[i] += countOn(i, d);
+  const ranked = Array.from({ length: paths }, (_, i) => i).sort((a, b) => sums[b] - sums[a]).slice(0, top);
+  const sets: VisitorSet[] = [];
+  for (const [d, start] of days.entries()) {
+    for (const i of ranked) sets.push({ start, key: `/api/bench/${i}/`, visitors: countOn(i, d), seed: `${d}-${i}` });
+    sets.push({ start, key: ALL_KEYS, visitors: allPerDay, seed: `${d}-all` });
+  }
+  return sets;
+}
+
+/** A set's visitor ids, made when written (millions of them in all: never held at once). */
+const idsOf = (set: VisitorSet) => Array.from({ length: set.visitors }, (_, j) => createHash('sha256').update(`${set.seed}-${j}`).digest('hex'));
+
+export async function fillRedisVisitors(client: Redis, prefix: string, sets: VisitorSet[]): Promise<void> {
+  for (let i = 0; i < sets.length; i += 50) {
+    const pipeline = client.pipeline();
+    for (const set of sets.slice(i, i + 50)) pipeline.pfadd(`${prefix}:{counters}:v:d:${set.start}:${set.key}`, ...idsOf(set));
+    await pipeline.exec();
+  }
+}
+
+export async function fillSqliteVisitors(wy: TestWorkyard, sets: VisitorSet[]): Promise<void> {
+  const db = tablesOf(wy.workyard.ctx.database);
+  await db.transaction().execute(async (trx) => {
+    for (const set of sets) {
+      const rows = [...registersOf(idsOf(set))].map(([reg, rho]) => ({ key: set.key, unit: 'd', start: set.start, reg, rho }));
+      for (let i = 0; i < rows.length; i += 500) await trx.insertInto('counters_visitors').values(rows.slice(i, i + 500)).execute();
+    }
+  });
 }

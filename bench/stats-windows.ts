@@ -7,14 +7,12 @@
 // `--quick`: 50,000 paths. `--paths N`: another count.
 import type { Redis } from 'ioredis';
 import { createRedisClient } from '../src/infra/redis/connection.js';
-import { statsModule } from '../src/modules/stats/index.js';
-import { tasksModule } from '../src/modules/tasks/index.js';
 import { needService, redisUrl, uniqueRedisPrefix } from '../test/support/services.js';
-import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.js';
+import type { TestWorkyard } from '../test/support/workyard.js';
+import { startStatsWorkyard, unlinkPrefix } from './lib/stats-workyard.js';
 import { type LoadResult, load } from './lib/load.js';
 import { type BenchRow, quickMode, recordSection } from './lib/report.js';
-import { RANGE_DAYS, fillRedisDays, fillSqliteDays } from './stats-ranges.js';
-import fs from 'node:fs';
+import { RANGE_DAYS, fillRedisDays, fillRedisVisitors, fillSqliteDays, fillSqliteVisitors, visitorFill } from './stats-ranges.js';
 
 const QUICK = quickMode();
 const pathsArg = process.argv.indexOf('--paths');
@@ -30,20 +28,6 @@ const deadline = setTimeout(() => {
 deadline.unref();
 
 const label = (store: string) => `GET ${RANGE_URL}, ${PATHS.toLocaleString('en')} paths × ${RANGE_DAYS} days in ${store}`;
-
-async function start(env: Record<string, string> = {}): Promise<TestWorkyard> {
-  // a large range read without windows may take seconds: its answer is measured, not a 503. No
-  // worker: the stats.rollup schedule would build the windows on its own, from a half-filled store
-  // (the run calls the roll-up itself, once the data is in)
-  const wy = await startTestWorkyard({ WORKYARD_LOG_LEVEL: 'silent', WORKYARD_DEPENDENCY_TIMEOUT_MS: '60000', ...env }, { modules: [tasksModule, statsModule], worker: false });
-  return {
-    ...wy,
-    async close() {
-      await wy.close();
-      fs.rmSync(wy.dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** The ranked paths of the bench's own data (the /stats/ requests count themselves too, in the current hour). */
 async function benchPaths(wy: TestWorkyard): Promise<unknown> {
@@ -133,33 +117,37 @@ const notes: string[] = [
   'The answers with and without windows are compared in the run (the same ranked paths), and the run fails when they differ.',
 ];
 
+const VISITED_PATHS = 200;
+const ALL_VISITORS_PER_DAY = 20_000;
+const visitors = visitorFill(PATHS, VISITED_PATHS, ALL_VISITORS_PER_DAY);
+notes.push(
+  `Visitors (since 2026-12-05 21:00; the figures before had none): the ${VISITED_PATHS} paths with most requests over the last 7 days get one visitor HLL per day with as many distinct visitors as requests that day (up to 1,001), and each day's all-paths HLL ${ALL_VISITORS_PER_DAY.toLocaleString('en')} visitors — what a page of the range counts (101 unions of a week of HLLs, about 400,000 register rows on SQLite). Both drivers merge each key's settled buckets once (Redis: one HLL kept an hour; SQLite: registers kept in the process) and count that with the open buckets: the first request of the hour pays the merge.`,
+);
+
 const redisOk = await needService('redis');
 if (!redisOk) notes.push('Redis did not answer: the Redis figures were not measured.');
 if (redisOk) {
   const prefix = uniqueRedisPrefix('bench-windows');
   const admin: Redis = createRedisClient({ redisUrl, dependencyTimeoutMs: 120_000 }, { kind: 'blocking', name: 'bench-windows-admin' });
-  const scaled = await start({ WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix });
+  const scaled = await startStatsWorkyard({ WORKYARD_REDIS_URL: redisUrl, WORKYARD_REDIS_PREFIX: prefix });
   try {
     const filled = performance.now();
     await fillRedisDays(admin, prefix, PATHS);
+    await fillRedisVisitors(admin, prefix, visitors);
     notes.push(`Redis filled in ${((performance.now() - filled) / 1000).toFixed(0)} s.`);
     rows.push(...(await measureStore('Redis', scaled)));
   } finally {
     await scaled.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
-      if (keys.length) await admin.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await unlinkPrefix(admin, prefix);
     await admin.quit();
   }
 }
 
-const sqlite = await start();
+const sqlite = await startStatsWorkyard();
 try {
   const filled = performance.now();
   await fillSqliteDays(sqlite, PATHS);
+  await fillSqliteVisitors(sqlite, visitors);
   notes.push(`SQLite filled in ${((performance.now() - filled) / 1000).toFixed(0)} s.`);
   rows.push(...(await measureStore('SQLite', sqlite)));
 } finally {

@@ -50,13 +50,24 @@ describe.skipIf(!postgres)('embedded counters on PostgreSQL', () => {
   });
 });
 
+/** Counters on a SQLite file of their own, migrated; closed and removed after `body`. */
+async function onSqlite(options: ConstructorParameters<typeof EmbeddedCounters>[1], body: (counters: EmbeddedCounters, database: Database) => Promise<void>): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-counters-'));
+  const database = openDatabase({ dataDir, timeoutMs: 10_000 });
+  await migrateToLatest(database, [countersMigrations]);
+  const counters = new EmbeddedCounters(database, options);
+  try {
+    await body(counters, database);
+  } finally {
+    await counters.close();
+    await database.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 describe('embedded bucket pruning (SQLite)', () => {
   it('deletes minute buckets 48 h after they end, hours after 90 days, days only with a retention set', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-prune-'));
-    const database = openDatabase({ dataDir, timeoutMs: 10_000 });
-    await migrateToLatest(database, [countersMigrations]);
-    const counters = new EmbeddedCounters(database, { retention: { ...DEFAULT_RETENTION, dayMs: 400 * BUCKET_MS.day } });
-    try {
+    await onSqlite({ retention: { ...DEFAULT_RETENTION, dayMs: 400 * BUCKET_MS.day } }, async (counters) => {
       const at = Date.now();
       counters.increment('/aging', 'v1', at);
       await counters.flush();
@@ -72,22 +83,14 @@ describe('embedded bucket pruning (SQLite)', () => {
       // the all-time count and visitors are never pruned
       expect((await counters.top({ limit: 1, offset: 0 })).entries).toEqual([{ key: '/aging', count: 1 }]);
       expect((await counters.visitors(['/aging'])).get('/aging')).toBe(1);
-    } finally {
-      await counters.close();
-      await database.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('embedded bucket pruning in slices (SQLite)', () => {
   it('deletes twelve thousand expired rows a slice at a time, the event loop turning between slices', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-prune-slices-'));
-    const database = openDatabase({ dataDir, timeoutMs: 10_000 });
-    await migrateToLatest(database, [countersMigrations]);
-    const counters = new EmbeddedCounters(database);
-    const db = tablesOf(database);
-    try {
+    await onSqlite({}, async (counters, database) => {
+      const db = tablesOf(database);
       const now = Date.now();
       const old = now - 3 * BUCKET_MS.day;
       const rows = Array.from({ length: 12_000 }, (_, i) => ({ unit: 'm', start: old + (i % 60) * 60_000, key: `/p/${i}`, count: 1 }));
@@ -107,23 +110,15 @@ describe('embedded bucket pruning in slices (SQLite)', () => {
       // three slices of at most 5,000: the loop turned between them (one DELETE of all would give it no turn)
       expect(turns).toBeGreaterThanOrEqual(2);
       expect((await db.selectFrom('counters_buckets').select('key').execute()).map((row) => row.key)).toEqual(['/kept']);
-    } finally {
-      await counters.close();
-      await database.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('embedded ranked windows (SQLite)', () => {
   it('replaces a rebuilt window\'s rows by a new generation and deletes the old one a minute later, and a dead build\'s an hour after it started', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-windows-'));
-    const database = openDatabase({ dataDir, timeoutMs: 10_000 });
-    await migrateToLatest(database, [countersMigrations]);
-    const counters = new EmbeddedCounters(database, { windowSlice: WINDOW_SLICE });
-    const db = tablesOf(database);
-    const generations = async () => [...new Set((await db.selectFrom('counters_windows').select('generation').execute()).map((row) => Number(row.generation)))].sort();
-    try {
+    await onSqlite({ windowSlice: WINDOW_SLICE }, async (counters, database) => {
+      const db = tablesOf(database);
+      const generations = async () => [...new Set((await db.selectFrom('counters_windows').select('generation').execute()).map((row) => Number(row.generation)))].sort();
       const start = Date.parse('2027-07-01T10:30:00Z');
       for (let i = 0; i < 20; i++) counters.increment(`/p/${i % 11}`, '', start - i * 37 * 60_000);
       await counters.flush();
@@ -146,10 +141,6 @@ describe('embedded ranked windows (SQLite)', () => {
       await counters.rollUp(later + 31 * 60_000);
       expect(await generations()).toEqual(second);
       expect(await db.selectFrom('counters_window_generations').selectAll().execute()).toEqual([]);
-    } finally {
-      await counters.close();
-      await database.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -8,7 +8,8 @@ import type { Redis } from 'ioredis';
 import type { BucketBatch } from './bucket-batch.js';
 import { BUCKET_MS, type BucketRetention, type BucketUnit, UNIT_CODE, coverRange, unitCode, retentionMs, seriesStarts, startsOf } from './buckets.js';
 import type { BucketRow, CounterEntry, CounterPage, TimeRange } from './contract.js';
-import { FOLD_DELAY_MS, type RankedWindowReader, type WindowMark, rankWindow, rollUpWindows, windowFor } from './ranked-windows.js';
+import { MERGED_MIN_BUCKETS, MERGED_TTL_MS, settledBefore } from './settled-visitors.js';
+import { type RankedWindowReader, type WindowMark, rankWindow, rollUpWindows, windowFor } from './ranked-windows.js';
 
 // HLL keys one PFCOUNT or PFMERGE names at most (a route pattern of many paths over a long range has thousands)
 const UNION_KEYS_PER_CALL = 1_000;
@@ -23,28 +24,15 @@ const BUILD_KEY_TTL_MS = 10 * 60_000;
 // into one HLL per key, kept an hour (a range to now moves to other buckets within one), and each
 // read counts that HLL with the buckets still open: 2–3 HLLs a path. PFCOUNT of one HLL answers
 // from the estimate cached in it; of several it builds their union (~70 µs at 16,384 registers), so
-// open HLLs that do not exist (no visitor of the key yet today) are left out of the call. KEYS: the
-// merged HLL, the closed buckets' HLLs, the open ones'; ARGV: how many closed, the merged HLL's lifetime.
-const MERGED_TTL_MS = 60 * 60_000;
-const MERGED_MIN_BUCKETS = 3;
-// counts the open HLLs that exist with the merged one; -1 when that is not there yet
-// (KEYS: the merged HLL, the open buckets' HLLs)
+// open HLLs that do not exist (no visitor of the key yet today) are left out of the call.
+// Counts the merged HLL with the open HLLs that exist; when the merged one is not there yet, makes
+// it from the settled HLLs first, or answers -1 when the call named none (KEYS: the merged HLL, the
+// settled buckets' HLLs, the open ones'; ARGV: how many settled, the merged HLL's lifetime).
 const COUNT_WITH_MERGED = 'workyardVisitorsWithMerged';
 const COUNT_WITH_MERGED_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local open = {}
-for i = 2, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then open[#open + 1] = KEYS[i] end
-end
-if #open == 0 then return redis.call('PFCOUNT', KEYS[1]) end
-return redis.call('PFCOUNT', KEYS[1], unpack(open))
-`;
-// makes the merged HLL from the settled ones, then counts as above (KEYS: the merged HLL, the
-// settled buckets' HLLs, the open ones'; ARGV: how many settled, the merged HLL's lifetime)
-const MERGE_AND_COUNT = 'workyardVisitorsMerge';
-const MERGE_AND_COUNT_SCRIPT = `
 local settled = tonumber(ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  if settled == 0 then return -1 end
   redis.call('PFMERGE', KEYS[1], unpack(KEYS, 2, settled + 1))
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
@@ -310,7 +298,7 @@ export class RedisBuckets {
   async visitors(keys: string[], range?: TimeRange): Promise<Map<string, number>> {
     if (keys.length === 0) return new Map();
     const buckets = range ? this.coveringBuckets(range) : [];
-    const settled = Date.now() - FOLD_DELAY_MS;
+    const settled = settledBefore(Date.now());
     const closed = buckets.filter(({ unit, start }) => start + BUCKET_MS[unit] <= settled);
     if (closed.length >= MERGED_MIN_BUCKETS) {
       return this.visitorsWithMerged(keys, closed, buckets.filter(({ unit, start }) => start + BUCKET_MS[unit] > settled));
@@ -330,25 +318,22 @@ export class RedisBuckets {
    * three keys a path, not thirty (sending thirty was most of this process's time).
    */
   private async visitorsWithMerged(keys: string[], closed: { unit: BucketUnit; start: number }[], open: { unit: BucketUnit; start: number }[]): Promise<Map<string, number>> {
-    if (!(COUNT_WITH_MERGED in this.redis)) {
-      // defined once on the client: EVALSHA, the scripts' text is not sent with every call
-      this.redis.defineCommand(COUNT_WITH_MERGED, { lua: COUNT_WITH_MERGED_SCRIPT });
-      this.redis.defineCommand(MERGE_AND_COUNT, { lua: MERGE_AND_COUNT_SCRIPT });
-    }
+    // defined once on the client: EVALSHA, the script's text is not sent with every call
+    if (!(COUNT_WITH_MERGED in this.redis)) this.redis.defineCommand(COUNT_WITH_MERGED, { lua: COUNT_WITH_MERGED_SCRIPT });
     const closedId = createHash('sha1')
       .update(closed.map(({ unit, start }) => `${UNIT_CODE[unit]}${start}`).join(','))
       .digest('base64url')
       .slice(0, 16);
     const openKeys = (key: string) => open.map(({ unit, start }) => this.visitorsKey(unit, start, key));
     const counting = this.redis.pipeline() as unknown as Record<string, ScriptCall> & ReturnType<Redis['pipeline']>;
-    for (const key of keys) counting[COUNT_WITH_MERGED](1 + open.length, this.mergedVisitorsKey(closedId, key), ...openKeys(key));
+    for (const key of keys) counting[COUNT_WITH_MERGED](1 + open.length, this.mergedVisitorsKey(closedId, key), ...openKeys(key), 0, MERGED_TTL_MS);
     const counts = (throwFirstError(await counting.exec()) as number[]).map(Number);
     const missing = keys.flatMap((key, i) => (counts[i] < 0 ? [i] : []));
     if (missing.length) {
       const merging = this.redis.pipeline() as unknown as Record<string, ScriptCall> & ReturnType<Redis['pipeline']>;
       for (const i of missing) {
         const hlls = [this.mergedVisitorsKey(closedId, keys[i]), ...closed.map(({ unit, start }) => this.visitorsKey(unit, start, keys[i])), ...openKeys(keys[i])];
-        merging[MERGE_AND_COUNT](hlls.length, ...hlls, closed.length, MERGED_TTL_MS);
+        merging[COUNT_WITH_MERGED](hlls.length, ...hlls, closed.length, MERGED_TTL_MS);
       }
       const merged = throwFirstError(await merging.exec()) as number[];
       missing.forEach((i, j) => (counts[i] = Number(merged[j])));

@@ -10,15 +10,21 @@ import { BUCKET_MS, type BucketSpan } from './buckets.js';
 import { HLL_REGISTERS, estimate } from './hyperloglog.js';
 import { FOLD_DELAY_MS } from './ranked-windows.js';
 
-const MERGED_TTL_MS = 60 * 60_000;
+/** how long a key's merged settled visitors are kept (Redis: the merged HLL's lifetime) */
+export const MERGED_TTL_MS = 60 * 60_000;
 /** entries kept: 16 KiB of registers each (a few pages of 100 paths over three ranges) */
 const MERGED_ENTRIES = 1_024;
 /** below this many settled buckets, reading them all costs about what merging would */
 export const MERGED_MIN_BUCKETS = 3;
 
+/** A bucket is settled once it ended FOLD_DELAY_MS before `now`: nothing lands in it any more. */
+export function settledBefore(now: number): number {
+  return now - FOLD_DELAY_MS;
+}
+
 /** The spans split at the last bucket that ended FOLD_DELAY_MS before `now`. */
 export function splitSettled(spans: BucketSpan[], now: number): { settled: BucketSpan[]; open: BucketSpan[]; settledBuckets: number } {
-  const before = now - FOLD_DELAY_MS;
+  const before = settledBefore(now);
   const settled: BucketSpan[] = [];
   const open: BucketSpan[] = [];
   let settledBuckets = 0;

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type pgTypes from 'pg';
 import type { DependencyName } from '../../errors.js';
 import { callDependency } from '../dependency-errors.js';
+import { checkpointOffThread } from './sqlite-checkpoints.js';
 import { cachingSqliteDatabase } from './sqlite-statement-cache.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -63,8 +64,18 @@ function openSqlite(options: DatabaseOptions): Database {
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
+  // a checkpoint in a commit holds the event loop: they run on a thread of their own
+  const checkpoints = checkpointOffThread(raw, file);
   const db = new Kysely<object>({ dialect: new SqliteDialect({ database: cachingSqliteDatabase(raw) }) });
-  return wrap(db, 'sqlite', 'sqlite', options.timeoutMs);
+  const database = wrap(db, 'sqlite', 'sqlite', options.timeoutMs);
+  // the thread's connection first: the last one closed removes the WAL
+  return {
+    ...database,
+    async close() {
+      await checkpoints.close();
+      await database.close();
+    },
+  };
 }
 
 function openPostgres(options: DatabaseOptions): Database {

@@ -10,6 +10,7 @@ import type { Counters } from './contract.js';
 import { countersConformance } from './counters.conformance.js';
 import { countersMigrations } from './migrations.js';
 import { EmbeddedCounters } from './embedded.js';
+import { foldTarget } from './ranked-windows.js';
 import { tablesOf } from '../../../test/support/tables.js';
 
 /** Ranked windows are built a few keys a statement: every build in the conformance runs in many slices. */
@@ -142,5 +143,89 @@ describe('embedded ranked windows (SQLite)', () => {
       expect(await generations()).toEqual(second);
       expect(await db.selectFrom('counters_window_generations').selectAll().execute()).toEqual([]);
     });
+  });
+});
+
+describe('embedded ranked windows folded a slice at a time (SQLite)', () => {
+  const HOUR = BUCKET_MS.hour;
+  const DAY = BUCKET_MS.day;
+  const start = Date.parse('2027-08-10T12:20:30Z');
+  const later = start + 90 * 60_000;
+  const made: { key: string; at: number }[] = [];
+  for (let at = start - 9 * DAY, i = 0; at < start; at += 17 * 60_000, i++) made.push({ key: `/f/${(i * i) % 40}`, at });
+  const hourAfter = Array.from({ length: 30 }, (_, i) => ({ key: `/f/${i % 3 === 0 ? 39 : i % 7}`, at: start + i * 3 * 60_000 }));
+  const expected = (range: { from: number; to: number }, limit: number) => {
+    const counts = new Map<string, number>();
+    for (const m of [...made, ...hourAfter]) if (m.at >= range.from && m.at < range.to) counts.set(m.key, (counts.get(m.key) ?? 0) + 1);
+    const ranked = [...counts].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+    return { total: ranked.reduce((n, e) => n + e.count, 0), unique: ranked.length, entries: ranked.slice(0, limit) };
+  };
+  const check = async (counters: EmbeddedCounters) => {
+    for (const span of [DAY, 7 * DAY, 30 * DAY]) {
+      const range = { from: later - span, to: later };
+      const from = range.from - (range.from % 60_000);
+      expect(await counters.top({ limit: 100, offset: 0, range })).toEqual(expected({ from, to: Math.ceil(later / 60_000) * 60_000 }, 100));
+    }
+  };
+  const foldsUnderWay = async (database: Database) => (await tablesOf(database).selectFrom('counters_window_marks').select('fold_after').where('fold_after', 'is not', null).execute()).length;
+
+  it('answers every range exactly between the slices of a fold, and a fold a process left half way is finished by the next', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-counters-'));
+    try {
+      let database = openDatabase({ dataDir, timeoutMs: 10_000 });
+      await migrateToLatest(database, [countersMigrations]);
+      let counters = new EmbeddedCounters(database, { windowSlice: 2 });
+      for (const m of made) counters.increment(m.key, '', m.at);
+      await counters.flush();
+      expect(await counters.rollUp(start)).toBe(3);
+      for (const m of hourAfter) counters.increment(m.key, '', m.at);
+      await counters.flush();
+      // the hour 12:00 folded into each window two keys a transaction, read between the transactions
+      let done = false;
+      const folding = counters.rollUp(later).finally(() => (done = true));
+      let seenUnderWay = 0;
+      while (!done) {
+        if (await foldsUnderWay(database)) seenUnderWay++;
+        await check(counters);
+        // the fold turns the event loop between slices; SQLite's answers here never do
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(await folding).toBe(3);
+      expect(seenUnderWay).toBeGreaterThan(0);
+      expect(await foldsUnderWay(database)).toBe(0);
+      await check(counters);
+
+      // the next hour's fold, stopped by closing the process's database once it is under way
+      const next = later + HOUR;
+      hourAfter.push(...Array.from({ length: 20 }, (_, i) => ({ key: `/f/${i % 5}`, at: later + i * 60_000 })));
+      for (const m of hourAfter.slice(30)) counters.increment(m.key, '', m.at);
+      await counters.flush();
+      const dying = counters.rollUp(next + 30 * 60_000);
+      while (!(await foldsUnderWay(database))) await new Promise((resolve) => setImmediate(resolve));
+      await counters.close();
+      await database.close();
+      await expect(dying).rejects.toThrow();
+      // another process on the same file: exact answers from the half-folded window, then the fold finished
+      database = openDatabase({ dataDir, timeoutMs: 10_000 });
+      counters = new EmbeddedCounters(database, { windowSlice: 2 });
+      expect(await foldsUnderWay(database)).toBeGreaterThan(0);
+      const checkAt = async (now: number) => {
+        for (const span of [DAY, 7 * DAY]) {
+          const range = { from: now - span, to: now };
+          const from = range.from - (range.from % 60_000);
+          expect(await counters.top({ limit: 100, offset: 0, range })).toEqual(expected({ from, to: Math.ceil(now / 60_000) * 60_000 }, 100));
+        }
+      };
+      await checkAt(next + 30 * 60_000);
+      await counters.rollUp(next + 30 * 60_000);
+      expect(await foldsUnderWay(database)).toBe(0);
+      const marks = await tablesOf(database).selectFrom('counters_window_marks').select('folded_to').execute();
+      expect(marks.map((mark) => Number(mark.folded_to))).toEqual(marks.map(() => foldTarget(next + 30 * 60_000)));
+      await checkAt(next + 30 * 60_000);
+      await counters.close();
+      await database.close();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@
 // the database holds the counts, API processes sharing one PostgreSQL share them too.
 //
 // Time buckets and visitors go through a second buffer (bucket-batch.ts), written by BucketStore.
+import type { Kysely } from 'kysely';
 import { type Database, withTables } from '../db/database.js';
 import { bucketEntryKey, splitBatch, withoutExpired } from './bucket-batch.js';
 import { type BucketTables, BucketStore } from './bucket-store.js';
@@ -26,6 +27,7 @@ export class EmbeddedCounters implements Counters {
   private readonly buffer: WriteBehindBuffer;
   private readonly buckets: BucketStore;
   private readonly windows: SqlWindows;
+  private readonly windowsDb: Kysely<WindowTables>;
   private readonly bucketBuffer: WriteBehindBuffer;
   private readonly retention: BucketRetention;
 
@@ -45,7 +47,8 @@ export class EmbeddedCounters implements Counters {
     });
     this.retention = options.retention ?? DEFAULT_RETENTION;
     this.buckets = new BucketStore(withTables<BucketTables>(database).db);
-    this.windows = new SqlWindows(withTables<WindowTables>(database).db, options.windowSlice);
+    this.windowsDb = withTables<WindowTables>(database).db;
+    this.windows = new SqlWindows(this.windowsDb, options.windowSlice);
     this.bucketBuffer = new WriteBehindBuffer({ flushDelayMs: options.flushDelayMs ?? 25, log: options.log, boundKeys: false, write: (batch) => this.writeBuckets(batch) });
   }
 
@@ -72,13 +75,28 @@ export class EmbeddedCounters implements Counters {
     });
   }
 
-  /** A range that ends now, from a ranked window and its edges (ranked-windows.ts); null when no window serves it. */
+  /**
+   * A range that ends now, from a ranked window and its edges (ranked-windows.ts); null when no
+   * window serves it. Read in one transaction (a snapshot): a fold commits a slice at a time, and
+   * the mark, the window and the edges must be of one moment.
+   */
   private async fromWindow(limit: number, offset: number, range: TimeRange): Promise<CounterPage | null> {
-    const marks = await this.windows.marks();
-    const use = windowFor(range, marks);
-    if (!use) return null;
-    const [edges, total] = await Promise.all([this.buckets.sumsOver(use.edges), this.buckets.totalOver(range)]);
-    return rankWindow(this.windows.reader(marks.find((mark) => mark.hours === use.hours)!), edges, limit, offset, total);
+    return this.windowsDb
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        const windows = new SqlWindows(trx);
+        // the transaction's Kysely names more tables than the bucket store's: the same connection
+        const buckets = new BucketStore(trx as unknown as Kysely<BucketTables>);
+        const marks = await windows.marks();
+        const use = windowFor(range, marks);
+        if (!use) return null;
+        const mark = marks.find((candidate) => candidate.hours === use.hours)!;
+        const [edges, total, underWay] = await Promise.all([buckets.sumsOver(use.edges), buckets.totalOver(range), windows.foldUnderWay(mark)]);
+        // the keys a fold under way has moved on by an hour count as edges, their counts made right
+        for (const [key, correction] of underWay) edges.set(key, (edges.get(key) ?? 0) + correction);
+        return rankWindow(windows.reader(mark), edges, limit, offset, total);
+      });
   }
 
   /**

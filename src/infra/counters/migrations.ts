@@ -97,4 +97,12 @@ export const countersMigrations: MigrationSet = {
         .execute();
     },
   }),
+  '20261212-10-counters-window-fold-cursor': (dialect) => ({
+    async up(db) {
+      // sql-windows.ts: an hour is folded a slice of keys a transaction; while one is under way, the
+      // keys up to this one are folded and the rest not yet (null: no fold under way)
+      const keyType = dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
+      await db.schema.alterTable('counters_window_marks').addColumn('fold_after', keyType).execute();
+    },
+  }),
 };

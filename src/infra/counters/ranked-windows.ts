@@ -117,8 +117,16 @@ const before = (a: CounterEntry, b: CounterEntry) => b.count - a.count || (a.key
 export async function rankWindow(window: RankedWindowReader, edges: Map<string, number>, limit: number, offset: number, total: number): Promise<CounterPage> {
   const need = offset + limit;
   const inWindow = await window.countsOf([...edges.keys()]);
-  const candidates: CounterEntry[] = [...edges].map(([key, count]) => ({ key, count: count + (inWindow.get(key) ?? 0) }));
   const size = await window.size();
+  // an edge may take a key's count to nothing (a fold under way, sql-windows.ts): it is then not in the range
+  let unique = size;
+  const candidates: CounterEntry[] = [];
+  for (const [key, count] of edges) {
+    const entry = { key, count: count + (inWindow.get(key) ?? 0) };
+    if (entry.count > 0) candidates.push(entry);
+    if (entry.count > 0 && !inWindow.has(key)) unique++;
+    if (entry.count <= 0 && inWindow.has(key)) unique--;
+  }
   // one read usually suffices: of `need` + edges entries, at most the edges' are skipped. Not a
   // fixed 1,000: ten times the entries a first page needs, each parsed and sorted per request
   const chunk = Math.max(need, Math.min(need + edges.size, 1_000));
@@ -133,7 +141,5 @@ export async function rankWindow(window: RankedWindowReader, edges: Map<string, 
     if (atOrBefore >= need) break;
   }
   candidates.sort(before);
-  let unique = size;
-  for (const key of edges.keys()) if (!inWindow.has(key)) unique++;
   return { total, unique, entries: candidates.slice(offset, need) };
 }

@@ -7,7 +7,7 @@
 // see the old window or the new one, and two builders never write into each other's rows. The
 // generation the mark left is deleted a slice at a time a minute later (a reader that took the old
 // mark just before has finished with it); a build that died half way is deleted an hour after it
-// started.
+// started. A fold, too, goes a slice of keys a transaction, the mark saying how far (fold()).
 import { randomInt } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Kysely, sql } from 'kysely';
@@ -19,12 +19,13 @@ import { type RankedWindowReader, type WindowMark, rollUpWindows } from './ranke
 
 export type WindowTables = BucketTables & {
   counters_windows: { generation: number; key: string; count: number };
-  counters_window_marks: { hours: number; generation: number; folded_to: number; keys: number };
+  counters_window_marks: { hours: number; generation: number; folded_to: number; keys: number; fold_after: string | null };
   /** generations no mark names: being built, or left by a build; deleted once `drop_after` has passed */
   counters_window_generations: { generation: number; drop_after: number };
 };
 
-export type SqlWindowMark = WindowMark & { generation: number; keys: number };
+/** `foldAfter`: while the hour `foldedTo` is being folded, the last key folded (else null) */
+export type SqlWindowMark = WindowMark & { generation: number; keys: number; foldAfter: string | null };
 
 const HOUR = BUCKET_MS.hour;
 const HOUR_CODE = UNIT_CODE.hour;
@@ -43,7 +44,7 @@ export class SqlWindows {
 
   async marks(): Promise<SqlWindowMark[]> {
     const rows = await this.db.selectFrom('counters_window_marks').selectAll().execute();
-    return rows.map((row) => ({ hours: Number(row.hours), generation: Number(row.generation), foldedTo: Number(row.folded_to), keys: Number(row.keys) }));
+    return rows.map((row) => ({ hours: Number(row.hours), generation: Number(row.generation), foldedTo: Number(row.folded_to), keys: Number(row.keys), foldAfter: row.fold_after }));
   }
 
   /** Brings each window up to the last hour closed at `now`; the hours folded (a build counts as one). */
@@ -139,8 +140,8 @@ export class SqlWindows {
       const previous = await trx.selectFrom('counters_window_marks').select('generation').where('hours', '=', hours).executeTakeFirst();
       await trx
         .insertInto('counters_window_marks')
-        .values({ hours, generation, folded_to: target, keys })
-        .onConflict((oc) => oc.column('hours').doUpdateSet({ generation, folded_to: target, keys }))
+        .values({ hours, generation, folded_to: target, keys, fold_after: null })
+        .onConflict((oc) => oc.column('hours').doUpdateSet({ generation, folded_to: target, keys, fold_after: null }))
         .execute();
       await trx.deleteFrom('counters_window_generations').where('generation', '=', generation).execute();
       if (previous) await trx.insertInto('counters_window_generations').values({ generation: Number(previous.generation), drop_after: now + DROP_DELAY_MS }).execute();
@@ -162,52 +163,59 @@ export class SqlWindows {
   }
 
   /**
-   * Adds the hour starting at `at` and takes off the one that left the window, in one transaction
-   * that first moves the mark from `at` to the next hour: a second folder of the same hour finds
-   * the mark moved and folds nothing (false). Each hour is folded a slice of keys a statement with
-   * a turn of the event loop between (an hour of a busy site has tens of thousands of paths: one
-   * statement held the embedded process that long), and the window's key count is kept by what
-   * each slice added and removed, not counted over the whole window again.
+   * Adds the hour starting at `at` and takes off the one that left the window, a slice of keys a
+   * transaction with a turn of the event loop between: one transaction for a busy hour (tens of
+   * thousands of paths) committed in one piece, and the commit held the embedded process for as
+   * long as it took to write its pages. Each slice first moves the mark's cursor (`fold_after`)
+   * from where the slice starts to where it ends, the last one moves `folded_to` to the next hour:
+   * a second folder finds the cursor moved and folds nothing (false), a folder that died leaves the
+   * cursor where the next one resumes, and readers know which keys are folded (foldUnderWay). The
+   * window's key count is kept by what each slice adds and removes.
    */
   private async fold(hours: number, at: number): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const moved = await trx
-        .updateTable('counters_window_marks')
-        .set({ folded_to: at + HOUR })
-        .where('hours', '=', hours)
-        .where('folded_to', '=', at)
-        .returning(['generation', 'keys'])
-        .executeTakeFirst();
-      if (!moved) return false;
-      const generation = Number(moved.generation);
-      let keys = Number(moved.keys);
-      for (const [start, sign] of [[at, 1], [at - hours * HOUR, -1]] as const) {
-        let after: string | null = null;
-        for (;;) {
-          const hourKeys = () =>
-            trx
-              .selectFrom('counters_buckets')
-              .select('key')
-              .where('unit', '=', HOUR_CODE)
-              .where('start', '=', start)
-              .$if(after !== null, (q) => q.where('key', '>', after!));
-          const boundary = await hourKeys().orderBy('key').limit(1).offset(this.slice - 1).executeTakeFirst();
-          const upTo = boundary?.key ?? null;
-          const inSlice = () => hourKeys().$if(upTo !== null, (q) => q.where('key', '<=', upTo!));
-          if (sign === 1) {
-            // keys of the hour the window has not yet: they are new to it
-            const known = await trx
-              .selectFrom('counters_windows')
-              .select((eb) => eb.fn.countAll<number>().as('n'))
-              .where('generation', '=', generation)
-              .where('key', 'in', inSlice())
-              .executeTakeFirstOrThrow();
-            const all = await inSlice()
-              .clearSelect()
-              .select((eb) => eb.fn.countAll<number>().as('n'))
-              .executeTakeFirstOrThrow();
-            keys += Number(all.n) - Number(known.n);
-          }
+    const mark = await this.db.selectFrom('counters_window_marks').select('fold_after').where('hours', '=', hours).where('folded_to', '=', at).executeTakeFirst();
+    if (!mark) return false;
+    let after = mark.fold_after;
+    for (;;) {
+      const folded = await this.db.transaction().execute(async (trx) => {
+        const hourKeys = (start: number) =>
+          trx
+            .selectFrom('counters_buckets')
+            .select('key')
+            .where('unit', '=', HOUR_CODE)
+            .where('start', '=', start)
+            .$if(after !== null, (q) => q.where('key', '>', after!));
+        // the slice ends where either hour reaches `slice` keys
+        let upTo: string | null = null;
+        for (const start of [at, at - hours * HOUR]) {
+          const boundary = await hourKeys(start).orderBy('key').limit(1).offset(this.slice - 1).executeTakeFirst();
+          if (boundary && (upTo === null || boundary.key < upTo)) upTo = boundary.key;
+        }
+        const moved = await trx
+          .updateTable('counters_window_marks')
+          .set(upTo === null ? { folded_to: at + HOUR, fold_after: null } : { fold_after: upTo })
+          .where('hours', '=', hours)
+          .where('folded_to', '=', at)
+          .where((eb) => (after === null ? eb('fold_after', 'is', null) : eb('fold_after', '=', after)))
+          .returning(['generation', 'keys'])
+          .executeTakeFirst();
+        if (!moved) return undefined;
+        const generation = Number(moved.generation);
+        let keys = Number(moved.keys);
+        const inSlice = (start: number) => hourKeys(start).$if(upTo !== null, (q) => q.where('key', '<=', upTo!));
+        // keys of the hour the window has not yet: they are new to it
+        const known = await trx
+          .selectFrom('counters_windows')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('generation', '=', generation)
+          .where('key', 'in', inSlice(at))
+          .executeTakeFirstOrThrow();
+        const all = await inSlice(at)
+          .clearSelect()
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
+        keys += Number(all.n) - Number(known.n);
+        for (const [start, sign] of [[at, 1], [at - hours * HOUR, -1]] as const) {
           await trx
             .insertInto('counters_windows')
             .columns(['generation', 'key', 'count'])
@@ -222,25 +230,39 @@ export class SqlWindows {
             )
             .onConflict((oc) => oc.columns(['generation', 'key']).doUpdateSet({ count: sql`counters_windows.count + excluded.count` }))
             .execute();
-          if (sign === -1) {
-            const gone = await trx
-              .deleteFrom('counters_windows')
-              .where('generation', '=', generation)
-              .where('count', '<=', 0)
-              .$if(after !== null, (q) => q.where('key', '>', after!))
-              .$if(upTo !== null, (q) => q.where('key', '<=', upTo!))
-              .executeTakeFirst();
-            keys -= Number(gone.numDeletedRows);
-          }
-          // better-sqlite3 answers at once: the turn is what lets the API in between slices
-          await nextTurn();
-          if (upTo === null) break;
-          after = upTo;
         }
-      }
-      await trx.updateTable('counters_window_marks').set({ keys }).where('hours', '=', hours).execute();
-      return true;
-    });
+        const gone = await trx
+          .deleteFrom('counters_windows')
+          .where('generation', '=', generation)
+          .where('count', '<=', 0)
+          .$if(after !== null, (q) => q.where('key', '>', after!))
+          .$if(upTo !== null, (q) => q.where('key', '<=', upTo!))
+          .executeTakeFirst();
+        keys -= Number(gone.numDeletedRows);
+        await trx.updateTable('counters_window_marks').set({ keys }).where('hours', '=', hours).execute();
+        return { upTo };
+      });
+      if (!folded) return false;
+      // better-sqlite3 answers at once: the turn is what lets the API in between slices
+      await nextTurn();
+      if (folded.upTo === null) return true;
+      after = folded.upTo;
+    }
+  }
+
+  /**
+   * While a fold of the hour `foldedTo` is under way, the keys up to the mark's cursor already
+   * hold that hour and no longer the one that left: per such key, what the window's reader must
+   * add to the window's count to have [foldedTo − hours, foldedTo) again. Empty when no fold is under way.
+   */
+  async foldUnderWay(mark: SqlWindowMark): Promise<Map<string, number>> {
+    const corrections = new Map<string, number>();
+    if (mark.foldAfter === null) return corrections;
+    for (const [start, sign] of [[mark.foldedTo, -1], [mark.foldedTo - mark.hours * HOUR, 1]] as const) {
+      const rows = await this.db.selectFrom('counters_buckets').select(['key', 'count']).where('unit', '=', HOUR_CODE).where('start', '=', start).where('key', '<=', mark.foldAfter).execute();
+      for (const row of rows) corrections.set(row.key, (corrections.get(row.key) ?? 0) + sign * Number(row.count));
+    }
+    return corrections;
   }
 
 }

@@ -11,6 +11,7 @@ const shared = { testTimeout: 60_000, hookTimeout: 120_000, pool: 'forks' as con
 const timing = [
   'src/infra/queue/*.test.ts',
   'src/infra/counters/*.test.ts',
+  'src/infra/db/paced-turns.test.ts',
   'src/modules/dashboard/redis-down.test.ts',
   'src/modules/stats/traffic-load.test.ts',
   'src/modules/compute/non-blocking.test.ts',

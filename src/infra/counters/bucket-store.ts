@@ -8,6 +8,7 @@ import type { BucketRow, CounterPage, TimeRange } from './contract.js';
 import { estimate, registersOf } from './hyperloglog.js';
 import { MERGED_MIN_BUCKETS, type MergedRegisters, SettledVisitorsCache, estimateWith, mergedOf, settledId, splitSettled } from './settled-visitors.js';
 import { chunksOf } from '../db/chunks.js';
+import { pacedTurns } from '../db/paced-turns.js';
 
 export type BucketTables = {
   counters_buckets: { unit: string; start: number; key: string; count: number };
@@ -259,6 +260,7 @@ export class BucketStore {
    */
   async prune(now: number, retention: BucketRetention): Promise<number> {
     let deleted = 0;
+    const nextTurn = pacedTurns();
     for (const unit of UNITS) {
       const keep = retentionMs(retention, unit);
       if (keep === undefined) continue;
@@ -271,7 +273,7 @@ export class BucketStore {
           const rows = Number(result.numAffectedRows ?? 0);
           deleted += rows;
           if (rows < PRUNE_SLICE) break;
-          await new Promise((resolve) => setImmediate(resolve));
+          await nextTurn();
         }
       }
     }

@@ -9,9 +9,9 @@
 // mark just before has finished with it); a build that died half way is deleted an hour after it
 // started. A fold, too, goes a slice of keys a transaction, the mark saying how far (fold()).
 import { randomInt } from 'node:crypto';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Kysely, sql } from 'kysely';
 import { chunksOf } from '../db/chunks.js';
+import { pacedTurns } from '../db/paced-turns.js';
 import { BUCKET_MS, UNIT_CODE, coverRange, startsOf, unitCode } from './buckets.js';
 import type { BucketTables } from './bucket-store.js';
 import type { CounterEntry } from './contract.js';
@@ -93,6 +93,7 @@ export class SqlWindows {
     // a statement sums at most BUILD_ROWS_PER_SLICE × slice rows over all the buckets: 1,000 keys of
     // each of 22 hours was 22,000 rows, 25 ms of the event loop
     const perBucket = Math.max(1, Math.floor((BUILD_ROWS_PER_SLICE * this.slice) / buckets.length));
+    const nextTurn = pacedTurns();
     for (;;) {
       let upTo: string | null = null;
       for (const bucket of buckets) {
@@ -156,6 +157,7 @@ export class SqlWindows {
   /** Deletes, a slice at a time, the generations no mark names whose time has passed. */
   private async dropGenerations(now: number): Promise<void> {
     const due = await this.db.selectFrom('counters_window_generations').select('generation').where('drop_after', '<', now).execute();
+    const nextTurn = pacedTurns();
     for (const { generation } of due) {
       for (;;) {
         const slice = this.db.selectFrom('counters_windows').select('key').where('generation', '=', generation).limit(this.slice);
@@ -181,6 +183,7 @@ export class SqlWindows {
     const mark = await this.db.selectFrom('counters_window_marks').select('fold_after').where('hours', '=', hours).where('folded_to', '=', at).executeTakeFirst();
     if (!mark) return false;
     let after = mark.fold_after;
+    const nextTurn = pacedTurns();
     for (;;) {
       const folded = await this.db.transaction().execute(async (trx) => {
         const hourKeys = (start: number) =>
@@ -248,7 +251,7 @@ export class SqlWindows {
         return { upTo };
       });
       if (!folded) return false;
-      // better-sqlite3 answers at once: the turn is what lets the API in between slices
+      // better-sqlite3 answers at once: the turn (and a rest as long as the slice) is what lets the API in between slices
       await nextTurn();
       if (folded.upTo === null) return true;
       after = folded.upTo;

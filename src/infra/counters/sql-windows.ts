@@ -171,7 +171,7 @@ export class SqlWindows {
 
   /**
    * Adds the hour starting at `at` and takes off the one that left the window, a slice of keys a
-   * transaction with a turn of the event loop between: one transaction for a busy hour (tens of
+   * transaction with a rest between (paced-turns.ts): one transaction for a busy hour (tens of
    * thousands of paths) committed in one piece, and the commit held the embedded process for as
    * long as it took to write its pages. Each slice first moves the mark's cursor (`fold_after`)
    * from where the slice starts to where it ends, the last one moves `folded_to` to the next hour:
@@ -228,13 +228,9 @@ export class SqlWindows {
             .insertInto('counters_windows')
             .columns(['generation', 'key', 'count'])
             .expression(
-              trx
-                .selectFrom('counters_buckets')
-                .select([sql.lit(generation).as('generation'), 'key', sign === 1 ? 'count' : sql<number>`0 - count`.as('count')])
-                .where('unit', '=', HOUR_CODE)
-                .where('start', '=', start)
-                .$if(after !== null, (q) => q.where('key', '>', after!))
-                .$if(upTo !== null, (q) => q.where('key', '<=', upTo!)),
+              inSlice(start)
+                .clearSelect()
+                .select([sql.lit(generation).as('generation'), 'key', sign === 1 ? 'count' : sql<number>`0 - count`.as('count')]),
             )
             .onConflict((oc) => oc.columns(['generation', 'key']).doUpdateSet({ count: sql`counters_windows.count + excluded.count` }))
             .execute();

@@ -160,11 +160,12 @@ describe('embedded ranked windows folded a slice at a time (SQLite)', () => {
     const ranked = [...counts].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
     return { total: ranked.reduce((n, e) => n + e.count, 0), unique: ranked.length, entries: ranked.slice(0, limit) };
   };
-  const check = async (counters: EmbeddedCounters) => {
-    for (const span of [DAY, 7 * DAY, 30 * DAY]) {
-      const range = { from: later - span, to: later };
+  /** Each range of `spans` ending at `now`, as the counters rank it and as the requests made say. */
+  const check = async (counters: EmbeddedCounters, now = later, spans = [DAY, 7 * DAY, 30 * DAY]) => {
+    for (const span of spans) {
+      const range = { from: now - span, to: now };
       const from = range.from - (range.from % 60_000);
-      expect(await counters.top({ limit: 100, offset: 0, range })).toEqual(expected({ from, to: Math.ceil(later / 60_000) * 60_000 }, 100));
+      expect(await counters.top({ limit: 100, offset: 0, range })).toEqual(expected({ from, to: Math.ceil(now / 60_000) * 60_000 }, 100));
     }
   };
   const foldsUnderWay = async (database: Database) => (await tablesOf(database).selectFrom('counters_window_marks').select('fold_after').where('fold_after', 'is not', null).execute()).length;
@@ -209,19 +210,12 @@ describe('embedded ranked windows folded a slice at a time (SQLite)', () => {
       database = openDatabase({ dataDir, timeoutMs: 10_000 });
       counters = new EmbeddedCounters(database, { windowSlice: 2 });
       expect(await foldsUnderWay(database)).toBeGreaterThan(0);
-      const checkAt = async (now: number) => {
-        for (const span of [DAY, 7 * DAY]) {
-          const range = { from: now - span, to: now };
-          const from = range.from - (range.from % 60_000);
-          expect(await counters.top({ limit: 100, offset: 0, range })).toEqual(expected({ from, to: Math.ceil(now / 60_000) * 60_000 }, 100));
-        }
-      };
-      await checkAt(next + 30 * 60_000);
+      await check(counters, next + 30 * 60_000, [DAY, 7 * DAY]);
       await counters.rollUp(next + 30 * 60_000);
       expect(await foldsUnderWay(database)).toBe(0);
       const marks = await tablesOf(database).selectFrom('counters_window_marks').select('folded_to').execute();
       expect(marks.map((mark) => Number(mark.folded_to))).toEqual(marks.map(() => foldTarget(next + 30 * 60_000)));
-      await checkAt(next + 30 * 60_000);
+      await check(counters, next + 30 * 60_000, [DAY, 7 * DAY]);
       await counters.close();
       await database.close();
     } finally {

@@ -60,6 +60,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ WORKYARD_BLOBS_UPLOAD_EXPIRY_MS: '10' })).toThrow(/WORKYARD_BLOBS_UPLOAD_EXPIRY_MS="10" is invalid/);
   });
 
+  it('leaves whether the S3 server honours conditional puts to the store to ask, unless told', () => {
+    const conditional = (value?: string) => loadConfig({ WORKYARD_S3_BUCKET: 'blobs', ...(value === undefined ? {} : { WORKYARD_S3_CONDITIONAL_PUTS: value }) }).s3?.conditionalPuts;
+    expect(conditional()).toBeUndefined();
+    expect(conditional('auto')).toBeUndefined();
+    expect(conditional('true')).toBe(true);
+    expect(conditional('false')).toBe(false);
+    expect(() => conditional('sometimes')).toThrow(/WORKYARD_S3_CONDITIONAL_PUTS.*auto, true or false/);
+  });
+
   it('traces only when an OTLP endpoint or a traces exporter is named, and not when told none or disabled', () => {
     expect(loadConfig({}).tracing).toBeNull();
     expect(loadConfig({ OTEL_SERVICE_NAME: 'shop' }).tracing).toBeNull();

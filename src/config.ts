@@ -11,6 +11,8 @@ export interface S3Config {
   forcePathStyle: boolean;
   /** where unfinished resumable uploads (tus) live: a bucket of their own, so they never show in blob listings (loadConfig always sets it) */
   uploadsBucket?: string;
+  /** whether the server honours If-None-Match: * on puts; unset (auto): the blob store asks it once */
+  conditionalPuts?: boolean;
 }
 
 export interface Config {
@@ -198,7 +200,17 @@ function s3(env: Env): S3Config | undefined {
     // MinIO and s3rver serve buckets by path, not by virtual host.
     forcePathStyle: boolean(env, 'WORKYARD_S3_FORCE_PATH_STYLE', endpoint !== undefined),
     uploadsBucket: uploadsBucket(env, bucket),
+    conditionalPuts: conditionalPuts(env),
   };
+}
+
+/** WORKYARD_S3_CONDITIONAL_PUTS: true or false as said; auto (the default) leaves the store to ask the server. */
+function conditionalPuts(env: Env): boolean | undefined {
+  const raw = read(env, 'WORKYARD_S3_CONDITIONAL_PUTS');
+  if (raw === undefined || /^auto$/i.test(raw)) return undefined;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError('WORKYARD_S3_CONDITIONAL_PUTS', 'auto, true or false', raw);
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

@@ -45,7 +45,7 @@ export interface PutOptions {
   /**
    * a create-only put: stored only when no object is at the key, decided atomically against every
    * other writer of the store (any process, any node); when one is there, nothing is stored and the
-   * put rejects with BlobExistsError. Only a store whose `atomicCreate` is true takes it.
+   * put rejects with BlobExistsError. Only a store whose `createsAtomically()` is true takes it.
    */
   createOnly?: boolean;
 }
@@ -66,8 +66,11 @@ export interface DigestCheck {
 
 export interface BlobStore {
   readonly driver: 'disk' | 's3';
-  /** takes PutOptions.createOnly (the disk store: link(2) fails on an existing name; S3 servers differ, so the S3 store does not) */
-  readonly atomicCreate: boolean;
+  /**
+   * whether put takes PutOptions.createOnly: the disk store always (link(2) fails on an existing
+   * name); the S3 store when its server honours If-None-Match (S3, MinIO, moto; not s3rver)
+   */
+  createsAtomically(): Promise<boolean>;
   /** Resolves once the object is durable: any node reading the store sees it from then on. */
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<BlobMeta>;
   /**

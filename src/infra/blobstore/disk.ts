@@ -38,7 +38,6 @@ const STALE_TEMP_MS = 3_600_000;
 
 export class DiskBlobStore implements BlobStore {
   readonly driver = 'disk' as const;
-  readonly atomicCreate = true;
   private readonly objectsDir: string;
   private readonly tempDir: string;
 
@@ -48,6 +47,10 @@ export class DiskBlobStore implements BlobStore {
     fs.mkdirSync(this.objectsDir, { recursive: true });
     fs.mkdirSync(this.tempDir, { recursive: true });
     this.removeStaleTempFiles();
+  }
+
+  async createsAtomically(): Promise<boolean> {
+    return true;
   }
 
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<BlobMeta> {

@@ -38,6 +38,26 @@ blobStoreConformance('s3 (moto)', async () => {
 });
 
 describe('s3 blob store', () => {
+  it('asks its server once whether it honours If-None-Match on puts (moto does, s3rver does not), leaves no probe behind, and takes a configured answer without asking', async () => {
+    const moto = await startMoto();
+    try {
+      const honouring = new S3BlobStore({ endpoint: moto.endpoint, bucket: 'probed', region: 'us-east-1', forcePathStyle: true, accessKeyId: 'moto', secretAccessKey: 'moto' }, { timeoutMs: 10_000 });
+      expect(await Promise.all([honouring.createsAtomically(), honouring.createsAtomically()])).toEqual([true, true]);
+      expect((await honouring.list({ limit: 10 })).items).toEqual([]);
+      await honouring.close();
+    } finally {
+      await moto.stop();
+    }
+    const ignoring = new S3BlobStore(s3Config(server.endpoint, 'probed'), { timeoutMs: 10_000 });
+    expect(await ignoring.createsAtomically()).toBe(false);
+    expect((await ignoring.list({ limit: 10 })).items).toEqual([]);
+    await ignoring.close();
+    // told so: not asked (the server here would have said false)
+    const told = new S3BlobStore({ ...s3Config(server.endpoint, 'probed'), conditionalPuts: true }, { timeoutMs: 10_000 });
+    expect(await told.createsAtomically()).toBe(true);
+    await told.close();
+  });
+
   it('creates its bucket on start, and a second node finds it there', async () => {
     const first = new S3BlobStore(s3Config(server.endpoint, 'made-on-start'), { timeoutMs: 10_000 });
     await first.start();
@@ -52,7 +72,7 @@ describe('s3 blob store', () => {
     const port = await freePort();
     const store = new S3BlobStore(s3Config(`http://127.0.0.1:${port}`, 'nowhere'), { timeoutMs: 500 });
     await store.start(); // does not throw: the bucket is checked again on first use
-    for (const call of [() => store.ping(), () => store.head('k'), () => store.get('k'), () => store.put('k', Buffer.from('v')), () => store.put('k', Readable.from([Buffer.from('v')])), () => store.list({ limit: 10 })]) {
+    for (const call of [() => store.ping(), () => store.createsAtomically(), () => store.head('k'), () => store.get('k'), () => store.put('k', Buffer.from('v')), () => store.put('k', Readable.from([Buffer.from('v')])), () => store.list({ limit: 10 })]) {
       const started = Date.now();
       await expect(call()).rejects.toMatchObject({ code: 'dependency_unavailable', details: { dependency: 's3' } });
       expect(Date.now() - started).toBeLessThan(2_000);

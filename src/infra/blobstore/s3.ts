@@ -18,11 +18,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Readable, Transform } from 'node:stream';
 import type { S3Config } from '../../config.js';
 import { AppError, DependencyUnavailableError } from '../../errors.js';
-import type { BlobMeta, BlobStore, ByteRange, PutOptions } from './contract.js';
+import { type BlobMeta, type BlobStore, type ByteRange, BlobExistsError, type PutOptions } from './contract.js';
 import { VerifiedBody, digestsOfBuffer, promisedSha256 } from './digests.js';
 import { assertValidKey } from './keys.js';
 import { splitStoredFields, withStoredFields } from './stored-fields.js';
 import { checkContentLength, checkMetadata, listArguments, rangeOf } from './store-rules.js';
+import { isPreconditionFailed, probeConditionalPuts } from './s3-conditional-puts.js';
 import { isMissingObject, isUnsatisfiableRange, s3Call, toS3Error } from './s3-errors.js';
 
 export interface S3BlobStoreOptions {
@@ -56,23 +57,24 @@ export function s3ClientSettings(config: S3Config) {
 
 export class S3BlobStore implements BlobStore {
   readonly driver = 's3' as const;
-  // S3 itself has conditional puts (If-None-Match since 2024), but not every S3-compatible server
-  // honours the header, and a put cannot tell whether it was honoured: the blobs module locks the key instead.
-  readonly atomicCreate = false;
   private readonly client: S3Client;
   /** for streamed bodies, which cannot be sent twice: the SDK must not retry them */
   private readonly streamingClient: S3Client;
   private readonly bucket: string;
   private bucketReady: Promise<void> | null = null;
+  private conditionalPuts: Promise<boolean> | null = null;
 
   constructor(
-    config: S3Config,
+    private readonly config: S3Config,
     private readonly options: S3BlobStoreOptions,
   ) {
     this.bucket = config.bucket;
     const common = {
       ...s3ClientSettings(config),
       requestHandler: { connectionTimeout: options.timeoutMs, socketTimeout: TRANSFER_IDLE_TIMEOUT_MS, httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } },
+      // The SDK warns on the console of every failed streamed put (a create-only put's 412 among
+      // them); the store reports what matters itself, so the SDK's words go to the debug log.
+      logger: sdkLogger(options.log),
     };
     this.client = new S3Client({ ...common, maxAttempts: 2 });
     this.streamingClient = new S3Client({ ...common, maxAttempts: 1 });
@@ -83,15 +85,37 @@ export class S3BlobStore implements BlobStore {
     await this.ready().catch((error) => this.options.log?.warn({ err: error, bucket: this.bucket }, 's3 is not reachable yet; the bucket is checked again on first use'));
   }
 
+  /**
+   * Create-only puts are S3's own `If-None-Match: *` where the server honours it (S3, MinIO, moto);
+   * others (s3rver) ignore the header, so the blobs module locks the key instead. Asked of the
+   * server once (s3-conditional-puts.ts) unless the configuration says.
+   */
+  async createsAtomically(): Promise<boolean> {
+    if (this.config.conditionalPuts !== undefined) return this.config.conditionalPuts;
+    this.conditionalPuts ??= this.ready()
+      .then(() => probeConditionalPuts(this.streamingClient, this.bucket, this.options.timeoutMs))
+      .then((honoured) => {
+        this.options.log?.info({ bucket: this.bucket, honoured }, 'asked the S3 server whether it honours If-None-Match on puts');
+        return honoured;
+      })
+      .catch((error) => {
+        this.conditionalPuts = null;
+        throw error;
+      });
+    return this.conditionalPuts;
+  }
+
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<BlobMeta> {
     assertValidKey(key);
     checkMetadata(options.metadata);
-    if (options.createOnly) throw new Error('the S3 blob store does not take createOnly (atomicCreate is false)');
     const contentType = options.contentType || 'application/octet-stream';
     try {
       options.signal?.throwIfAborted();
+      if (options.createOnly && !(await this.createsAtomically())) throw new Error('this S3 server does not honour If-None-Match: the S3 blob store cannot take createOnly');
       await this.ready();
-      const params = { Bucket: this.bucket, Key: key, ContentType: contentType };
+      // A create-only put is never retried by the SDK: a retry after a lost answer would meet its own object.
+      const client = options.createOnly ? this.streamingClient : this.client;
+      const params = { Bucket: this.bucket, Key: key, ContentType: contentType, ...(options.createOnly ? { IfNoneMatch: '*' } : {}) };
       let etag: string | undefined;
       let size: number;
       let sha256: Buffer;
@@ -100,7 +124,7 @@ export class S3BlobStore implements BlobStore {
         sha256 = digestsOfBuffer(body, options.digests, { md5: false }).sha256;
         size = body.length;
         const Metadata = withStoredFields(options.metadata, { sha256, expiresAt: options.expiresAt });
-        etag = (await this.client.send(new PutObjectCommand({ ...params, Metadata, Body: body, ContentLength: size }), { abortSignal: options.signal })).ETag;
+        etag = (await client.send(new PutObjectCommand({ ...params, Metadata, Body: body, ContentLength: size }), { abortSignal: options.signal })).ETag;
       } else {
         // A streamed body's sha-256 is known at its end, after S3 took the metadata: unless the
         // client promised one (and the body is checked against it), it is recorded after.
@@ -114,7 +138,7 @@ export class S3BlobStore implements BlobStore {
           // One part at a time (the client waits, by TCP backpressure, while a part uploads): a
           // 100 MB body then costs the server about 30 MB; two 8 MiB parts in flight made it 70 MB
           // (the large-objects test measures it).
-          const upload = new Upload({ client: this.client, params: { ...params, Metadata, Body: body.pipe(verified) }, partSize: this.options.partSize ?? 5 * 1024 ** 2, queueSize: 1, leavePartsOnError: false });
+          const upload = new Upload({ client, params: { ...params, Metadata, Body: body.pipe(verified) }, partSize: this.options.partSize ?? 5 * 1024 ** 2, queueSize: 1, leavePartsOnError: false });
           options.signal?.addEventListener('abort', () => void upload.abort().catch(() => {}), { once: true });
           etag = (await upload.done()).ETag;
         }
@@ -126,6 +150,7 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       if (!Buffer.isBuffer(body) && !body.destroyed) body.destroy();
       if (options.signal?.aborted) throw options.signal.reason;
+      if (options.createOnly && isPreconditionFailed(error)) throw new BlobExistsError(key);
       throw toS3Error(error);
     }
   }
@@ -328,6 +353,11 @@ function exactSpan(body: Readable, contentRange: string | undefined, range: Byte
   });
   body.on('error', (error) => cut.destroy(error));
   return body.pipe(cut);
+}
+
+function sdkLogger(log: FastifyBaseLogger | undefined) {
+  const debug = (...content: unknown[]) => log?.debug({ s3Sdk: content.map(String).join(' ') }, 'aws sdk');
+  return { trace: () => {}, debug, info: debug, warn: debug, error: debug };
 }
 
 async function mapLimited<T, R>(items: T[], concurrency: number, map: (item: T) => Promise<R>): Promise<R[]> {

@@ -104,12 +104,12 @@ export class BlobService {
 
   /**
    * A create-only write (If-None-Match: * alone) needs no lock on a store that creates atomically
-   * (the disk store's link), when no write-behind tier may hold a version the store has not: true
+   * (the disk store's link, S3's own If-None-Match), when no write-behind tier may hold a version the store has not: true
    * when nothing is at the key. Throws the 412 at once when a live blob is there; false (take the
    * lock) when the store holds an expired one, which the write replaces.
    */
   private async mayCreateAtomically(key: string, conditions: WriteConditions, body?: Readable): Promise<boolean> {
-    if (conditions.ifNoneMatch !== '*' || conditions.ifMatch || this.writeBehind || !this.store.atomicCreate) return false;
+    if (conditions.ifNoneMatch !== '*' || conditions.ifMatch || this.writeBehind || !(await this.store.createsAtomically())) return false;
     const there = await this.store.head(key);
     if (there === null) return true;
     if (hasExpired(there)) return false;

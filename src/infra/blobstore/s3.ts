@@ -1,7 +1,8 @@
 // The scaled blob store: S3 or any S3-compatible server (MinIO, s3rver; path-style addressing
 // from the config). S3 is strongly consistent, so an object is readable from every node as soon
-// as its put resolved. Bodies stream both ways: a put of known length is one streamed PutObject,
-// one of unknown length a multipart Upload that buffers at most a few parts.
+// as its put resolved. Bodies stream both ways: a put of known length is one streamed PutObject
+// (up to 1 MiB read whole first), one of unknown length a multipart Upload that buffers at most a
+// few parts.
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -36,6 +37,8 @@ export interface S3BlobStoreOptions {
 
 /** S3 takes one PutObject up to 5 GiB; larger bodies must go multipart. */
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+/** streamed bodies of known length up to this size are read into memory before their put */
+const BUFFERED_PUT_MAX_BYTES = 1024 * 1024;
 /** a body transfer that makes no progress for this long is cut (slow clients stall it, not kill it) */
 const TRANSFER_IDLE_TIMEOUT_MS = 120_000;
 /** HEADs in flight at once while a listing fetches content types */
@@ -116,6 +119,11 @@ export class S3BlobStore implements BlobStore {
       // A create-only put is never retried by the SDK: a retry after a lost answer would meet its own object.
       const client = options.createOnly ? this.streamingClient : this.client;
       const params = { Bucket: this.bucket, Key: key, ContentType: contentType, ...(options.createOnly ? { IfNoneMatch: '*' } : {}) };
+      // A small body is read whole first: its sha-256 then goes with the put, instead of a copy of
+      // the object onto itself after it (one request, not two).
+      if (!Buffer.isBuffer(body) && options.contentLength !== undefined && options.contentLength <= BUFFERED_PUT_MAX_BYTES) {
+        body = Buffer.concat(await body.toArray({ signal: options.signal }));
+      }
       let etag: string | undefined;
       let size: number;
       let sha256: Buffer;

@@ -37,6 +37,15 @@ export interface PutRequest {
   expiresAt?: Date;
 }
 
+/** Create-only bodies up to this size are read into memory and created without a look first. */
+const CREATE_IN_MEMORY_MAX_BYTES = 1024 * 1024;
+
+/** A create that lost to another writer between its look and its write: the 412 it would have met. */
+const existsIsPreconditionFailed = (key: string) => (error: unknown): never => {
+  if (error instanceof BlobExistsError) throw new AppError('precondition_failed', `blob ${key} exists and the write was made with If-None-Match: *`, { field: 'if-none-match' });
+  throw error;
+};
+
 const hasConditions = (conditions: WriteConditions | undefined): conditions is WriteConditions => Boolean(conditions?.ifMatch || conditions?.ifNoneMatch);
 const weak = (tag: string) => tag.replace(/^W\//, '');
 
@@ -72,7 +81,17 @@ export class BlobService {
     assertValidKey(key);
     if (hasConditions(request.conditions)) {
       const conditions = request.conditions;
-      if (await this.mayCreateAtomically(key, conditions, body)) return this.createAtomically(key, body, request);
+      if (await this.createsWithoutLock(conditions)) {
+        if (request.contentLength !== undefined && request.contentLength <= CREATE_IN_MEMORY_MAX_BYTES) {
+          const { head, ended } = await readHead(body, request.contentLength + 1);
+          if (!ended) body.destroy();
+          const bytes = Buffer.concat(head);
+          checkContentLength(request.contentLength, bytes.length);
+          return this.createInMemory(key, bytes, request, conditions);
+        }
+        if (await this.nothingLiveAt(key, conditions, body)) return this.createAtomically(key, body, request).catch(existsIsPreconditionFailed(key));
+        return this.locks.withLock(key, () => this.createOverExpired(key, body, request, conditions));
+      }
       return this.locks.withLock(key, async () => {
         try {
           checkWriteConditions(key, await this.head(key), conditions);
@@ -95,7 +114,7 @@ export class BlobService {
     };
     if (!hasConditions(request.conditions)) return write();
     const conditions = request.conditions;
-    if (await this.mayCreateAtomically(key, conditions)) return this.createAtomically(key, bytes, request);
+    if (await this.createsWithoutLock(conditions)) return this.createInMemory(key, bytes, request, conditions);
     return this.locks.withLock(key, async () => {
       checkWriteConditions(key, await this.head(key), conditions);
       return write();
@@ -104,29 +123,58 @@ export class BlobService {
 
   /**
    * A create-only write (If-None-Match: * alone) needs no lock on a store that creates atomically
-   * (the disk store's link, S3's own If-None-Match), when no write-behind tier may hold a version the store has not: true
-   * when nothing is at the key. Throws the 412 at once when a live blob is there; false (take the
-   * lock) when the store holds an expired one, which the write replaces.
+   * (the disk store's link, S3's own If-None-Match), when no write-behind tier may hold a version
+   * the store has not.
    */
-  private async mayCreateAtomically(key: string, conditions: WriteConditions, body?: Readable): Promise<boolean> {
-    if (conditions.ifNoneMatch !== '*' || conditions.ifMatch || this.writeBehind || !(await this.store.createsAtomically())) return false;
+  private async createsWithoutLock(conditions: WriteConditions): Promise<boolean> {
+    return conditions.ifNoneMatch === '*' && !conditions.ifMatch && !this.writeBehind && (await this.store.createsAtomically());
+  }
+
+  /**
+   * A body in memory goes straight to the store's create: no look first (on S3 a look is a
+   * request as long as the put). When something is there, a live blob is the 412; an expired one
+   * the sweep has not removed yet is replaced under the key's lock, as a locked write would.
+   */
+  private async createInMemory(key: string, bytes: Buffer, request: PutRequest, conditions: WriteConditions): Promise<BlobMeta> {
+    try {
+      return await this.createAtomically(key, bytes, request);
+    } catch (error) {
+      if (!(error instanceof BlobExistsError)) throw error;
+    }
+    return this.locks.withLock(key, () => this.createOverExpired(key, bytes, request, conditions));
+  }
+
+  /**
+   * Under the key's lock: a blob past its expiry is removed first, so that the write stays a create
+   * (a writer taking no lock may create meanwhile, and then wins); a live one is the 412.
+   */
+  private async createOverExpired(key: string, body: Readable | Buffer, request: PutRequest, conditions: WriteConditions): Promise<BlobMeta> {
+    const current = await this.removeIfExpired(key, null, Date.now());
+    if (current !== 'removed' && current !== null) {
+      if (!Buffer.isBuffer(body)) body.destroy();
+      checkWriteConditions(key, current, conditions);
+    }
+    return this.createAtomically(key, body, request).catch(existsIsPreconditionFailed(key));
+  }
+
+  /**
+   * Before a streamed create: true when nothing is at the key, so a large body is not sent only to
+   * be refused. Throws the 412 at once when a live blob is there; false when the store holds an
+   * expired one, which the write replaces under the lock (createOverExpired).
+   */
+  private async nothingLiveAt(key: string, conditions: WriteConditions, body: Readable): Promise<boolean> {
     const there = await this.store.head(key);
     if (there === null) return true;
     if (hasExpired(there)) return false;
-    body?.destroy();
+    body.destroy();
     checkWriteConditions(key, there, conditions);
     return false; // not reached: a live blob fails If-None-Match: *
   }
 
+  /** Rejects with BlobExistsError when something is at the key. */
   private async createAtomically(key: string, body: Readable | Buffer, request: PutRequest): Promise<BlobMeta> {
     if (request.expiresAt) await this.noteExpiry(key, request.expiresAt, Buffer.isBuffer(body) ? undefined : body);
-    try {
-      return await this.store.put(key, body, { ...this.storeOptions(request), createOnly: true });
-    } catch (error) {
-      if (!(error instanceof BlobExistsError)) throw error;
-      // another writer created it between our look and our link
-      throw new AppError('precondition_failed', `blob ${key} exists and the write was made with If-None-Match: *`, { field: 'if-none-match' });
-    }
+    return this.store.put(key, body, { ...this.storeOptions(request), createOnly: true });
   }
 
   private async putStream(key: string, body: Readable, request: PutRequest): Promise<BlobMeta> {

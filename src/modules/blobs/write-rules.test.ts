@@ -49,6 +49,11 @@ describe.each(variants)('blob write rules: $name', (variant) => {
     expect(again.statusCode).toBe(412);
     expect(again.json().error).toMatchObject({ code: 'precondition_failed', field: 'if-none-match' });
     expect((await bytesOf('cond/create')).equals(first)).toBe(true);
+    // over 1 MiB a body is not read into memory first: the key is looked at before it streams
+    const large = randomBytes(1536 * 1024);
+    expect((await put('cond/create-large', large, { 'if-none-match': '*' })).statusCode).toBe(201);
+    expect((await put('cond/create-large', randomBytes(1536 * 1024), { 'if-none-match': '*' })).json().error).toMatchObject({ code: 'precondition_failed', field: 'if-none-match' });
+    expect((await bytesOf('cond/create-large')).equals(large)).toBe(true);
   });
 
   it('of 50 concurrent If-None-Match: * puts of one key, exactly one is stored', async () => {

@@ -3,12 +3,7 @@
 // stores. A put cannot tell whether its header was honoured, so the store asks the server once.
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { toS3Error } from './s3-errors.js';
-
-const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-
-/** S3 refused a conditional put because its condition failed. */
-export const isPreconditionFailed = (error: unknown) => statusOf(error) === 412 || (error as { name?: string })?.name === 'PreconditionFailed';
+import { isNotImplemented, isPreconditionFailed, toS3Error } from './s3-errors.js';
 
 /**
  * Puts one empty probe object twice with `If-None-Match: *`: a 412 on the second means the server
@@ -27,7 +22,7 @@ export async function probeConditionalPuts(client: S3Client, bucket: string, tim
     return false;
   } catch (error) {
     if (isPreconditionFailed(error)) return true;
-    if (statusOf(error) === 501) return false;
+    if (isNotImplemented(error)) return false;
     throw toS3Error(error);
   } finally {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: AbortSignal.timeout(timeoutMs) }).catch(() => {});

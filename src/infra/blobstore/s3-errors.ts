@@ -31,6 +31,16 @@ export function isMissingObject(error: unknown): boolean {
   return name === 'NotFound' || name === 'NoSuchKey' || (statusOf(error) === 404 && name !== 'NoSuchBucket');
 }
 
+/** S3 refused a conditional request because its condition failed. */
+export function isPreconditionFailed(error: unknown): boolean {
+  return nameOf(error) === 'PreconditionFailed' || statusOf(error) === 412;
+}
+
+/** The server does not implement what the request asked (S3's 501 NotImplemented). */
+export function isNotImplemented(error: unknown): boolean {
+  return nameOf(error) === 'NotImplemented' || statusOf(error) === 501;
+}
+
 export function isUnsatisfiableRange(error: unknown): boolean {
   return nameOf(error) === 'InvalidRange' || statusOf(error) === 416;
 }

@@ -24,8 +24,8 @@ import { VerifiedBody, digestsOfBuffer, promisedSha256 } from './digests.js';
 import { assertValidKey } from './keys.js';
 import { splitStoredFields, withStoredFields } from './stored-fields.js';
 import { checkContentLength, checkMetadata, listArguments, rangeOf } from './store-rules.js';
-import { isPreconditionFailed, probeConditionalPuts } from './s3-conditional-puts.js';
-import { isMissingObject, isUnsatisfiableRange, s3Call, toS3Error } from './s3-errors.js';
+import { probeConditionalPuts } from './s3-conditional-puts.js';
+import { isMissingObject, isPreconditionFailed, isUnsatisfiableRange, s3Call, toS3Error } from './s3-errors.js';
 
 export interface S3BlobStoreOptions {
   /** deadline of every call that does not carry a body (head, get until its headers, list, delete) */

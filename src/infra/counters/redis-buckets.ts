@@ -10,6 +10,7 @@ import { BUCKET_MS, type BucketRetention, type BucketUnit, UNIT_CODE, coverRange
 import type { BucketRow, CounterEntry, CounterPage, TimeRange } from './contract.js';
 import { MERGED_MIN_BUCKETS, MERGED_TTL_MS, settledBefore } from './settled-visitors.js';
 import { type RankedWindowReader, type WindowMark, rankWindow, rollUpWindows, windowFor } from './ranked-windows.js';
+import { sumWindowOffThread } from './redis-window-sums.js';
 
 // HLL keys one PFCOUNT or PFMERGE names at most (a route pattern of many paths over a long range has thousands)
 const UNION_KEYS_PER_CALL = 1_000;
@@ -165,38 +166,21 @@ export class RedisBuckets {
    * The window afresh: the sum per key of the buckets that cover it (whole days, hours at the ends),
    * as a range is read without a window. Not one ZUNIONSTORE: over 30 day sets of a million paths
    * that holds Redis (and every queue and counter on it) for half a minute. The sets are read and
-   * summed here a slice of ranks at a time, written to a key of the build's own a slice at a time
-   * (milliseconds of Redis each), and that key renamed over the window with its mark in one MULTI:
-   * readers see the old window or the new one, and two builders of one target write the same.
-   * Summing here rather than by ZINCRBY in a script: a third of the time, and of Redis's work a
-   * read of each entry instead of a sorted-set update (bench:stats-windows).
+   * summed a slice of ranks at a time, on a thread of its own (redis-window-sums.ts: a million keys
+   * summed in a Map pause the event loop in every collection), written to a key of the build's own a
+   * slice at a time (milliseconds of Redis each), and that key renamed over the window with its mark
+   * in one MULTI: readers see the old window or the new one, and two builders of one target write
+   * the same. Summing in Node rather than by ZINCRBY in a script: a third of the time, and of
+   * Redis's work a read of each entry instead of a sorted-set update (bench:stats-windows).
    */
   private async buildWindow(hours: number, target: number): Promise<void> {
     const sets = this.coveringKeys({ from: target - hours * HOUR, to: target }, (unit, at) => this.countsKey(unit, at));
-    const sums = new Map<string, number>();
-    for (const set of sets) {
-      for (let from = 0; ; from += this.slice) {
-        const flat = await this.redis.zrange(set, from, from + this.slice - 1, 'WITHSCORES');
-        // scores are negative counts, as the window keeps them
-        for (let i = 0; i < flat.length; i += 2) sums.set(flat[i], (sums.get(flat[i]) ?? 0) + Number(flat[i + 1]));
-        if (flat.length < this.slice * 2) break;
-      }
-    }
     const window = this.windowKey(hours);
     // the same hash slot as the window (RENAME on a cluster); gone by itself should this process stop
     const building = `${window}:building:${randomUUID()}`;
-    let pending: (string | number)[] = [];
-    const writePending = async () => {
-      throwFirstError(await this.redis.multi().zadd(building, ...pending).pexpire(building, BUILD_KEY_TTL_MS).exec());
-      pending = [];
-    };
-    for (const [key, score] of sums) {
-      pending.push(score, key);
-      if (pending.length >= this.slice * 2) await writePending();
-    }
-    if (pending.length) await writePending();
+    const keys = await sumWindowOffThread(this.redis, { sets, slice: this.slice, building, ttlMs: BUILD_KEY_TTL_MS });
     const swap = this.redis.multi();
-    if (sums.size) swap.rename(building, window).persist(window);
+    if (keys) swap.rename(building, window).persist(window);
     else swap.del(window);
     throwFirstError(await swap.hset(this.marksKey, String(hours), String(target)).exec());
   }

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, type ClusterProcess, startCluster } from '../../scripts/cluster/cluster.js';
+import { deleteRedisPrefix } from '../support/redis-keys.js';
 import { S3RVER_CREDENTIALS, type S3rverHandle, startS3rver } from '../support/s3rver.js';
 import { createTestDatabase, needService, redisUrl, uniqueRedisPrefix } from '../support/services.js';
 
@@ -45,6 +46,8 @@ describe.skipIf(!ready)('cluster: 2 API nodes and 2 workers behind nginx on Post
   let cluster: Cluster;
   let s3: S3rverHandle;
   let database: { url: string; drop(): Promise<void> };
+  // the suite's keys (some 27,000 a run: queue, counters, visitors) go with it, as its database does
+  const redisPrefix = uniqueRedisPrefix('cluster');
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -52,7 +55,7 @@ describe.skipIf(!ready)('cluster: 2 API nodes and 2 workers behind nginx on Post
     cluster = await startCluster({
       databaseUrl: database.url,
       redisUrl,
-      redisPrefix: uniqueRedisPrefix('cluster'),
+      redisPrefix,
       s3: { endpoint: s3.endpoint, bucket: 'cluster', ...S3RVER_CREDENTIALS },
       // A killed worker's job runs again after 2 s rather than 30. The suite is about correctness
       // under load on 2 shared cores, not about outage timing (the fault suite's job): a generous
@@ -65,6 +68,7 @@ describe.skipIf(!ready)('cluster: 2 API nodes and 2 workers behind nginx on Post
     await cluster?.stop();
     await s3?.stop();
     await database?.drop();
+    await deleteRedisPrefix(redisUrl, redisPrefix);
     await agent.close();
   });
 

@@ -41,8 +41,10 @@ const DOCUMENTED_WAITS: Record<string, (op: Operation) => void> = {
   },
 };
 
+// Errors are logged: a passing run logs none, and a 500 the fuzz finds then shows its stack (a
+// 500 on GET /blobs seen once in CI, seed 1233634691, did not come back with that seed).
 const wy = await startTestWorkyard(
-  { WORKYARD_SYNC_TIMEOUT_MS: '5000', WORKYARD_HARVEST_ALLOW_PRIVATE: 'false', WORKYARD_LOG_LEVEL: 'fatal' },
+  { WORKYARD_SYNC_TIMEOUT_MS: '5000', WORKYARD_HARVEST_ALLOW_PRIVATE: 'false', WORKYARD_LOG_LEVEL: 'error' },
   { modules },
 );
 const port = Number(new URL(wy.baseUrl).port);

@@ -83,11 +83,7 @@ export class BlobService {
       const conditions = request.conditions;
       if (await this.createsWithoutLock(conditions)) {
         if (request.contentLength !== undefined && request.contentLength <= CREATE_IN_MEMORY_MAX_BYTES) {
-          const { head, ended } = await readHead(body, request.contentLength + 1);
-          if (!ended) body.destroy();
-          const bytes = Buffer.concat(head);
-          checkContentLength(request.contentLength, bytes.length);
-          return this.createInMemory(key, bytes, request, conditions);
+          return this.createInMemory(key, await readAnnounced(body, request.contentLength), request, conditions);
         }
         if (await this.nothingLiveAt(key, conditions, body)) return this.createAtomically(key, body, request).catch(existsIsPreconditionFailed(key));
         return this.locks.withLock(key, () => this.createOverExpired(key, body, request, conditions));
@@ -181,11 +177,7 @@ export class BlobService {
     if (request.expiresAt) await this.noteExpiry(key, request.expiresAt, body);
     if (!this.writeBehind) return this.store.put(key, body, this.storeOptions(request));
     if (request.contentLength !== undefined && request.contentLength <= WRITE_BEHIND_MAX_BYTES) {
-      const { head, ended } = await readHead(body, request.contentLength + 1);
-      const bytes = Buffer.concat(head);
-      if (!ended) body.destroy();
-      checkContentLength(request.contentLength, bytes.length);
-      return this.putSmall(key, bytes, request);
+      return this.putSmall(key, await readAnnounced(body, request.contentLength), request);
     }
     if (request.contentLength === undefined) {
       // A chunked body: read up to the write-behind limit; past it, what was read and the rest
@@ -330,6 +322,15 @@ export class BlobService {
     const more = items.length > limit || stored.nextCursor !== null || pending.length === limit;
     return { items: page, nextCursor: more && page.length ? page[page.length - 1].key : null };
   }
+}
+
+/** A body of announced length, read whole; one longer or shorter is the 400 checkContentLength gives. */
+async function readAnnounced(body: Readable, contentLength: number): Promise<Buffer> {
+  const { head, ended } = await readHead(body, contentLength + 1);
+  if (!ended) body.destroy();
+  const bytes = Buffer.concat(head);
+  checkContentLength(contentLength, bytes.length);
+  return bytes;
 }
 
 /** Reads until the body ends or `atLeast` bytes came; the stream is left where reading stopped. */

@@ -20,6 +20,7 @@ import {
   sortTreeEntries,
 } from './disk-layout.js';
 import { BodyHasher, checkDigests } from './digests.js';
+import { DirectorySyncs } from './directory-syncs.js';
 import { assertValidKey } from './keys.js';
 import { splitStoredFields, withStoredFields } from './stored-fields.js';
 import { checkContentLength, checkMetadata, listArguments, rangeOf } from './store-rules.js';
@@ -40,6 +41,7 @@ export class DiskBlobStore implements BlobStore {
   readonly driver = 'disk' as const;
   private readonly objectsDir: string;
   private readonly tempDir: string;
+  private readonly directorySyncs = new DirectorySyncs();
 
   constructor(private readonly options: DiskBlobStoreOptions) {
     this.objectsDir = path.join(options.dir, 'objects');
@@ -61,11 +63,16 @@ export class DiskBlobStore implements BlobStore {
     try {
       handle = await fs.promises.open(temp, 'wx');
       const hasher = new BodyHasher({ md5: true });
-      const chunks = Buffer.isBuffer(body) ? [body] : body;
-      for await (const chunk of chunks as AsyncIterable<Buffer>) {
+      if (Buffer.isBuffer(body)) {
+        // written with its trailer below, in one call
         options.signal?.throwIfAborted();
-        hasher.update(chunk);
-        await writeAll(handle, chunk);
+        hasher.update(body);
+      } else {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          options.signal?.throwIfAborted();
+          hasher.update(chunk);
+          await writeAll(handle, chunk);
+        }
       }
       const size = hasher.size;
       checkContentLength(options.contentLength, size);
@@ -80,7 +87,8 @@ export class DiskBlobStore implements BlobStore {
         lastModified: Date.now(),
         ...(metadata ? { metadata } : {}),
       };
-      await writeAll(handle, encodeTrailer(meta));
+      if (Buffer.isBuffer(body)) await writeAllOf(handle, [body, encodeTrailer(meta)]);
+      else await writeAll(handle, encodeTrailer(meta));
       await handle.sync();
       await handle.close();
       handle = undefined;
@@ -233,7 +241,8 @@ export class DiskBlobStore implements BlobStore {
     // A concurrent delete may remove a directory that has just become empty, between our mkdir
     // and our rename: make it again and retry.
     for (let attempt = 0; ; attempt++) {
-      const firstCreated = await fs.promises.mkdir(parent, { recursive: true });
+      // the objects directory itself is made by the constructor and never removed
+      const firstCreated = parent === this.objectsDir ? undefined : await fs.promises.mkdir(parent, { recursive: true });
       try {
         if (createOnlyKey === undefined) await fs.promises.rename(temp, final);
         else await fs.promises.link(temp, final);
@@ -250,7 +259,8 @@ export class DiskBlobStore implements BlobStore {
       if (firstCreated) {
         for (let dir = parent; dir !== path.dirname(firstCreated) && dir !== path.dirname(dir); dir = path.dirname(dir)) toSync.push(path.dirname(dir));
       }
-      for (const dir of new Set(toSync)) await syncDirectory(dir);
+      // concurrent puts into one directory share its fsync (directory-syncs.ts)
+      await Promise.all([...new Set(toSync)].map((dir) => this.directorySyncs.sync(dir)));
       return;
     }
   }
@@ -296,6 +306,19 @@ async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
   }
 }
 
+/** Writes the buffers in order with as few calls as the kernel allows (one, as a rule). */
+async function writeAllOf(handle: FileHandle, buffers: Buffer[]): Promise<void> {
+  let { bytesWritten } = await handle.writev(buffers);
+  for (const buffer of buffers) {
+    if (bytesWritten >= buffer.length) {
+      bytesWritten -= buffer.length;
+      continue;
+    }
+    await writeAll(handle, buffer.subarray(bytesWritten));
+    bytesWritten = 0;
+  }
+}
+
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   if (position < 0) throw new Error('blob file is shorter than its trailer');
   const buffer = Buffer.alloc(length);
@@ -306,15 +329,6 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
     read += bytesRead;
   }
   return buffer;
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.promises.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function isMissing(error: unknown): boolean {

@@ -182,4 +182,20 @@ export const queueMigrations: MigrationSet = {
         .execute();
     },
   }),
+  // The group gate walks the groups that have queued jobs, and takes each one's first rows, by
+  // seeks in this index (sql-queue-groups.ts): before it, a claim while a group was full read
+  // past every queued job of that group — 1.3 ms a claim with 10,000 webhook deliveries waiting
+  // for one endpoint, growing with the backlog. Grouped jobs only: the queues that use no groups
+  // (most) do not maintain it — with every queued job in it, the SQL driver processed 15-25 %
+  // fewer plain jobs a second (bench:queue, same run).
+  '20261213-10-queue-queued-groups': () => ({
+    async up(db) {
+      await db.schema
+        .createIndex('queue_jobs_queued_groups')
+        .on('queue_jobs')
+        .columns(['name', 'job_group', 'priority', 'run_at', 'created_at'])
+        .where(sql<boolean>`state = 'queued' and job_group is not null`)
+        .execute();
+    },
+  }),
 };

@@ -127,6 +127,31 @@ export function describeGroupConformance(label: string, skip: boolean, setup: ()
       expect(recent.filter((record) => record.group === 'A' && record.state === 'queued').length).toBeGreaterThan(50);
     }, 90_000);
 
+    it('many groups behind a full group: one job each of 20 groups queued after 3,000 of A all finish before a tenth of A', async () => {
+      const queue = await open();
+      const name = uniqueName('group-many');
+      let finishedOfA = 0;
+      const others = new Map<string, number>();
+      queue.process<Job, null>(
+        name,
+        async (job) => {
+          await sleep(job.data.ms);
+          if (job.data.group === 'A') finishedOfA++;
+          else others.set(job.data.group, finishedOfA);
+          return null;
+        },
+        // fewer free slots than groups behind A: they are shared out over several claims
+        { concurrency: 6, groupConcurrency: 1 },
+      );
+      for (let i = 0; i < 3_000; i += 1_000) await enqueueGroups(queue, name, Array.from({ length: 1_000 }, () => ({ group: 'A', ms: 2 })));
+      const groups = Array.from({ length: 20 }, (_, i) => `g${String(i).padStart(2, '0')}`);
+      const ids = await enqueueGroups(queue, name, groups.map((group) => ({ group, ms: 20 })));
+      await queue.startWorkers();
+      for (const id of ids) expect((await queue.waitForFinish(id, 30_000)).state).toBe('completed');
+      expect([...others.keys()].sort()).toEqual(groups);
+      expect(Math.max(...others.values())).toBeLessThan(300);
+    }, 90_000);
+
     it('jobs without a group are not limited by groupConcurrency', async () => {
       const queue = await open();
       const name = uniqueName('group-none');

@@ -4,9 +4,11 @@
 //   exactly as long as the job's lease: a dead worker's job is recovered when its lease lapses,
 //   and its slot with it, with nothing to release by hand;
 // - starts are logged in queue_group_starts, which groupRate counts over a sliding window;
-// - the claim steps over the queued jobs of groups with no room, ranks the first others within
-//   their groups (row_number) and takes from each group only as many as it has room for, so a
-//   busy group's jobs are passed over and never hold up others;
+// - the claim reads a bounded head of the queue, steps over the jobs of groups with no room,
+//   ranks the others within their groups (row_number) and takes from each group only as many as
+//   it has room for; when that leaves free slots and some group is full, it walks the groups that
+//   have queued jobs (one index seek each) and takes the first jobs of those with room — so a
+//   busy group's backlog is never read past, at any length, and never holds up other groups;
 // - claims of one name are serialised across processes (PostgreSQL: a transaction-scoped advisory
 //   lock, as SKIP LOCKED cannot make two claims agree on a count; SQLite: one writer at a time),
 //   so two workers cannot both take a group's last slot.
@@ -23,6 +25,11 @@ export type GroupTables = QueueTables & {
 const UNLIMITED = 2 ** 31 - 1;
 /** claim statements per claim at most: each round fills the groups it sees */
 const MAX_ROUNDS = 4;
+/**
+ * groups one walk visits at most (one index seek each): more groups than this waiting behind full
+ * ones are reached in the order of their names, as the first ones empty
+ */
+const MAX_GROUPS_WALKED = 128;
 
 export class SqlGroupGate {
   constructor(
@@ -37,12 +44,18 @@ export class SqlGroupGate {
       // The store's statements, run inside this transaction (its tables are a subset of ours).
       const store = new SqlQueueStore(trx as unknown as Kysely<QueueTables>, this.dialect);
       if (limits.rate) await trx.deleteFrom('queue_group_starts').where('name', '=', name).where('started_at', '<=', now - limits.rate.windowMs).execute();
-      // Each round ranks a bounded prefix of the queue (see admissible); a group that filled it
-      // has no room left after the round and is passed over by the next, so a few rounds reach
-      // the jobs behind even a long run of one group.
+      // Each round ranks a bounded head of the queue (see admissible), then reaches past full
+      // groups if slots are left (behindFullGroups); a group that filled up in a round has no
+      // room left in the next, which is passed over.
+      const claimIds = (ids: RawBuilder<{ id: string }>, count: number) => store.claim(name, count, workerId, now, leaseMs, this.idIn(ids));
       const rows: ClaimedRow[] = [];
       for (let round = 0; round < MAX_ROUNDS && rows.length < limit; round++) {
-        const taken = await store.claim(name, limit - rows.length, workerId, now, leaseMs, this.admissible(name, limits, limit - rows.length, now));
+        let taken = await claimIds(this.admissible(name, limits, limit - rows.length, now), limit - rows.length);
+        if (taken.length < limit - rows.length) {
+          // the head did not fill the slots: jobs of groups with room may wait behind full ones
+          const behind = await this.behindFullGroups(trx, name, limits, limit - rows.length - taken.length, now);
+          if (behind) taken = [...taken, ...(await claimIds(behind, limit - rows.length - taken.length))];
+        }
         if (!taken.length) break;
         rows.push(...taken);
         if (limits.rate) await this.logStarts(trx, name, taken, now);
@@ -67,35 +80,90 @@ export class SqlGroupGate {
       .execute();
   }
 
-  /** The condition on queue_jobs that picks the rows to claim. */
-  private admissible(name: string, limits: GroupLimits, limit: number, now: number): RawBuilder<unknown> {
-    const concurrency = limits.concurrency ?? UNLIMITED;
-    const rateMax = limits.rate?.max ?? UNLIMITED;
+  /** Each group's active jobs of `name`, and its starts within the rate window. */
+  private counts(name: string, limits: GroupLimits, now: number) {
     const active = sql`select job_group, count(*) as n from queue_jobs
       where name = ${name} and state = 'active' and job_group is not null group by job_group`;
     const started = limits.rate
       ? sql`select job_group, count(*) as n from queue_group_starts where name = ${name} and started_at > ${now - limits.rate.windowMs} group by job_group`
       : sql`select job_group, 0 as n from queue_group_starts where 1 = 0`;
-    // Groups with no room are left out before ranking, and only a prefix of the rest (in claim
-    // order) is ranked: the queued jobs of a busy group (the bulk of a long queue) are stepped
-    // over, never sorted at each claim.
-    const prefix = sql`select id, job_group, priority, run_at, created_at from queue_jobs
-      where name = ${name} and state = 'queued' and (job_group is null or (
-        job_group not in (select job_group from (${active}) f where f.n >= ${concurrency})
-        and job_group not in (select job_group from (${started}) r where r.n >= ${rateMax})))
-      order by priority, run_at, created_at
-      limit ${limit * 2 + 32}`;
-    const chosen = sql`select c.id from (
-        select p.*, row_number() over (partition by job_group order by priority, run_at, created_at) as group_rank from (${prefix}) p
+    const full = sql`select job_group from (${active}) f where f.n >= ${limits.concurrency ?? UNLIMITED}
+      union select job_group from (${started}) r where r.n >= ${limits.rate?.max ?? UNLIMITED}`;
+    return { active, started, full };
+  }
+
+  /**
+   * The condition on queue_jobs that picks the rows to claim from the head of the queue: its
+   * first rows in claim order (a bounded read, whatever the queue's length), less those of
+   * groups with no room, ranked within their groups, as many of each as it has room for.
+   */
+  private admissible(name: string, limits: GroupLimits, limit: number, now: number): RawBuilder<{ id: string }> {
+    const concurrency = limits.concurrency ?? UNLIMITED;
+    const rateMax = limits.rate?.max ?? UNLIMITED;
+    const { active, started, full } = this.counts(name, limits, now);
+    const head = sql`select * from (
+        select id, job_group, priority, run_at, created_at from queue_jobs where name = ${name} and state = 'queued'
+        order by priority, run_at, created_at limit ${limit * 2 + 32}
+      ) h where h.job_group is null or h.job_group not in (${full})`;
+    return sql<{ id: string }>`select c.id from (
+        select p.*, row_number() over (partition by job_group order by priority, run_at, created_at) as group_rank from (${head}) p
       ) c
       left join (${active}) a on a.job_group = c.job_group
       left join (${started}) s on s.job_group = c.job_group
       where c.job_group is null or (c.group_rank <= ${concurrency} - coalesce(a.n, 0) and c.group_rank <= ${rateMax} - coalesce(s.n, 0))
       order by c.priority, c.run_at, c.created_at
       limit ${limit}`;
-    // PostgreSQL: the ids as an array value are looked up by primary key (see the plain claim).
-    // The state is checked again on the row as updated: a worker of this name that claims
-    // without the gate (it declared no limits) may have taken it meanwhile.
-    return this.dialect === 'postgres' ? sql`id = any(array(${chosen})) and state = 'queued'` : sql`id in (${chosen}) and state = 'queued'`;
+  }
+
+  /**
+   * When some group is full, the jobs of other groups that wait behind its backlog: the groups
+   * with queued jobs are walked through the queued_groups index, one seek each, and each with
+   * room gives its first jobs by seek, the free slots shared among them. Null when no group is
+   * full (the head held every group's first jobs) or none has room. Jobs without a group are not
+   * in that index (so that queues without groups do not maintain it, bench/RESULTS.md): of a name
+   * whose workers declare limits, they are claimed from the head, in queue order.
+   */
+  private async behindFullGroups(trx: Kysely<GroupTables>, name: string, limits: GroupLimits, slots: number, now: number): Promise<RawBuilder<{ id: string }> | null> {
+    const { active, started, full } = this.counts(name, limits, now);
+    const walked = await sql<{ job_group: string | null; active: number; started: number }>`
+      with recursive walk(job_group, step) as (
+        select (select job_group from queue_jobs where name = ${name} and state = 'queued' and job_group is not null
+          order by job_group limit 1), 1
+        where exists (${full})
+        union all
+        select (select q.job_group from queue_jobs q where q.name = ${name} and q.state = 'queued' and q.job_group is not null and q.job_group > walk.job_group
+          order by q.job_group limit 1), walk.step + 1
+        from walk where walk.job_group is not null and walk.step < ${MAX_GROUPS_WALKED}
+      )
+      select w.job_group, coalesce(a.n, 0) as active, coalesce(s.n, 0) as started from walk w
+        left join (${active}) a on a.job_group = w.job_group
+        left join (${started}) s on s.job_group = w.job_group
+        where w.job_group is not null`.execute(trx);
+    const rooms = walked.rows
+      .map((row) => ({ group: row.job_group!, room: Math.min((limits.concurrency ?? UNLIMITED) - Number(row.active), (limits.rate?.max ?? UNLIMITED) - Number(row.started)) }))
+      .filter((group) => group.room > 0);
+    if (!rooms.length) return null;
+    // the slots are shared, so that the first groups by name do not take them all
+    const share = Math.max(1, Math.ceil(slots / rooms.length));
+    const parts: RawBuilder<unknown>[] = [];
+    let left = slots;
+    for (const { group, room } of rooms) {
+      if (left <= 0) break;
+      const take = Math.min(room, share, left);
+      left -= take;
+      parts.push(sql`select id from (select id from queue_jobs where name = ${name} and state = 'queued' and job_group = ${group} and job_group is not null
+        order by priority, run_at, created_at limit ${take}) t${sql.raw(String(parts.length))}`);
+    }
+    return sql<{ id: string }>`${sql.join(parts, sql` union all `)}`;
+  }
+
+  /**
+   * The claim's condition for the chosen ids. PostgreSQL: the ids as an array value are looked up
+   * by primary key (see the plain claim). The state is checked again on the row as updated: a
+   * worker of this name that claims without the gate (it declared no limits) may have taken it
+   * meanwhile.
+   */
+  private idIn(ids: RawBuilder<{ id: string }>): RawBuilder<unknown> {
+    return this.dialect === 'postgres' ? sql`id = any(array(${ids})) and state = 'queued'` : sql`id in (${ids}) and state = 'queued'`;
   }
 }

@@ -37,7 +37,7 @@ const jsonFile = path.join(benchDir, 'results.json');
 const mdFile = path.join(benchDir, 'RESULTS.md');
 
 /** The modules with a benchmark, in the order `npm run bench` runs them and the report lists them. */
-export const BENCH_MODULES = ['queue', 'queue-features', 'queue-tracing', 'feedback', 'compute', 'stats', 'stats-windows', 'stats-rollup', 'blobs', 'harvest', 'security', 'webhooks', 'peer'] as const;
+export const BENCH_MODULES = ['queue', 'queue-features', 'queue-group-claims', 'queue-tracing', 'feedback', 'compute', 'stats', 'stats-windows', 'stats-rollup', 'blobs', 'harvest', 'security', 'webhooks', 'peer'] as const;
 
 /** `npm run bench -- --quick` (or WORKYARD_BENCH_QUICK=1): benchmarks shorten their runs. */
 export function quickMode(): boolean {

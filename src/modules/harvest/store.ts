@@ -1,7 +1,7 @@
 // Harvest's SQL, the same on SQLite and PostgreSQL. Every function takes the Kysely instance, so
 // callers run it through `database.run` (the 503 deadline) or inside a transaction.
 import type { PageMetadata } from './page-reading.js';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { chunksOf, insertReturningIds } from '../../infra/db/chunks.js';
 
 export type TaskKind = 'images' | 'text';
@@ -245,30 +245,42 @@ export async function claimImages(db: Kysely<HarvestTables>, taskId: string, ids
   return claimed;
 }
 
-export async function completeImage(
-  db: Kysely<HarvestTables>,
-  image: { id: string; taskId: string; sha256: string; contentType: string; size: number; width: number | null; height: number | null; format: string | null; etag?: string; lastModified?: string; now: number },
-): Promise<void> {
-  await db
-    .updateTable('harvest_images')
-    .set({
-      status: 'done',
-      sha256: image.sha256,
-      content_type: image.contentType,
-      size: image.size,
-      width: image.width,
-      height: image.height,
-      format: image.format,
-      etag: image.etag ?? null,
-      last_modified: image.lastModified ?? null,
-      error: null,
-      claimed_by: null,
-      lease_until: null,
-      updated_at: image.now,
-    })
-    .where('id', '=', image.id)
-    .where('claimed_by', '=', image.taskId)
-    .execute();
+/** What a finished download records of its image. */
+export interface ImageCompleted {
+  id: string;
+  taskId: string;
+  sha256: string;
+  contentType: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  etag?: string;
+  lastModified?: string;
+  now: number;
+}
+
+/** rows per UPDATE … FROM VALUES (11 parameters each) */
+const COMPLETIONS_PER_STATEMENT = 128;
+
+/**
+ * Marks images done, many per statement (UPDATE … FROM VALUES, on both dialects), each only if
+ * the task that finished it still holds its claim.
+ */
+async function completeImagesIn(db: Kysely<HarvestTables>, images: ImageCompleted[]): Promise<void> {
+  for (const chunk of chunksOf(images, COMPLETIONS_PER_STATEMENT)) {
+    const rows = chunk.map((i) => sql`(${i.id}, ${i.taskId}, ${i.sha256}, ${i.contentType}, ${i.size}, ${i.width}, ${i.height}, ${i.format}, ${i.etag ?? null}, ${i.lastModified ?? null}, ${i.now})`);
+    // Padding to a power of two keeps the statement texts few (SQLite's statement cache holds
+    // them all); a padding row matches no image.
+    for (let size = 2 ** Math.ceil(Math.log2(chunk.length)); rows.length < size; ) rows.push(sql`(null, null, null, null, null, null, null, null, null, null, null)`);
+    await sql`
+      update harvest_images set status = 'done', sha256 = v.column3, content_type = v.column4,
+        size = cast(v.column5 as bigint), width = cast(v.column6 as integer), height = cast(v.column7 as integer),
+        format = v.column8, etag = v.column9, last_modified = v.column10, error = null,
+        claimed_by = null, lease_until = null, updated_at = cast(v.column11 as bigint)
+      from (values ${sql.join(rows)}) as v
+      where harvest_images.id = v.column1 and harvest_images.claimed_by = v.column2`.execute(db);
+  }
 }
 
 /** Claims stored images fetched before `staleBefore`, to fetch them again; returns the ids claimed. */
@@ -317,7 +329,7 @@ export async function storedBlobs(db: Kysely<HarvestTables>, sha256s: string[]):
 }
 
 export interface ImageCompletion {
-  image: Parameters<typeof completeImage>[1];
+  image: ImageCompleted;
   /** set: the bytes were put under this key by this download, and their row is added */
   blob?: BlobRecord;
 }
@@ -336,7 +348,7 @@ export async function completeImages(db: Kysely<HarvestTables>, completions: Ima
         .onConflict((oc) => oc.column('sha256').doNothing())
         .execute();
     }
-    for (const completion of completions) await completeImage(trx, completion.image);
+    await completeImagesIn(trx, completions.map((completion) => completion.image));
   });
 }
 

@@ -1,9 +1,9 @@
 // The outbox in the SQL database every driver shape has. Consumers poll for unconsumed rows (a
 // short interval, and a nudge when this process records one), hand them over, then mark them.
-import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Generated, Kysely } from 'kysely';
 import { type Database, withTables } from '../db/database.js';
+import { newRowId } from '../ids.js';
 import type { EventConsumer, EventOutbox, NewEvent, OutboxEvent } from './contract.js';
 
 interface OutboxRow {
@@ -27,7 +27,7 @@ export interface SqlOutboxOptions {
 
 const PRUNE_EVERY_MS = 60_000;
 
-export const newEventId = () => `evt_${randomUUID().replaceAll('-', '')}`;
+export const newEventId = () => `evt_${newRowId().replaceAll('-', '')}`;
 
 export class SqlEventOutbox implements EventOutbox {
   private readonly database: Database<OutboxTables>;

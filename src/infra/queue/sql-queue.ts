@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { chunksOf } from '../db/chunks.js';
 import { type Database, withTables } from '../db/database.js';
 import { settlesWithin } from '../deadline.js';
+import { newRowId } from '../ids.js';
 import {
   type CancelOutcome,
   type EnqueueOptions,
@@ -206,7 +207,7 @@ export class SqlJobQueue implements JobQueue {
     const runAt = runAtOf(options, now);
     const key = keyOf(options);
     const row: NewJobRow = {
-      id: options.jobId ?? randomUUID(),
+      id: options.jobId ?? newRowId(),
       name,
       data: JSON.stringify(data ?? null),
       state: runAt > now ? 'delayed' : 'queued',

@@ -1,8 +1,8 @@
 // What the routes and the job handler share: the store, and the group commits in front of the
 // two writes on the request path (feedback rows, and save jobs put on the queue). Posts with an
 // Idempotency-Key go through saveNowOnce and enqueueOnce (see idempotency.ts).
-import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../../app-context.js';
+import { newRowId } from '../../infra/ids.js';
 import type { EnqueueOptions } from '../../infra/queue/contract.js';
 import { withJobTrace } from '../../infra/queue/job-trace.js';
 import { TickBatch } from '../../infra/tick-batch.js';
@@ -69,7 +69,7 @@ export class FeedbackService {
 
   /** Saves a submission in the request; resolves with its id once committed. `spam`: a suspect form post, stored marked. */
   async saveNow(input: FeedbackInput, spam = false): Promise<string> {
-    const id = randomUUID();
+    const id = newRowId();
     await this.save({ id, ...input, via: 'sync', created_at: Date.now(), ...spamMark(spam) });
     return id;
   }
@@ -80,7 +80,7 @@ export class FeedbackService {
    */
   async saveNowOnce(input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer, spam = false): Promise<KeyedOutcome> {
     return this.oneRequestPerKey(post.key, async () => {
-      const id = randomUUID();
+      const id = newRowId();
       const now = Date.now();
       const answer = answerFor(id);
       const key: IdempotencyRecord = { key: post.key, fingerprint: post.fingerprint, resourceId: id, answer, createdAt: now, claimedAt: now };
@@ -97,7 +97,7 @@ export class FeedbackService {
    * `options` say when and how it runs; with a key already taken, the id is that key's task.
    */
   async enqueueFeedbackSave(input: FeedbackInput, options: TaskEnqueueOptions = {}, spam = false): Promise<string> {
-    return this.enqueueSave(input, randomUUID(), Date.now(), options, spam);
+    return this.enqueueSave(input, newRowId(), Date.now(), options, spam);
   }
 
   /**
@@ -108,7 +108,7 @@ export class FeedbackService {
   async enqueueOnce(input: FeedbackInput, post: KeyedPost, answerFor: (id: string) => RecordedAnswer, options: TaskEnqueueOptions = {}, spam = false): Promise<KeyedOutcome> {
     return this.oneRequestPerKey(post.key, async () => {
       const now = Date.now();
-      let claim: IdempotencyRecord = { key: post.key, fingerprint: post.fingerprint, resourceId: randomUUID(), answer: null, createdAt: now, claimedAt: now };
+      let claim: IdempotencyRecord = { key: post.key, fingerprint: post.fingerprint, resourceId: newRowId(), answer: null, createdAt: now, claimedAt: now };
       const earlier = await this.keys.claim(claim);
       if (earlier) {
         if (earlier.answer || earlier.fingerprint !== post.fingerprint) return { answer: answerFromRecord(earlier, post.fingerprint), replayed: true };

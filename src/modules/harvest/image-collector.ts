@@ -6,11 +6,12 @@
 // Who fetches is decided by the database, not by this process: the unique source key lets one
 // INSERT win, and a conditional UPDATE hands a failed or abandoned image to exactly one claimer,
 // so two workers on two machines still download each image once. Bytes are stored once per sha256.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobStore } from '../../infra/blobstore/contract.js';
 import type { Database } from '../../infra/db/database.js';
 import { callDependency } from '../../infra/dependency-errors.js';
+import { newRowId } from '../../infra/ids.js';
 import { TickBatch, batchedLookup } from '../../infra/tick-batch.js';
 import { HarvestError } from './errors.js';
 import { type DownloadedImage, type ImageDownloader, NOT_MODIFIED } from './image-downloader.js';
@@ -83,7 +84,7 @@ export class ImageCollector {
 
     // Never seen: one multi-row INSERT claims them all; the unique key decides races.
     const now = Date.now();
-    const fresh = found.map((f) => ({ id: randomUUID(), source_key: f.key, source_url: f.url }));
+    const fresh = found.map((f) => ({ id: newRowId(), source_key: f.key, source_url: f.url }));
     const inserted = await database.run((db) => store.insertClaimedImages(db, taskId, fresh, now, now + this.options.claimLeaseMs));
     const owned: store.StoredImageRow[] = [];
     for (const image of fresh) {

@@ -33,7 +33,14 @@ export interface WebhooksOptions {
 export const newEndpointId = () => `ep_${randomUUID().replaceAll('-', '')}`;
 /** Standard Webhooks' secret format: `whsec_` and base64 of 24 to 64 random bytes. */
 export const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
-const deliveryIdOf = (endpointId: string, eventId: string) => `dlv_${createHash('sha256').update(`${endpointId}.${eventId}`).digest('hex').slice(0, 32)}`;
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+/**
+ * Derived, so that a replayed event finds its delivery; led by the event's id, which is
+ * time-ordered (src/infra/ids.ts), so that deliveries (and their jobs, named after them) append
+ * to their indexes rather than land on random pages; then the endpoint's, for one per endpoint.
+ */
+const deliveryIdOf = (endpointId: string, eventId: string) =>
+  /^evt_[0-9a-f]{32}$/.test(eventId) ? `dlv_${eventId.slice(4)}${sha256Hex(endpointId).slice(0, 16)}` : `dlv_${sha256Hex(`${endpointId}.${eventId}`).slice(0, 32)}`;
 
 export class WebhooksService {
   readonly store: WebhooksStore;

@@ -93,13 +93,13 @@ function writeLua(name: string, text: string): string {
 }
 
 /** Requests a second from wrk on core 1; any socket error or non-2xx answer fails the benchmark. */
-function wrk(url: string, kind: 'post' | 'get'): number {
+function wrk(url: string, kind: 'post' | 'get', label: string): number {
   const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', luaFiles[kind], url], { encoding: 'utf8' });
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (!rate) throw new Error(`wrk printed no rate for ${url}:\n${out}`);
   const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  if (bad || (errors && errors.slice(1).some((n) => Number(n) > 0))) throw new Error(`${url}: ${bad ? `${bad[1]} non-2xx answers` : ''} ${errors?.[0] ?? ''}`);
+  if (bad || (errors && errors.slice(1).some((n) => Number(n) > 0))) throw new Error(`${label} (${url}): ${bad ? `${bad[1]} non-2xx answers` : ''} ${errors?.[0] ?? ''}`);
   return Number(rate[1]);
 }
 
@@ -140,11 +140,11 @@ try {
   const rates = new Map(routes.map((route) => [route.name, { workyard: [] as number[], peer: [] as number[], bare: [] as number[] }]));
   const bar = new cliProgress.SingleBar({ format: 'bench:peer [{bar}] {value}/{total} runs of wrk · {what}', hideCursor: true }, cliProgress.Presets.shades_classic);
   bar.start(routes.length * (ROUNDS + 1) * sides.length, 0, { what: 'warm-up' });
-  for (const route of routes) for (const side of sides) { wrk(route[side], route.kind); bar.increment(1, { what: `warm-up ${side} ${route.name}` }); }
+  for (const route of routes) for (const side of sides) { wrk(route[side], route.kind, `warm-up, ${side}, ${route.name}`); bar.increment(1, { what: `warm-up ${side} ${route.name}` }); }
   for (let round = 0; round < ROUNDS; round++) {
     for (const route of routes) {
       for (const side of sides) {
-        rates.get(route.name)![side].push(wrk(route[side], route.kind));
+        rates.get(route.name)![side].push(wrk(route[side], route.kind, `round ${round + 1}, ${side}, ${route.name}`));
         bar.increment(1, { what: `round ${round + 1}: ${side} ${route.name}` });
       }
     }

@@ -47,7 +47,12 @@ export class SqlGroupGate {
       // Each round ranks a bounded head of the queue (see admissible), then reaches past full
       // groups if slots are left (behindFullGroups); a group that filled up in a round has no
       // room left in the next, which is passed over.
-      const claimIds = (ids: RawBuilder<{ id: string }>, count: number) => store.claim(name, count, workerId, now, leaseMs, this.idIn(ids));
+      // Starts are logged as soon as they are claimed: the next statement counts them.
+      const claimIds = async (ids: RawBuilder<{ id: string }>, count: number) => {
+        const taken = await store.claim(name, count, workerId, now, leaseMs, this.idIn(ids));
+        if (limits.rate && taken.length) await this.logStarts(trx, name, taken, now);
+        return taken;
+      };
       const rows: ClaimedRow[] = [];
       for (let round = 0; round < MAX_ROUNDS && rows.length < limit; round++) {
         let taken = await claimIds(this.admissible(name, limits, limit - rows.length, now), limit - rows.length);
@@ -58,7 +63,6 @@ export class SqlGroupGate {
         }
         if (!taken.length) break;
         rows.push(...taken);
-        if (limits.rate) await this.logStarts(trx, name, taken, now);
       }
       return rows;
     });

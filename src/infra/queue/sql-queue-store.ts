@@ -1,7 +1,7 @@
 // The SQL queue's statements, apart from the driver logic that uses them (as BullMQ keeps its Lua
 // scripts apart from its classes). One text for SQLite and PostgreSQL, but for row locking.
 import { type Generated, type Insertable, type Kysely, type RawBuilder, sql } from 'kysely';
-import { chunksOf, insertReturningIds } from '../db/chunks.js';
+import { chunksOf, insertReturningIds, valuesPaddedToPowerOfTwo } from '../db/chunks.js';
 import type { SqlDialect } from '../db/database.js';
 import type { FinishHook, FinishedJob, JobCounts, JobRecord, JobState, KeyMode } from './contract.js';
 import { JOB_STATES, PRIORITY_DEFAULT } from './contract.js';
@@ -273,14 +273,11 @@ export class SqlQueueStore {
         : sql`queue_jobs.locked_by = ${workerId} and queue_jobs.state = 'active'`;
     for (const chunk of chunksOf(outcomes, FINISH_CHUNK)) {
       const rows = chunk.map((o) => sql`(${o.id}, ${o.state}, ${o.result}, ${o.error}, ${o.runAt}, ${o.finishedAt}, ${o.failedRun}, ${o.stack})`);
-      // Padding to a power of two keeps the statement texts few, so SQLite's statement cache
-      // holds them all; a padding row matches no job.
-      for (let size = 2 ** Math.ceil(Math.log2(chunk.length)); rows.length < size; ) rows.push(sql`(null, null, null, null, null, null, null, null)`);
       const result = await sql<{ id: string; name: string }>`
         update queue_jobs set state = v.column2, result = v.column3, error = v.column4,
           run_at = cast(v.column5 as bigint), finished_at = cast(v.column6 as bigint), lease_until = null, locked_by = null,
           attempt_history = ${appendedRun(sql`v.column7`)}, stack = v.column8
-        from (values ${sql.join(rows)}) as v
+        from ${valuesPaddedToPowerOfTwo(rows, 8)} as v
         where queue_jobs.id = v.column1 and ${guard(chunk)}
         returning queue_jobs.id, queue_jobs.name`.execute(db);
       for (const row of result.rows) applied.set(row.id, row.name);

@@ -2,7 +2,7 @@
 // callers run it through `database.run` (the 503 deadline) or inside a transaction.
 import type { PageMetadata } from './page-reading.js';
 import { type Kysely, sql } from 'kysely';
-import { chunksOf, insertReturningIds } from '../../infra/db/chunks.js';
+import { chunksOf, insertReturningIds, valuesPaddedToPowerOfTwo } from '../../infra/db/chunks.js';
 
 export type TaskKind = 'images' | 'text';
 export type TaskStatus = 'queued' | 'running' | 'done' | 'failed';
@@ -270,15 +270,12 @@ const COMPLETIONS_PER_STATEMENT = 128;
 async function completeImagesIn(db: Kysely<HarvestTables>, images: ImageCompleted[]): Promise<void> {
   for (const chunk of chunksOf(images, COMPLETIONS_PER_STATEMENT)) {
     const rows = chunk.map((i) => sql`(${i.id}, ${i.taskId}, ${i.sha256}, ${i.contentType}, ${i.size}, ${i.width}, ${i.height}, ${i.format}, ${i.etag ?? null}, ${i.lastModified ?? null}, ${i.now})`);
-    // Padding to a power of two keeps the statement texts few (SQLite's statement cache holds
-    // them all); a padding row matches no image.
-    for (let size = 2 ** Math.ceil(Math.log2(chunk.length)); rows.length < size; ) rows.push(sql`(null, null, null, null, null, null, null, null, null, null, null)`);
     await sql`
       update harvest_images set status = 'done', sha256 = v.column3, content_type = v.column4,
         size = cast(v.column5 as bigint), width = cast(v.column6 as integer), height = cast(v.column7 as integer),
         format = v.column8, etag = v.column9, last_modified = v.column10, error = null,
         claimed_by = null, lease_until = null, updated_at = cast(v.column11 as bigint)
-      from (values ${sql.join(rows)}) as v
+      from ${valuesPaddedToPowerOfTwo(rows, 11)} as v
       where harvest_images.id = v.column1 and harvest_images.claimed_by = v.column2`.execute(db);
   }
 }

@@ -99,6 +99,14 @@ describe.each(variants)('compatible blob routes: $name', (variant) => {
     expect((await inject({ url: `/blobs/${key}` })).headers['content-type']).toBe(type);
   });
 
+  it("takes an extension named like an object's prototype as an unknown one, and lists the blob", async () => {
+    expect((await put({ key: 'proto/constructor', extension: 'constructor', data: 'YWJj' })).statusCode).toBe(201);
+    expect((await inject({ url: '/blobs/proto/constructor' })).headers['content-type']).toBe('application/octet-stream');
+    const listed = await inject({ url: '/blobs?prefix=proto/' });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().items).toEqual([expect.objectContaining({ key: 'proto/constructor', content_type: 'application/octet-stream' })]);
+  });
+
   it.each([
     ['image/png', 'png'],
     ['image/jpeg', 'jpg'],

@@ -11,7 +11,9 @@ import { ErrorReply, notFound } from '../../errors.js';
 import type { Database } from '../../infra/db/database.js';
 import * as store from './store.js';
 
-const EXTENSIONS: Record<string, string> = { jpg: 'jpg', jpeg: 'jpg', png: 'png', gif: 'gif', webp: 'webp', avif: 'avif', svg: 'svg', ico: 'ico', cur: 'cur', bmp: 'bmp', tiff: 'tif', heif: 'heic' };
+// A Map: the remote server's Content-Type indexes it, and "image/constructor" must not reach an
+// object's prototype (the file would be named with a function's text).
+const EXTENSIONS = new Map(Object.entries({ jpg: 'jpg', jpeg: 'jpg', png: 'png', gif: 'gif', webp: 'webp', avif: 'avif', svg: 'svg', ico: 'ico', cur: 'cur', bmp: 'bmp', tiff: 'tif', heif: 'heic' }));
 
 /** `0007-cat.png`: the image's place on the page, then its file name (made safe), with an extension its format says. */
 export function archiveName(position: number, source: string, format: string | null, contentType: string | null): string {
@@ -20,7 +22,7 @@ export function archiveName(position: number, source: string, format: string | n
     const last = decodeURIComponentSafe(new URL(source).pathname.split('/').pop() ?? '');
     base = last.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 80) || 'image';
   }
-  const extension = (format && EXTENSIONS[format]) ?? EXTENSIONS[(contentType ?? '').replace(/^image\//, '').replace(/\+xml$/, '').split(';')[0]] ?? null;
+  const extension = (format && EXTENSIONS.get(format)) ?? EXTENSIONS.get((contentType ?? '').replace(/^image\//, '').replace(/\+xml$/, '').split(';')[0]) ?? null;
   const stem = path.extname(base) ? base.slice(0, -path.extname(base).length) || 'image' : base;
   return `${String(position + 1).padStart(4, '0')}-${stem}${extension ? `.${extension}` : path.extname(base)}`;
 }

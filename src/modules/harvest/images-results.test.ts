@@ -53,6 +53,9 @@ describe('image dimensions and archive names (unit)', () => {
     expect(archiveName(41, 'https://cdn.test/../../etc/passwd', null, 'image/png')).toBe('0042-passwd.png');
     expect(archiveName(2, 'https://cdn.test/', 'webp', null)).toBe('0003-image.webp');
     expect(archiveName(3, 'data:image/png;base64,AAAA', 'png', 'image/png')).toBe('0004-image.png');
+    // a server's Content-Type naming an object's prototype is an unknown type, not a function
+    expect(archiveName(4, 'https://cdn.test/x.gif', null, 'image/constructor')).toBe('0005-x.gif');
+    expect(archiveName(5, 'https://cdn.test/y', 'toString', 'image/__proto__')).toBe('0006-y');
   });
 });
 

@@ -4,16 +4,17 @@
 //   exactly as long as the job's lease: a dead worker's job is recovered when its lease lapses,
 //   and its slot with it, with nothing to release by hand;
 // - starts are logged in queue_group_starts, which groupRate counts over a sliding window;
-// - the claim reads a bounded head of the queue, steps over the jobs of groups with no room,
-//   ranks the others within their groups (row_number) and takes from each group only as many as
-//   it has room for; when that leaves free slots and some group is full, it walks the groups that
+// - the claim reads a bounded head of the queue (ids and groups), counts the room of the groups
+//   it holds, and takes from each only as many as it has room for, in queue order; when that leaves free slots and some group is full, it walks the groups that
 //   have queued jobs (one index seek each) and takes the first jobs of those with room — so a
 //   busy group's backlog is never read past, at any length, and never holds up other groups;
 // - claims of one name are serialised across processes (PostgreSQL: a transaction-scoped advisory
-//   lock, as SKIP LOCKED cannot make two claims agree on a count; SQLite: one writer at a time),
+//   lock, as SKIP LOCKED cannot make two claims agree on a count; SQLite: the write lock taken
+//   at BEGIN, as the claim reads before it writes),
 //   so two workers cannot both take a group's last slot.
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { SqlDialect } from '../db/database.js';
+import { writeTransaction } from '../db/write-transaction.js';
 import type { GroupLimits } from './group-limits.js';
 import { type ClaimedRow, type QueueTables, SqlQueueStore } from './sql-queue-store.js';
 
@@ -39,30 +40,39 @@ export class SqlGroupGate {
 
   /** Claims up to `limit` due jobs of `name` that their groups have room for (ungrouped jobs always have). */
   claim(name: string, limits: GroupLimits, limit: number, workerId: string, now: number, leaseMs: number): Promise<ClaimedRow[]> {
-    return this.db.transaction().execute(async (trx) => {
+    // the head is read before it is claimed from: the write lock is held from the start (SQLite)
+    return writeTransaction(this.db, this.dialect, async (trx) => {
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`workyard-queue-groups:${name}`}))`.execute(trx);
       // The store's statements, run inside this transaction (its tables are a subset of ours).
       const store = new SqlQueueStore(trx as unknown as Kysely<QueueTables>, this.dialect);
       if (limits.rate) await trx.deleteFrom('queue_group_starts').where('name', '=', name).where('started_at', '<=', now - limits.rate.windowMs).execute();
-      // Each round ranks a bounded head of the queue (see admissible), then reaches past full
-      // groups if slots are left (behindFullGroups); a group that filled up in a round has no
-      // room left in the next, which is passed over.
       // Starts are logged as soon as they are claimed: the next statement counts them.
-      const claimIds = async (ids: RawBuilder<{ id: string }>, count: number) => {
-        const taken = await store.claim(name, count, workerId, now, leaseMs, this.idIn(ids));
+      const claimWhere = async (which: RawBuilder<unknown>, count: number) => {
+        const taken = await store.claim(name, count, workerId, now, leaseMs, which);
         if (limits.rate && taken.length) await this.logStarts(trx, name, taken, now);
         return taken;
       };
       const rows: ClaimedRow[] = [];
+      // Each round takes what the head of the queue holds for groups with room (admissibleInHead),
+      // then reaches past full groups if slots are left (behindFullGroups); a group that filled
+      // up in a round has no room left in the next, which is passed over.
       for (let round = 0; round < MAX_ROUNDS && rows.length < limit; round++) {
-        let taken = await claimIds(this.admissible(name, limits, limit - rows.length, now), limit - rows.length);
-        if (taken.length < limit - rows.length) {
-          // the head did not fill the slots: jobs of groups with room may wait behind full ones
-          const behind = await this.behindFullGroups(trx, name, limits, limit - rows.length - taken.length, now);
-          if (behind) taken = [...taken, ...(await claimIds(behind, limit - rows.length - taken.length))];
+        const wanted = limit - rows.length;
+        const { ids, wholeQueue } = await this.admissibleInHead(trx, name, limits, wanted, now);
+        let taken = ids.length ? await claimWhere(this.idsIn(ids), ids.length) : [];
+        let reachedPast = 0;
+        // the head did not fill the slots and the queue goes on past it: jobs of groups with room may wait behind full ones
+        if (taken.length < wanted && !wholeQueue) {
+          const behind = await this.behindFullGroups(trx, name, limits, wanted - taken.length, now);
+          if (behind) {
+            const more = await claimWhere(this.idIn(behind), wanted - taken.length);
+            reachedPast = more.length;
+            taken = [...taken, ...more];
+          }
         }
-        if (!taken.length) break;
         rows.push(...taken);
+        // short of the slots with nothing from past the full groups: another round would read the same head again
+        if (taken.length < wanted && !reachedPast) break;
       }
       return rows;
     });
@@ -97,26 +107,48 @@ export class SqlGroupGate {
   }
 
   /**
-   * The condition on queue_jobs that picks the rows to claim from the head of the queue: its
-   * first rows in claim order (a bounded read, whatever the queue's length), less those of
-   * groups with no room, ranked within their groups, as many of each as it has room for.
+   * The ids to claim from the head of the queue: its first rows in claim order (a bounded read,
+   * whatever the queue's length), each group's as many as it has room for, in that order — ranked
+   * here rather than by a window function in SQL, which cost SQLite four times the read itself.
+   * `wholeQueue`: the head held every queued job of the name.
    */
-  private admissible(name: string, limits: GroupLimits, limit: number, now: number): RawBuilder<{ id: string }> {
+  private async admissibleInHead(trx: Kysely<GroupTables>, name: string, limits: GroupLimits, wanted: number, now: number): Promise<{ ids: string[]; wholeQueue: boolean }> {
+    const size = wanted * 2 + 32;
+    const head = await sql<{ id: string; job_group: string | null }>`select id, job_group from queue_jobs where name = ${name} and state = 'queued'
+      order by priority, run_at, created_at limit ${size}`.execute(trx);
+    const groups = [...new Set(head.rows.flatMap((row) => (row.job_group === null ? [] : [row.job_group])))];
+    const room = await this.roomOf(trx, name, limits, groups, now);
+    const ids: string[] = [];
+    for (const row of head.rows) {
+      if (ids.length === wanted) break;
+      if (row.job_group !== null) {
+        const left = room.get(row.job_group)!;
+        if (left <= 0) continue;
+        room.set(row.job_group, left - 1);
+      }
+      ids.push(row.id);
+    }
+    return { ids, wholeQueue: head.rows.length < size };
+  }
+
+  /** How many more jobs each of these groups may start now: its concurrency less its active jobs, its rate less its starts in the window. */
+  private async roomOf(trx: Kysely<GroupTables>, name: string, limits: GroupLimits, groups: string[], now: number): Promise<Map<string, number>> {
     const concurrency = limits.concurrency ?? UNLIMITED;
-    const rateMax = limits.rate?.max ?? UNLIMITED;
-    const { active, started, full } = this.counts(name, limits, now);
-    const head = sql`select * from (
-        select id, job_group, priority, run_at, created_at from queue_jobs where name = ${name} and state = 'queued'
-        order by priority, run_at, created_at limit ${limit * 2 + 32}
-      ) h where h.job_group is null or h.job_group not in (${full})`;
-    return sql<{ id: string }>`select c.id from (
-        select p.*, row_number() over (partition by job_group order by priority, run_at, created_at) as group_rank from (${head}) p
-      ) c
-      left join (${active}) a on a.job_group = c.job_group
-      left join (${started}) s on s.job_group = c.job_group
-      where c.job_group is null or (c.group_rank <= ${concurrency} - coalesce(a.n, 0) and c.group_rank <= ${rateMax} - coalesce(s.n, 0))
-      order by c.priority, c.run_at, c.created_at
-      limit ${limit}`;
+    const room = new Map(groups.map((group) => [group, Math.min(concurrency, limits.rate?.max ?? UNLIMITED)]));
+    if (!groups.length) return room;
+    const lessBy = (rows: { job_group: string; n: number }[], max: number) => {
+      for (const row of rows) room.set(row.job_group, Math.min(room.get(row.job_group)!, max - Number(row.n)));
+    };
+    const inGroups = this.valueIn(sql.ref('job_group'), groups);
+    const active = await sql<{ job_group: string; n: number }>`select job_group, count(*) as n from queue_jobs
+      where name = ${name} and state = 'active' and ${inGroups} group by job_group`.execute(trx);
+    lessBy(active.rows, concurrency);
+    if (limits.rate) {
+      const started = await sql<{ job_group: string; n: number }>`select job_group, count(*) as n from queue_group_starts
+        where name = ${name} and started_at > ${now - limits.rate.windowMs} and ${inGroups} group by job_group`.execute(trx);
+      lessBy(started.rows, limits.rate.max);
+    }
+    return room;
   }
 
   /**
@@ -162,12 +194,22 @@ export class SqlGroupGate {
   }
 
   /**
-   * The claim's condition for the chosen ids. PostgreSQL: the ids as an array value are looked up
-   * by primary key (see the plain claim). The state is checked again on the row as updated: a
-   * worker of this name that claims without the gate (it declared no limits) may have taken it
-   * meanwhile.
+   * The claim's condition for the ids the walk chose. PostgreSQL: the ids as an array value are
+   * looked up by primary key (see the plain claim). The state is checked again on the row as
+   * updated: a worker of this name that claims without the gate (it declared no limits) may have
+   * taken it meanwhile.
    */
   private idIn(ids: RawBuilder<{ id: string }>): RawBuilder<unknown> {
     return this.dialect === 'postgres' ? sql`id = any(array(${ids})) and state = 'queued'` : sql`id in (${ids}) and state = 'queued'`;
+  }
+
+  /** The claim's condition for ids chosen here (checked again as idIn's are). */
+  private idsIn(ids: string[]): RawBuilder<unknown> {
+    return sql`${this.valueIn(sql.ref('id'), ids)} and state = 'queued'`;
+  }
+
+  /** `column` is one of `values`, bound as one parameter: one statement text whatever their number (SQLite caches it prepared). */
+  private valueIn(column: RawBuilder<unknown>, values: string[]): RawBuilder<unknown> {
+    return this.dialect === 'postgres' ? sql`${column} = any(${values}::text[])` : sql`${column} in (select value from json_each(${JSON.stringify(values)}))`;
   }
 }

@@ -23,7 +23,7 @@ async function twoConnections() {
   closers.push(() => database.close());
   await sql`create table tally (n integer not null)`.execute(database.db);
   const other = new Database(path.join(dir, 'workyard.sqlite'), { timeout: 0 });
-  closers.push(() => other.close());
+  closers.push(() => void other.close());
   return { db: database.db, other };
 }
 

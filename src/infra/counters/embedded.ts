@@ -84,6 +84,7 @@ export class EmbeddedCounters implements Counters {
     return this.windowsDb
       .transaction()
       .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
       .execute(async (trx) => {
         const windows = new SqlWindows(trx);
         // the transaction's Kysely names more tables than the bucket store's: the same connection

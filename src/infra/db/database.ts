@@ -3,13 +3,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { createRequire } from 'node:module';
 import type pgTypes from 'pg';
 import type { DependencyName } from '../../errors.js';
 import { callDependency } from '../dependency-errors.js';
 import { checkpointOffThread } from './sqlite-checkpoints.js';
 import { cachingSqliteDatabase } from './sqlite-statement-cache.js';
+import { BUSY_TIMEOUT_MS, WaitingSqliteDialect } from './sqlite-waits.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -59,14 +60,17 @@ export function openDatabase(options: DatabaseOptions): Database {
 function openSqlite(options: DatabaseOptions): Database {
   fs.mkdirSync(options.dataDir, { recursive: true });
   const file = path.join(options.dataDir, 'workyard.sqlite');
-  const raw = new SqliteDatabase(file, { timeout: 5_000 });
+  const raw = new SqliteDatabase(file, { timeout: BUSY_TIMEOUT_MS });
   // WAL lets readers proceed while a writer commits, and lets worker processes share the file.
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
+  // from here a statement waits for another process's write lock in sqlite-waits.ts, which does
+  // not hold the event loop as SQLite's own wait does (the pragmas above, at startup, may)
+  raw.pragma('busy_timeout = 0');
   // a checkpoint in a commit holds the event loop: they run on a thread of their own
   const checkpoints = checkpointOffThread(raw, file);
-  const db = new Kysely<object>({ dialect: new SqliteDialect({ database: cachingSqliteDatabase(raw) }) });
+  const db = new Kysely<object>({ dialect: new WaitingSqliteDialect({ database: cachingSqliteDatabase(raw) }, raw) });
   const database = wrap(db, 'sqlite', 'sqlite', options.timeoutMs);
   // the thread's connection first: the last one closed removes the WAL
   return {

@@ -9,12 +9,11 @@
 //   have queued jobs (one index seek each) and takes the first jobs of those with room — so a
 //   busy group's backlog is never read past, at any length, and never holds up other groups;
 // - claims of one name are serialised across processes (PostgreSQL: a transaction-scoped advisory
-//   lock, as SKIP LOCKED cannot make two claims agree on a count; SQLite: the write lock taken
-//   at BEGIN, as the claim reads before it writes),
+//   lock, as SKIP LOCKED cannot make two claims agree on a count; SQLite: the write lock, taken
+//   at BEGIN IMMEDIATE),
 //   so two workers cannot both take a group's last slot.
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { SqlDialect } from '../db/database.js';
-import { writeTransaction } from '../db/write-transaction.js';
 import type { GroupLimits } from './group-limits.js';
 import { type ClaimedRow, type QueueTables, SqlQueueStore } from './sql-queue-store.js';
 
@@ -40,8 +39,9 @@ export class SqlGroupGate {
 
   /** Claims up to `limit` due jobs of `name` that their groups have room for (ungrouped jobs always have). */
   claim(name: string, limits: GroupLimits, limit: number, workerId: string, now: number, leaseMs: number): Promise<ClaimedRow[]> {
-    // the head is read before it is claimed from: the write lock is held from the start (SQLite)
-    return writeTransaction(this.db, this.dialect, async (trx) => {
+    // the head is read before it is claimed from: on SQLite the transaction holds the write lock
+    // from its start (a write transaction begins IMMEDIATE, sqlite-waits.ts)
+    return this.db.transaction().execute(async (trx) => {
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`workyard-queue-groups:${name}`}))`.execute(trx);
       // The store's statements, run inside this transaction (its tables are a subset of ours).
       const store = new SqlQueueStore(trx as unknown as Kysely<QueueTables>, this.dialect);

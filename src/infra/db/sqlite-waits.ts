@@ -1,0 +1,115 @@
+// Waiting for SQLite's write lock without holding the event loop. SQLite's own busy handler, which
+// better-sqlite3 uses for its `timeout`, sleeps in the calling thread — 1, 2, 5, 10, 15, 20, 25 …
+// 100 ms at a time — and retries only when it wakes: with a worker process on the same file
+// taking the lock again and again, an API process's write slept up to 235 ms at a time, serving
+// nothing meanwhile (its event loop's delay, p99 43–50 ms, under POST /feedback/sync with a webhook
+// delivered by a `workyard worker`; 21–29 ms without one). Here the connection never sleeps
+// (busy timeout 0): a statement refused with SQLITE_BUSY is tried again after a turn of the event
+// loop, then every millisecond or few, until BUSY_TIMEOUT_MS have passed, as before.
+// Which statements can be tried again: outside a transaction every one (a statement refused the
+// lock changed nothing); BEGIN IMMEDIATE and COMMIT (SQLite documents both as retryable). A write
+// transaction therefore begins IMMEDIATE — it holds the lock from its first statement, so nothing
+// inside it is refused, and a transaction that reads before it writes cannot find, at its first
+// write, that another process wrote since its read (SQLITE_BUSY_SNAPSHOT, which no retry cures).
+// A transaction asked for as read only begins deferred: it takes no lock and is never refused.
+import type BetterSqlite3 from 'better-sqlite3';
+import { CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, SqliteDialect, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
+
+/** how long a statement waits for the write lock in all: better-sqlite3's timeout before */
+export const BUSY_TIMEOUT_MS = 5_000;
+
+export class WaitingSqliteDialect extends SqliteDialect {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly raw: BetterSqlite3.Database,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new WaitingSqliteDriver(super.createDriver(), this.raw);
+  }
+}
+
+class WaitingSqliteDriver implements Driver {
+  constructor(
+    private readonly inner: Driver,
+    private readonly raw: BetterSqlite3.Database,
+  ) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new WaitingConnection(await this.inner.acquireConnection(), this.raw);
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(settings.accessMode === 'read only' ? 'begin' : 'begin immediate'));
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('commit'));
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+
+  savepoint(connection: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver['savepoint']>>[2]): Promise<void> {
+    return this.inner.savepoint!(connection, name, compile);
+  }
+
+  rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver['rollbackToSavepoint']>>[2]): Promise<void> {
+    return this.inner.rollbackToSavepoint!(connection, name, compile);
+  }
+
+  releaseSavepoint(connection: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver['releaseSavepoint']>>[2]): Promise<void> {
+    return this.inner.releaseSavepoint!(connection, name, compile);
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection((connection as WaitingConnection).inner);
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+const RETRYABLE_IN_TRANSACTION = /^\s*(begin immediate|commit)\s*$/i;
+
+class WaitingConnection implements DatabaseConnection {
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly raw: BetterSqlite3.Database,
+  ) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const retryable = !this.raw.inTransaction || RETRYABLE_IN_TRANSACTION.test(query.sql);
+    for (let tries = 0, giveUpAt = 0; ; tries++) {
+      try {
+        return await this.inner.executeQuery<R>(query);
+      } catch (error) {
+        if (!retryable || !isBusy(error)) throw error;
+        const now = performance.now();
+        if (tries === 0) giveUpAt = now + BUSY_TIMEOUT_MS;
+        else if (now >= giveUpAt) throw error;
+        await pause(tries);
+      }
+    }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+}
+
+const isBusy = (error: unknown) => typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('SQLITE_BUSY');
+
+/** A turn of the event loop for the first tries (a lock held for a statement is gone by then), then 1 ms growing to 4. */
+function pause(tries: number): Promise<void> {
+  if (tries < 3) return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => setTimeout(resolve, Math.min(tries - 2, 4)));
+}

@@ -4,8 +4,8 @@
 // taking the lock again and again, an API process's write slept up to 235 ms at a time, serving
 // nothing meanwhile (its event loop's delay, p99 43–50 ms, under POST /feedback/sync with a webhook
 // delivered by a `workyard worker`; 21–29 ms without one). Here the connection never sleeps
-// (busy timeout 0): a statement refused with SQLITE_BUSY is tried again after a turn of the event
-// loop, then every millisecond or few, until BUSY_TIMEOUT_MS have passed, as before.
+// (busy timeout 0): a statement refused with SQLITE_BUSY is tried again after a millisecond, then
+// every few, until BUSY_TIMEOUT_MS have passed, as before.
 // Which statements can be tried again: outside a transaction every one (a statement refused the
 // lock changed nothing); BEGIN IMMEDIATE and COMMIT (SQLite documents both as retryable). A write
 // transaction therefore begins IMMEDIATE — it holds the lock from its first statement, so nothing
@@ -108,8 +108,10 @@ class WaitingConnection implements DatabaseConnection {
 
 const isBusy = (error: unknown) => typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('SQLITE_BUSY');
 
-/** A turn of the event loop for the first tries (a lock held for a statement is gone by then), then 1 ms growing to 4. */
+/**
+ * 1 ms, then up to 4: a lock held for a statement and its commit is gone within about a
+ * millisecond, and a retry sooner (a turn of the event loop) spent both processes' CPU on refusals.
+ */
 function pause(tries: number): Promise<void> {
-  if (tries < 3) return new Promise((resolve) => setImmediate(resolve));
-  return new Promise((resolve) => setTimeout(resolve, Math.min(tries - 2, 4)));
+  return new Promise((resolve) => setTimeout(resolve, Math.min(1 + (tries >> 1), 4)));
 }

@@ -5,9 +5,10 @@
 //   and its slot with it, with nothing to release by hand;
 // - starts are logged in queue_group_starts, which groupRate counts over a sliding window;
 // - the claim reads a bounded head of the queue (ids and groups), counts the room of the groups
-//   it holds, and takes from each only as many as it has room for, in queue order; when that leaves free slots and some group is full, it walks the groups that
-//   have queued jobs (one index seek each) and takes the first jobs of those with room — so a
-//   busy group's backlog is never read past, at any length, and never holds up other groups;
+//   it holds, and takes from each only as many as it has room for, in queue order; when that
+//   leaves free slots and some group is full, it walks the groups that have queued jobs (one
+//   index seek each) and takes the first jobs of those with room — so a busy group's backlog is
+//   never read past, at any length, and never holds up other groups;
 // - claims of one name are serialised across processes (PostgreSQL: a transaction-scoped advisory
 //   lock, as SKIP LOCKED cannot make two claims agree on a count; SQLite: the write lock, taken
 //   at BEGIN IMMEDIATE),
@@ -61,7 +62,8 @@ export class SqlGroupGate {
         const { ids, wholeQueue } = await this.admissibleInHead(trx, name, limits, wanted, now);
         let taken = ids.length ? await claimWhere(this.idsIn(ids), ids.length) : [];
         let reachedPast = 0;
-        // the head did not fill the slots and the queue goes on past it: jobs of groups with room may wait behind full ones
+        // the head did not fill the slots and the queue goes on past it: jobs of groups with room
+        // may wait behind full ones
         if (taken.length < wanted && !wholeQueue) {
           const behind = await this.behindFullGroups(trx, name, limits, wanted - taken.length, now);
           if (behind) {

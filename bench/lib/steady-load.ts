@@ -15,8 +15,7 @@ export interface LatencySample {
 }
 
 export interface SteadyLoad {
-  /** the samples so far (a copy), in the order the answers came */
-  samples(): Promise<LatencySample[]>;
+  /** ends the load once its requests are answered; every sample, in the order the answers came */
   stop(): Promise<LatencySample[]>;
 }
 
@@ -52,14 +51,11 @@ const tick = () => {
   setTimeout(tick, 1);
 };
 tick();
-parentPort.on('message', async (message) => {
-  if (message === 'samples') parentPort.postMessage(samples.slice());
-  if (message === 'stop') {
-    running = false;
-    while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    await pool.close();
-    parentPort.postMessage(samples);
-  }
+parentPort.once('message', async () => {
+  running = false;
+  while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await pool.close();
+  parentPort.postMessage(samples);
 });
 `;
 
@@ -69,18 +65,15 @@ export function steadyLoad(options: { url: string; rate: number; connections: nu
     throw new Error(`benchmarks send traffic to loopback only, not to ${url.hostname}`);
   }
   const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { ...options, undici: createRequire(import.meta.url).resolve('undici') } });
-  const ask = (message: 'samples' | 'stop') =>
-    new Promise<LatencySample[]>((resolve, reject) => {
-      worker.once('message', (rows: [number, number, number][]) => resolve(rows.map(([sentAt, latencyMs, ok]) => ({ sentAt, latencyMs, ok: ok === 1 }))));
-      worker.once('error', reject);
-      worker.postMessage(message);
-    });
   return {
-    samples: () => ask('samples'),
     stop: async () => {
-      const samples = await ask('stop');
+      const rows = await new Promise<[number, number, number][]>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.postMessage('stop');
+      });
       await worker.terminate();
-      return samples;
+      return rows.map(([sentAt, latencyMs, ok]) => ({ sentAt, latencyMs, ok: ok === 1 }));
     },
   };
 }

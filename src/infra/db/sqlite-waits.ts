@@ -32,6 +32,9 @@ export class WaitingSqliteDialect extends SqliteDialect {
 }
 
 class WaitingSqliteDriver implements Driver {
+  // Kysely's SQLite driver has one connection, lent to one query at a time: so has this one
+  private connection: WaitingConnection | undefined;
+
   constructor(
     private readonly inner: Driver,
     private readonly raw: BetterSqlite3.Database,
@@ -42,7 +45,9 @@ class WaitingSqliteDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new WaitingConnection(await this.inner.acquireConnection(), this.raw);
+    const inner = await this.inner.acquireConnection();
+    if (this.connection?.inner !== inner) this.connection = new WaitingConnection(inner, this.raw);
+    return this.connection;
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -87,12 +92,13 @@ class WaitingConnection implements DatabaseConnection {
   ) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const retryable = !this.raw.inTransaction || RETRYABLE_IN_TRANSACTION.test(query.sql);
     for (let tries = 0, giveUpAt = 0; ; tries++) {
       try {
         return await this.inner.executeQuery<R>(query);
       } catch (error) {
-        if (!retryable || !isBusy(error)) throw error;
+        // whether to retry is asked only once refused (a refused statement leaves the transaction
+        // as it was), so a statement that passes pays nothing for it
+        if (!isBusy(error) || (this.raw.inTransaction && !RETRYABLE_IN_TRANSACTION.test(query.sql))) throw error;
         const now = performance.now();
         if (tries === 0) giveUpAt = now + BUSY_TIMEOUT_MS;
         else if (now >= giveUpAt) throw error;

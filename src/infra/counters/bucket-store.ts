@@ -254,9 +254,9 @@ export class BucketStore {
 
   /**
    * Deletes buckets and registers that ended more than their retention ago, PRUNE_SLICE rows a
-   * statement with a turn of the event loop between: a day of minute buckets of a million paths is
-   * a million rows and more registers, and one DELETE of them held the embedded process (SQLite
-   * runs on its event loop) for as long as it took.
+   * statement with a rest between (paced-turns.ts): a day of minute buckets of a million paths is
+   * a million rows and more registers, and one DELETE of them held the write lock (and, before it
+   * ran on a thread, the embedded process's event loop) for as long as it took.
    */
   async prune(now: number, retention: BucketRetention): Promise<number> {
     let deleted = 0;

@@ -89,7 +89,7 @@ describe('embedded bucket pruning (SQLite)', () => {
 });
 
 describe('embedded bucket pruning in slices (SQLite)', () => {
-  it('deletes twelve thousand expired rows a slice at a time, the event loop turning between slices', async () => {
+  it('deletes twelve thousand expired rows, the event loop turning meanwhile (the statements run on the background thread, a slice at a time)', async () => {
     await onSqlite({}, async (counters, database) => {
       const db = tablesOf(database);
       const now = Date.now();
@@ -108,7 +108,7 @@ describe('embedded bucket pruning in slices (SQLite)', () => {
       setImmediate(turn);
       expect(await counters.prune(now)).toBe(12_000);
       pruning = false;
-      // three slices of at most 5,000: the loop turned between them (one DELETE of all would give it no turn)
+      // on the embedded connection one DELETE of all would have given the loop no turn
       expect(turns).toBeGreaterThanOrEqual(2);
       expect((await db.selectFrom('counters_buckets').select('key').execute()).map((row) => row.key)).toEqual(['/kept']);
     });

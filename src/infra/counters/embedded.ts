@@ -26,6 +26,8 @@ export class EmbeddedCounters implements Counters {
   private readonly store: CounterStore;
   private readonly buffer: WriteBehindBuffer;
   private readonly buckets: BucketStore;
+  /** the roll-up's and the prune's: their statements run on `database.background` */
+  private readonly backgroundBuckets: BucketStore;
   private readonly windows: SqlWindows;
   private readonly windowsDb: Kysely<WindowTables>;
   private readonly bucketBuffer: WriteBehindBuffer;
@@ -47,8 +49,9 @@ export class EmbeddedCounters implements Counters {
     });
     this.retention = options.retention ?? DEFAULT_RETENTION;
     this.buckets = new BucketStore(withTables<BucketTables>(database).db);
+    this.backgroundBuckets = new BucketStore(withTables<BucketTables>(database).background);
     this.windowsDb = withTables<WindowTables>(database).db;
-    this.windows = new SqlWindows(this.windowsDb, options.windowSlice);
+    this.windows = new SqlWindows(withTables<WindowTables>(database).background, options.windowSlice);
     this.bucketBuffer = new WriteBehindBuffer({ flushDelayMs: options.flushDelayMs ?? 25, log: options.log, boundKeys: false, write: (batch) => this.writeBuckets(batch) });
   }
 
@@ -141,8 +144,13 @@ export class EmbeddedCounters implements Counters {
     });
   }
 
+  /**
+   * A job's work, as rollUp: a day of a million paths is a million rows, deleted for tens of
+   * seconds a slice at a time; under a request's deadline (800 ms by default) the job failed and
+   * was retried while the slices went on.
+   */
   prune(now = Date.now()): Promise<number> {
-    return this.database.run(() => this.buckets.prune(now, this.retention));
+    return this.backgroundBuckets.prune(now, this.retention);
   }
 
   daySalt(day: string, now = Date.now()): Promise<string> {

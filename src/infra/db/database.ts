@@ -10,6 +10,7 @@ import type { DependencyName } from '../../errors.js';
 import { callDependency } from '../dependency-errors.js';
 import { checkpointOffThread } from './sqlite-checkpoints.js';
 import { cachingSqliteDatabase } from './sqlite-statement-cache.js';
+import { SqliteThreadDialect } from './sqlite-thread.js';
 import { BUSY_TIMEOUT_MS, WaitingSqliteDialect } from './sqlite-waits.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -17,6 +18,11 @@ export type SqlDialect = 'sqlite' | 'postgres';
 /** `Tables`: the table interfaces of the store using it (see withTables); infra opens it untyped. */
 export interface Database<Tables = object> {
   readonly db: Kysely<Tables>;
+  /**
+   * For a job's long work (roll-ups, prunes): on SQLite a connection on a thread of its own, whose
+   * statements do not hold the event loop (sqlite-thread.ts); on PostgreSQL `db` itself.
+   */
+  readonly background: Kysely<Tables>;
   readonly dialect: SqlDialect;
   /** the name clients see in a 503 and in /readyz */
   readonly dependency: DependencyName;
@@ -71,11 +77,13 @@ function openSqlite(options: DatabaseOptions): Database {
   // a checkpoint in a commit holds the event loop: they run on a thread of their own
   const checkpoints = checkpointOffThread(raw, file);
   const db = new Kysely<object>({ dialect: new WaitingSqliteDialect({ database: cachingSqliteDatabase(raw) }, raw) });
-  const database = wrap(db, 'sqlite', 'sqlite', options.timeoutMs);
-  // the thread's connection first: the last one closed removes the WAL
+  const background = new Kysely<object>({ dialect: new SqliteThreadDialect(file) });
+  const database = wrap(db, background, 'sqlite', 'sqlite', options.timeoutMs);
+  // the threads' connections first: the last one closed removes the WAL
   return {
     ...database,
     async close() {
+      await background.destroy();
       await checkpoints.close();
       await database.close();
     },
@@ -97,12 +105,13 @@ function openPostgres(options: DatabaseOptions): Database {
   // would be an uncaught exception, killing the process (the query itself fails and is released).
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<object>({ dialect: new PostgresDialect({ pool }) });
-  return wrap(db, 'postgres', 'postgres', options.timeoutMs);
+  return wrap(db, db, 'postgres', 'postgres', options.timeoutMs);
 }
 
-function wrap(db: Kysely<object>, dialect: SqlDialect, dependency: DependencyName, timeoutMs: number): Database {
+function wrap(db: Kysely<object>, background: Kysely<object>, dialect: SqlDialect, dependency: DependencyName, timeoutMs: number): Database {
   return {
     db,
+    background,
     dialect,
     dependency,
     run: (query) => callDependency(dependency, timeoutMs, () => query(db)),
@@ -114,5 +123,5 @@ function wrap(db: Kysely<object>, dialect: SqlDialect, dependency: DependencyNam
 /** The same database (deadline, plugins and all), its queries checked against a store's tables. */
 export function withTables<Tables extends { [Table in keyof Tables]: object }>(database: Database): Database<Tables> {
   const db = database.db.withTables<Tables>();
-  return { ...database, db, run: (query) => database.run(() => query(db)) };
+  return { ...database, db, background: database.background.withTables<Tables>(), run: (query) => database.run(() => query(db)) };
 }

@@ -27,5 +27,6 @@ USER node
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=2s CMD node -e "fetch('http://127.0.0.1:'+(process.env.WORKYARD_WORKER_PORT||process.env.WORKYARD_PORT)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "dist/main.js"]
+# the V8 flags of src/node-flags.ts (why there)
+ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/main.js"]
 CMD ["start"]

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'undici';
+import { NODE_FLAGS } from '../src/node-flags.js';
 import { deleteRedisPrefix } from '../test/support/redis-keys.js';
 import { needService, redisUrl } from '../test/support/services.js';
 import type { ControlMessage, ServerMessage } from './compute-server.js';
@@ -45,7 +46,7 @@ interface Server {
 }
 
 async function startServer(env: Record<string, string>): Promise<Server> {
-  const child: ChildProcess = fork(serverScript, { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(serverScript, { execArgv: [...NODE_FLAGS, '--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const messages: ServerMessage[] = [];
   const waiting: ((message: ServerMessage) => void)[] = [];
   child.on('message', (message: ServerMessage) => (waiting.length ? waiting.shift()!(message) : messages.push(message)));

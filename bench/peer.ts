@@ -11,6 +11,7 @@
 // python3-redis (apt-get install wrk gunicorn python3-flask python3-celery python3-sqlalchemy python3-redis),
 // and Redis on 127.0.0.1:6379 (the peer uses its database 14).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { NODE_FLAGS } from '../src/node-flags.js';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -113,7 +114,7 @@ try {
   // Workyard: the embedded shape, API and worker in one process, as `npm start` runs it (dist/ when built)
   const [workyardPort, peerPort] = await freePorts(2);
   const built = fs.existsSync(path.join(root, 'dist/main.js'));
-  pinned('workyard', process.execPath, built ? ['dist/main.js', 'start'] : ['--import', 'tsx', 'src/main.ts', 'start'], {
+  pinned('workyard', process.execPath, built ? [...NODE_FLAGS, 'dist/main.js', 'start'] : [...NODE_FLAGS, '--import', 'tsx', 'src/main.ts', 'start'], {
     env: { WORKYARD_PORT: String(workyardPort), WORKYARD_DATA_DIR: path.join(dataDir, 'workyard'), WORKYARD_LOG_LEVEL: 'warn', WORKYARD_FORM_RATE_LIMIT: '0' },
   });
   const workyard = `http://127.0.0.1:${workyardPort}`;
@@ -163,7 +164,7 @@ try {
     command: `npm run bench:peer${QUICK ? ' -- --quick' : ''}`,
     notes: [
       `Every server pinned to core 0 (all stay up; only the one under load is busy), wrk (1 thread, ${CONNECTIONS} connections, ${SECONDS} s) pinned to core 1; ${ROUNDS} interleaved round${ROUNDS === 1 ? '' : 's'} after a warm-up, medians.`,
-      `Workyard: the embedded shape, \`${built ? 'node dist/main.js start' : 'node --import tsx src/main.ts start'}\` (SQLite, the SQL queue, API and worker in one process). Peer: bench/peer/app.py — Flask ${pythonVersion('flask')} under gunicorn -w 4 (sync workers), SQLAlchemy ${pythonVersion('sqlalchemy')} over SQLite, Celery ${pythonVersion('celery')} (one worker process, Redis broker), Redis ZINCRBY per counted path; Debian's packages.`,
+      `Workyard: the embedded shape, \`node ${NODE_FLAGS.join(' ')} ${built ? 'dist/main.js start' : '--import tsx src/main.ts start'}\` (SQLite, the SQL queue, API and worker in one process). Peer: bench/peer/app.py — Flask ${pythonVersion('flask')} under gunicorn -w 4 (sync workers), SQLAlchemy ${pythonVersion('sqlalchemy')} over SQLite, Celery ${pythonVersion('celery')} (one worker process, Redis broker), Redis ZINCRBY per counted path; Debian's packages.`,
       'Both save the same JSON feedback; both queued paths answer once the job is in their queue (rows are written by the worker after).',
     ],
     rows,

@@ -6,6 +6,7 @@
 // Order off, on, on, off; the best of each pair counts. Loopback only, bounded in time.
 //   npm run bench:queue-tracing [-- --quick]     BENCH_QUEUE_JOBS=… overrides the job count
 import { spawn } from 'node:child_process';
+import { NODE_FLAGS } from '../src/node-flags.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deleteRedisPrefix } from '../test/support/redis-keys.js';
@@ -38,7 +39,7 @@ async function run(target: Target, mode: Mode, env: Record<string, string>): Pro
   for (const name of Object.keys(childEnv)) if (name.startsWith('OTEL_')) delete childEnv[name];
   if (mode !== 'off') Object.assign(childEnv, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'workyard-bench' });
   if (mode === 'sampled') Object.assign(childEnv, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(SAMPLED_RATIO) });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/queue-tracing-run.ts', target, String(JOBS)], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'bench/lib/queue-tracing-run.ts', target, String(JOBS)], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk));

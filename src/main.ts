@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The workyard command: start | serve | worker | migrate, module commands such as traffic, and the
 // operator's tasks and queues commands.
 import { readFileSync } from 'node:fs';

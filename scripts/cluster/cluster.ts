@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import { findNginx, nginxConfig, startNginx } from './nginx.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -107,7 +108,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const logFile = path.join(dir, `${role}-${index}.log`);
     const log = fs.openSync(logFile, 'a');
     const env = { ...baseEnv, ...(role === 'api' ? { WORKYARD_PORT: String(port) } : { WORKYARD_WORKER_PORT: String(port) }) };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), role === 'api' ? 'serve' : 'worker'], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', path.join(root, 'src/main.ts'), role === 'api' ? 'serve' : 'worker'], {
       cwd: root,
       env,
       stdio: ['ignore', log, log],

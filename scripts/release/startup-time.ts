@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { recordSection } from '../../bench/lib/report.js';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import { freePort } from '../../test/support/free-port.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -70,7 +71,7 @@ const fromBuild: Run[] = [];
 for (let i = 0; i < RUNS; i++) {
   // alternated, so that a busy moment of the machine weighs on both alike
   fromSources.push(await startOnce('npm', ['start', '--silent'], false));
-  fromBuild.push(await startOnce(process.execPath, ['dist/main.js', 'start'], true));
+  fromBuild.push(await startOnce(process.execPath, [...NODE_FLAGS, 'dist/main.js', 'start'], true));
   console.log(`run ${i + 1}/${RUNS}: npm start ${Math.round(fromSources.at(-1)!.ms)} ms, node dist/main.js start ${Math.round(fromBuild.at(-1)!.ms)} ms, ${fromBuild.at(-1)!.rssMiB!.toFixed(1)} MiB`);
 }
 const sourceMs = median(fromSources.map((run) => run.ms));

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDockerfile } from '../../scripts/release/dockerfile.js';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -14,10 +15,20 @@ describe('the Dockerfile as the image check reads it', () => {
     expect(runtime.steps.filter((step) => step.kind === 'COPY').map((step) => step.kind === 'COPY' && step.fromStage)).toEqual(['build', 'build', 'build']);
     expect(runtime.steps.find((step) => step.kind === 'ENV')).toMatchObject({ values: { NODE_ENV: 'production', WORKYARD_DATA_DIR: '/data' } });
     expect(runtime.steps.at(-1)).toMatchObject({ kind: 'USER', user: 'node' });
-    expect(runtime.entrypoint).toEqual(['node', 'dist/main.js']);
+    expect(runtime.entrypoint).toEqual(['node', ...NODE_FLAGS, 'dist/main.js']);
     expect(runtime.cmd).toEqual(['start']);
     expect(runtime.healthcheck?.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(runtime.healthcheck?.[2]).toMatch(/^node -e "fetch\(/);
+  });
+
+  it('starts the image, `npm start` and the `workyard` command with the same V8 flags', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe(`exec node ${NODE_FLAGS.join(' ')} --import tsx src/main.ts start`);
+    expect(fs.readFileSync(path.join(REPO, 'src/main.ts'), 'utf8').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
+    // the benchmarks measure the process as it ships
+    for (const [name, script] of Object.entries(pkg.scripts).filter(([name, script]) => name.startsWith('bench') && script.includes('tsx'))) {
+      expect(script, name).toMatch(new RegExp(`^node ${NODE_FLAGS.join(' ')} --import tsx `));
+    }
   });
 
   it('reads JSON and shell forms, multi-line RUN, COPY --from by index', () => {

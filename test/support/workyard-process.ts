@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -16,7 +17,7 @@ export interface WorkyardProcess {
 }
 
 export async function startWorkyardProcess(command: 'start' | 'serve' | 'worker', env: Record<string, string>, port: number): Promise<WorkyardProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', command], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'src/main.ts', command], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', WORKYARD_LOG_LEVEL: 'warn', ...env, WORKYARD_PORT: String(port), WORKYARD_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

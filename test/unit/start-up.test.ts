@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import { freePort } from '../support/free-port.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,7 +57,7 @@ function run(command: string, args: string[], env: Record<string, string>): Star
 }
 
 /** The server as npm start runs it, without npm: for what the server itself prints. */
-const SERVER_ARGS = ['--import', 'tsx', 'src/main.ts', 'start'];
+const SERVER_ARGS = [...NODE_FLAGS, '--import', 'tsx', 'src/main.ts', 'start'];
 const runServer = (env: Record<string, string>) => run(process.execPath, SERVER_ARGS, env);
 
 /**

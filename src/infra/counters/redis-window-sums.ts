@@ -26,6 +26,10 @@ const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { Redis } = require(workerData.ioredis);
 const { sets, slice, building, ttlMs } = workerData.job;
+// the sums yield the CPU to the event loop's requests (nice 10, this thread only; Linux)
+try {
+  require('node:os').setPriority(Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()), 10);
+} catch {}
 const redis = new Redis({ ...workerData.connection, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
 // a lost or refused connection rejects commands with "Connection is closed."; its cause comes here
 let connectionError;

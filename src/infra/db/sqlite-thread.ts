@@ -37,6 +37,10 @@ export interface SqliteThreadOptions {
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
+// a job's statements yield the CPU to the event loop's requests (nice 10, this thread only; Linux)
+try {
+  require('node:os').setPriority(Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()), 10);
+} catch {}
 const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
 db.pragma('synchronous = NORMAL');
 db.pragma('foreign_keys = ON');

@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import {
-  CompiledQuery,
+  type CompiledQuery,
   type DatabaseConnection,
   type DatabaseIntrospector,
   type Dialect,
@@ -23,9 +23,8 @@ import {
   SqliteAdapter,
   SqliteIntrospector,
   SqliteQueryCompiler,
-  type TransactionSettings,
 } from 'kysely';
-import { BUSY_TIMEOUT_MS } from './sqlite-waits.js';
+import { BUSY_TIMEOUT_MS, beginSqliteTransaction, runSqlite } from './sqlite-waits.js';
 
 export interface SqliteThreadOptions {
   /** the better-sqlite3 module the thread loads (tests name one that is not there) */
@@ -183,18 +182,10 @@ class SqliteThreadDriver implements Driver {
     return this.connection;
   }
 
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    // as on the embedded connection (sqlite-waits.ts): a write transaction holds the lock from its first statement
-    await connection.executeQuery(CompiledQuery.raw(settings.accessMode === 'read only' ? 'begin' : 'begin immediate'));
-  }
-
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
-  }
-
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
-  }
+  // as on the embedded connection: a write transaction holds the lock from its first statement
+  beginTransaction = beginSqliteTransaction;
+  commitTransaction = (connection: DatabaseConnection) => runSqlite(connection, 'commit');
+  rollbackTransaction = (connection: DatabaseConnection) => runSqlite(connection, 'rollback');
 
   async releaseConnection(): Promise<void> {
     const release = this.release;

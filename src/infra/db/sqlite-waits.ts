@@ -50,17 +50,9 @@ class WaitingSqliteDriver implements Driver {
     return this.connection;
   }
 
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(settings.accessMode === 'read only' ? 'begin' : 'begin immediate'));
-  }
-
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
-  }
-
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
-  }
+  beginTransaction = beginSqliteTransaction;
+  commitTransaction = (connection: DatabaseConnection) => runSqlite(connection, 'commit');
+  rollbackTransaction = (connection: DatabaseConnection) => runSqlite(connection, 'rollback');
 
   savepoint(connection: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver['savepoint']>>[2]): Promise<void> {
     return this.inner.savepoint!(connection, name, compile);
@@ -81,6 +73,15 @@ class WaitingSqliteDriver implements Driver {
   destroy(): Promise<void> {
     return this.inner.destroy();
   }
+}
+
+/** A write transaction begins IMMEDIATE (it holds the lock from its first statement), a read-only one deferred. */
+export function beginSqliteTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+  return runSqlite(connection, settings.accessMode === 'read only' ? 'begin' : 'begin immediate');
+}
+
+export async function runSqlite(connection: DatabaseConnection, statement: string): Promise<void> {
+  await connection.executeQuery(CompiledQuery.raw(statement));
 }
 
 const RETRYABLE_IN_TRANSACTION = /^\s*(begin immediate|commit)\s*$/i;

@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Redis, RedisOptions } from 'ioredis';
+import { LOWER_THREAD_PRIORITY } from '../background-thread.js';
 
 export interface WindowSumJob {
   /** the bucket sets to sum (scores are negative counts, as windows keep them) */
@@ -26,10 +27,7 @@ const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { Redis } = require(workerData.ioredis);
 const { sets, slice, building, ttlMs } = workerData.job;
-// the sums yield the CPU to the event loop's requests (nice 10, this thread only; Linux)
-try {
-  require('node:os').setPriority(Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()), 10);
-} catch {}
+${LOWER_THREAD_PRIORITY}
 const redis = new Redis({ ...workerData.connection, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
 // a lost or refused connection rejects commands with "Connection is closed."; its cause comes here
 let connectionError;

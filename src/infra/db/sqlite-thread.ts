@@ -24,6 +24,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
+import { LOWER_THREAD_PRIORITY } from '../background-thread.js';
 import { BUSY_TIMEOUT_MS, beginSqliteTransaction, runSqlite } from './sqlite-waits.js';
 
 export interface SqliteThreadOptions {
@@ -36,10 +37,7 @@ export interface SqliteThreadOptions {
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-// a job's statements yield the CPU to the event loop's requests (nice 10, this thread only; Linux)
-try {
-  require('node:os').setPriority(Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()), 10);
-} catch {}
+${LOWER_THREAD_PRIORITY}
 const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
 db.pragma('synchronous = NORMAL');
 db.pragma('foreign_keys = ON');

@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import type { Infra } from './infra/index.js';
 import type { MigrationSet } from './infra/db/migrations.js';
 import type { JobQueue, ScheduleSpec } from './infra/queue/contract.js';
+import type { RequestPressure } from './infra/request-pressure.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -21,6 +22,8 @@ export interface AppContext extends Infra {
   requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** the jobs every module of this app lets admins schedule, by job name */
   schedulableJobs: ReadonlyMap<string, SchedulableJob>;
+  /** work that can wait (webhook deliveries) asks it for a turn: it yields while requests fill the event loop */
+  requestPressure: RequestPressure;
 }
 
 /**

@@ -11,13 +11,14 @@ import { adminGuard } from './http/auth.js';
 import { parseJsonSuffixTypes, refuseUndeclaredBodyTypes } from './http/body-types.js';
 import { clientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
-import { createMetrics, instrumentHttp, instrumentQueue } from './http/metrics.js';
+import { createMetrics, instrumentHttp, instrumentQueue, instrumentRequestPressure } from './http/metrics.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { securityPlugin } from './http/security.js';
 import { redirectOtherSlashForm } from './http/trailing-slash.js';
 import { validatorCompiler } from './http/validation.js';
 import { migrateToLatest } from './infra/db/migrations.js';
 import { type InfraOptions, createInfra, infraMigrations } from './infra/index.js';
+import { RequestPressure } from './infra/request-pressure.js';
 import { createLogger } from './logger.js';
 import { modules as allModules } from './modules/index.js';
 
@@ -29,6 +30,8 @@ export interface BuildOptions {
   infra?: InfraOptions;
   logger?: FastifyBaseLogger;
   modules?: WorkyardModule[];
+  /** how work that can wait yields to requests (tests drive one of their own) */
+  requestPressure?: RequestPressure;
 }
 
 export interface Workyard {
@@ -61,7 +64,7 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   const metrics = createMetrics({ shape, queue: infra.drivers.queue, database: infra.drivers.database });
   const queue = instrumentQueue(infra.queue, metrics, config.dependencyTimeoutMs);
   const schedulableJobs = new Map(modules.flatMap((module) => module.schedulable ?? []).map((job) => [job.name, job]));
-  const ctx: AppContext = { ...infra, queue, config, shape, log, metrics, requireAdmin: adminGuard(config.apiKey), schedulableJobs };
+  const ctx: AppContext = { ...infra, queue, config, shape, log, metrics, requireAdmin: adminGuard(config.apiKey), schedulableJobs, requestPressure: options.requestPressure ?? new RequestPressure() };
 
   const app = Fastify({
     loggerInstance: log,
@@ -79,6 +82,8 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
     // Node would answer a missing Host with an empty 400; security.ts answers it in the standard shape.
     http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  // the server's own event, not a Fastify hook: one counter bump a request
+  app.server.on('request', ctx.requestPressure.requestBegun);
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
@@ -111,6 +116,7 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
     await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: false });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     instrumentHttp(app, metrics);
+    instrumentRequestPressure(ctx.requestPressure, metrics);
     opsRoutes(app, ctx);
     // A worker-only process serves just the operations routes (when given a port), for probes and metrics.
     if (api) {
@@ -141,6 +147,8 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
     close() {
       closing ??= (async () => {
         await app.close();
+        // work waiting for a turn starts now: the queue's grace period is what bounds it
+        ctx.requestPressure.close();
         await closeInstances();
         await infra.close(config.shutdownTimeoutMs);
       })();

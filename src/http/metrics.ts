@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import type { App } from '../app-context.js';
 import { withDeadline } from '../infra/deadline.js';
 import type { JobQueue } from '../infra/queue/contract.js';
+import type { RequestPressure } from '../infra/request-pressure.js';
 import { FailureCodes } from './job-failure-codes.js';
 
 export function createMetrics(labels: Record<string, string>): Registry {
@@ -40,6 +41,26 @@ export function instrumentHttp(app: App, registry: Registry): void {
     done();
   }
   app.addHook('onResponse', observeDuration);
+}
+
+/** Whether work that can wait (webhook deliveries) is yielding to requests, and how often it waited. */
+export function instrumentRequestPressure(pressure: RequestPressure, registry: Registry): void {
+  new Gauge({
+    name: 'workyard_yielding_to_requests',
+    help: '1 while requests fill the event loop and work that can wait (webhook deliveries) starts only a few times per interval',
+    registers: [registry],
+    collect() {
+      this.set(pressure.yielding ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'workyard_yielding_waits',
+    help: 'Times work that can wait has waited for its turn behind requests, since start',
+    registers: [registry],
+    collect() {
+      this.set(pressure.waits);
+    },
+  });
 }
 
 export function instrumentQueue(queue: JobQueue, registry: Registry, timeoutMs: number): JobQueue {

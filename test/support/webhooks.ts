@@ -3,6 +3,7 @@
 // retries, and admin calls with its API key.
 import type { LightMyRequestResponse } from 'fastify';
 import type { WorkyardModule } from '../../src/app-context.js';
+import type { RequestPressure } from '../../src/infra/request-pressure.js';
 import { feedbackModule } from '../../src/modules/feedback/index.js';
 import { tasksModule } from '../../src/modules/tasks/index.js';
 import { type WebhooksOptions, createWebhooksModule } from '../../src/modules/webhooks/index.js';
@@ -20,13 +21,13 @@ export interface WebhooksWorkyard extends TestWorkyard {
 
 export async function startWebhooksWorkyard(
   driver: Driver,
-  options: { webhooks?: WebhooksOptions; env?: Record<string, string>; modules?: WorkyardModule[] } = {},
+  options: { webhooks?: WebhooksOptions; env?: Record<string, string>; modules?: WorkyardModule[]; requestPressure?: RequestPressure } = {},
 ): Promise<WebhooksWorkyard> {
   const drivers = await driver.setUp();
   const modules = options.modules ?? [tasksModule, feedbackModule];
   const wy = await startTestWorkyard(
     { ...drivers.env, WORKYARD_API_KEY: ADMIN_KEY, WORKYARD_WEBHOOKS_ALLOW_PRIVATE: 'true', ...options.env },
-    { modules: [...modules, createWebhooksModule({ retryDelaysMs: [200, 400], attemptTimeoutMs: 1_000, ...options.webhooks })], infra: { eventsPollMs: 50, queuePollMs: 20 } },
+    { modules: [...modules, createWebhooksModule({ retryDelaysMs: [200, 400], attemptTimeoutMs: 1_000, ...options.webhooks })], infra: { eventsPollMs: 50, queuePollMs: 20 }, requestPressure: options.requestPressure },
   );
   const admin = (method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown) =>
     wy.workyard.app.inject({

@@ -68,7 +68,14 @@ export class WebhooksService {
     const endpoints = (await this.store.endpoints()).filter((endpoint) => endpoint.enabled);
     if (!endpoints.length) return;
     const rows = events.flatMap((event) => endpoints.filter((endpoint) => endpoint.events.includes(event.type)).map((endpoint) => deliveryRow(endpoint, event)));
-    await this.startDeliveries(rows);
+    // Making deliveries can wait too (the events are safe in the outbox): while requests fill the
+    // event loop, a few at a time, a turn each (two rows and their indexes per delivery).
+    for (let at = 0; at < rows.length; ) {
+      await this.ctx.requestPressure.turn();
+      const count = this.ctx.requestPressure.yielding ? DELIVERIES_PER_TURN : rows.length - at;
+      await this.startDeliveries(rows.slice(at, at + count));
+      at += count;
+    }
   }
 
   /** POST /webhooks/{id}/test: a `ping` to this endpoint alone. */
@@ -87,6 +94,8 @@ export class WebhooksService {
 
   /** One attempt of one delivery (the job handler). */
   async attempt(job: DeliverJob, signal: AbortSignal): Promise<string> {
+    // deliveries can wait; requests cannot: while they fill the event loop, deliveries start a few at a time
+    await this.ctx.requestPressure.turn(signal);
     const found = await this.lookups.get(job.deliveryId);
     if (!found || found.delivery.state !== 'pending') return 'nothing to send';
     const { delivery, endpoint } = found;
@@ -160,6 +169,9 @@ export class WebhooksService {
 }
 
 const INTEREST_REFRESH_MS = 1_000;
+
+/** deliveries made per turn while requests fill the event loop: about one delivery attempt's work */
+const DELIVERIES_PER_TURN = 25;
 
 const jobIdOf = (deliveryId: string, attempt: number) => `webhook-${deliveryId}-${attempt}`;
 

@@ -1,5 +1,6 @@
 // webhooks' SQL: endpoints, deliveries and attempts, one text for SQLite and PostgreSQL.
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { chunksOf, valuesPaddedToPowerOfTwo } from '../../infra/db/chunks.js';
 import { type Database, withTables } from '../../infra/db/database.js';
 
 export interface EndpointRow {
@@ -149,26 +150,36 @@ export class WebhooksStore {
 
   /**
    * Records attempts and what they decide, all in one transaction (a batch of concurrent
-   * deliveries); for each, false if that attempt was recorded already.
+   * deliveries): one insert of the attempts and one update of their deliveries per chunk, not two
+   * statements a delivery. For each, false if that attempt was recorded already (a replayed job).
    */
   async recordAttempts(items: { delivery: DeliveryRow; outcome: AttemptOutcome }[]): Promise<boolean[]> {
     return this.database.run((db) =>
       db.transaction().execute(async (trx) => {
-        const results: boolean[] = [];
-        for (const { delivery, outcome } of items) {
-          const inserted = await trx.insertInto('webhooks_attempts').values(outcome.attempt).onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing()).executeTakeFirst();
-          if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
-            results.push(false);
-            continue;
-          }
-          await trx
-            .updateTable('webhooks_deliveries')
-            .set({ state: outcome.state, attempts: outcome.attempt.attempt, next_attempt_at: outcome.nextAttemptAt, last_status: outcome.attempt.status_code, updated_at: Date.now() })
-            .where('id', '=', delivery.id)
+        const attemptKey = (deliveryId: string, attempt: number) => `${attempt} ${deliveryId}`;
+        const inserted = new Set<string>();
+        for (const chunk of chunksOf(items)) {
+          const rows = await trx
+            .insertInto('webhooks_attempts')
+            .values(chunk.map(({ outcome }) => outcome.attempt))
+            .onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing())
+            .returning(['delivery_id', 'attempt'])
             .execute();
-          if (outcome.disableEndpoint) await disable(trx, delivery.endpoint_id, outcome.disableEndpoint);
-          results.push(true);
+          for (const row of rows) inserted.add(attemptKey(row.delivery_id, Number(row.attempt)));
         }
+        // the first of a batch's items for one attempt is the one recorded (the key is taken)
+        const results = items.map(({ outcome }) => inserted.delete(attemptKey(outcome.attempt.delivery_id, outcome.attempt.attempt)));
+        const recorded = items.filter((_, i) => results[i]);
+        const now = Date.now();
+        for (const chunk of chunksOf(recorded)) {
+          const values = chunk.map(({ delivery, outcome }) => sql`(${delivery.id}, ${outcome.state}, ${outcome.attempt.attempt}, ${outcome.nextAttemptAt}, ${outcome.attempt.status_code})`);
+          await sql`
+            update webhooks_deliveries set state = v.column2, attempts = cast(v.column3 as integer),
+              next_attempt_at = cast(v.column4 as bigint), last_status = cast(v.column5 as integer), updated_at = ${now}
+            from ${valuesPaddedToPowerOfTwo(values, 5)} as v
+            where webhooks_deliveries.id = v.column1`.execute(trx);
+        }
+        for (const { delivery, outcome } of recorded) if (outcome.disableEndpoint) await disable(trx, delivery.endpoint_id, outcome.disableEndpoint);
         return results;
       }),
     );

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RequestPressure } from './request-pressure.js';
+import { RequestPressure, type State } from './request-pressure.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -8,15 +8,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * while `requests` is on. `started` counts the turns given so far, as each sample finds it.
  */
 function driven(options: { turnsPerSample?: number; freeSamplesAfterTry?: number } = {}) {
-  const state = { utilisation: 0, requests: false, samples: 0, startedAtSample: [] as number[], started: 0 };
-  const pressure = new RequestPressure({
+  // a number, or what the loop's utilisation is in each mode (read at the sample, so no race with the test)
+  const state = { utilisation: 0 as number | ((mode: State) => number), requests: false, samples: 0, startedAtSample: [] as number[], started: 0 };
+  const pressure: RequestPressure = new RequestPressure({
     sampleMs: 5,
     turnsPerSample: options.turnsPerSample ?? 2,
     freeSamplesAfterTry: options.freeSamplesAfterTry ?? 10,
     utilisation: () => {
       state.samples++;
       state.startedAtSample.push(state.started);
-      return state.utilisation;
+      return typeof state.utilisation === 'number' ? state.utilisation : state.utilisation(pressure.mode);
     },
   });
   const timer = setInterval(() => {
@@ -32,6 +33,16 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(2);
   }
+}
+
+/** driven(), with requests coming and the loop full, once a try has found it is the requests that fill it */
+async function yieldingNow(options: Parameters<typeof driven>[0] = {}) {
+  const driving = driven(options);
+  cleanup.push(driving.stop, () => driving.pressure.close());
+  driving.state.requests = true;
+  driving.state.utilisation = 1;
+  await until(() => driving.pressure.mode === 'yielding');
+  return driving;
 }
 
 let cleanup: (() => void)[] = [];
@@ -57,13 +68,7 @@ describe('request pressure', () => {
   });
 
   it('while requests fill the loop, gives a few turns per sample, and every waiting work still starts', async () => {
-    const { pressure, state, take, stop } = driven({ turnsPerSample: 2 });
-    cleanup.push(stop, () => pressure.close());
-    state.requests = true;
-    state.utilisation = 1;
-    await until(() => pressure.yielding);
-    // a try, then yielding: two samples that stay busy without the work
-    await until(() => state.samples >= 3);
+    const { pressure, state, take } = await yieldingNow({ turnsPerSample: 2 });
     const firstSample = state.samples;
     const turns = Array.from({ length: 20 }, () => take());
     await Promise.all(turns);
@@ -78,28 +83,27 @@ describe('request pressure', () => {
   it('runs work freely when a try shows the loop was full of that work, not of the requests', async () => {
     const { pressure, state, take, stop } = driven({ freeSamplesAfterTry: 1_000 });
     cleanup.push(stop, () => pressure.close());
+    // full while the work runs; with the work held back (a try), the loop has room: the work filled
+    // it. The work asks for its turns as the try begins (from the sample itself: no race).
+    const waiting: Promise<void>[] = [];
+    state.utilisation = (mode) => {
+      if (mode === 'trying' && waiting.length === 0) waiting.push(...Array.from({ length: 50 }, () => take()));
+      return mode === 'trying' ? 0.3 : 1;
+    };
     state.requests = true;
-    state.utilisation = 1;
-    await until(() => pressure.yielding);
-    const waiting = Array.from({ length: 50 }, () => take());
-    // the work held back, the loop has room: it was the work that filled it
-    state.utilisation = 0.3;
+    await until(() => waiting.length > 0);
     await Promise.all(waiting);
-    expect(pressure.yielding).toBe(false);
-    // busy again, but no new try before the free samples have passed: turns come at once
-    state.utilisation = 1;
-    await sleep(50);
-    expect(pressure.yielding).toBe(false);
+    expect(pressure.mode).toBe('free');
+    // still busy, but no new try before the free samples have passed: turns come at once
+    const samples = state.samples;
+    await until(() => state.samples >= samples + 10);
+    expect(pressure.mode).toBe('free');
     await take();
+    expect(pressure.waits).toBe(50);
   });
 
   it('stops yielding when the requests stop coming', async () => {
-    const { pressure, state, take, stop } = driven();
-    cleanup.push(stop, () => pressure.close());
-    state.requests = true;
-    state.utilisation = 1;
-    await until(() => pressure.yielding);
-    await until(() => state.samples >= 4);
+    const { pressure, state, take } = await yieldingNow();
     const waiting = Array.from({ length: 100 }, () => take());
     state.requests = false;
     await Promise.all(waiting);
@@ -109,11 +113,7 @@ describe('request pressure', () => {
   });
 
   it('rejects a waiting turn whose signal aborts, and gives its place to the next', async () => {
-    const { pressure, state, take, stop } = driven({ turnsPerSample: 1 });
-    cleanup.push(stop, () => pressure.close());
-    state.requests = true;
-    state.utilisation = 1;
-    await until(() => pressure.yielding);
+    const { state, take } = await yieldingNow({ turnsPerSample: 1 });
     const controller = new AbortController();
     const aborted = take(controller.signal);
     const next = take();
@@ -124,11 +124,7 @@ describe('request pressure', () => {
   });
 
   it('lets everything waiting start when closed', async () => {
-    const { pressure, state, take, stop } = driven({ turnsPerSample: 1 });
-    cleanup.push(stop);
-    state.requests = true;
-    state.utilisation = 1;
-    await until(() => pressure.yielding);
+    const { pressure, state, take } = await yieldingNow({ turnsPerSample: 1 });
     const waiting = Array.from({ length: 30 }, () => take());
     pressure.close();
     await Promise.all(waiting);

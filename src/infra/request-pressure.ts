@@ -27,7 +27,7 @@ export interface RequestPressureOptions {
   utilisation?: () => number;
 }
 
-type State = 'free' | 'trying' | 'yielding';
+export type State = 'free' | 'trying' | 'yielding';
 
 interface Waiter {
   resolve(): void;
@@ -70,6 +70,11 @@ export class RequestPressure {
     // looked at only while requests come: an idle process wakes for nothing
     this.timer ??= setTimeout(() => this.sample(), this.sampleMs).unref();
   };
+
+  /** free: turns at once; trying: held back a moment to see who fills the loop; yielding: a few turns a sample */
+  get mode(): State {
+    return this.state;
+  }
 
   get yielding(): boolean {
     return this.state !== 'free';

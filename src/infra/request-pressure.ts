@@ -19,7 +19,7 @@ export interface RequestPressureOptions {
   busyAbove?: number;
   /** while yielding, the utilisation below which the requests no longer fill the loop (lower: a dip of a sample does not end it) */
   stillBusyAbove?: number;
-  /** turns given per sample while yielding: the least pace of yielding work */
+  /** turns given per sample while yielding: the least pace of yielding work (1 every 25 ms: about 40 a second) */
   turnsPerSample?: number;
   /** samples that run freely after a try found the requests were not what filled the loop */
   freeSamplesAfterTry?: number;
@@ -59,7 +59,7 @@ export class RequestPressure {
     this.sampleMs = options.sampleMs ?? 25;
     this.busyAbove = options.busyAbove ?? 0.9;
     this.stillBusyAbove = options.stillBusyAbove ?? 0.75;
-    this.turnsPerSample = options.turnsPerSample ?? 2;
+    this.turnsPerSample = options.turnsPerSample ?? 1;
     this.freeSamplesAfterTry = options.freeSamplesAfterTry ?? 10;
     this.utilisation = options.utilisation ?? loopUtilisation();
   }

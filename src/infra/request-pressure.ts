@@ -68,7 +68,7 @@ export class RequestPressure {
   readonly requestBegun = (): void => {
     this.requests++;
     // looked at only while requests come: an idle process wakes for nothing
-    this.timer ??= setTimeout(() => this.sample(), this.sampleMs).unref();
+    this.scheduleSample();
   };
 
   /** free: turns at once; trying: held back a moment to see who fills the loop; yielding: a few turns a sample */
@@ -96,7 +96,7 @@ export class RequestPressure {
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.waiting.push(waiter);
-      this.timer ??= setTimeout(() => this.sample(), this.sampleMs).unref();
+      this.scheduleSample();
     });
   }
 
@@ -137,7 +137,12 @@ export class RequestPressure {
     }
     this.release(this.state === 'free' ? this.waiting.length : this.turnsPerSample);
     // keep looking while requests come or work waits
-    if (requests > 0 || this.waiting.length > 0) this.timer = setTimeout(() => this.sample(), this.sampleMs).unref();
+    if (requests > 0 || this.waiting.length > 0) this.scheduleSample();
+  }
+
+  /** The next sample, unless one is due already. */
+  private scheduleSample(): void {
+    this.timer ??= setTimeout(() => this.sample(), this.sampleMs).unref();
   }
 
   private release(count: number): void {

@@ -1,6 +1,6 @@
 // webhooks' SQL: endpoints, deliveries and attempts, one text for SQLite and PostgreSQL.
 import { type Kysely, sql } from 'kysely';
-import { chunksOf, valuesPaddedToPowerOfTwo } from '../../infra/db/chunks.js';
+import { chunksOf, insertReturningIds, valuesPaddedToPowerOfTwo } from '../../infra/db/chunks.js';
 import { type Database, withTables } from '../../infra/db/database.js';
 
 export interface EndpointRow {
@@ -157,16 +157,15 @@ export class WebhooksStore {
     return this.database.run((db) =>
       db.transaction().execute(async (trx) => {
         const attemptKey = (deliveryId: string, attempt: number) => `${attempt} ${deliveryId}`;
-        const inserted = new Set<string>();
-        for (const chunk of chunksOf(items)) {
+        const inserted = await insertReturningIds(items, async (chunk) => {
           const rows = await trx
             .insertInto('webhooks_attempts')
             .values(chunk.map(({ outcome }) => outcome.attempt))
             .onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing())
             .returning(['delivery_id', 'attempt'])
             .execute();
-          for (const row of rows) inserted.add(attemptKey(row.delivery_id, Number(row.attempt)));
-        }
+          return rows.map((row) => attemptKey(row.delivery_id, Number(row.attempt)));
+        });
         // the first of a batch's items for one attempt is the one recorded (the key is taken)
         const results = items.map(({ outcome }) => inserted.delete(attemptKey(outcome.attempt.delivery_id, outcome.attempt.attempt)));
         const recorded = items.filter((_, i) => results[i]);

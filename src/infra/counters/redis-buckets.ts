@@ -11,12 +11,15 @@ import type { BucketRow, CounterEntry, CounterPage, TimeRange } from './contract
 import { MERGED_MIN_BUCKETS, MERGED_TTL_MS, settledBefore } from './settled-visitors.js';
 import { type RankedWindowReader, type WindowMark, rankWindow, rollUpWindows, windowFor } from './ranked-windows.js';
 import { sumWindowOffThread } from './redis-window-sums.js';
+import { FOLD_SLICE, type FoldKeys, correctionsOf, cursorOf, foldInSlices } from './redis-window-folds.js';
 
 // HLL keys one PFCOUNT or PFMERGE names at most (a route pattern of many paths over a long range has thousands)
 const UNION_KEYS_PER_CALL = 1_000;
 const HOUR = BUCKET_MS.hour;
 // bucket entries a window build reads or writes per call: a few milliseconds of Redis each
 const BUILD_SLICE = 10_000;
+// a read of a window that a fold's slice overtook is made again (past these, the buckets answer)
+const WINDOW_READ_ATTEMPTS = 5;
 const BUILD_KEY_TTL_MS = 10 * 60_000;
 
 // The visitors of a range: PFCOUNT of many HLLs builds their union each call (at 30 HLLs a path,
@@ -46,27 +49,13 @@ return redis.call('PFCOUNT', KEYS[1], unpack(open))
 `;
 type ScriptCall = (...args: (string | number)[]) => void;
 
-// One hour folded into a window, atomically and once: the mark must still be at the hour (a second
-// folder finds it moved and does nothing). Cost: one ZINCRBY per key of the two hours, never a pass
-// over the window. KEYS: window, marks, hour to add, hour to take off; ARGV: window hours, the hour.
-const FOLD_SCRIPT = `
-local at = redis.call('HGET', KEYS[2], ARGV[1])
-if at ~= ARGV[2] then return 0 end
-local added = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
-for i = 1, #added, 2 do redis.call('ZINCRBY', KEYS[1], added[i + 1], added[i]) end
-local left = redis.call('ZRANGE', KEYS[4], 0, -1, 'WITHSCORES')
-for i = 1, #left, 2 do redis.call('ZINCRBY', KEYS[1], -tonumber(left[i + 1]), left[i]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, '+inf')
-redis.call('HSET', KEYS[2], ARGV[1], tostring(tonumber(ARGV[2]) + ${BUCKET_MS.hour}))
-return 1
-`;
-
 export class RedisBuckets {
   constructor(
     private readonly redis: Redis,
     private readonly base: string,
     private readonly retention: BucketRetention,
     private readonly slice = BUILD_SLICE,
+    private readonly foldSlice = FOLD_SLICE,
   ) {}
 
   countsKey(unit: BucketUnit, start: number, bots = false): string {
@@ -146,20 +135,41 @@ export class RedisBuckets {
     return `${this.base}:w:marks`;
   }
 
+  private get foldingKey(): string {
+    return `${this.base}:w:folding`;
+  }
+
   async windowMarks(): Promise<WindowMark[]> {
-    const marks = await this.redis.hgetall(this.marksKey);
-    return Object.entries(marks).map(([hours, foldedTo]) => ({ hours: Number(hours), foldedTo: Number(foldedTo) }));
+    return marksOf(await this.redis.hgetall(this.marksKey));
+  }
+
+  private foldKeys(hours: number, at: number): FoldKeys {
+    const left = at - hours * HOUR;
+    return {
+      window: this.windowKey(hours),
+      marks: this.marksKey,
+      folding: this.foldingKey,
+      added: this.countsKey('hour', at),
+      left: this.countsKey('hour', left),
+      addedTotal: this.totalKey('hour', at),
+      leftTotal: this.totalKey('hour', left),
+    };
   }
 
   /** Brings each window up to the last hour closed at `now`; the hours folded (a build counts as one). */
   async rollUp(windows: number[], now: number): Promise<number> {
-    return rollUpWindows(windows, await this.windowMarks(), now, {
-      build: (hours, target) => this.buildWindow(hours, target),
-      fold: async (hours, at) => {
-        const keys = [this.windowKey(hours), this.marksKey, this.countsKey('hour', at), this.countsKey('hour', at - hours * HOUR)];
-        return Number(await this.redis.eval(FOLD_SCRIPT, keys.length, ...keys, String(hours), String(at))) === 1;
+    let dropped = false;
+    const steps = {
+      build: (hours: number, target: number) => this.buildWindow(hours, target),
+      fold: async (hours: number, at: number) => {
+        const outcome = await foldInSlices(this.redis, this.foldKeys(hours, at), hours, at, this.foldSlice);
+        if (outcome === 'rebuild') dropped = true;
+        return outcome === 'folded';
       },
-    });
+    };
+    const folded = await rollUpWindows(windows, await this.windowMarks(), now, steps);
+    // a fold that dropped its window (a count came into a folded hour): the window built afresh now
+    return dropped ? folded + (await rollUpWindows(windows, await this.windowMarks(), now, steps)) : folded;
   }
 
   /**
@@ -185,11 +195,39 @@ export class RedisBuckets {
     throwFirstError(await swap.hset(this.marksKey, String(hours), String(target)).exec());
   }
 
-  /** A range that ends now, from a ranked window and its edges; null when no window serves it. */
+  /**
+   * A range that ends now, from a ranked window and its edges; null when no window serves it. The
+   * window is read in several calls, between which a fold's slice may land (redis-window-folds.ts):
+   * the marks and the folds' cursors are read before and after, and a read they do not agree on
+   * is made again.
+   */
   private async fromWindow(limit: number, offset: number, range: TimeRange): Promise<CounterPage | null> {
-    const use = windowFor(range, await this.windowMarks());
-    if (!use) return null;
-    const edgeSets = use.edges.flatMap((edge) => this.coveringKeys(edge, (unit, start) => this.countsKey(unit, start)));
+    for (let attempt = 0; attempt < WINDOW_READ_ATTEMPTS; attempt++) {
+      const before = await this.windowState();
+      const use = windowFor(range, marksOf(before.marks));
+      if (!use) return null;
+      const foldedTo = Number(before.marks[use.hours]);
+      const [{ edges, total }, corrections] = await Promise.all([
+        this.edgesOf(use.edges, range),
+        correctionsOf(this.redis, this.foldKeys(use.hours, foldedTo), cursorOf(before.folding, use.hours)),
+      ]);
+      // the keys a fold under way has moved on by an hour count as edges, their counts made right
+      for (const [key, correction] of corrections) edges.set(key, (edges.get(key) ?? 0) + correction);
+      const page = await rankWindow(this.windowReader(use.hours), edges, limit, offset, total);
+      const after = await this.windowState();
+      if (after.marks[use.hours] === before.marks[use.hours] && after.folding[use.hours] === before.folding[use.hours]) return page;
+    }
+    return null;
+  }
+
+  private async windowState(): Promise<{ marks: Record<string, string>; folding: Record<string, string> }> {
+    const [marks, folding] = throwFirstError(await this.redis.multi().hgetall(this.marksKey).hgetall(this.foldingKey).exec()) as Record<string, string>[];
+    return { marks, folding };
+  }
+
+  /** The edges' sums per key, and the range's total. */
+  private async edgesOf(spans: TimeRange[], range: TimeRange): Promise<{ edges: Map<string, number>; total: number }> {
+    const edgeSets = spans.flatMap((edge) => this.coveringKeys(edge, (unit, start) => this.countsKey(unit, start)));
     const totals = this.coveringKeys(range, (unit, start) => this.totalKey(unit, start));
     const union = `${this.base}:tmp:${randomUUID()}`;
     const multi = this.redis.multi();
@@ -199,8 +237,7 @@ export class RedisBuckets {
     const [flat, , sums] = results.slice(edgeSets.length ? 1 : 0) as [string[], unknown, (string | null)[]];
     const edges = new Map<string, number>();
     for (let i = 0; i < flat.length; i += 2) edges.set(flat[i], -Number(flat[i + 1]));
-    const total = sums.reduce((sum, n) => sum + Number(n ?? 0), 0);
-    return rankWindow(this.windowReader(use.hours), edges, limit, offset, total);
+    return { edges, total: sums.reduce((sum, n) => sum + Number(n ?? 0), 0) };
   }
 
   private windowReader(hours: number): RankedWindowReader {
@@ -404,4 +441,8 @@ export function throwFirstError(results: [Error | null, unknown][] | null): unkn
   if (!results) throw new Error('redis discarded the transaction');
   for (const [error] of results) if (error) throw error;
   return results.map(([, value]) => value);
+}
+
+function marksOf(marks: Record<string, string>): WindowMark[] {
+  return Object.entries(marks).map(([hours, foldedTo]) => ({ hours: Number(hours), foldedTo: Number(foldedTo) }));
 }

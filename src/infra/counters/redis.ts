@@ -56,7 +56,7 @@ export class RedisCounters implements Counters {
     });
     const retention = options.retention ?? DEFAULT_RETENTION;
     this.retention = retention;
-    this.buckets = new RedisBuckets(redis, `${options.prefix}:{counters}`, retention, options.windowSlice);
+    this.buckets = new RedisBuckets(redis, `${options.prefix}:{counters}`, retention, options.windowSlice, options.windowSlice);
     // Buckets go in MULTIs of their own: counts, totals and PFADDs of a chunk apply together or not at all.
     this.bucketBuffer = new WriteBehindBuffer({
       flushDelayMs: options.flushDelayMs ?? 5,

@@ -46,6 +46,28 @@ describe('visitor ids', () => {
     }
   });
 
+  it('keeps made ids no longer than the salt they were made with, nor more than it may', async () => {
+    const now = Date.parse('2026-12-05T12:00:00.000Z');
+    const store = saltStore();
+    const ids = new VisitorIds(store, log, () => now);
+    await ids.start();
+    try {
+      const first = ids.id('203.0.113.7', 'Firefox', now);
+      // many visitors after it: whatever is kept, the id is the same
+      for (let i = 0; i < 25_000; i++) ids.id(`198.51.100.${i % 250}`, `agent ${i}`, now);
+      expect(ids.id('203.0.113.7', 'Firefox', now)).toBe(first);
+      // the store lost its salt (a restarted Redis) and made a new one: the next look-up brings it,
+      // and the visitor's id follows it
+      store.salts.clear();
+      await ids.refresh();
+      const renewed = ids.id('203.0.113.7', 'Firefox', now);
+      expect(renewed).toMatch(/^[0-9a-f]{32}$/);
+      expect(renewed).not.toBe(first);
+    } finally {
+      ids.close();
+    }
+  });
+
   it('gives no id while the salt cannot be read, and one as soon as it can', async () => {
     let failing = true;
     const store = saltStore();

@@ -97,7 +97,10 @@ export function windowFor(range: TimeRange, marks: WindowMark[]): WindowUse | nu
 }
 
 export interface RankedWindowReader {
-  /** the window's entries from `offset`, most counted first, ties by key ascending */
+  /**
+   * the window's entries from `offset`, most counted first, ties by key ascending; rankWindow reads
+   * pages after countsOf and size (the Redis driver checks on the last page that no fold moved on)
+   */
   page(offset: number, limit: number): Promise<CounterEntry[]>;
   /** the window's counts of these keys (absent: not in the window) */
   countsOf(keys: string[]): Promise<Map<string, number>>;

@@ -213,9 +213,11 @@ export class RedisBuckets {
       ]);
       // the keys a fold under way has moved on by an hour count as edges, their counts made right
       for (const [key, correction] of corrections) edges.set(key, (edges.get(key) ?? 0) + correction);
-      const page = await rankWindow(this.windowReader(use.hours), edges, limit, offset, total);
-      const after = await this.windowState();
-      if (after.marks[use.hours] === before.marks[use.hours] && after.folding[use.hours] === before.folding[use.hours]) return page;
+      // the window's last read (a page) brings its mark and cursor along: no call of its own to check them
+      let after: FoldState | undefined;
+      const page = await rankWindow(this.windowReader(use.hours, (state) => (after = state)), edges, limit, offset, total);
+      after ??= await this.foldState(use.hours); // an empty window: no page was read
+      if (after.mark === (before.marks[use.hours] ?? null) && after.cursor === (before.folding[use.hours] ?? null)) return page;
     }
     return null;
   }
@@ -240,10 +242,21 @@ export class RedisBuckets {
     return { edges, total: sums.reduce((sum, n) => sum + Number(n ?? 0), 0) };
   }
 
-  private windowReader(hours: number): RankedWindowReader {
+  private async foldState(hours: number): Promise<FoldState> {
+    const [mark, cursor] = throwFirstError(await this.redis.multi().hget(this.marksKey, String(hours)).hget(this.foldingKey, String(hours)).exec()) as (string | null)[];
+    return { mark, cursor };
+  }
+
+  /** `seen`: the window's mark and fold cursor as each page was read (pages are a reader's last calls). */
+  private windowReader(hours: number, seen?: (state: FoldState) => void): RankedWindowReader {
     const key = this.windowKey(hours);
     return {
-      page: async (offset, limit) => entriesOf(await this.redis.zrange(key, offset, offset + limit - 1, 'WITHSCORES')),
+      page: async (offset, limit) => {
+        const results = await this.redis.multi().zrange(key, offset, offset + limit - 1, 'WITHSCORES').hget(this.marksKey, String(hours)).hget(this.foldingKey, String(hours)).exec();
+        const [flat, mark, cursor] = throwFirstError(results) as [string[], string | null, string | null];
+        seen?.({ mark, cursor });
+        return entriesOf(flat);
+      },
       countsOf: async (keys) => {
         const counts = new Map<string, number>();
         for (let i = 0; i < keys.length; i += 1_000) {
@@ -441,6 +454,12 @@ export function throwFirstError(results: [Error | null, unknown][] | null): unkn
   if (!results) throw new Error('redis discarded the transaction');
   for (const [error] of results) if (error) throw error;
   return results.map(([, value]) => value);
+}
+
+/** A window's mark and the cursor of a fold under way (null: none), as one read saw them. */
+interface FoldState {
+  mark: string | null;
+  cursor: string | null;
 }
 
 function marksOf(marks: Record<string, string>): WindowMark[] {

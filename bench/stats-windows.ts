@@ -4,7 +4,7 @@
 // the ceiling is what the same request costs when it sums the covering buckets per request.
 // The buckets are filled straight into the stores (as the drivers write them); the answers before
 // and after the windows are compared, and must be equal.
-// `--quick`: 50,000 paths. `--paths N`: another count.
+// `--quick`: 50,000 paths. `--paths N`: another count. `--store redis|sqlite`: that store alone.
 import type { Redis } from 'ioredis';
 import { createRedisClient } from '../src/infra/redis/connection.js';
 import { needService, redisUrl, uniqueRedisPrefix } from '../test/support/services.js';
@@ -17,6 +17,9 @@ import { RANGE_DAYS, fillRedisDays, fillRedisVisitors, fillSqliteDays, fillSqlit
 const QUICK = quickMode();
 const pathsArg = process.argv.indexOf('--paths');
 const PATHS = pathsArg > 0 ? Number(process.argv[pathsArg + 1]) : QUICK ? 50_000 : 1_000_000;
+const storeArg = process.argv.indexOf('--store');
+const ONLY = storeArg > 0 ? process.argv[storeArg + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'redis' && ONLY !== 'sqlite') throw new Error(`--store: redis or sqlite, not ${ONLY}`);
 const SECONDS = QUICK ? 2 : 5;
 const RANGE_URL = '/stats/?from=-7d&limit=100';
 const DEADLINE_MS = 3_600_000;
@@ -132,8 +135,9 @@ notes.push(
   `Visitors (since 2026-12-05 21:00; the figures before had none): the ${VISITED_PATHS} paths with most requests over the last 7 days get one visitor HLL per day with as many distinct visitors as requests that day (up to 1,001), and each day's all-paths HLL ${ALL_VISITORS_PER_DAY.toLocaleString('en')} visitors — what a page of the range counts (101 unions of a week of HLLs, about 400,000 register rows on SQLite). Both drivers merge each key's settled buckets once (Redis: one HLL kept an hour; SQLite: registers kept in the process) and count that with the open buckets: the first request of the hour pays the merge.`,
 );
 
-const redisOk = await needService('redis');
-if (!redisOk) notes.push('Redis did not answer: the Redis figures were not measured.');
+const redisOk = ONLY !== 'sqlite' && (await needService('redis'));
+if (ONLY === 'sqlite') notes.push('Run with --store sqlite: the Redis figures were not measured.');
+else if (!redisOk) notes.push('Redis did not answer: the Redis figures were not measured.');
 if (redisOk) {
   const prefix = uniqueRedisPrefix('bench-windows');
   const admin: Redis = createRedisClient({ redisUrl, dependencyTimeoutMs: 120_000 }, { kind: 'blocking', name: 'bench-windows-admin' });
@@ -151,16 +155,20 @@ if (redisOk) {
   }
 }
 
-const sqlite = await startStatsWorkyard();
-try {
-  const filled = performance.now();
-  await fillSqliteDays(sqlite, PATHS);
-  await fillSqliteVisitors(sqlite, visitors);
-  notes.push(`SQLite filled in ${((performance.now() - filled) / 1000).toFixed(0)} s.`);
-  rows.push(...(await measureStore('SQLite', sqlite)));
-} finally {
-  await sqlite.close();
+if (ONLY === 'redis') notes.push('Run with --store redis: the SQLite figures were not measured.');
+else {
+  const sqlite = await startStatsWorkyard();
+  try {
+    const filled = performance.now();
+    await fillSqliteDays(sqlite, PATHS);
+    await fillSqliteVisitors(sqlite, visitors);
+    notes.push(`SQLite filled in ${((performance.now() - filled) / 1000).toFixed(0)} s.`);
+    rows.push(...(await measureStore('SQLite', sqlite)));
+  } finally {
+    await sqlite.close();
+  }
 }
 
-recordSection({ module: 'stats-windows', command: `npm run bench:stats-windows${QUICK ? ' -- --quick' : pathsArg > 0 ? ` -- --paths ${PATHS}` : ''}`, notes, rows });
+const options = [QUICK ? '--quick' : pathsArg > 0 ? `--paths ${PATHS}` : '', ONLY ? `--store ${ONLY}` : ''].filter(Boolean);
+recordSection({ module: 'stats-windows', command: `npm run bench:stats-windows${options.length ? ` -- ${options.join(' ')}` : ''}`, notes, rows });
 process.exit(0);

@@ -77,8 +77,8 @@ export type FoldOutcome = 'folded' | 'lost' | 'rebuild';
 export async function foldInSlices(redis: Redis, keys: FoldKeys, hours: number, at: number, slice = FOLD_SLICE): Promise<FoldOutcome> {
   let cursor = Number((await redis.hget(keys.folding, String(hours))) ?? 0);
   const nextTurn = pacedTurns();
+  const ordered = [keys.window, keys.marks, keys.folding, keys.added, keys.left, keys.addedTotal, keys.leftTotal];
   for (;;) {
-    const ordered = [keys.window, keys.marks, keys.folding, keys.added, keys.left, keys.addedTotal, keys.leftTotal];
     const next = Number(await redis.eval(FOLD_SLICE_SCRIPT, ordered.length, ...ordered, String(hours), String(at), String(cursor), String(slice)));
     if (next === 0) return 'folded';
     if (next === -1) return 'lost';

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Redis, RedisOptions } from 'ioredis';
 import { LOWER_THREAD_PRIORITY } from '../background-thread.js';
+import { MAX_REST_MS } from '../db/paced-turns.js';
 
 export interface WindowSumJob {
   /** the bucket sets to sum (scores are negative counts, as windows keep them) */
@@ -33,10 +34,10 @@ const redis = new Redis({ ...workerData.connection, lazyConnect: true, enableOff
 // a lost or refused connection rejects commands with "Connection is closed."; its cause comes here
 let connectionError;
 redis.on('error', (error) => (connectionError = error));
-const MAX_REST_MS = 50;
+const { maxRestMs } = workerData;
 let since = performance.now();
 const rest = async () => {
-  await new Promise((resolve) => setTimeout(resolve, Math.min(performance.now() - since, MAX_REST_MS)));
+  await new Promise((resolve) => setTimeout(resolve, Math.min(performance.now() - since, maxRestMs)));
   since = performance.now();
 };
 const exec = async (multi) => {
@@ -86,7 +87,7 @@ function connectionOf(redis: Redis): RedisOptions {
  * its job runs again).
  */
 export function sumWindowOffThread(redis: Redis, job: WindowSumJob): Promise<number> {
-  const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { ioredis: createRequire(import.meta.url).resolve('ioredis'), connection: connectionOf(redis), job } });
+  const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { ioredis: createRequire(import.meta.url).resolve('ioredis'), connection: connectionOf(redis), job, maxRestMs: MAX_REST_MS } });
   return new Promise<number>((resolve, reject) => {
     worker.once('message', (answer: { keys?: number; error?: string }) => (answer.error === undefined ? resolve(answer.keys ?? 0) : reject(new Error(`window build: ${answer.error}`))));
     worker.once('error', reject);

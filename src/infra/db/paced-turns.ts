@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** the longest rest: a slice that ran long is not paid for with a long pause */
-const MAX_REST_MS = 50;
+export const MAX_REST_MS = 50;
 
 /** A function to await between slices: a rest as long as the work since the last call. */
 export function pacedTurns(): () => Promise<void> {

@@ -21,6 +21,39 @@ const BUILD_SLICE = 10_000;
 // a read of a window that a fold's slice overtook is made again (past these, the buckets answer)
 const WINDOW_READ_ATTEMPTS = 5;
 const BUILD_KEY_TTL_MS = 10 * 60_000;
+// the windows' marks and fold cursors a read starts from are those read at most this long ago: a
+// roll-up moves them every 10 minutes, and the last page read checks them (a stale pair is read again)
+const WINDOW_STATE_TTL_MS = 1_000;
+// edge keys the edges' script looks up in the window itself (more: chunks of ZMSCORE, short each)
+const EDGE_KEYS_IN_SCRIPT = 1_000;
+
+// A ranked read's edges in one call, where they were three round trips (each a socket write, the
+// largest cost of a ranked read in this process under load): the edges' union (ZUNION, no key
+// made), the window's counts of the edge keys (when few enough), the window's size, the range's
+// totals. KEYS: the window, ARGV[1] edge sets, then the totals; ARGV[2]: the most keys to look up.
+const EDGES_WITH_WINDOW = 'workyardEdgesWithWindow';
+const EDGES_WITH_WINDOW_SCRIPT = `
+local sets = tonumber(ARGV[1])
+local flat = {}
+if sets > 0 then
+  -- unpack expands only as a call's last argument
+  local union = { sets }
+  for i = 2, sets + 1 do union[#union + 1] = KEYS[i] end
+  union[#union + 1] = 'WITHSCORES'
+  flat = redis.call('ZUNION', unpack(union))
+end
+local inWindow = {}
+local looked = 0
+if #flat > 0 and #flat / 2 <= tonumber(ARGV[2]) then
+  local members = {}
+  for i = 1, #flat, 2 do members[#members + 1] = flat[i] end
+  inWindow = redis.call('ZMSCORE', KEYS[1], unpack(members))
+  looked = 1
+end
+local totals = {}
+if #KEYS > sets + 1 then totals = redis.call('MGET', unpack(KEYS, sets + 2, #KEYS)) end
+return { flat, looked, inWindow, redis.call('ZCARD', KEYS[1]), totals }
+`;
 
 // The visitors of a range: PFCOUNT of many HLLs builds their union each call (at 30 HLLs a path,
 // a -7d page of 100 paths was ~19 ms of Redis). The buckets of the range that can no longer change
@@ -47,6 +80,29 @@ end
 if #open == 0 then return redis.call('PFCOUNT', KEYS[1]) end
 return redis.call('PFCOUNT', KEYS[1], unpack(open))
 `;
+// The same count for a page of keys in one call (one command, not one per path: ioredis spent
+// more of this process's time making and sending 101 commands a page than Redis spent on them).
+// KEYS: per key its merged HLL then its ARGV[1] open HLLs; answers one count per key, -1 where
+// the merged HLL is not there yet (the caller makes it with the call above).
+const COUNT_PAGE_WITH_MERGED = 'workyardVisitorsPageWithMerged';
+const COUNT_PAGE_WITH_MERGED_SCRIPT = `
+local open = tonumber(ARGV[1])
+local counts = {}
+for i = 1, #KEYS, open + 1 do
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    counts[#counts + 1] = -1
+  else
+    local present = { KEYS[i] }
+    for j = i + 1, i + open do
+      if redis.call('EXISTS', KEYS[j]) == 1 then present[#present + 1] = KEYS[j] end
+    end
+    counts[#counts + 1] = redis.call('PFCOUNT', unpack(present))
+  end
+end
+return counts
+`;
+// keys one page call names at most (Lua's stack and one reply's size stay small)
+const PAGE_KEYS_PER_CALL = 1_000;
 type ScriptCall = (...args: (string | number)[]) => void;
 
 export class RedisBuckets {
@@ -56,6 +112,7 @@ export class RedisBuckets {
     private readonly retention: BucketRetention,
     private readonly slice = BUILD_SLICE,
     private readonly foldSlice = FOLD_SLICE,
+    private readonly edgeLookups = EDGE_KEYS_IN_SCRIPT,
   ) {}
 
   countsKey(unit: BucketUnit, start: number, bots = false): string {
@@ -203,43 +260,61 @@ export class RedisBuckets {
    */
   private async fromWindow(limit: number, offset: number, range: TimeRange): Promise<CounterPage | null> {
     for (let attempt = 0; attempt < WINDOW_READ_ATTEMPTS; attempt++) {
-      const before = await this.windowState();
+      const recent = attempt === 0 ? this.recentWindowState() : undefined;
+      const before = recent ?? (await this.windowState());
       const use = windowFor(range, marksOf(before.marks));
+      // marks read a moment ago may predate a window built since: asked afresh before the buckets answer
+      if (!use && recent) continue;
       if (!use) return null;
       const foldedTo = Number(before.marks[use.hours]);
-      const [{ edges, total }, corrections] = await Promise.all([
-        this.edgesOf(use.edges, range),
+      const [{ edges, total, known }, corrections] = await Promise.all([
+        this.edgesOf(use.edges, range, use.hours),
         correctionsOf(this.redis, this.foldKeys(use.hours, foldedTo), cursorOf(before.folding, use.hours)),
       ]);
       // the keys a fold under way has moved on by an hour count as edges, their counts made right
       for (const [key, correction] of corrections) edges.set(key, (edges.get(key) ?? 0) + correction);
       // the window's last read (a page) brings its mark and cursor along: no call of its own to check them
       let after: FoldState | undefined;
-      const page = await rankWindow(this.windowReader(use.hours, (state) => (after = state)), edges, limit, offset, total);
+      const page = await rankWindow(this.windowReader(use.hours, (state) => (after = state), known), edges, limit, offset, total);
       after ??= await this.foldState(use.hours); // an empty window: no page was read
       if (after.mark === (before.marks[use.hours] ?? null) && after.cursor === (before.folding[use.hours] ?? null)) return page;
+      this.lastWindowState = undefined;
     }
     return null;
   }
 
-  private async windowState(): Promise<{ marks: Record<string, string>; folding: Record<string, string> }> {
+  private lastWindowState?: WindowState & { readAt: number };
+
+  private recentWindowState(): WindowState | undefined {
+    const last = this.lastWindowState;
+    return last && Date.now() - last.readAt < WINDOW_STATE_TTL_MS ? last : undefined;
+  }
+
+  private async windowState(): Promise<WindowState> {
+    const readAt = Date.now();
     const [marks, folding] = throwFirstError(await this.redis.multi().hgetall(this.marksKey).hgetall(this.foldingKey).exec()) as Record<string, string>[];
+    this.lastWindowState = { marks, folding, readAt };
     return { marks, folding };
   }
 
-  /** The edges' sums per key, and the range's total. */
-  private async edgesOf(spans: TimeRange[], range: TimeRange): Promise<{ edges: Map<string, number>; total: number }> {
+  /** The edges' sums per key and the range's total, with what the window holds of those keys (`known`). */
+  private async edgesOf(spans: TimeRange[], range: TimeRange, hours: number): Promise<{ edges: Map<string, number>; total: number; known: KnownInWindow }> {
+    if (!(EDGES_WITH_WINDOW in this.redis)) this.redis.defineCommand(EDGES_WITH_WINDOW, { lua: EDGES_WITH_WINDOW_SCRIPT });
     const edgeSets = spans.flatMap((edge) => this.coveringKeys(edge, (unit, start) => this.countsKey(unit, start)));
     const totals = this.coveringKeys(range, (unit, start) => this.totalKey(unit, start));
-    const union = `${this.base}:tmp:${randomUUID()}`;
-    const multi = this.redis.multi();
-    if (edgeSets.length) multi.zunionstore(union, edgeSets.length, ...edgeSets);
-    multi.zrange(union, 0, -1, 'WITHSCORES').unlink(union).mget(...totals);
-    const results = throwFirstError(await multi.exec());
-    const [flat, , sums] = results.slice(edgeSets.length ? 1 : 0) as [string[], unknown, (string | null)[]];
+    const keys = [this.windowKey(hours), ...edgeSets, ...totals];
+    const scripts = this.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+    const [flat, looked, scores, size, sums] = (await scripts[EDGES_WITH_WINDOW](keys.length, ...keys, edgeSets.length, this.edgeLookups)) as [string[], number, (string | null)[], number, (string | null)[]];
     const edges = new Map<string, number>();
-    for (let i = 0; i < flat.length; i += 2) edges.set(flat[i], -Number(flat[i + 1]));
-    return { edges, total: sums.reduce((sum, n) => sum + Number(n ?? 0), 0) };
+    const known: KnownInWindow = { size: Number(size), looked: new Set(), counts: new Map() };
+    for (let i = 0; i < flat.length; i += 2) {
+      edges.set(flat[i], -Number(flat[i + 1]));
+      if (!looked) continue;
+      known.looked.add(flat[i]);
+      const score = scores[i / 2];
+      if (score !== null && score !== undefined) known.counts.set(flat[i], -Number(score));
+    }
+    return { edges, total: sums.reduce((sum, n) => sum + Number(n ?? 0), 0), known };
   }
 
   private async foldState(hours: number): Promise<FoldState> {
@@ -247,8 +322,11 @@ export class RedisBuckets {
     return { mark, cursor };
   }
 
-  /** `seen`: the window's mark and fold cursor as each page was read (pages are a reader's last calls). */
-  private windowReader(hours: number, seen?: (state: FoldState) => void): RankedWindowReader {
+  /**
+   * `seen`: the window's mark and fold cursor as each page was read (pages are a reader's last
+   * calls). `known`: the window's size and counts of keys already read with the edges.
+   */
+  private windowReader(hours: number, seen?: (state: FoldState) => void, known?: KnownInWindow): RankedWindowReader {
     const key = this.windowKey(hours);
     return {
       page: async (offset, limit) => {
@@ -259,8 +337,10 @@ export class RedisBuckets {
       },
       countsOf: async (keys) => {
         const counts = new Map<string, number>();
-        for (let i = 0; i < keys.length; i += 1_000) {
-          const chunk = keys.slice(i, i + 1_000);
+        const unknown = known ? keys.filter((k) => !known.looked.has(k)) : keys;
+        if (known) for (const k of keys) if (known.counts.has(k)) counts.set(k, known.counts.get(k)!);
+        for (let i = 0; i < unknown.length; i += 1_000) {
+          const chunk = unknown.slice(i, i + 1_000);
           const scores = await this.redis.zmscore(key, ...chunk);
           chunk.forEach((k, j) => {
             if (scores[j] !== null) counts.set(k, -Number(scores[j]));
@@ -268,7 +348,7 @@ export class RedisBuckets {
         }
         return counts;
       },
-      size: () => this.redis.zcard(key),
+      size: async () => known?.size ?? this.redis.zcard(key),
     };
   }
 
@@ -354,14 +434,19 @@ export class RedisBuckets {
   private async visitorsWithMerged(keys: string[], closed: { unit: BucketUnit; start: number }[], open: { unit: BucketUnit; start: number }[]): Promise<Map<string, number>> {
     // defined once on the client: EVALSHA, the script's text is not sent with every call
     if (!(COUNT_WITH_MERGED in this.redis)) this.redis.defineCommand(COUNT_WITH_MERGED, { lua: COUNT_WITH_MERGED_SCRIPT });
+    if (!(COUNT_PAGE_WITH_MERGED in this.redis)) this.redis.defineCommand(COUNT_PAGE_WITH_MERGED, { lua: COUNT_PAGE_WITH_MERGED_SCRIPT });
     const closedId = createHash('sha1')
       .update(closed.map(({ unit, start }) => `${UNIT_CODE[unit]}${start}`).join(','))
       .digest('base64url')
       .slice(0, 16);
     const openKeys = (key: string) => open.map(({ unit, start }) => this.visitorsKey(unit, start, key));
     const counting = this.redis.pipeline() as unknown as Record<string, ScriptCall> & ReturnType<Redis['pipeline']>;
-    for (const key of keys) counting[COUNT_WITH_MERGED](1 + open.length, this.mergedVisitorsKey(closedId, key), ...openKeys(key), 0, MERGED_TTL_MS);
-    const counts = (throwFirstError(await counting.exec()) as number[]).map(Number);
+    const perCall = Math.max(1, Math.floor(PAGE_KEYS_PER_CALL / (1 + open.length)));
+    for (let i = 0; i < keys.length; i += perCall) {
+      const hlls = keys.slice(i, i + perCall).flatMap((key) => [this.mergedVisitorsKey(closedId, key), ...openKeys(key)]);
+      counting[COUNT_PAGE_WITH_MERGED](hlls.length, ...hlls, open.length);
+    }
+    const counts = (throwFirstError(await counting.exec()) as number[][]).flat().map(Number);
     const missing = keys.flatMap((key, i) => (counts[i] < 0 ? [i] : []));
     if (missing.length) {
       const merging = this.redis.pipeline() as unknown as Record<string, ScriptCall> & ReturnType<Redis['pipeline']>;
@@ -454,6 +539,20 @@ export function throwFirstError(results: [Error | null, unknown][] | null): unkn
   if (!results) throw new Error('redis discarded the transaction');
   for (const [error] of results) if (error) throw error;
   return results.map(([, value]) => value);
+}
+
+/** The windows' marks and fold cursors (hashes by window hours), as one read saw them. */
+interface WindowState {
+  marks: Record<string, string>;
+  folding: Record<string, string>;
+}
+
+/** What a read of the edges found of their keys in the window, and the window's size. */
+interface KnownInWindow {
+  size: number;
+  /** the keys looked up (none when the edges had too many keys for one call) */
+  looked: Set<string>;
+  counts: Map<string, number>;
 }
 
 /** A window's mark and the cursor of a fold under way (null: none), as one read saw them. */

@@ -19,7 +19,9 @@ describe.skipIf(!redis)('redis counters', () => {
         // The client fails commands until connected (no offline queue); production tolerates that
         // with retries, a test waits for the connection instead.
         if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
-        const counters = new RedisCounters(client, { prefix, timeoutMs: 10_000, windowSlice: 3 });
+        // windows built and folded 3 keys a slice; ranked reads look up 2 edge keys with their edges,
+        // the rest in calls of their own (redis-window-folds.test.ts reads with every key looked up at once)
+        const counters = new RedisCounters(client, { prefix, timeoutMs: 10_000, windowSlice: 3, windowLookups: 2 });
         opened.push({ counters, client });
         return counters;
       },

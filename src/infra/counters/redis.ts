@@ -18,6 +18,8 @@ export interface RedisCountersOptions extends CountersBufferOptions {
   prefix: string;
   /** reads answer 503 after this long */
   timeoutMs: number;
+  /** edge keys a ranked read looks up in the window in its edges' call; past it, in chunks of their own (tests make it small) */
+  windowLookups?: number;
 }
 
 export class RedisCounters implements Counters {
@@ -56,7 +58,7 @@ export class RedisCounters implements Counters {
     });
     const retention = options.retention ?? DEFAULT_RETENTION;
     this.retention = retention;
-    this.buckets = new RedisBuckets(redis, `${options.prefix}:{counters}`, retention, options.windowSlice, options.windowSlice);
+    this.buckets = new RedisBuckets(redis, `${options.prefix}:{counters}`, retention, options.windowSlice, options.windowSlice, options.windowLookups);
     // Buckets go in MULTIs of their own: counts, totals and PFADDs of a chunk apply together or not at all.
     this.bucketBuffer = new WriteBehindBuffer({
       flushDelayMs: options.flushDelayMs ?? 5,

@@ -16,17 +16,14 @@ import { type CollectOutcome, ImageCollector } from './image-collector.js';
 import { ImageDownloader } from './image-downloader.js';
 import type { ImageFilters } from './image-filters.js';
 import type { TaskBudget } from './task-budget.js';
-import { MAX_IMAGES_PER_PAGE, findImageUrls } from './page-images.js';
-import { readPage } from './page-reading.js';
-import { extractVisibleText } from './page-text.js';
+import { MAX_IMAGES_PER_TASK } from './image-limits.js';
+import { pageParsers } from './page-parsers.js';
 import { RobotsCache, RobotsRules, parseRobots } from './robots.js';
 import type { HarvestTables, SavedText, TaskPageRow } from './store.js';
 import { type CrawlLimits, type FetchedPage, SINGLE_PAGE, crawlSite } from './site-crawl.js';
 import { PageRenderer, chromiumAvailable } from './page-renderer.js';
 
 export const MAX_HTML_BYTES = 10 * 1024 * 1024;
-/** A crawl collects at most this many distinct images, whatever its pages list. */
-export const MAX_IMAGES_PER_TASK = 4 * MAX_IMAGES_PER_PAGE;
 const MAX_ROBOTS_BYTES = 512 * 1024;
 
 /** What tests and deployments may tune; everything else comes from the configuration. */
@@ -138,6 +135,7 @@ export class Harvester {
     const found = new Map<number, { title: string | null; text_length: number }>();
     const blocked: string[] = [];
     const pages = await crawlSite(url, crawl, (next) => this.loadPage(next, render, signal, log, blocked), async (page, crawled) => {
+      const { extractVisibleText, readPage } = await pageParsers();
       const text = extractVisibleText(page.html);
       const reading = readPage(page.html, page.url);
       texts.push({ text, ...reading });
@@ -155,6 +153,7 @@ export class Harvester {
     const crawl = rules.crawl ?? SINGLE_PAGE;
     const pages = await crawlSite(url, crawl, (next) => this.loadPage(next, rules.render ?? 'http', signal, log, blocked, rules.budget?.ms), async (page, crawled) => {
       startedAt ??= Date.now();
+      const { findImageUrls } = await pageParsers();
       const urls = findImageUrls(page.html, page.url, { allCandidates: rules.allCandidates });
       let added = 0;
       for (const image of urls) {

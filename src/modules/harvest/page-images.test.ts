@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDataUrl } from './data-url.js';
-import { MAX_IMAGES_PER_PAGE, cssImageUrls, findImageUrls, parseSrcset } from './page-images.js';
+import { MAX_IMAGES_PER_PAGE } from './image-limits.js';
+import { cssImageUrls, findImageUrls, parseSrcset } from './page-images.js';
 
 const page = new URL('https://site.test/dir/page.html');
 

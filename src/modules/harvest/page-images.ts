@@ -4,9 +4,7 @@
 // style attributes and <style> blocks — resolved against <base href> or the page URL. Returns absolute http(s) URLs without fragments, and data: URLs as they are, each once, in
 // the order they stand in the document.
 import { loadHtml } from './html-parse.js';
-
-/** A page listing more images than this is cut there: no real page needs more, a hostile one might. */
-export const MAX_IMAGES_PER_PAGE = 5_000;
+import { MAX_IMAGES_PER_PAGE } from './image-limits.js';
 
 const SINGLE_URL_ATTRIBUTES = ['src', 'data-src', 'data-lazy-src', 'data-original'];
 const SRCSET_ATTRIBUTES = ['srcset', 'data-srcset', 'data-lazy-srcset'];

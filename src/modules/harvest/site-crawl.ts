@@ -4,7 +4,7 @@
 // `visit` at once, so a crawl holds one page's HTML at a time. The first page failing fails the
 // task, as it always has; a later page failing is listed with its error and the crawl goes on.
 import { HarvestError } from './errors.js';
-import { findSiteLinks, siteOf } from './site-links.js';
+import { pageParsers } from './page-parsers.js';
 
 export interface CrawlLimits {
   /** pages fetched at most, the first included (1: the page alone) */
@@ -47,6 +47,7 @@ export async function crawlSite(
   visit: (page: FetchedPage, crawled: CrawledPage) => Promise<void>,
   options: CrawlOptions,
 ): Promise<CrawledPage[]> {
+  const { findSiteLinks, siteOf } = await pageParsers();
   const pages: CrawledPage[] = [];
   const seen = new Set<string>([start]);
   const frontier: { url: string; depth: number }[] = [{ url: start, depth: 0 }];

@@ -24,11 +24,15 @@ const SECONDS = QUICK ? 2 : 5;
 const RANGE_URL = '/stats/?from=-7d&limit=100';
 const DEADLINE_MS = 3_600_000;
 
-// The fill writes day buckets only (hours would be 24 times the data). From 23:00 to 24:00 UTC the
-// 166-hour window starts at 01:00 of the range's first whole day, whose count only its hour buckets
-// could give the window: the windowed and summed answers then differ by the bench's data, not the code.
-if (new Date().getUTCHours() === 23) {
-  console.error('bench:stats-windows: its data (day buckets only) cannot be ranked alike by window and by sum between 23:00 and 24:00 UTC; run it outside that hour');
+// The fill writes day buckets only (hours would be 24 times the data). A roll-up between 23:05 and
+// 00:05 UTC ends the 166-hour window at 23:00, so it starts at 01:00 of a day whose count only hour
+// buckets could give it (or ends on a day the buckets sum whole): the windowed and summed answers
+// then differ by the bench's data, not the code (seen at 23:46 and 00:05). A run starting from 22:45
+// could reach its last roll-up in that hour.
+const minuteOfDay = () => new Date().getUTCHours() * 60 + new Date().getUTCMinutes();
+const inDataGap = (from: number, to: number) => minuteOfDay() >= from || minuteOfDay() < to;
+if (inDataGap(22 * 60 + 45, 5)) {
+  console.error('bench:stats-windows: its data (day buckets only) cannot be ranked alike by window and by sum when rolled up from 23:05 to 00:05 UTC; start it before 22:45 or after 00:05');
   process.exit(1);
 }
 
@@ -91,6 +95,7 @@ async function measureStore(store: string, wy: TestWorkyard): Promise<BenchRow[]
   const url = `${wy.baseUrl}${RANGE_URL}`;
   const before = await benchPaths(wy);
   const summed = await sequential(url, 3);
+  if (inDataGap(23 * 60 + 5, 5)) throw new Error(`${store}: the roll-up would start between 23:05 and 00:05 UTC, where this bench's data cannot be ranked alike by window and by sum (see the top of this file)`);
   const buildStarted = performance.now();
   // while the windows are built, /readyz (which asks the store) one request after the other: the
   // slowest answer is how long the API (SQLite: the process; Redis: the server) stopped for the build

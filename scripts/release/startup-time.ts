@@ -76,6 +76,7 @@ for (let i = 0; i < RUNS; i++) {
 }
 const sourceMs = median(fromSources.map((run) => run.ms));
 const buildMs = median(fromBuild.map((run) => run.ms));
+const idleMiB = median(fromBuild.map((run) => run.rssMiB!));
 const range = (runs: Run[]) => `${Math.round(Math.min(...runs.map((run) => run.ms)))}–${Math.round(Math.max(...runs.map((run) => run.ms)))} ms`;
 recordSection({
   module: 'startup',
@@ -83,12 +84,13 @@ recordSection({
   notes: [
     `Node ${process.version}; median of ${RUNS} starts each, alternated, each on an empty data dir (embedded: SQLite, disk blobs), from spawn to the first /healthz 200 (polled every 5 ms).`,
     `npm start ${range(fromSources)}; node dist/main.js start ${range(fromBuild)}. npm start includes npm itself and tsx compiling the sources on the fly.`,
-    'Idle RSS: the built process 3 s after its first /healthz 200, from /proc/<pid>/status (VmRSS).',
+    'Idle RSS: the built process 3 s after its first /healthz 200, from /proc/<pid>/status (VmRSS), started as the image and the workyard command start it (NODE_FLAGS: --max-semi-space-size=8; without it the young generation alone is ~28 MiB larger on this 24 GiB machine).',
     `Load average (1 min) ${loadBefore.toFixed(1)} before and ${os.loadavg()[0].toFixed(1)} after the run, on ${os.cpus().length} cores: above ~0.5 other work shared the machine, and these times are upper bounds.`,
   ],
   rows: [
     { figure: 'npm start: process start → /healthz 200', value: sourceMs, unit: 'ms' },
-    { figure: 'node dist/main.js start: process start → /healthz 200', value: buildMs, unit: 'ms', ceiling: { name: 'npm start, same run', value: sourceMs }, ratio: buildMs / sourceMs },
-    { figure: 'node dist/main.js start: idle RSS', value: median(fromBuild.map((run) => run.rssMiB!)), unit: 'MiB' },
+    { figure: 'node dist/main.js start: process start → /healthz 200', value: buildMs, unit: 'ms', ceiling: { name: 'npm start, same run', value: sourceMs }, ratio: buildMs / sourceMs, goal: '< 1 s (#23)', met: buildMs < 1_000 },
+    // #23 says 120 MB: MiB here, so the goal is 120 × 10^6 bytes in MiB
+    { figure: 'node dist/main.js start: idle RSS', value: idleMiB, unit: 'MiB', goal: '< 120 MB (114.4 MiB, #23)', met: idleMiB < 120e6 / 2 ** 20 },
   ],
 });

@@ -104,6 +104,12 @@ return counts
 // keys one page call names at most (Lua's stack and one reply's size stay small)
 const PAGE_KEYS_PER_CALL = 1_000;
 type ScriptCall = (...args: (string | number)[]) => void;
+// every script of this driver, defined on the client once (EVALSHA: the text is not sent with every call)
+const SCRIPTS: Record<string, string> = {
+  [EDGES_WITH_WINDOW]: EDGES_WITH_WINDOW_SCRIPT,
+  [COUNT_WITH_MERGED]: COUNT_WITH_MERGED_SCRIPT,
+  [COUNT_PAGE_WITH_MERGED]: COUNT_PAGE_WITH_MERGED_SCRIPT,
+};
 
 export class RedisBuckets {
   constructor(
@@ -113,7 +119,9 @@ export class RedisBuckets {
     private readonly slice = BUILD_SLICE,
     private readonly foldSlice = FOLD_SLICE,
     private readonly edgeLookups = EDGE_KEYS_IN_SCRIPT,
-  ) {}
+  ) {
+    for (const [name, lua] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, { lua });
+  }
 
   countsKey(unit: BucketUnit, start: number, bots = false): string {
     return `${this.base}:b:${unitCode(unit, bots)}:${start}`;
@@ -299,7 +307,6 @@ export class RedisBuckets {
 
   /** The edges' sums per key and the range's total, with what the window holds of those keys (`known`). */
   private async edgesOf(spans: TimeRange[], range: TimeRange, hours: number): Promise<{ edges: Map<string, number>; total: number; known: KnownInWindow }> {
-    if (!(EDGES_WITH_WINDOW in this.redis)) this.redis.defineCommand(EDGES_WITH_WINDOW, { lua: EDGES_WITH_WINDOW_SCRIPT });
     const edgeSets = spans.flatMap((edge) => this.coveringKeys(edge, (unit, start) => this.countsKey(unit, start)));
     const totals = this.coveringKeys(range, (unit, start) => this.totalKey(unit, start));
     const keys = [this.windowKey(hours), ...edgeSets, ...totals];
@@ -432,9 +439,6 @@ export class RedisBuckets {
    * three keys a path, not thirty (sending thirty was most of this process's time).
    */
   private async visitorsWithMerged(keys: string[], closed: { unit: BucketUnit; start: number }[], open: { unit: BucketUnit; start: number }[]): Promise<Map<string, number>> {
-    // defined once on the client: EVALSHA, the script's text is not sent with every call
-    if (!(COUNT_WITH_MERGED in this.redis)) this.redis.defineCommand(COUNT_WITH_MERGED, { lua: COUNT_WITH_MERGED_SCRIPT });
-    if (!(COUNT_PAGE_WITH_MERGED in this.redis)) this.redis.defineCommand(COUNT_PAGE_WITH_MERGED, { lua: COUNT_PAGE_WITH_MERGED_SCRIPT });
     const closedId = createHash('sha1')
       .update(closed.map(({ unit, start }) => `${UNIT_CODE[unit]}${start}`).join(','))
       .digest('base64url')

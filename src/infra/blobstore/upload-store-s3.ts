@@ -21,7 +21,7 @@ export function openS3UploadStore(s3: S3Config, expirationPeriodInMilliseconds: 
   const datastore = new CompleteRemovalS3Store({ partSize: S3_PART_SIZE, expirationPeriodInMilliseconds, cache: NO_CACHE, s3ClientConfig: { ...clientConfig, bucket } });
   return {
     driver: 's3',
-    datastore,
+    datastore: async () => datastore,
     read: (id) => datastore.read(id) as Promise<Readable>,
     remove: (id) => datastore.remove(id).catch(() => undefined),
     sweepExpired: () => datastore.deleteExpired(),

@@ -3,7 +3,7 @@
 // S3 (scaled), where an upload is an S3 multipart upload and its state (offset, metadata) lives in
 // S3 itself, so a PATCH can reach any API node. Uploads get a bucket of their own: the blob
 // bucket's listing must not show half-uploaded objects.
-import { FileStore } from '@tus/file-store';
+import type { FileStore } from '@tus/file-store';
 import type { S3Store } from '@tus/s3-store';
 import type { FastifyBaseLogger } from 'fastify';
 import fs from 'node:fs';
@@ -13,8 +13,8 @@ import type { Config } from '../../config.js';
 
 export interface UploadStore {
   readonly driver: 'disk' | 's3';
-  /** the tus data store the server writes to */
-  readonly datastore: FileStore | S3Store;
+  /** the tus data store the server writes to (on disk, made with the first upload: see below) */
+  datastore(): Promise<FileStore | S3Store>;
   /** the bytes of a finished upload */
   read(id: string): Promise<Readable>;
   /** removes an upload and its bytes; an upload already gone is not an error */
@@ -31,13 +31,16 @@ export async function openUploadStore(config: Config, log: FastifyBaseLogger): P
   if (!config.s3) {
     const directory = path.join(config.dataDir, 'uploads');
     fs.mkdirSync(directory, { recursive: true });
-    const datastore = new FileStore({ directory, expirationPeriodInMilliseconds });
+    // @tus/file-store is loaded with the first upload, not at start (#23: idle memory). A sweep
+    // of a directory with nothing in it does not load it either.
+    let opening: Promise<FileStore> | undefined;
+    const datastore = () => (opening ??= import('@tus/file-store').then(({ FileStore }) => new FileStore({ directory, expirationPeriodInMilliseconds })));
     return {
       driver: 'disk',
       datastore,
-      read: async (id) => datastore.read(id),
-      remove: (id) => datastore.remove(id).catch(() => undefined),
-      sweepExpired: () => datastore.deleteExpired(),
+      read: async (id) => (await datastore()).read(id),
+      remove: (id) => datastore().then((store) => store.remove(id)).catch(() => undefined),
+      sweepExpired: async () => ((await fs.promises.readdir(directory)).length === 0 ? 0 : (await datastore()).deleteExpired()),
       ready: async () => undefined,
       close: async () => undefined,
     };

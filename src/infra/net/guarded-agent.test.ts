@@ -60,7 +60,7 @@ describe('guarded agent', () => {
   ])('refuses a name resolving to %j, before any socket', async (addresses) => {
     const safety = loopbackOnlyConnector();
     const lookup = answering(addresses);
-    const agent = createGuardedAgent({ policy: { allowPrivate: false }, connectTimeoutMs: 1_000, lookup, baseConnector: safety.connector });
+    const agent = await createGuardedAgent({ policy: { allowPrivate: false }, connectTimeoutMs: 1_000, lookup, baseConnector: safety.connector });
     const error = await failureOf(request('http://internal.example:8080/', { dispatcher: agent }));
     expect(error).toBeInstanceOf(RefusedAddressError);
     expect(error.message).toMatch(/refused to connect to internal\.example: .* is an? /);
@@ -71,7 +71,7 @@ describe('guarded agent', () => {
 
   it('connects to the address it checked, not to a second answer', async () => {
     const safety = loopbackOnlyConnector();
-    const agent = createGuardedAgent({ policy: { allowPrivate: false }, connectTimeoutMs: 1_000, lookup: answering(['93.184.216.34']), baseConnector: safety.connector });
+    const agent = await createGuardedAgent({ policy: { allowPrivate: false }, connectTimeoutMs: 1_000, lookup: answering(['93.184.216.34']), baseConnector: safety.connector });
     const error = await failureOf(request('http://public.example/', { dispatcher: agent }));
     // The guard let the public address through; the safety net stopped the socket to it.
     expect(error.message).toContain('test safety net: no connection to 93.184.216.34');
@@ -83,7 +83,7 @@ describe('guarded agent', () => {
     'refuses %s without connecting (the site counts connections)',
     async (template) => {
       const before = site.connections;
-      const agent = createGuardedAgent({ policy: { allowPrivate: false }, connectTimeoutMs: 1_000 });
+      const agent = await createGuardedAgent({ policy: { allowPrivate: false }, connectTimeoutMs: 1_000 });
       const error = await failureOf(request(template.replace('PORT', String(site.port)), { dispatcher: agent }));
       expect(error).toBeInstanceOf(RefusedAddressError);
       expect(error.message).toMatch(/is a loopback address/);
@@ -98,7 +98,7 @@ describe('guarded agent', () => {
       host = String(req.headers.host);
       res.end('ok');
     });
-    const agent = createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 1_000, lookup: answering(['127.0.0.1']) });
+    const agent = await createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 1_000, lookup: answering(['127.0.0.1']) });
     const response = await request(`http://fixture.test:${site.port}/host`, { dispatcher: agent });
     expect(response.statusCode).toBe(200);
     expect(await response.body.text()).toBe('ok');
@@ -107,7 +107,7 @@ describe('guarded agent', () => {
   });
 
   it('allows an exempted address and still refuses the others', async () => {
-    const agent = createGuardedAgent({ policy: { allowPrivate: false, exemptRanges: ['127.0.0.1/32'] }, connectTimeoutMs: 1_000 });
+    const agent = await createGuardedAgent({ policy: { allowPrivate: false, exemptRanges: ['127.0.0.1/32'] }, connectTimeoutMs: 1_000 });
     const ok = await request(`${site.url}/`, { dispatcher: agent });
     expect(ok.statusCode).toBe(200);
     await ok.body.dump();
@@ -118,7 +118,7 @@ describe('guarded agent', () => {
 
   it('gives up on a lookup that does not answer, and names a host that does not exist', async () => {
     const hanging: LookupAll = () => new Promise(() => {});
-    const slowAgent = createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 200, lookup: hanging });
+    const slowAgent = await createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 200, lookup: hanging });
     const started = Date.now();
     const timeout = await failureOf(request('http://never.example/', { dispatcher: slowAgent }));
     expect(timeout).toBeInstanceOf(UnreachableHostError);
@@ -128,7 +128,7 @@ describe('guarded agent', () => {
     const missing: LookupAll = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
     };
-    const missingAgent = createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 200, lookup: missing });
+    const missingAgent = await createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 200, lookup: missing });
     const notFound = await failureOf(request('http://nowhere.example/', { dispatcher: missingAgent }));
     expect(notFound.message).toBe('host not found: nowhere.example');
     await Promise.all([slowAgent.close(), missingAgent.close()]);

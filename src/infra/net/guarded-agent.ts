@@ -4,10 +4,11 @@
 // goes through it — first request, redirects, robots.txt and images alike.
 import dns from 'node:dns';
 import net from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import type { Agent, buildConnector } from 'undici';
 import { withDeadline } from '../deadline.js';
 import { type AddressPolicy, decideAddress, isAllowedHost } from './address-policy.js';
 import { type GuardErrors, defaultGuardErrors } from './guard-errors.js';
+import { loadUndici } from './undici.js';
 
 export interface ResolvedAddress {
   address: string;
@@ -64,8 +65,7 @@ async function lookupWithDeadline(host: string, lookup: LookupAll, timeoutMs: nu
   }
 }
 
-export function guardedConnector(options: GuardedAgentOptions): buildConnector.connector {
-  const base = options.baseConnector ?? buildConnector({ timeout: options.connectTimeoutMs });
+function guardedConnector(options: GuardedAgentOptions, base: buildConnector.connector): buildConnector.connector {
   const lookup = options.lookup ?? systemLookup;
   const open: AddressPolicy = { ...options.policy, allowPrivate: true };
   return (connectOptions, callback) => {
@@ -95,6 +95,8 @@ function connectToFirstReachable(
   });
 }
 
-export function createGuardedAgent(options: GuardedAgentOptions): Agent {
-  return new Agent({ connect: guardedConnector(options), keepAliveTimeout: 4_000 });
+export async function createGuardedAgent(options: GuardedAgentOptions): Promise<Agent> {
+  const { Agent, buildConnector } = await loadUndici();
+  const base = options.baseConnector ?? buildConnector({ timeout: options.connectTimeoutMs });
+  return new Agent({ connect: guardedConnector(options, base), keepAliveTimeout: 4_000 });
 }

@@ -8,7 +8,7 @@
 // renews, is asked to let go — what tus's locker contract asks for, so that a client resuming
 // after a cut does not wait for the cut request to time out.
 import { randomBytes } from 'node:crypto';
-import { ERRORS, type Lock, type Locker, type RequestRelease } from '@tus/server';
+import type { Lock, Locker, RequestRelease } from '@tus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Database, withTables } from '../../infra/db/database.js';
 
@@ -71,7 +71,8 @@ class SqlUploadLock implements Lock {
     const giveUpAt = Date.now() + this.locker.acquireTimeoutMs;
     for (;;) {
       if (await this.tryTake()) break;
-      if (stopSignal.aborted || Date.now() > giveUpAt) throw ERRORS.ERR_LOCK_TIMEOUT;
+      // tus's own error (the server answers it as such), from the module already loaded by whoever locks
+      if (stopSignal.aborted || Date.now() > giveUpAt) throw (await import('@tus/server')).ERRORS.ERR_LOCK_TIMEOUT;
       await this.askHolderToRelease();
       await new Promise((resolve) => setTimeout(resolve, this.locker.pollMs));
     }

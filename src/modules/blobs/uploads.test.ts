@@ -128,7 +128,7 @@ describe('resumable uploads on disk', () => {
     const location = created.headers.location!;
     // All the bytes reached the upload store, and then the node died: nothing landed.
     const uploads = app.workyard.instanceOf<BlobsInstance>(blobsModule).uploads;
-    await uploads.store.datastore.write(Readable.from([bytes]), location.split('/').pop()!, 0);
+    await (await uploads.store.datastore()).write(Readable.from([bytes]), location.split('/').pop()!, 0);
     expect((await rawRequest(app.baseUrl, { method: 'GET', path: blobPath('tus/late') })).status).toBe(404);
     // The client, restarted, asks where its upload is: complete — and stored.
     const resumed = startTusUpload(app.baseUrl, bytes, { uploadUrl: new URL(location, app.baseUrl).href, metadata: { key: 'tus/late' } });

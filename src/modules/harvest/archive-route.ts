@@ -5,7 +5,6 @@
 import path from 'node:path';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { ZipFile } from 'yazl';
 import type { App, AppContext } from '../../app-context.js';
 import { ErrorReply, notFound } from '../../errors.js';
 import type { Database } from '../../infra/db/database.js';
@@ -62,6 +61,8 @@ export function archiveRoute(app: App, ctx: AppContext, database: Database<store
         height: image.height ?? null,
       })),
     };
+    // yazl is loaded with the first archive asked for, not at start (#23: idle memory)
+    const { ZipFile } = await import('yazl');
     const zip = new ZipFile();
     zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), 'manifest.json');
     for (const image of images) {

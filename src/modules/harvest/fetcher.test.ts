@@ -54,7 +54,7 @@ describe('fetcher', () => {
     site.route('/chain7', html('end'));
   });
   afterAll(async () => {
-    await agent.close();
+    await (await agent).close();
     await site.close();
   });
 
@@ -147,8 +147,8 @@ describe('fetcher', () => {
     expect(error.failure).toBe('network');
     expect(error.message).toBe(`http://127.0.0.1:${port}/page is unreachable: connection refused by 127.0.0.1:${port}`);
 
-    const noAddressAgent = createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 1_000, lookup: async () => [], errors: harvestGuardErrors });
-    const noAddress = new Fetcher(() => noAddressAgent, 'Workyard/test (+harvest)');
+    const noAddressAgent = await createGuardedAgent({ policy: { allowPrivate: true }, connectTimeoutMs: 1_000, lookup: async () => [], errors: harvestGuardErrors });
+    const noAddress = new Fetcher(async () => noAddressAgent, 'Workyard/test (+harvest)');
     const notFound = await failureOf(noAddress.fetch(new URL('http://nowhere.test/page'), options));
     expect(notFound).toBeInstanceOf(UnreachableError);
     expect(notFound.message).toBe('http://nowhere.test/page is unreachable: host not found: nowhere.test');
@@ -159,8 +159,8 @@ describe('fetcher', () => {
     // The first hop is on 127.0.0.2, exempted; the redirect goes to 127.0.0.1, which is not.
     const target = await startFixtureSite({ '/': html('secret') });
     const front = await startFixtureSite({ '/': redirect(`${target.url}/`) }, { host: '127.0.0.2' });
-    const guardedAgent = createGuardedAgent({ policy: { allowPrivate: false, exemptRanges: ['127.0.0.2/32'] }, connectTimeoutMs: 1_000, errors: harvestGuardErrors });
-    const guarded = new Fetcher(() => guardedAgent, 'Workyard/test (+harvest)');
+    const guardedAgent = await createGuardedAgent({ policy: { allowPrivate: false, exemptRanges: ['127.0.0.2/32'] }, connectTimeoutMs: 1_000, errors: harvestGuardErrors });
+    const guarded = new Fetcher(async () => guardedAgent, 'Workyard/test (+harvest)');
     const error = await failureOf(guarded.fetch(new URL(`${front.url}/`), options));
     expect(error.failure).toBe('refused');
     expect(error.message).toMatch(/^refused to connect to 127\.0\.0\.1: 127\.0\.0\.1 is a loopback address/);

@@ -2,7 +2,8 @@
 // each one checked again by the connector and by `beforeRequest`), a deadline over the whole
 // exchange, and a byte cap enforced while the body streams in, so a huge or endless answer
 // costs at most the cap.
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { loadUndici } from '../../infra/net/undici.js';
 import { HarvestError, UnreachableError } from './errors.js';
 
 export const MAX_REDIRECTS = 5;
@@ -53,7 +54,7 @@ export interface FetchedResource {
 export class Fetcher {
   constructor(
     /** asked on every request, so the agent can be replaced after a close */
-    private readonly dispatcher: () => Dispatcher,
+    private readonly dispatcher: () => Promise<Dispatcher>,
     private readonly userAgent: string,
   ) {}
 
@@ -61,6 +62,7 @@ export class Fetcher {
     const deadline = AbortSignal.timeout(options.timeouts.totalMs);
     const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
     const visited = [url.href];
+    const { request } = await loadUndici();
     let current = url;
     try {
       for (let hop = 0; ; hop++) {
@@ -68,7 +70,7 @@ export class Fetcher {
         await options.beforeRequest?.(current);
         const response = await request(current, {
           method: 'GET',
-          dispatcher: this.dispatcher(),
+          dispatcher: await this.dispatcher(),
           headers: {
             'user-agent': this.userAgent,
             accept: options.accept,

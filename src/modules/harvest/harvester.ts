@@ -77,7 +77,7 @@ export interface HarvesterDeps {
 }
 
 export class Harvester {
-  private agent: Agent | null = null;
+  private agent: Promise<Agent> | null = null;
   private readonly fetcher: Fetcher;
   private readonly robots: RobotsCache;
   private readonly limiter: HostLimiter;
@@ -114,7 +114,7 @@ export class Harvester {
   }
 
   /** Created on first use and again after close(), so a job still running during shutdown keeps working. */
-  private dispatcher(): Agent {
+  private dispatcher(): Promise<Agent> {
     this.agent ??= createGuardedAgent({
       policy: { allowPrivate: this.deps.config.allowPrivate, exemptRanges: this.options.exemptRanges },
       allowHosts: this.deps.config.allowHosts,
@@ -271,6 +271,6 @@ export class Harvester {
     void this.renderer?.close();
     this.renderer = null;
     // In the background: the grace period is for jobs, which may still finish their requests.
-    agent?.close().catch(() => {});
+    agent?.then((opened) => opened.close()).catch(() => {});
   }
 }

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Pool } from 'undici';
+import { loadUndici } from '../../infra/net/undici.js';
 import { errorMessage } from '../../infra/queue/contract.js';
 
 export const SEGMENT_POOL_SIZE = 3;
@@ -76,6 +76,7 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficSummar
   const concurrency = Math.max(1, Math.min(options.concurrency ?? DEFAULT_TRAFFIC_CONCURRENCY, n));
   const progressEveryMs = options.progressEveryMs ?? 250;
   const segments = makeSegmentPool();
+  const { Pool } = await loadUndici();
   const pool = new Pool(baseUrl, { connections: concurrency, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000, keepAliveTimeout: 10_000 });
   const started = performance.now();
   let sent = 0;

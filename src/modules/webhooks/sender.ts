@@ -2,8 +2,9 @@
 // `standardwebhooks` package), POSTed through the connect-time SSRF guard, redirects not
 // followed (a 3xx is a failed attempt), the whole exchange bounded.
 import { Webhook } from 'standardwebhooks';
-import { type Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { createGuardedAgent } from '../../infra/net/guarded-agent.js';
+import { loadUndici } from '../../infra/net/undici.js';
 import { errorMessage } from '../../infra/queue/contract.js';
 
 /** What the attempts table keeps of an answer. */
@@ -26,7 +27,7 @@ export interface Message {
 }
 
 export class WebhookSender {
-  private agent: Agent | null = null;
+  private agent: Promise<Agent> | null = null;
 
   constructor(private readonly options: { allowPrivate: boolean; timeoutMs: number }) {}
 
@@ -43,7 +44,8 @@ export class WebhookSender {
     };
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     try {
-      const answer = await request(url, { method: 'POST', headers, body: message.body, dispatcher: this.dispatcher(), signal: AbortSignal.any([deadline, signal]) });
+      const { request } = await loadUndici();
+      const answer = await request(url, { method: 'POST', headers, body: message.body, dispatcher: await this.dispatcher(), signal: AbortSignal.any([deadline, signal]) });
       const response = await firstBytes(answer.body, RESPONSE_KEEP_BYTES);
       return { startedAt, durationMs: Date.now() - startedAt, statusCode: answer.statusCode, response, error: null };
     } catch (error) {
@@ -55,11 +57,11 @@ export class WebhookSender {
   async close(): Promise<void> {
     const agent = this.agent;
     this.agent = null;
-    await agent?.close();
+    await (await agent)?.close();
   }
 
   /** Created on first use and again after close(), as harvest's: a job in its grace period still sends. */
-  private dispatcher(): Agent {
+  private dispatcher(): Promise<Agent> {
     this.agent ??= createGuardedAgent({ policy: { allowPrivate: this.options.allowPrivate }, connectTimeoutMs: Math.min(this.options.timeoutMs, 5_000) });
     return this.agent;
   }

@@ -75,6 +75,8 @@ function checkTimezone(timezone: unknown): void {
   // Intl also takes offsets ('+05:30'), which are not IANA names and do not follow summer time.
   const invalid = () => new InvalidScheduleError('timezone', `timezone ${JSON.stringify(timezone)} is not an IANA time zone name (e.g. Europe/Paris)`);
   if (typeof timezone !== 'string' || !/^[A-Za-z]/.test(timezone)) throw invalid();
+  // UTC, the default, needs no check: asking Intl would read ICU's time zone data (megabytes of RSS).
+  if (timezone === 'UTC') return;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
   } catch {
@@ -109,7 +111,8 @@ export function cronOf(cron: string, timezone: string): Cron {
   const cacheKey = `${timezone}\n${cron}`;
   let parsed = parsedCrons.get(cacheKey);
   if (!parsed) {
-    parsed = new Cron(cron, { timezone, mode: '5-or-6-parts', paused: true });
+    // UTC as a fixed offset: croner then computes due times without Intl (see checkTimezone).
+    parsed = new Cron(cron, { ...(timezone === 'UTC' ? { utcOffset: 0 } : { timezone }), mode: '5-or-6-parts', paused: true });
     if (parsedCrons.size >= MAX_PARSED_CRONS) parsedCrons.clear();
     parsedCrons.set(cacheKey, parsed);
   }

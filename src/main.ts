@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { type Tracing, startTracing } from './infra/telemetry/index.js';
 import { createLogger } from './logger.js';
 import { StartUpError, checkDataDir, listenProblem } from './start-up.js';
+import { releaseStartUpMemory } from './start-up-memory.js';
 
 const USAGE = `usage: workyard <command>   (workyard --version: the version)
 
@@ -87,6 +88,9 @@ async function runService(api: boolean, worker: boolean): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   let address: string | null;
   try {
+    // routes built, nothing listening yet: what start-up left behind goes before any request comes
+    await workyard.app.ready();
+    log.debug({ pauseMs: Math.round(releaseStartUpMemory()) }, 'start-up memory released');
     address = await workyard.start();
   } catch (error) {
     throw explained(error);

@@ -1,0 +1,23 @@
+// Start-up is the busiest moment of an idle process's life: every module is read and compiled,
+// every route's validators and serializers are built, and V8 grows its young generation to the
+// largest size NODE_FLAGS allows (8 MB semi-spaces) because so much survives. Once the routes are
+// ready, most of that is garbage the heap keeps room for. One memory-reducing collection — the one
+// V8 runs under memory pressure: full collections until nothing more is freed, the young
+// generation shrunk, the old compacted — gives it back to the system: idle RSS 130 → 108 MiB on
+// the built process (#23). It stops the process once, for about 90 ms, before it listens, so no
+// request waits for it; under load the young generation grows back to what the load needs.
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+type Collect = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+
+/** Runs the memory-reducing collection; resolves with how long it stopped the process, in ms. */
+export function releaseStartUpMemory(): number {
+  // V8's gc() is exposed to a context made while the flag is on, not to this module's globals.
+  v8.setFlagsFromString('--expose-gc');
+  const collect = vm.runInNewContext('gc') as Collect;
+  v8.setFlagsFromString('--no-expose-gc');
+  const started = performance.now();
+  collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  return performance.now() - started;
+}

@@ -15,7 +15,7 @@ import { createMetrics, instrumentHttp, instrumentQueue, instrumentRequestPressu
 import { opsRoutes } from './http/ops-routes.js';
 import { securityPlugin } from './http/security.js';
 import { redirectOtherSlashForm } from './http/trailing-slash.js';
-import { validatorCompiler } from './http/validation.js';
+import { LazySchemaCompilers } from './http/lazy-schemas.js';
 import { migrateToLatest } from './infra/db/migrations.js';
 import { type InfraOptions, createInfra, infraMigrations } from './infra/index.js';
 import { RequestPressure } from './infra/request-pressure.js';
@@ -43,6 +43,11 @@ export interface Workyard {
   close(): Promise<void>;
   /** this app's instance of a module it runs (tests reach a module's state through it) */
   instanceOf<Instance extends ModuleInstance>(module: WorkyardModule<Instance>): Instance;
+  /**
+   * Compiles now every route schema not compiled yet (each compiles with its route's first request
+   * otherwise: see http/lazy-schemas.ts); how many. Throws naming the route of one that cannot.
+   */
+  compileSchemas(): Promise<number>;
 }
 
 const VERSION = '0.1.0';
@@ -66,7 +71,9 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   const schedulableJobs = new Map(modules.flatMap((module) => module.schedulable ?? []).map((job) => [job.name, job]));
   const ctx: AppContext = { ...infra, queue, config, shape, log, metrics, requireAdmin: adminGuard(config.apiKey), schedulableJobs, requestPressure: options.requestPressure ?? new RequestPressure() };
 
+  const schemas = new LazySchemaCompilers();
   const app = Fastify({
+    schemaController: { compilersFactory: { buildSerializer: schemas.buildSerializer } },
     loggerInstance: log,
     // One log line per request would cost more than many requests take; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -84,7 +91,7 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
   // the server's own event, not a Fastify hook: one counter bump a request
   app.server.on('request', ctx.requestPressure.requestBegun);
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(schemas.validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addSchema(ErrorSchema);
@@ -153,6 +160,11 @@ export async function buildWorkyard(config: Config, options: BuildOptions = {}):
         await infra.close(config.shutdownTimeoutMs);
       })();
       return closing;
+    },
+    async compileSchemas() {
+      // the serializers are made as the routes are readied
+      await app.ready();
+      return schemas.compileAll();
     },
     instanceOf<Instance extends ModuleInstance>(module: WorkyardModule<Instance>): Instance {
       const instance = instances.get(module);

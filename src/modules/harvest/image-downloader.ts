@@ -48,7 +48,7 @@ export class ImageDownloader {
 
   /** `mayStart`: asked when the request's turn has come (after the host's pacing); a reason refuses it */
   async download(source: string, signal?: AbortSignal, mayStart?: () => string | null): Promise<DownloadedImage> {
-    const downloaded = /^data:/i.test(source) ? this.decode(source) : await this.fetch(source, signal, mayStart);
+    const downloaded = /^data:/i.test(source) ? await this.decode(source) : await this.fetch(source, signal, mayStart);
     if (downloaded === NOT_MODIFIED) throw new Error('an unconditional download answered 304');
     return downloaded;
   }
@@ -58,7 +58,7 @@ export class ImageDownloader {
     return /^data:/i.test(source) ? this.decode(source) : this.fetch(source, signal, mayStart, validators);
   }
 
-  private decode(source: string): DownloadedImage {
+  private async decode(source: string): Promise<DownloadedImage> {
     const decoded = decodeDataUrl(source);
     if (!decoded) throw new HarvestError('content', 'invalid data: URL');
     if (decoded.bytes.length > this.options.maxBytes) {
@@ -92,10 +92,10 @@ export class ImageDownloader {
     const fetched = await fetchHonouringRetryAfter(fetchOnce, DEFAULT_RETRY_AFTER, signal);
     if (fetched.status === 304 && validators) return NOT_MODIFIED;
     if (fetched.status < 200 || fetched.status >= 300) throw new HarvestError('http', `HTTP ${fetched.status} from ${fetched.url.href}`);
-    return { ...this.toImage(fetched.body, fetched.contentType, fetched.url.href), ...(fetched.validators ? { validators: fetched.validators } : {}) };
+    return { ...(await this.toImage(fetched.body, fetched.contentType, fetched.url.href)), ...(fetched.validators ? { validators: fetched.validators } : {}) };
   }
 
-  private toImage(bytes: Buffer, contentType: string | undefined, where: string): DownloadedImage {
+  private async toImage(bytes: Buffer, contentType: string | undefined, where: string): Promise<DownloadedImage> {
     if (bytes.length === 0) throw new HarvestError('content', `${where} is empty`);
     const declared = declaredImageType(contentType);
     const sniffed = sniffImageType(bytes);
@@ -104,6 +104,6 @@ export class ImageDownloader {
     }
     const type = sniffed ?? declared;
     if (!type) throw new HarvestError('content', `not an image: ${where} is ${contentType ? contentType.split(';')[0].trim() : 'without a content type'}`);
-    return { bytes, contentType: type, sha256: createHash('sha256').update(bytes).digest('hex'), ...dimensionsOf(bytes) };
+    return { bytes, contentType: type, sha256: createHash('sha256').update(bytes).digest('hex'), ...(await dimensionsOf(bytes)) };
   }
 }

@@ -42,10 +42,10 @@ function unzip(zip: Buffer): Promise<Map<string, Buffer>> {
 }
 
 describe('image dimensions and archive names (unit)', () => {
-  it('reads format, width and height from the bytes, and nothing from bytes that are no image it knows', () => {
-    expect(dimensionsOf(hero)).toEqual({ format: 'png', width: 300, height: 200 });
-    expect(dimensionsOf(svg)).toEqual({ format: 'svg', width: 48, height: 24 });
-    expect(dimensionsOf(Buffer.from('not an image at all'))).toEqual({ format: null, width: null, height: null });
+  it('reads format, width and height from the bytes, and nothing from bytes that are no image it knows', async () => {
+    expect(await dimensionsOf(hero)).toEqual({ format: 'png', width: 300, height: 200 });
+    expect(await dimensionsOf(svg)).toEqual({ format: 'svg', width: 48, height: 24 });
+    expect(await dimensionsOf(Buffer.from('not an image at all'))).toEqual({ format: null, width: null, height: null });
   });
 
   it('names an entry by its place on the page and a safe file name, the extension from its format', () => {
@@ -105,10 +105,10 @@ describe('images tasks: every declared image, its dimensions, and the archive (f
     const first = await inject({ url: heroRow.thumbnail });
     expect(first.statusCode).toBe(200);
     expect(first.headers['content-type']).toBe('image/webp');
-    expect(dimensionsOf(first.rawPayload)).toEqual({ format: 'webp', width: 256, height: 171 });
+    expect(await dimensionsOf(first.rawPayload)).toEqual({ format: 'webp', width: 256, height: 171 });
     expect(await wy.workyard.ctx.blobs.head(`harvest/thumbnails/${sha256(hero).slice(0, 2)}/${sha256(hero)}.webp`)).not.toBeNull();
     expect((await inject({ url: heroRow.thumbnail })).rawPayload.equals(first.rawPayload)).toBe(true);
-    expect(dimensionsOf((await inject({ url: logoRow.thumbnail })).rawPayload)).toEqual({ format: 'webp', width: 48, height: 24 });
+    expect(await dimensionsOf((await inject({ url: logoRow.thumbnail })).rawPayload)).toEqual({ format: 'webp', width: 48, height: 24 });
     expect((await inject({ url: `/images_tasks/${id}/images/nope/thumbnail` })).statusCode).toBe(404);
   });
 

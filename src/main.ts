@@ -90,7 +90,8 @@ async function runService(api: boolean, worker: boolean): Promise<void> {
   try {
     // routes built, nothing listening yet: what start-up left behind goes before any request comes
     await workyard.app.ready();
-    log.debug({ pauseMs: Math.round(releaseStartUpMemory()) }, 'start-up memory released');
+    const pauseMs = releaseStartUpMemory();
+    log.debug({ pauseMs }, pauseMs === null ? 'start-up memory kept: this V8 has no memory-reducing collection' : 'start-up memory released');
     address = await workyard.start();
   } catch (error) {
     throw explained(error);

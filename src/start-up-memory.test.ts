@@ -1,11 +1,11 @@
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { releaseStartUpMemory } from './start-up-memory.js';
+import { releaseStartUpMemory, releasesStartUpMemory } from './start-up-memory.js';
 
 const newSpaceBytes = () => v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')!.space_size;
 
 describe('releaseStartUpMemory', () => {
-  it('gives back what a burst of start-up-like allocation left: the young generation shrinks and the freed old pages go', () => {
+  it('gives back what a burst of start-up-like allocation left: the young generation shrinks and the freed old pages go (V8 12 and later; on V8 11 it runs nothing)', () => {
     // Like start-up: much allocated, much of it surviving long enough to grow the young generation
     // and reach the old one, then dropped.
     let kept: object[][] = [];
@@ -17,6 +17,12 @@ describe('releaseStartUpMemory', () => {
     const youngBefore = newSpaceBytes();
     const heapBefore = process.memoryUsage().heapTotal;
     const pauseMs = releaseStartUpMemory();
+    if (!releasesStartUpMemory) {
+      // Node 20, where the unit suite also runs: nothing collected, the young generation as it was
+      expect(pauseMs).toBeNull();
+      expect(newSpaceBytes()).toBe(youngBefore);
+      return;
+    }
     expect(newSpaceBytes()).toBeLessThan(youngBefore);
     expect(process.memoryUsage().heapTotal).toBeLessThan(heapBefore);
     expect(pauseMs).toBeGreaterThan(0);

@@ -11,8 +11,15 @@ import vm from 'node:vm';
 
 type Collect = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
-/** Runs the memory-reducing collection; resolves with how long it stopped the process, in ms. */
-export function releaseStartUpMemory(): number {
+/**
+ * gc()'s `flavor` came with V8 12 (Node 22). V8 11 (Node 20, on which Workyard is developed but not
+ * shipped) would run a plain collection instead, which gives nothing back: there none is run.
+ */
+export const releasesStartUpMemory = Number(process.versions.v8.split('.')[0]) >= 12;
+
+/** Runs the memory-reducing collection; how long it stopped the process, in ms (null: not on this V8). */
+export function releaseStartUpMemory(): number | null {
+  if (!releasesStartUpMemory) return null;
   // V8's gc() is exposed to a context made while the flag is on, not to this module's globals.
   v8.setFlagsFromString('--expose-gc');
   const collect = vm.runInNewContext('gc') as Collect;

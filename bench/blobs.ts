@@ -14,6 +14,7 @@ import { createBlobsModule } from '../src/modules/blobs/index.js';
 import { type S3rverHandle, startS3rver } from '../test/support/s3rver.js';
 import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.js';
 import { resumableUploadRows } from './blobs-resumable.js';
+import { s3DirectGetRows } from './blobs-s3-direct.js';
 import { writeRuleRows } from './blobs-write-rules.js';
 import { load } from './lib/load.js';
 import { type BenchRow, quickMode, recordSection } from './lib/report.js';
@@ -113,6 +114,8 @@ const add = (figure: string, value: number, unit: string, ceilingKey: string, go
 };
 
 let s3: S3rverHandle | undefined;
+const s3DirectRows: BenchRow[] = [];
+const s3DirectNotes: string[] = [];
 const ceiling = await startCeiling();
 try {
   for (const size of SIZES) {
@@ -151,6 +154,11 @@ try {
         for (let waited = 0; tier && (await tier.list({ prefix: '', limit: 1 })).length && waited < 120_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
         add(`GET ${size.label}, ${name}`, (await rate(wy.baseUrl, 'GET', () => `/blobs/${key}`, size)) * scale, unit, `GET ${size.label}`, size.bytes === MB ? 0.7 : undefined);
       }
+      if (variant.store === 's3rver' && variant.mode === 'write-through') {
+        const direct = await s3DirectGetRows(s3, 'bench-through', wy.baseUrl, `bench/get-${MB}`, { rounds: QUICK ? 1 : 3, seconds: SECONDS });
+        s3DirectRows.push(...direct.rows);
+        s3DirectNotes.push(...direct.notes);
+      }
       // 100 MB objects always stream straight to the store (write-behind takes up to 1 MB), so
       // they are measured once per store.
       if (variant.mode === 'write-through') {
@@ -164,6 +172,8 @@ try {
     }
     console.log(`measured ${name}`);
   }
+
+  rows.push(...s3DirectRows);
 
   // Conditions and digests against the same PUTs without them.
   const writeRules = await writeRuleRows(workDir, s3, { seconds: SECONDS, rounds: QUICK ? 1 : 3 });
@@ -182,6 +192,7 @@ try {
       'Ceiling: a bare Fastify route streaming the same bytes from a file (GET) or into a file without fsync (PUT). Workyard PUTs on disk fsync the file and its directory, so PUT ratios on disk show the price of durability.',
       'Embedded database (SQLite, SQL queue, upload workers in the same process). Write-behind keeps objects up to 1 MiB in SQLite until a worker uploads them; GETs are measured once every upload is done, so they include the fast-tier miss but not the upload work.',
       's3rver is a JavaScript S3 emulator (Koa, files on disk): s3rver rows measure Workyard plus s3rver, not what S3 would give.',
+      ...s3DirectNotes,
       ...writeRules.notes,
       ...resumable.notes,
     ],

@@ -198,4 +198,18 @@ export const queueMigrations: MigrationSet = {
         .execute();
     },
   }),
+  // The active jobs of groups only, as the queued index above: the gate counts grouped jobs alone
+  // (its statements say `job_group is not null`, or name the groups), and every plain job passed
+  // through this index twice for nothing — in at its claim, out at its finish.
+  '20261214-10-queue-active-groups-grouped-only': () => ({
+    async up(db) {
+      await db.schema.dropIndex('queue_jobs_active_groups').execute();
+      await db.schema
+        .createIndex('queue_jobs_active_groups')
+        .on('queue_jobs')
+        .columns(['name', 'job_group'])
+        .where(sql<boolean>`state = 'active' and job_group is not null`)
+        .execute();
+    },
+  }),
 };

@@ -143,7 +143,7 @@ export class SqlGroupGate {
     };
     const inGroups = this.valueIn(sql.ref('job_group'), groups);
     const active = await sql<{ job_group: string; n: number }>`select job_group, count(*) as n from queue_jobs
-      where name = ${name} and state = 'active' and ${inGroups} group by job_group`.execute(trx);
+      where name = ${name} and state = 'active' and job_group is not null and ${inGroups} group by job_group`.execute(trx);
     lessBy(active.rows, concurrency);
     if (limits.rate) {
       const started = await sql<{ job_group: string; n: number }>`select job_group, count(*) as n from queue_group_starts

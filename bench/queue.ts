@@ -27,7 +27,9 @@ const BULK = 1_000;
 const SQL_CONCURRENCY = 500;
 const BULLMQ_CONCURRENCY = 100;
 const DEADLINE_MS = (quick ? 240 : 600) * 1000;
-const JOB_OPTIONS = { attempts: 1, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } };
+// What the driver sets on a job enqueued without options: one attempt, its backoff, the retention,
+// and an explicit priority (the default, 5: the driver prioritizes every job, bullmq-queue.ts).
+const JOB_OPTIONS = { attempts: 1, backoff: { type: 'exponential', delay: 1000 }, priority: 5, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } };
 
 const deadline = setTimeout(() => {
   console.error(`bench:queue did not finish within ${DEADLINE_MS / 1000} s`);
@@ -127,7 +129,7 @@ const notes: string[] = [
   `${JOBS} no-op jobs per target, enqueued with enqueueBulk (addBulk for raw BullMQ) in batches of ${BULK}, then processed by one worker;`
   + ` "processed" runs from starting the worker to the last outcome being recorded (counts() reports all completed).`,
   `Worker concurrency: ${SQL_CONCURRENCY} for the SQL driver (claims are batched up to the free slots), ${BULLMQ_CONCURRENCY} for the BullMQ driver and for raw BullMQ.`,
-  'Raw BullMQ gets the job options the driver sets (attempts, exponential backoff, removeOnComplete/removeOnFail by age), so the ratio measures the driver, not a configuration.',
+  'Raw BullMQ gets the job options the driver sets (attempts, exponential backoff, the default priority, removeOnComplete/removeOnFail by age), so the ratio measures the driver, not a configuration.',
   'Raw SQL ceiling: the same insert, claim (batched UPDATE … RETURNING) and finish statements on one connection, without the driver (bench/lib/raw-sql-queue.ts).',
 ];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'workyard-bench-queue-'));

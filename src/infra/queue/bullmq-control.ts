@@ -103,7 +103,8 @@ export class BullControl {
     const since = Date.now() - OVERVIEW_WINDOW_MS;
     for (const [name, scoresAndMembers] of byName) {
       const key = this.waitsKey(name);
-      pipeline.zadd(key, ...scoresAndMembers);
+      // the newest MAX_WAITS at most (in the order they started): the trim below keeps no more
+      pipeline.zadd(key, ...scoresAndMembers.slice(-2 * MAX_WAITS));
       pipeline.zremrangebyscore(key, '-inf', since).zremrangebyrank(key, 0, -(MAX_WAITS + 1)).pexpire(key, OVERVIEW_WINDOW_MS);
     }
     await repliesOf(pipeline);

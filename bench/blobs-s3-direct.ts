@@ -8,11 +8,10 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, type S3rverHandle } from '../test/support/s3rver.js';
 import { load } from './lib/load.js';
 import type { BenchRow } from './lib/report.js';
+import { median } from './lib/median.js';
 
 const MB = 1024 * 1024;
 const AT_ONCE = 8;
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** MB/s of whole GETs of `key`, AT_ONCE at a time for `seconds`, bodies read to their end. */
 async function sdkGets(s3: S3rverHandle, bucket: string, key: string, seconds: number): Promise<number> {

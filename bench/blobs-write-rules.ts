@@ -13,6 +13,7 @@ import type { S3rverHandle } from '../test/support/s3rver.js';
 import { startTestWorkyard } from '../test/support/workyard.js';
 import { load } from './lib/load.js';
 import type { BenchRow } from './lib/report.js';
+import { median } from './lib/median.js';
 
 const MB = 1024 * 1024;
 const LARGE = 100 * MB;
@@ -54,8 +55,6 @@ function largePut(baseUrl: string, key: string, headers: Record<string, string>)
     writeMore();
   });
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 export async function writeRuleRows(workDir: string, s3: S3rverHandle, options: { seconds: number; rounds: number }): Promise<{ rows: BenchRow[]; notes: string[] }> {
   const rows: BenchRow[] = [];

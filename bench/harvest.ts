@@ -12,6 +12,7 @@ import { tasksModule } from '../src/modules/tasks/index.js';
 import { bytes, fakePng, html, startFixtureSite } from '../test/support/harvest-fixture-site.js';
 import { startTestWorkyard } from '../test/support/workyard.js';
 import { type BenchRow, quickMode, recordSection } from './lib/report.js';
+import { median } from './lib/median.js';
 
 // --quick: a fifth of the page, for a check that the benchmark runs rather than for figures.
 const IMAGES = quickMode() ? 100 : 500;
@@ -37,8 +38,6 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 // the ceiling downloads the first round's images every time (plain undici keeps nothing)
 const paths = pathsOf(0);
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** The ceiling: the same downloads with plain undici, CONCURRENCY at a time, bodies read in full. */
 async function plainUndici(): Promise<number> {

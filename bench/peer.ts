@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Redis } from 'ioredis';
 import { type BenchRow, quickMode, recordSection } from './lib/report.js';
+import { median } from './lib/median.js';
 
 const QUICK = quickMode();
 const SECONDS = QUICK ? 2 : 5;
@@ -103,8 +104,6 @@ function wrk(url: string, kind: 'post' | 'get', label: string): number {
   if (bad || (errors && errors.slice(1).some((n) => Number(n) > 0))) throw new Error(`${label} (${url}): ${bad ? `${bad[1]} non-2xx answers` : ''} ${errors?.[0] ?? ''}`);
   return Number(rate[1]);
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 try {
   const redis = new Redis(REDIS_URL);

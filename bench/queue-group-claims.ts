@@ -15,6 +15,7 @@ import { queueMigrations } from '../src/infra/queue/migrations.js';
 import { type GroupTables, SqlGroupGate } from '../src/infra/queue/sql-queue-groups.js';
 import { createTestDatabase, needService } from '../test/support/services.js';
 import { type BenchRow, quickMode, recordSection } from './lib/report.js';
+import { median } from './lib/median.js';
 
 const QUICK = quickMode();
 const BACKLOGS = QUICK ? [1_000, 10_000] : [1_000, 50_000];
@@ -40,8 +41,6 @@ async function fill(database: Database, backlog: number): Promise<void> {
   if (database.dialect === 'postgres') await sql`analyze queue_jobs`.execute(db);
   else await sql`pragma wal_checkpoint(truncate)`.execute(db);
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** Milliseconds of each of CLAIMS claims; the jobs of "other" a claim takes are put back after it. */
 async function claimCosts(database: Database): Promise<number[]> {

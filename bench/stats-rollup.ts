@@ -25,6 +25,7 @@ import type { TestWorkyard } from '../test/support/workyard.js';
 import { startStatsWorkyard, unlinkPrefix } from './lib/stats-workyard.js';
 import { clockNow, latencyQuantile, steadyLoad } from './lib/steady-load.js';
 import { type BenchRow, quickMode, recordSection } from './lib/report.js';
+import { median } from './lib/median.js';
 
 const QUICK = quickMode();
 const pathsArg = process.argv.indexOf('--paths');
@@ -198,8 +199,6 @@ async function measureRound(store: string, wy: TestWorkyard, fill: () => Promise
     ...(redis ? { pingDuringMs: slowestPing(started, ended), pingBeforeMs: slowestPing(quietFrom, started) } : {}),
   };
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /**
  * The rounds' figures: the slowest jobs (the goal is a bound), and the median round by its p99

@@ -2,7 +2,6 @@
 // process on any machine. Calls made on request paths go through one fast-failing connection and
 // the dependency deadline (503 naming redis); workers and event readers use connections that wait
 // out an outage and resume. An index (id → name) lets getJob and cancel work with the id alone.
-import { randomUUID } from 'node:crypto';
 import { Job, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { callDependency } from '../dependency-errors.js';
@@ -57,6 +56,7 @@ import { appendJobLog, readJobLogs } from './bullmq-logs.js';
 import { Scheduler } from './schedules/scheduler.js';
 import { RedisScheduleStore } from './schedules/redis-schedule-store.js';
 import { jobTraceOf } from './job-trace.js';
+import { newRowId } from '../ids.js';
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -266,7 +266,7 @@ export class BullmqJobQueue implements JobQueue {
 
   async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<JobRecord<Data>> {
     const queue = this.queueFor(name);
-    const id = options.jobId ?? randomUUID();
+    const id = options.jobId ?? newRowId();
     const now = Date.now();
     const jobOptions = this.jobOptions(toBullId(id), options, now);
     const initialState = stateOnAdd(jobOptions);
@@ -317,7 +317,7 @@ export class BullmqJobQueue implements JobQueue {
     for (const name of new Set(jobs.map((job) => job.name))) this.queueFor(name);
     const now = Date.now();
     const entries = jobs.map(({ name, data, options }) => {
-      const id = options?.jobId ?? randomUUID();
+      const id = options?.jobId ?? newRowId();
       return { name, data, id, chosen: options?.jobId !== undefined, options: options ?? {}, opts: this.jobOptions(toBullId(id), options ?? {}, now) };
     });
     if (!entries.length) return [];

@@ -148,12 +148,23 @@ export class SqlQueueStore {
     private readonly onFinished?: FinishHook,
   ) {}
 
-  /** Inserts the rows, skipping ids that exist; returns the ids that were new. */
-  insert(rows: NewJobRow[]): Promise<Set<string>> {
+  /**
+   * Inserts the rows, skipping ids that exist; returns the ids that were new. `idsAreNew` when no
+   * row's id was chosen by the caller (each is a fresh time-ordered UUID): then there is no
+   * conflict to skip, and the statement asks for no ids back — on SQLite the ON CONFLICT …
+   * RETURNING form took about 1.5 times as long a row (5.8–8.6 against 4.7–5.5 µs, same table and
+   * indexes), and the enqueue of POST /feedback/async is this statement.
+   */
+  insert(rows: NewJobRow[], idsAreNew: boolean): Promise<Set<string>> {
     return insertReturningIds(rows, async (chunk) => {
       const defaultPriority = chunk.every((row) => row.priority === PRIORITY_DEFAULT);
       const values = chunk.map((row) => withoutDefaults(row, defaultPriority));
-      return (await this.db.insertInto('queue_jobs').values(values).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute()).map((row) => row.id);
+      const insert = this.db.insertInto('queue_jobs').values(values);
+      if (idsAreNew) {
+        await insert.execute();
+        return chunk.map((row) => row.id);
+      }
+      return (await insert.onConflict((oc) => oc.column('id').doNothing()).returning('id').execute()).map((row) => row.id);
     });
   }
 

@@ -173,7 +173,7 @@ export class SqlJobQueue implements JobQueue {
       if (stored) this.announceStored([row]);
       return rowToRecord(row) as JobRecord<Data>;
     }
-    const inserted = await this.database.run(() => this.store.insert([job.row]));
+    const inserted = await this.database.run(() => this.store.insert([job.row], !job.chosenId));
     if (!inserted.has(job.row.id)) {
       const existing = await this.database.run(() => this.store.get(job.row.id));
       if (existing) return rowToRecord(existing) as JobRecord<Data>;
@@ -185,8 +185,9 @@ export class SqlJobQueue implements JobQueue {
   async enqueueBulk<Data>(jobs: { name: string; data: Data; options?: EnqueueOptions }[]): Promise<string[]> {
     // Every job is checked before any is stored.
     const newJobs = jobs.map((job) => this.newJob(job.name, job.data, job.options ?? {}));
-    const plain = newJobs.filter((job) => !job.keyMode).map((job) => job.row);
-    const inserted = await this.database.run(() => this.store.insert(plain));
+    const plainJobs = newJobs.filter((job) => !job.keyMode);
+    const plain = plainJobs.map((job) => job.row);
+    const inserted = await this.database.run(() => this.store.insert(plain, !plainJobs.some((job) => job.chosenId)));
     const stored: Pick<JobRow, 'id' | 'name' | 'state' | 'run_at'>[] = plain.filter((row) => inserted.has(row.id));
     const ids = newJobs.map((job) => job.row.id);
     // Keyed jobs one by one, in order: a later job of the bulk may find the key taken by an earlier one.

@@ -97,7 +97,9 @@ export class FeedbackService {
    * `options` say when and how it runs; with a key already taken, the id is that key's task.
    */
   async enqueueFeedbackSave(input: FeedbackInput, options: TaskEnqueueOptions = {}, spam = false): Promise<string> {
-    return this.enqueueSave(input, newRowId(), Date.now(), options, spam);
+    // The queue gives the job its id (time-ordered, as newRowId): an id it minted is new, so the
+    // insert need not ask which of its rows were already stored (sql-queue-store.ts).
+    return this.enqueueSave(input, undefined, Date.now(), options, spam);
   }
 
   /**
@@ -129,10 +131,10 @@ export class FeedbackService {
     });
   }
 
-  private async enqueueSave(input: FeedbackInput, jobId: string, createdAt: number, options: TaskEnqueueOptions, spam = false): Promise<string> {
+  private async enqueueSave(input: FeedbackInput, jobId: string | undefined, createdAt: number, options: TaskEnqueueOptions, spam = false): Promise<string> {
     // The batch enqueues in the first request's trace context: each job keeps its own request's.
     const data: FeedbackSaveJob = spam ? { ...input, created_at: createdAt, spam: true } : { ...input, created_at: createdAt };
-    const job: NewJob = { name: FEEDBACK_SAVE_JOB, data, options: withJobTrace({ ...options, jobId, ...SAVE_JOB_RETRIES }) };
+    const job: NewJob = { name: FEEDBACK_SAVE_JOB, data, options: withJobTrace({ ...options, ...(jobId === undefined ? {} : { jobId }), ...SAVE_JOB_RETRIES }) };
     if (this.jobs) return this.jobs.add(job);
     return (await this.ctx.queue.enqueue(job.name, job.data, job.options)).id;
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { blobStoreConformance } from './blobstore.conformance.js';
 import { DiskBlobStore } from './disk.js';
@@ -60,6 +61,34 @@ describe('disk blob store layout', () => {
     } while (cursor);
     expect(paged).toEqual(expected);
     expect((await store.list({ prefix: long + long, limit: 100 })).items.map((item) => item.key)).toEqual([long + long, long + long + 'z']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads objects of every size around its whole-file read, with metadata short and long, whole and by range', async () => {
+    const dir = tempDir();
+    const store = new DiskBlobStore({ dir, timeoutMs: 2_000 });
+    const read = async (body: Readable) => Buffer.concat(await body.toArray());
+    // Metadata of quotes is escaped in the stored JSON: with a 1,000-byte key it makes the
+    // metadata longer than the 4 KiB read from a large file's end, so it is read apart.
+    const metadatas = [undefined, { note: '"'.repeat(2040) }];
+    for (const [m, metadata] of metadatas.entries()) {
+      const key = `${m}/`.padEnd(1000, 'k');
+      const trailer = fs.statSync(objectPath(path.join(dir, 'objects'), (await store.put(key, Buffer.from('x'), { metadata })).key)).size - 1;
+      // files just under, at and just over 16 KiB, one much larger, and an empty body
+      for (const size of [0, 1, 16 * 1024 - trailer - 1, 16 * 1024 - trailer, 16 * 1024 - trailer + 1, 200_000]) {
+        const bytes = Buffer.alloc(size);
+        for (let i = 0; i < size; i++) bytes[i] = (i * 31 + size) & 0xff;
+        await store.put(key, bytes, { metadata, contentType: 'application/x-test' });
+        const got = (await store.get(key))!;
+        expect(got.meta).toMatchObject({ key, size, contentType: 'application/x-test', ...(metadata ? { metadata: expect.objectContaining(metadata) } : {}) });
+        expect((await read(got.body)).equals(bytes)).toBe(true);
+        expect(await store.head(key)).toEqual(got.meta);
+        if (size > 10) {
+          const range = (await store.get(key, { start: 3, end: size - 5 }))!;
+          expect((await read(range.body)).equals(bytes.subarray(3, size - 4))).toBe(true);
+        }
+      }
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -106,9 +106,13 @@ export class DiskBlobStore implements BlobStore {
 
   async get(key: string, range?: ByteRange): Promise<{ meta: BlobMeta; body: Readable } | null> {
     assertValidKey(key);
-    const opened = await this.open(key);
+    const opened = await this.open(key, true);
     if (!opened) return null;
     const { handle, meta } = opened;
+    if (!handle) {
+      const { start, end } = rangeOf(meta.size, range);
+      return { meta, body: Readable.from(end < start ? [] : [opened.whole.subarray(start, end + 1)]) };
+    }
     try {
       const { start, end } = rangeOf(meta.size, range);
       if (end < start) {
@@ -125,9 +129,9 @@ export class DiskBlobStore implements BlobStore {
 
   async head(key: string): Promise<BlobMeta | null> {
     assertValidKey(key);
-    const opened = await this.open(key);
+    const opened = await this.open(key, false);
     if (!opened) return null;
-    await opened.handle.close();
+    await opened.handle?.close();
     return opened.meta;
   }
 
@@ -194,9 +198,9 @@ export class DiskBlobStore implements BlobStore {
       if (hex > prefixHex && !hex.startsWith(prefixHex)) return;
       if (entry.kind === 'file') {
         if (!hex.startsWith(prefixHex) || (cursorHex && hex <= cursorHex)) continue;
-        const opened = await this.open(hexToKey(hex));
+        const opened = await this.open(hexToKey(hex), false);
         if (!opened) continue; // deleted since readdir
-        await opened.handle.close();
+        await opened.handle?.close();
         yield opened.meta;
       } else {
         // Every key below starts with `hex` and is longer: skip the subtree when all of it is
@@ -208,8 +212,13 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  /** Opens an object and reads its metadata; null when there is no such key. */
-  private async open(key: string): Promise<{ handle: FileHandle; meta: BlobMeta } | null> {
+  /**
+   * Opens an object and reads its metadata; null when there is no such key. `readWhole` (a GET):
+   * a file shorter than WHOLE_READ_BYTES is read whole by the first read and closed, and its body
+   * comes back in memory — open, read, close, where reading the trailer and then streaming the
+   * body took six calls to the thread pool, each a round trip through its queue, for 1 KB.
+   */
+  private async open(key: string, readWhole: boolean): Promise<OpenedObject | null> {
     let handle: FileHandle;
     try {
       handle = await fs.promises.open(objectPath(this.objectsDir, key), 'r');
@@ -218,13 +227,18 @@ export class DiskBlobStore implements BlobStore {
       throw diskError(error);
     }
     try {
+      if (readWhole) {
+        const start = await readUpTo(handle, WHOLE_READ_BYTES);
+        if (start.length < WHOLE_READ_BYTES) {
+          const { stored, size } = trailerOf(start, start.length, key);
+          await handle.close();
+          return { meta: toBlobMeta(stored!, size), whole: start.subarray(0, size) };
+        }
+      }
       const { size: fileSize } = await handle.stat();
-      const fixed = await readAt(handle, fileSize - TRAILER_FIXED_BYTES, TRAILER_FIXED_BYTES);
-      if (!fixed.subarray(4).equals(TRAILER_MAGIC)) throw new Error(`blob file of key ${JSON.stringify(key)} has no valid trailer`);
-      const jsonLength = fixed.readUInt32BE(0);
-      const size = fileSize - TRAILER_FIXED_BYTES - jsonLength;
-      const stored = JSON.parse((await readAt(handle, size, jsonLength)).toString('utf8')) as StoredMeta;
-      return { handle, meta: toBlobMeta(stored, size) };
+      const tail = await readAt(handle, Math.max(0, fileSize - TAIL_READ_BYTES), Math.min(fileSize, TAIL_READ_BYTES));
+      const { stored, size, jsonLength } = trailerOf(tail, fileSize, key);
+      return { handle, meta: toBlobMeta(stored ?? (JSON.parse((await readAt(handle, size, jsonLength)).toString('utf8')) as StoredMeta), size) };
     } catch (error) {
       await handle.close().catch(() => {});
       throw diskError(error);
@@ -317,6 +331,42 @@ async function writeAllOf(handle: FileHandle, buffers: Buffer[]): Promise<void> 
     await writeAll(handle, buffer.subarray(bytesWritten));
     bytesWritten = 0;
   }
+}
+
+/** An object opened: its handle, or (read whole) its body in memory with the handle closed. */
+type OpenedObject = { meta: BlobMeta } & ({ handle: FileHandle; whole?: undefined } | { handle?: undefined; whole: Buffer });
+
+/** What a GET reads in its first call: a file this short (body, metadata, trailer) is read whole. */
+const WHOLE_READ_BYTES = 16 * 1024;
+/** What is read from a file's end for its trailer: the fixed part and, nearly always, the metadata before it. */
+const TAIL_READ_BYTES = 4 * 1024;
+
+/**
+ * The trailer of a file of `fileSize` bytes whose last `tail.length` bytes are `tail`: the body's
+ * size, the metadata's length, and the metadata when the tail holds it (null when it begins before).
+ */
+function trailerOf(tail: Buffer, fileSize: number, key: string): { size: number; jsonLength: number; stored: StoredMeta | null } {
+  if (tail.length < TRAILER_FIXED_BYTES) throw new Error('blob file is shorter than its trailer');
+  const fixed = tail.subarray(tail.length - TRAILER_FIXED_BYTES);
+  if (!fixed.subarray(4).equals(TRAILER_MAGIC)) throw new Error(`blob file of key ${JSON.stringify(key)} has no valid trailer`);
+  const jsonLength = fixed.readUInt32BE(0);
+  const size = fileSize - TRAILER_FIXED_BYTES - jsonLength;
+  if (size < 0) throw new Error('blob file is shorter than its trailer');
+  const jsonStart = tail.length - TRAILER_FIXED_BYTES - jsonLength;
+  const stored = jsonStart < 0 ? null : (JSON.parse(tail.subarray(jsonStart, tail.length - TRAILER_FIXED_BYTES).toString('utf8')) as StoredMeta);
+  return { size, jsonLength, stored };
+}
+
+/** The file's first bytes, `length` at most: fewer only when the file is shorter. */
+async function readUpTo(handle: FileHandle, length: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let read = 0;
+  while (read < length) {
+    const { bytesRead } = await handle.read(buffer, read, length - read, read);
+    if (bytesRead === 0) break;
+    read += bytesRead;
+  }
+  return buffer.subarray(0, read);
 }
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {

@@ -38,8 +38,9 @@ export interface EventOutbox {
    */
   consume(consumer: EventConsumer): void;
   /**
-   * Whether an event of this type has a taker. Recorders of many events that no one may want
-   * (task events: one per job) ask first; the others always record. True until setInterest.
+   * Whether an event of this type has a taker. Every recorder asks first (an event recorded with
+   * no taker is a write in its request for nothing): task events, feedback.saved, blob.stored.
+   * True until setInterest: a process without the webhooks module records every event.
    */
   wants(type: string): boolean;
   /** The types consumers take (null: all), as the webhooks module learns them from its endpoints. */

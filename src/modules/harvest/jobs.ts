@@ -121,7 +121,7 @@ async function runTask(
   try {
     const result = await work(taskId, task.url, job.signal);
     await database.run((db) => store.finishTask(db, taskId, { status: 'done', error: null, now: Date.now() }));
-    await events?.record([{ type: 'harvest.done', data: { id: taskId, kind, url: task.url, ...result } }]);
+    if (events?.wants('harvest.done')) await events.record([{ type: 'harvest.done', data: { id: taskId, kind, url: task.url, ...result } }]);
     return { status: 'done', ...result };
   } catch (error) {
     // Cancelled (DELETE /tasks/:id): the queue records it cancelled and never runs it again.

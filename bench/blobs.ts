@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Fastify from 'fastify';
+import { createWebhooksModule } from '../src/modules/webhooks/index.js';
 import { createBlobsModule } from '../src/modules/blobs/index.js';
 import { type S3rverHandle, startS3rver } from '../test/support/s3rver.js';
 import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.js';
@@ -139,7 +140,7 @@ try {
   for (const variant of variants) {
     const blobs = createBlobsModule();
     const dataDir = fs.mkdtempSync(path.join(workDir, 'workyard-'));
-    const wy: TestWorkyard = await startTestWorkyard({ ...variant.env, WORKYARD_DATA_DIR: dataDir, WORKYARD_LOG_LEVEL: 'warn', WORKYARD_DEPENDENCY_TIMEOUT_MS: '10000' }, { modules: [blobs] });
+    const wy: TestWorkyard = await startTestWorkyard({ ...variant.env, WORKYARD_DATA_DIR: dataDir, WORKYARD_LOG_LEVEL: 'warn', WORKYARD_DEPENDENCY_TIMEOUT_MS: '10000' }, { modules: [blobs, createWebhooksModule()] });
     const name = `${variant.store}, ${variant.mode}`;
     const tier = wy.workyard.instanceOf(blobs).service.writeBehind?.tier;
     try {
@@ -188,7 +189,7 @@ try {
     module: 'blobs',
     command: 'npm run bench:blobs',
     notes: [
-      `Workyard, the ceiling app and the load generator (autocannon: 32 connections for 1 KB, 8 for 1 MB, ${SECONDS} s per figure) share one process and the machine's cores; s3rver runs in a child process. 100 MB: ${LARGE_ROUNDS} whole transfers in a row.`,
+      `Workyard (the blobs and webhooks modules, as \`workyard start\` has them, with no webhook endpoint: no blob.stored event is recorded), the ceiling app and the load generator (autocannon: 32 connections for 1 KB, 8 for 1 MB, ${SECONDS} s per figure) share one process and the machine's cores; s3rver runs in a child process. 100 MB: ${LARGE_ROUNDS} whole transfers in a row.`,
       'Ceiling: a bare Fastify route streaming the same bytes from a file (GET) or into a file without fsync (PUT). Workyard PUTs on disk fsync the file and its directory, so PUT ratios on disk show the price of durability.',
       'Embedded database (SQLite, SQL queue, upload workers in the same process). Write-behind keeps objects up to 1 MiB in SQLite until a worker uploads them; GETs are measured once every upload is done, so they include the fast-tier miss but not the upload work.',
       's3rver is a JavaScript S3 emulator (Koa, files on disk): s3rver rows measure Workyard plus s3rver, not what S3 would give.',

@@ -5,11 +5,13 @@
 //  2. Peak throughput of each path (JSON, 50 connections) as a ratio to the bare Fastify POST
 //     route measured in the same run; the sync path and the enqueue also without group commit, to
 //     show what grouping the writes is worth.
-// Workyard runs in this process (tasks + feedback modules); autocannon runs in a worker thread.
+// Workyard runs in this process (tasks, feedback and webhooks modules, as `workyard start` has
+// them, no endpoint registered); autocannon runs in a worker thread.
 import os from 'node:os';
 import { Pool } from 'undici';
 import { createFeedbackModule } from '../src/modules/feedback/index.js';
 import { tasksModule } from '../src/modules/tasks/index.js';
+import { createWebhooksModule } from '../src/modules/webhooks/index.js';
 import { createTestDatabase, needService } from '../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../test/support/workyard.js';
 import { startBareFastify } from './lib/ceiling.js';
@@ -79,7 +81,7 @@ async function startFeedback(dialect: Dialect, options: { groupCommit: boolean; 
   const database = dialect === 'postgres' ? await createTestDatabase() : null;
   const wy = await startTestWorkyard(
     { WORKYARD_LOG_LEVEL: 'silent', ...(database ? { WORKYARD_DATABASE_URL: database.url } : {}) },
-    { modules: [tasksModule, createFeedbackModule({ groupCommit: options.groupCommit })], worker: options.worker },
+    { modules: [tasksModule, createFeedbackModule({ groupCommit: options.groupCommit }), createWebhooksModule()], worker: options.worker },
   );
   return {
     ...wy,
@@ -196,7 +198,7 @@ try {
   }
 
   notes.push(
-    `Workyard (tasks + feedback modules only) and the bare Fastify ceiling run in this process, the ceiling measured again right before each peak figure; autocannon (50 connections, ${PEAK_SECONDS} s, ~100-byte JSON bodies) in a worker thread. Peak figures need 0 errors and 0 non-2xx answers.`,
+    `Workyard (the tasks, feedback and webhooks modules, as \`workyard start\` has them, with no webhook endpoint: no event is recorded that nobody takes) and the bare Fastify ceiling run in this process, the ceiling measured again right before each peak figure; autocannon (50 connections, ${PEAK_SECONDS} s, ~100-byte JSON bodies) in a worker thread. Peak figures need 0 errors and 0 non-2xx answers.`,
     `The seed test posts the forms as a browser does (urlencoded, CSRF token, 303 answer) at an even pace; the time is the POST's, not the redirect's.`,
     `"POST to row" counts the queued saves a worker in the same process stored, from the start of the load until the queue was empty.`,
     `Load average when it ended: ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} on ${os.cpus().length} CPUs${QUICK ? ' (quick run: shortened, indicative only)' : ''}.`,

@@ -1,5 +1,5 @@
-// The native HTTP surface: raw bytes in and out, streamed end to end (a body is never whole in
-// memory), with the HTTP rules clients and caches expect: ranges, entity tags, HEAD, listing.
+// The native HTTP surface: raw bytes in and out, streamed end to end (a large body is never whole
+// in memory), with the HTTP rules clients and caches expect: ranges, entity tags, HEAD, listing.
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';

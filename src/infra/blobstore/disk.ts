@@ -228,7 +228,7 @@ export class DiskBlobStore implements BlobStore {
     }
     try {
       if (readWhole) {
-        const start = await readUpTo(handle, WHOLE_READ_BYTES);
+        const start = await readUpTo(handle, 0, WHOLE_READ_BYTES);
         if (start.length < WHOLE_READ_BYTES) {
           const { stored, size } = trailerOf(start, start.length, key);
           await handle.close();
@@ -357,12 +357,12 @@ function trailerOf(tail: Buffer, fileSize: number, key: string): { size: number;
   return { size, jsonLength, stored };
 }
 
-/** The file's first bytes, `length` at most: fewer only when the file is shorter. */
-async function readUpTo(handle: FileHandle, length: number): Promise<Buffer> {
+/** `length` bytes of the file from `position`, fewer only where the file ends. */
+async function readUpTo(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
   let read = 0;
   while (read < length) {
-    const { bytesRead } = await handle.read(buffer, read, length - read, read);
+    const { bytesRead } = await handle.read(buffer, read, length - read, position + read);
     if (bytesRead === 0) break;
     read += bytesRead;
   }
@@ -371,13 +371,8 @@ async function readUpTo(handle: FileHandle, length: number): Promise<Buffer> {
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   if (position < 0) throw new Error('blob file is shorter than its trailer');
-  const buffer = Buffer.alloc(length);
-  let read = 0;
-  while (read < length) {
-    const { bytesRead } = await handle.read(buffer, read, length - read, position + read);
-    if (bytesRead === 0) throw new Error('blob file ended early');
-    read += bytesRead;
-  }
+  const buffer = await readUpTo(handle, position, length);
+  if (buffer.length < length) throw new Error('blob file ended early');
   return buffer;
 }
 

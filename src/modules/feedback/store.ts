@@ -2,7 +2,7 @@
 // `database.run`, so a database that is down answers 503 within the dependency deadline.
 import type { Kysely } from 'kysely';
 import { insertReturningIds } from '../../infra/db/chunks.js';
-import { type Database, type SqlDialect, withTables } from '../../infra/db/database.js';
+import { type Database, withTables } from '../../infra/db/database.js';
 import { RowInsert } from '../../infra/db/row-insert.js';
 import type { EventOutbox } from '../../infra/events/contract.js';
 import type { IdempotencyRecord } from './idempotency.js';
@@ -60,6 +60,8 @@ export const PAGE_SIZE = 50;
 
 export class FeedbackStore {
   private readonly database: Database<FeedbackTables>;
+  /** the insert of entries, skipping ids stored already (a save job run again) */
+  private readonly entryInsert: RowInsert<FeedbackRow>;
 
   /** `events`: where `feedback.saved` is recorded, in each insert's transaction, while it has a taker (none: not recorded) */
   constructor(
@@ -67,6 +69,8 @@ export class FeedbackStore {
     private readonly events?: EventOutbox,
   ) {
     this.database = withTables<FeedbackTables>(database);
+    const columns = ['id', 'name', 'email', 'message', 'rating', 'via', 'created_at', 'spam'] as const;
+    this.entryInsert = new RowInsert<FeedbackRow>(database.dialect, 'feedback_entries', columns, 'on conflict ("id") do nothing returning "id"');
   }
 
   /**
@@ -80,7 +84,7 @@ export class FeedbackStore {
     // Without keys or a taker of the event, one statement and no transaction around it: on
     // SQLite, the event's insert and the explicit commit were a fifth of POST /feedback/sync's main
     // thread, for events nobody would deliver (`workyard start` with no webhook endpoint).
-    if (!keys.length && !this.events?.wants('feedback.saved')) return this.database.run((db) => insertRows(db, this.database.dialect, rows));
+    if (!keys.length && !this.events?.wants('feedback.saved')) return this.database.run((db) => insertRows(db, this.entryInsert, rows));
     return this.database.run((db) =>
       db.transaction().execute(async (trx) => {
         let toInsert = rows;
@@ -89,7 +93,7 @@ export class FeedbackStore {
           const keyTaken = new Set(keys.filter((key) => !recorded.has(key.key)).map((key) => key.resourceId));
           if (keyTaken.size) toInsert = rows.filter((row) => !keyTaken.has(row.id));
         }
-        const inserted = await insertRows(trx, this.database.dialect, toInsert);
+        const inserted = await insertRows(trx, this.entryInsert, toInsert);
         await this.recordSavedEvents(trx, toInsert, inserted);
         return inserted;
       }),
@@ -144,18 +148,8 @@ export class FeedbackStore {
   }
 }
 
-const ENTRY_COLUMNS = ['id', 'name', 'email', 'message', 'rating', 'via', 'created_at', 'spam'] as const satisfies readonly (keyof FeedbackRow)[];
-
-/** The insert of entries, skipping ids that are stored already (a save job run again), as SQL text kept per row count. */
-const entryInserts = new Map<SqlDialect, RowInsert<FeedbackRow>>();
-function entryInsert(dialect: SqlDialect): RowInsert<FeedbackRow> {
-  let insert = entryInserts.get(dialect);
-  if (!insert) entryInserts.set(dialect, (insert = new RowInsert<FeedbackRow>(dialect, 'feedback_entries', ENTRY_COLUMNS, 'on conflict ("id") do nothing returning "id"')));
-  return insert;
-}
-
-function insertRows(db: Kysely<FeedbackTables>, dialect: SqlDialect, rows: FeedbackRow[]): Promise<Set<string>> {
+function insertRows(db: Kysely<FeedbackTables>, insert: RowInsert<FeedbackRow>, rows: FeedbackRow[]): Promise<Set<string>> {
   // every row names every column: the optional ones are bound as their defaults would be
   const complete = rows.map((row) => ({ ...row, rating: row.rating ?? null, spam: row.spam ?? 0 }));
-  return insertReturningIds(complete, async (chunk) => (await entryInsert(dialect).execute<{ id: string }>(db, chunk)).map((row) => row.id));
+  return insertReturningIds(complete, async (chunk) => (await insert.execute<{ id: string }>(db, chunk)).map((row) => row.id));
 }

@@ -22,7 +22,21 @@ export interface S3rverHandle {
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 // CommonJS, because s3rver is; it prints its address once it listens.
+// s3rver 3.7 answers a PUT once the body has passed its MD5 hash, before its file holds the bytes
+// (putObject resolves on the hash stream's 'finish', not the file's): a GET in the next
+// milliseconds could read the object empty — 200 with 0 bytes, once in 1,000 puts under load in
+// the cluster suite's read-after-put. S3 reads its own writes; so does this server: its answer
+// waits until the file is as long as what it stored (the GET reads the size from the file).
 const SERVER_SCRIPT = `
+const fs = require('node:fs');
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
+const putObject = FilesystemStore.prototype.putObject;
+FilesystemStore.prototype.putObject = async function (object) {
+  const stored = await putObject.call(this, object);
+  const file = this.getResourcePath(object.bucket, object.key, 'object');
+  for (const until = Date.now() + 10000; fs.statSync(file).size < stored.size && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 1));
+  return stored;
+};
 const S3rver = require('s3rver');
 const server = new S3rver({ address: '127.0.0.1', port: Number(process.env.S3RVER_PORT || 0), directory: process.env.S3RVER_DIR, silent: true });
 server.run().then((address) => process.stdout.write(JSON.stringify({ port: address.port }) + '\\n'), (error) => { console.error(error); process.exit(1); });

@@ -8,6 +8,7 @@ import { Type } from 'typebox';
 import type { App, AppContext } from '../../app-context.js';
 import { ErrorReply, notFound } from '../../errors.js';
 import type { Database } from '../../infra/db/database.js';
+import { imageRange } from './image-packs.js';
 import * as store from './store.js';
 
 // A Map: the remote server's Content-Type indexes it, and "image/constructor" must not reach an
@@ -68,7 +69,7 @@ export function archiveRoute(app: App, ctx: AppContext, database: Database<store
     for (const image of images) {
       // stored, not deflated: images are compressed already
       zip.addReadStreamLazy(image.file, { compress: false, size: Number(image.size) }, (done) => {
-        ctx.blobs.get(image.blob_key).then(
+        ctx.blobs.get(image.blob_key, imageRange(image)).then(
           (blob) => (blob ? done(null, blob.body) : done(new Error(`the bytes of ${image.file} are missing from the blob store`), undefined as never)),
           (error: unknown) => done(error, undefined as never),
         );

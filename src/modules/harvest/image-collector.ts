@@ -5,16 +5,17 @@
 //   never seen               → fetch it.
 // Who fetches is decided by the database, not by this process: the unique source key lets one
 // INSERT win, and a conditional UPDATE hands a failed or abandoned image to exactly one claimer,
-// so two workers on two machines still download each image once. Bytes are stored once per sha256.
+// so two workers on two machines still download each image once. Bytes are stored once per sha256,
+// in packs with the other images whose downloads finished at the same time (image-packs.ts).
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobStore } from '../../infra/blobstore/contract.js';
 import type { Database } from '../../infra/db/database.js';
-import { callDependency } from '../../infra/dependency-errors.js';
 import { newRowId } from '../../infra/ids.js';
 import { TickBatch, batchedLookup } from '../../infra/tick-batch.js';
 import { HarvestError } from './errors.js';
 import { type DownloadedImage, type ImageDownloader, NOT_MODIFIED } from './image-downloader.js';
+import { ImagePacks } from './image-packs.js';
 import * as store from './store.js';
 import { type ImageFilters, filteredOut, hasFilters } from './image-filters.js';
 import { BudgetTracker, type TaskBudget } from './task-budget.js';
@@ -27,7 +28,7 @@ export interface ImageCollectorOptions {
   concurrency: number;
   /** how long a claim holds before another task may take the image over */
   claimLeaseMs: number;
-  /** deadline of one blob put */
+  /** deadline of one blob put (a pack of images) */
   blobPutTimeoutMs: number;
   /** first pause while waiting for another task's download (it doubles up to 1 s) */
   waitPollMs: number;
@@ -48,17 +49,17 @@ interface Found {
   position: number;
 }
 
-export const blobKeyOf = (sha256: string) => `harvest/images/${sha256.slice(0, 2)}/${sha256}`;
-
 export class ImageCollector {
   // The downloads of a task (and of every task of this worker) finish close together: their
   // look-ups share one SELECT and their records one transaction, rather than three statements and
   // three commits per image queued behind SQLite's one writer (bench/RESULTS.md, harvest).
   private readonly storedBlobs: ReturnType<typeof batchedLookup<true>>;
   private readonly completions: TickBatch<store.ImageCompletion>;
+  private readonly packs: ImagePacks;
 
   constructor(private readonly options: ImageCollectorOptions) {
     const { database } = options;
+    this.packs = new ImagePacks({ blobs: options.blobs, putTimeoutMs: options.blobPutTimeoutMs });
     this.storedBlobs = batchedLookup(async (sha256s) => {
       const stored = await database.run((db) => store.storedBlobs(db, sha256s));
       return new Map([...stored].map((sha256) => [sha256, true as const]));
@@ -232,15 +233,13 @@ export class ImageCollector {
     }
   }
 
-  /** Puts the bytes unless a blob of the same digest is stored; the blob's row to record when they were put. */
+  /** Stores the bytes unless bytes of the same digest are stored; the row to record once they are. */
   private async storeBytes(image: DownloadedImage): Promise<store.BlobRecord | undefined> {
     if (await this.storedBlobs.get(image.sha256)) return undefined;
-    const blobKey = blobKeyOf(image.sha256);
-    // Content-addressed: two workers putting the same bytes write the same object, so no lock is needed.
-    await callDependency(this.options.blobs.driver, this.options.blobPutTimeoutMs, () =>
-      this.options.blobs.put(blobKey, image.bytes, { contentType: image.contentType, contentLength: image.bytes.length }),
-    );
-    return { sha256: image.sha256, blobKey, size: image.bytes.length, contentType: image.contentType, now: Date.now() };
+    // No lock: two workers storing the same bytes at once each write a copy, and the first row
+    // recorded for the digest is the one read (the other copy is never read).
+    const { blobKey, offset } = await this.packs.store(image.sha256, image.bytes);
+    return { sha256: image.sha256, blobKey, offset, size: image.bytes.length, contentType: image.contentType, now: Date.now() };
   }
 }
 

@@ -1,6 +1,6 @@
 // Harvest's tables. An image is one row per absolute source URL (unique by a digest of the URL,
 // since URLs can be longer than an index entry may be), linked to every task that found it;
-// its bytes are one blob per sha256, however many URLs serve them.
+// its bytes are stored once per sha256, however many URLs serve them (in a pack of images, at an offset).
 import type { MigrationSet } from '../../infra/db/migrations.js';
 
 export const harvestMigrations: MigrationSet = {
@@ -102,6 +102,13 @@ export const harvestMigrations: MigrationSet = {
         .addPrimaryKeyConstraint('harvest_task_pages_pk', ['task_id', 'position'])
         .execute();
       await db.schema.alterTable('harvest_task_images').addColumn('page_url', 'text').execute();
+    },
+  }),
+  // #21 speed: images stored since are packed many to a blob (image-packs.ts); blob_offset is where
+  // an image's bytes begin in its blob, null for an image that is a blob of its own (stored before)
+  '20261210-24-harvest-image-packs': () => ({
+    async up(db) {
+      await db.schema.alterTable('harvest_blobs').addColumn('blob_offset', 'bigint').execute();
     },
   }),
 };

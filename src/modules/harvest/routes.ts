@@ -9,6 +9,7 @@ import { TaskOptionFields, splitTaskOptions } from '../../http/task-options.js';
 import { callDependency } from '../../infra/dependency-errors.js';
 import type { EnqueueOptions } from '../../infra/queue/contract.js';
 import { HARVEST_JOB_ATTEMPTS, HARVEST_JOB_BACKOFF_MS, IMAGES_JOB, TEXT_JOB, groupOfUrl } from './jobs.js';
+import { imageRange } from './image-packs.js';
 import * as store from './store.js';
 import { type ImageFilters, hasFilters } from './image-filters.js';
 import type { TaskBudget } from './task-budget.js';
@@ -168,10 +169,11 @@ export function harvestRoutes(app: App, ctx: AppContext): void {
     const { id, imageId } = request.params;
     const image = await database.run((db) => store.taskImageBlob(db, id, imageId));
     if (!image) throw notFound(`image ${imageId} of images task ${id}`);
-    const blob = await callDependency(blobs.driver, ctx.config.dependencyTimeoutMs, () => blobs.get(image.blob_key));
+    const blob = await callDependency(blobs.driver, ctx.config.dependencyTimeoutMs, () => blobs.get(image.blob_key, imageRange(image)));
     if (!blob) throw notFound(`the stored bytes of image ${imageId}`);
-    // The 200 answer is raw bytes, which the typed reply (built from the JSON schemas) cannot name.
-    return reply.headers({ ...IMAGE_HEADERS, 'content-type': image.content_type, 'content-length': String(blob.meta.size) }).send(blob.body as never);
+    // The 200 answer is raw bytes, which the typed reply (built from the JSON schemas) cannot name;
+    // its length is the image's, not its pack's.
+    return reply.headers({ ...IMAGE_HEADERS, 'content-type': image.content_type, 'content-length': String(image.size) }).send(blob.body as never);
   });
 
   textRoutes(app, database, (id) => currentTask('text', id));

@@ -83,7 +83,7 @@ export type HarvestTables = {
   harvest_texts: { task_id: string; text: string; length: number; main_text: string | null; main_markdown: string | null; metadata: string | null };
   harvest_images: StoredImageRow;
   harvest_task_images: ImageLink & { task_id: string };
-  harvest_blobs: { sha256: string; blob_key: string; size: number; content_type: string; created_at: number };
+  harvest_blobs: { sha256: string; blob_key: string; blob_offset: number | null; size: number; content_type: string; created_at: number };
   harvest_task_pages: TaskPageRow;
 };
 
@@ -341,7 +341,7 @@ export async function completeImages(db: Kysely<HarvestTables>, completions: Ima
     for (const chunk of chunksOf(blobs)) {
       await trx
         .insertInto('harvest_blobs')
-        .values(chunk.map((blob) => ({ sha256: blob.sha256, blob_key: blob.blobKey, size: blob.size, content_type: blob.contentType, created_at: blob.now })))
+        .values(chunk.map((blob) => ({ sha256: blob.sha256, blob_key: blob.blobKey, blob_offset: blob.offset, size: blob.size, content_type: blob.contentType, created_at: blob.now })))
         .onConflict((oc) => oc.column('sha256').doNothing())
         .execute();
     }
@@ -349,10 +349,11 @@ export async function completeImages(db: Kysely<HarvestTables>, completions: Ima
   });
 }
 
-/** The row of a blob: bytes stored once per sha256, under `blobKey`. */
+/** The row of a blob: bytes stored once per sha256, under `blobKey` from `offset` (null: the whole blob). */
 export interface BlobRecord {
   sha256: string;
   blobKey: string;
+  offset: number | null;
   size: number;
   contentType: string;
   now: number;
@@ -389,20 +390,29 @@ const storedTaskImages = (db: Kysely<HarvestTables>, taskId: string) =>
     .where('l.error', 'is', null);
 
 /** A task's stored images with their blobs, in page order (its archive). */
-export async function listTaskImageBlobs(db: Kysely<HarvestTables>, taskId: string): Promise<(TaskImageRow & { blob_key: string; sha256: string; content_type: string; size: number })[]> {
+export async function listTaskImageBlobs(db: Kysely<HarvestTables>, taskId: string): Promise<(TaskImageRow & StoredBytes)[]> {
   const rows = await storedTaskImages(db, taskId)
-    .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'b.size', 'i.sha256', 'i.width', 'i.height', 'i.format', 'b.blob_key', 'l.page_url'])
+    .select(['i.id', 'i.source_url', 'l.position', 'l.error', 'i.content_type', 'b.size', 'i.sha256', 'i.width', 'i.height', 'i.format', 'b.blob_key', 'b.blob_offset', 'l.page_url'])
     .orderBy('l.position')
     .execute();
-  return rows as (TaskImageRow & { blob_key: string; sha256: string; content_type: string; size: number })[];
+  return rows as (TaskImageRow & StoredBytes)[];
+}
+
+/** Where an image's bytes are: `blob_key` from `blob_offset` for `size` bytes (imageRange). */
+export interface StoredBytes {
+  blob_key: string;
+  blob_offset: number | null;
+  content_type: string;
+  size: number;
+  sha256: string;
 }
 
 /** The blob behind a task's stored image, or null when the task has no such stored image. */
-export async function taskImageBlob(db: Kysely<HarvestTables>, taskId: string, imageId: string): Promise<{ blob_key: string; content_type: string; size: number; sha256: string } | null> {
+export async function taskImageBlob(db: Kysely<HarvestTables>, taskId: string, imageId: string): Promise<StoredBytes | null> {
   const row = await storedTaskImages(db, taskId)
     .where('l.image_id', '=', imageId)
-    .select(['b.blob_key', 'i.content_type', 'b.size', 'b.sha256'])
+    .select(['b.blob_key', 'b.blob_offset', 'i.content_type', 'b.size', 'b.sha256'])
     .executeTakeFirst();
   // a stored image has its content type (the join on its blob finds only stored ones)
-  return (row as { blob_key: string; content_type: string; size: number; sha256: string } | undefined) ?? null;
+  return (row as StoredBytes | undefined) ?? null;
 }

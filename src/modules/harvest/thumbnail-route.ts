@@ -9,6 +9,7 @@ import { AppError, ErrorReply, notFound } from '../../errors.js';
 import type { Database } from '../../infra/db/database.js';
 import { callDependency } from '../../infra/dependency-errors.js';
 import { buffer as readAll } from 'node:stream/consumers';
+import { imageRange } from './image-packs.js';
 import * as store from './store.js';
 
 export const THUMBNAIL_SIDE = 256;
@@ -48,7 +49,7 @@ export function thumbnailRoute(app: App, ctx: AppContext, database: Database<sto
     const kept = await callDependency(blobs.driver, timeoutMs, () => blobs.get(key));
     if (kept) return (reply as FastifyReply).headers({ ...THUMBNAIL_HEADERS, 'content-length': String(kept.meta.size) }).send(kept.body);
 
-    const original = await callDependency(blobs.driver, timeoutMs, () => blobs.get(image.blob_key));
+    const original = await callDependency(blobs.driver, timeoutMs, () => blobs.get(image.blob_key, imageRange(image)));
     if (!original) throw notFound(`the stored bytes of image ${imageId}`);
     let thumbnail: Buffer;
     try {

@@ -4,6 +4,7 @@ import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../app.js';
 import { type FixtureSite, bytes, fakePng, html, redirect, slow, startFixtureSite } from '../../../test/support/harvest-fixture-site.js';
+import { type S3rverHandle, startS3rver } from '../../../test/support/s3rver.js';
 import { createTestDatabase, needService } from '../../../test/support/services.js';
 import { type TestWorkyard, startTestWorkyard } from '../../../test/support/workyard.js';
 import { tasksModule } from '../tasks/index.js';
@@ -23,12 +24,14 @@ const noSuchHost = async () => {
 };
 
 describe('harvest, records on SQLite (fixture site on 127.0.0.1, private addresses allowed)', () => harvestSuite('sqlite'));
-describe.skipIf(!pgAvailable)('harvest, records on PostgreSQL (fixture site on 127.0.0.1, private addresses allowed)', () => harvestSuite('postgres'));
+// the scaled shape's pair: records on PostgreSQL, image packs on S3 (read back by range)
+describe.skipIf(!pgAvailable)('harvest, records on PostgreSQL, bytes on S3 (s3rver; fixture site on 127.0.0.1, private addresses allowed)', () => harvestSuite('postgres'));
 
 function harvestSuite(records: 'sqlite' | 'postgres') {
   let site: FixtureSite;
   let wy: TestWorkyard;
   let dropDatabase = async () => {};
+  let s3: S3rverHandle | undefined;
   let deadSite: string;
 
   const inject = (options: InjectOptions) => wy.workyard.app.inject(options);
@@ -133,19 +136,23 @@ function harvestSuite(records: 'sqlite' | 'postgres') {
     });
 
     let databaseUrl: string | undefined;
+    let blobsOnS3: Record<string, string> = {};
     if (records === 'postgres') {
       const database = await createTestDatabase();
       databaseUrl = database.url;
       dropDatabase = database.drop;
+      s3 = await startS3rver();
+      blobsOnS3 = s3.env('harvest');
     }
     wy = await startTestWorkyard(
-      { WORKYARD_HARVEST_ALLOW_PRIVATE: 'true', WORKYARD_HARVEST_MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES), WORKYARD_DATABASE_URL: databaseUrl },
+      { WORKYARD_HARVEST_ALLOW_PRIVATE: 'true', WORKYARD_HARVEST_MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES), WORKYARD_DATABASE_URL: databaseUrl, ...blobsOnS3 },
       { modules: [tasksModule, createHarvestModule({ timeouts: { totalMs: 1_500, headersMs: 1_000, bodyIdleMs: 1_000 }, waitPollMs: 10, lookup: noSuchHost })] },
     );
   });
   afterAll(async () => {
     await wy?.close();
     await dropDatabase();
+    await s3?.stop();
     await site?.close();
   });
 

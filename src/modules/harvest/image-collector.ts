@@ -16,6 +16,7 @@ import { TickBatch, batchedLookup } from '../../infra/tick-batch.js';
 import { HarvestError } from './errors.js';
 import { type DownloadedImage, type ImageDownloader, NOT_MODIFIED } from './image-downloader.js';
 import { ImagePacks } from './image-packs.js';
+import { DownloadSlots } from './download-slots.js';
 import * as store from './store.js';
 import { type ImageFilters, filteredOut, hasFilters } from './image-filters.js';
 import { BudgetTracker, type TaskBudget } from './task-budget.js';
@@ -26,6 +27,8 @@ export interface ImageCollectorOptions {
   downloader: ImageDownloader;
   /** downloads one task runs at once (the per-host limit applies on top) */
   concurrency: number;
+  /** bytes of downloaded images one task may hold while they wait for their pack (default 64 MiB) */
+  maxBytesInHand?: number;
   /** how long a claim holds before another task may take the image over */
   claimLeaseMs: number;
   /** deadline of one blob put (a pack of images) */
@@ -42,6 +45,9 @@ export interface CollectOutcome {
 }
 
 const MAX_FAILURES_TOLD = 5;
+// Images a task may have in hand per download slot: downloaded, waiting for their pack.
+const IMAGES_IN_HAND_PER_DOWNLOAD = 4;
+const MAX_BYTES_IN_HAND = 64 * 1024 * 1024;
 
 interface Found {
   url: string;
@@ -160,12 +166,14 @@ export class ImageCollector {
   }
 
   private async downloadAll(taskId: string, images: store.StoredImageRow[], settle: (id: string, error: string | null) => void, signal: AbortSignal, tracker: BudgetTracker, refreshing: Set<string>): Promise<void> {
+    const { concurrency, maxBytesInHand = MAX_BYTES_IN_HAND } = this.options;
+    const slots = new DownloadSlots(concurrency, maxBytesInHand);
     let next = 0;
     const worker = async () => {
       while (next < images.length) {
         const image = images[next++];
         if (refreshing.has(image.id)) {
-          settle(image.id, await this.refresh(taskId, image, signal, tracker));
+          settle(image.id, await this.refresh(taskId, image, signal, tracker, slots));
           continue;
         }
         const over = tracker.exceeded();
@@ -175,21 +183,21 @@ export class ImageCollector {
           settle(image.id, over);
           continue;
         }
-        settle(image.id, await this.fetchAndStore(taskId, image, signal, tracker));
+        settle(image.id, await this.fetchAndStore(taskId, image, signal, tracker, slots));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, images.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency * IMAGES_IN_HAND_PER_DOWNLOAD, images.length) }, worker));
   }
 
   /**
    * Asks again for a stored image, with the validators of its version: a 304 keeps it (fresh from
    * now), new bytes replace it, and a failure (or a spent budget) leaves the stored version standing.
    */
-  private async refresh(taskId: string, image: store.StoredImageRow, signal: AbortSignal, tracker: BudgetTracker): Promise<null> {
+  private async refresh(taskId: string, image: store.StoredImageRow, signal: AbortSignal, tracker: BudgetTracker, slots: DownloadSlots): Promise<null> {
     const { database } = this.options;
     let fetched: Awaited<ReturnType<ImageDownloader['refresh']>>;
     try {
-      fetched = await this.options.downloader.refresh(image.source_url, { etag: image.etag ?? undefined, lastModified: image.last_modified ?? undefined }, signal, () => tracker.exceeded());
+      fetched = await slots.download(() => this.options.downloader.refresh(image.source_url, { etag: image.etag ?? undefined, lastModified: image.last_modified ?? undefined }, signal, () => tracker.exceeded()));
     } catch (error) {
       await database.run((db) => store.releaseRefresh(db, { id: image.id, taskId, confirmedAt: null }));
       if (error instanceof HarvestError && error.failure !== 'aborted') return null;
@@ -205,16 +213,18 @@ export class ImageCollector {
     } catch (error) {
       await database.run((db) => store.releaseRefresh(db, { id: image.id, taskId, confirmedAt: null })).catch(() => {});
       throw error;
+    } finally {
+      slots.release(fetched.bytes.length);
     }
     return null;
   }
 
   /** Returns null when stored, the reason when not; throws only when the database or blob store is down. */
-  private async fetchAndStore(taskId: string, image: store.ImageRow, signal: AbortSignal, tracker: BudgetTracker): Promise<string | null> {
+  private async fetchAndStore(taskId: string, image: store.ImageRow, signal: AbortSignal, tracker: BudgetTracker, slots: DownloadSlots): Promise<string | null> {
     const { database } = this.options;
     let downloaded: DownloadedImage;
     try {
-      downloaded = await this.options.downloader.download(image.source_url, signal, () => tracker.exceeded());
+      downloaded = await slots.download(() => this.options.downloader.download(image.source_url, signal, () => tracker.exceeded()));
     } catch (error) {
       if (!(error instanceof HarvestError)) throw error;
       await database.run((db) => store.failImage(db, { id: image.id, taskId, error: error.message, now: Date.now() }));
@@ -230,6 +240,8 @@ export class ImageCollector {
       // Release the claim so that a later task tries again rather than waiting out the lease.
       await database.run((db) => store.failImage(db, { id: image.id, taskId, error: 'could not be stored', now: Date.now() })).catch(() => {});
       throw error;
+    } finally {
+      slots.release(downloaded.bytes.length);
     }
   }
 

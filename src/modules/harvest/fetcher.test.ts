@@ -1,5 +1,6 @@
 // The fetcher against a fixture site on loopback (private addresses allowed, except where a test
 // exempts only one address to show a redirect being refused).
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureSite, bytes, html, redirect, slow, startFixtureSite } from '../../../test/support/harvest-fixture-site.js';
 import { HarvestError, UnreachableError, harvestGuardErrors } from './errors.js';
@@ -42,6 +43,11 @@ describe('fetcher', () => {
         res.on('close', () => clearInterval(timer));
       },
       '/exact': bytes(Buffer.alloc(1_000, 99), 'text/plain'),
+      '/in-parts': (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        let part = 0;
+        const timer = setInterval(() => (part < 3 ? res.write(`part ${part++};`) : (clearInterval(timer), res.end('end'))), 5);
+      },
       '/no-headers': slow(5_000, html('late')),
       '/stalls': (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/html' });
@@ -56,6 +62,13 @@ describe('fetcher', () => {
   afterAll(async () => {
     await (await agent).close();
     await site.close();
+  });
+
+  it('hashes a body as it streams in, when asked', async () => {
+    const fetched = await fetcher.fetch(url('/in-parts'), { ...options, sha256: true });
+    expect(fetched.body.toString()).toBe('part 0;part 1;part 2;end');
+    expect(fetched.sha256).toBe(createHash('sha256').update('part 0;part 1;part 2;end').digest('hex'));
+    expect((await fetcher.fetch(url('/in-parts'), options)).sha256).toBeUndefined();
   });
 
   it('follows relative redirects of every kind and drops the fragment', async () => {

@@ -2,6 +2,7 @@
 // each one checked again by the connector and by `beforeRequest`), a deadline over the whole
 // exchange, and a byte cap enforced while the body streams in, so a huge or endless answer
 // costs at most the cap.
+import { createHash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { loadUndici } from '../../infra/net/undici.js';
 import { HarvestError, UnreachableError } from './errors.js';
@@ -29,6 +30,8 @@ export interface FetchOptions {
   beforeRequest?: (url: URL) => Promise<void>;
   /** a conditional request: the validators of the version held (a 304 then answers with no body) */
   validators?: Validators;
+  /** the body's sha256 is computed as it streams in (FetchedResource.sha256) */
+  sha256?: boolean;
 }
 
 /** What identifies a version of a resource (RFC 9110 §8.8), as the server sent them. */
@@ -45,6 +48,8 @@ export interface FetchedResource {
   contentType: string | undefined;
   /** empty unless the status is 2xx */
   body: Buffer;
+  /** the body's sha256 (hex), when asked for and the status is 2xx */
+  sha256?: string;
   /** the Retry-After header of a 429 or 503 */
   retryAfter?: string;
   /** ETag and Last-Modified of a 2xx or 304 */
@@ -104,8 +109,8 @@ export class Fetcher {
           const retryAfter = response.statusCode === 429 || response.statusCode === 503 ? header(response.headers, 'retry-after') : undefined;
           return { url: current, status: response.statusCode, contentType, body: Buffer.alloc(0), ...(retryAfter ? { retryAfter } : {}) };
         }
-        const body = await readCapped(response, current, options);
-        return { url: current, status: response.statusCode, contentType, body, ...validators };
+        const { body, sha256 } = await readCapped(response, current, options);
+        return { url: current, status: response.statusCode, contentType, body, ...(sha256 ? { sha256 } : {}), ...validators };
       }
     } catch (error) {
       throw describeFetchError(error, current, options, deadline);
@@ -129,7 +134,7 @@ function resolveRedirect(from: URL, location: string): URL {
   }
 }
 
-async function readCapped(response: Dispatcher.ResponseData, url: URL, options: FetchOptions): Promise<Buffer> {
+async function readCapped(response: Dispatcher.ResponseData, url: URL, options: FetchOptions): Promise<{ body: Buffer; sha256?: string }> {
   const tooLarge = () =>
     new HarvestError('too_large', `${url.href} is larger than ${options.maxBytes} bytes${options.maxBytesName ? ` (${options.maxBytesName})` : ''}`);
   const declared = Number(header(response.headers, 'content-length'));
@@ -138,6 +143,7 @@ async function readCapped(response: Dispatcher.ResponseData, url: URL, options: 
     throw tooLarge();
   }
   const chunks: Buffer[] = [];
+  const hash = options.sha256 ? createHash('sha256') : undefined;
   let size = 0;
   for await (const chunk of response.body) {
     size += chunk.length;
@@ -145,9 +151,10 @@ async function readCapped(response: Dispatcher.ResponseData, url: URL, options: 
       discard(response.body);
       throw tooLarge();
     }
+    hash?.update(chunk);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size);
+  return { body: Buffer.concat(chunks, size), ...(hash ? { sha256: hash.digest('hex') } : {}) };
 }
 
 /** Drops a body we do not want; undici reports the destroy as an error, which nobody must see as uncaught. */

@@ -84,6 +84,8 @@ export class ImageDownloader {
             signal,
             beforeRequest: this.options.beforeRequest,
             validators,
+            // hashed while it downloads: one pass over the bytes as they arrive, none after
+            sha256: true,
           });
         },
         interval,
@@ -92,10 +94,11 @@ export class ImageDownloader {
     const fetched = await fetchHonouringRetryAfter(fetchOnce, DEFAULT_RETRY_AFTER, signal);
     if (fetched.status === 304 && validators) return NOT_MODIFIED;
     if (fetched.status < 200 || fetched.status >= 300) throw new HarvestError('http', `HTTP ${fetched.status} from ${fetched.url.href}`);
-    return { ...(await this.toImage(fetched.body, fetched.contentType, fetched.url.href)), ...(fetched.validators ? { validators: fetched.validators } : {}) };
+    return { ...(await this.toImage(fetched.body, fetched.contentType, fetched.url.href, fetched.sha256)), ...(fetched.validators ? { validators: fetched.validators } : {}) };
   }
 
-  private async toImage(bytes: Buffer, contentType: string | undefined, where: string): Promise<DownloadedImage> {
+  /** `sha256`: the digest computed while the bytes downloaded (computed here when absent) */
+  private async toImage(bytes: Buffer, contentType: string | undefined, where: string, sha256?: string): Promise<DownloadedImage> {
     if (bytes.length === 0) throw new HarvestError('content', `${where} is empty`);
     const declared = declaredImageType(contentType);
     const sniffed = sniffImageType(bytes);
@@ -104,6 +107,6 @@ export class ImageDownloader {
     }
     const type = sniffed ?? declared;
     if (!type) throw new HarvestError('content', `not an image: ${where} is ${contentType ? contentType.split(';')[0].trim() : 'without a content type'}`);
-    return { bytes, contentType: type, sha256: createHash('sha256').update(bytes).digest('hex'), ...(await dimensionsOf(bytes)) };
+    return { bytes, contentType: type, sha256: sha256 ?? createHash('sha256').update(bytes).digest('hex'), ...(await dimensionsOf(bytes)) };
   }
 }

@@ -24,7 +24,10 @@ describe('download slots', () => {
     await settled();
     // the third starts although the first's bytes are still held
     expect(running).toBe(2);
-    while (finish.length) finish.shift()!(), await settled();
+    while (finish.length) {
+      finish.shift()!();
+      await settled();
+    }
     await Promise.all(all);
     expect(most).toBe(2);
   });

@@ -63,7 +63,7 @@ export class ImagePacks {
     const packs: { key: string; parts: Buffer[]; size: number }[] = [];
     for (const { sha256, bytes } of images) {
       let pack = packs.at(-1);
-      if (!pack || (pack.size > 0 && pack.size + bytes.length > maxBytes)) packs.push((pack = { key: packKeyOf(newRowId()), parts: [], size: 0 }));
+      if (!pack || pack.size + bytes.length > maxBytes) packs.push((pack = { key: packKeyOf(newRowId()), parts: [], size: 0 }));
       placed.set(sha256, { blobKey: pack.key, offset: pack.size });
       pack.parts.push(bytes);
       pack.size += bytes.length;

@@ -34,7 +34,7 @@ const RECENT_DIGESTS = 4_096;
 export const packKeyOf = (id: string) => `harvest/packs/${id}`;
 
 export class ImagePacks {
-  private readonly batch: TickBatch<{ sha256: string; bytes: Buffer }, PackedImage>;
+  private readonly batch: TickBatch<Buffer, PackedImage>;
   /**
    * The bytes this process stored last, by sha256: the same bytes downloaded again before their row
    * is recorded (two URLs of one image, two tasks) get the copy being or just made, not a second one.
@@ -49,7 +49,7 @@ export class ImagePacks {
   store(sha256: string, bytes: Buffer): Promise<PackedImage> {
     const known = this.recent.get(sha256);
     if (known) return known;
-    const stored = this.batch.add({ sha256, bytes });
+    const stored = this.batch.add(bytes);
     this.recent.set(sha256, stored);
     if (this.recent.size > RECENT_DIGESTS) this.recent.delete(this.recent.keys().next().value!);
     // a pack that failed is not a copy to share: the next download tries again
@@ -57,14 +57,15 @@ export class ImagePacks {
     return stored;
   }
 
-  private async write(images: { sha256: string; bytes: Buffer }[]): Promise<PackedImage[]> {
+  /** One place per image, in the order given. */
+  private async write(images: Buffer[]): Promise<PackedImage[]> {
     const maxBytes = this.options.maxPackBytes ?? MAX_PACK_BYTES;
-    const placed = new Map<string, PackedImage>();
+    const placed: PackedImage[] = [];
     const packs: { key: string; parts: Buffer[]; size: number }[] = [];
-    for (const { sha256, bytes } of images) {
+    for (const bytes of images) {
       let pack = packs.at(-1);
       if (!pack || pack.size + bytes.length > maxBytes) packs.push((pack = { key: packKeyOf(newRowId()), parts: [], size: 0 }));
-      placed.set(sha256, { blobKey: pack.key, offset: pack.size });
+      placed.push({ blobKey: pack.key, offset: pack.size });
       pack.parts.push(bytes);
       pack.size += bytes.length;
     }
@@ -74,7 +75,7 @@ export class ImagePacks {
         callDependency(blobs.driver, putTimeoutMs, () => blobs.put(key, parts.length === 1 ? parts[0] : Buffer.concat(parts, size), { contentType: 'application/octet-stream', contentLength: size })),
       ),
     );
-    return images.map(({ sha256 }) => placed.get(sha256)!);
+    return placed;
   }
 }
 

@@ -349,11 +349,11 @@ export async function completeImages(db: Kysely<HarvestTables>, completions: Ima
   });
 }
 
-/** The row of a blob: bytes stored once per sha256, under `blobKey` from `offset` (null: the whole blob). */
+/** The row of a blob: bytes stored once per sha256, in the pack `blobKey` from `offset` (rows from before packs have none: the whole blob). */
 export interface BlobRecord {
   sha256: string;
   blobKey: string;
-  offset: number | null;
+  offset: number;
   size: number;
   contentType: string;
   now: number;

@@ -26,8 +26,12 @@ export class RowInsert<Row> {
   async execute<Result>(db: Kysely<any>, rows: readonly Row[]): Promise<Result[]> {
     const parameters: unknown[] = [];
     for (const row of rows) for (const column of this.columns) parameters.push(row[column]);
-    const result = await db.executeQuery<Result>(CompiledQuery.raw(this.textFor(rows.length), parameters));
-    return result.rows;
+    const query = CompiledQuery.raw(this.textFor(rows.length), parameters) as CompiledQuery<Result>;
+    // A compiled text skips the plugins' look at the query (they see its result): shown to them
+    // here as the builder's statements are. None in production; tests count statements with one.
+    const executor = db.getExecutor();
+    if (executor.plugins.length) executor.transformQuery(query.query, query.queryId);
+    return (await db.executeQuery(query)).rows;
   }
 
   private textFor(rowCount: number): string {

@@ -138,31 +138,31 @@ function withoutDefaults(row: NewJobRow, defaultPriority: boolean): Insertable<Q
   return { ...required, ...present };
 }
 
-// The columns of a plain job (no timeout, group, key or trace), with and without a priority.
+/**
+ * The insert of plain new jobs (fresh ids, no timeout, group, key or trace), with the priority
+ * column or without, per dialect; its SQL text is built once per row count. Kysely's builder
+ * walked a node per value on every call: ~2 µs a job of the enqueue's main thread (POST
+ * /feedback/async's profile). Shared by every store: one is made per gate transaction.
+ */
 const PLAIN_COLUMNS = ['id', 'name', 'data', 'state', 'max_attempts', 'backoff_ms', 'run_at', 'created_at'] as const;
+const plainInserts = Object.fromEntries(
+  (['sqlite', 'postgres'] as const).map((dialect) => [
+    dialect,
+    { defaultPriority: new RowInsert<NewJobRow>(dialect, 'queue_jobs', PLAIN_COLUMNS), withPriority: new RowInsert<NewJobRow>(dialect, 'queue_jobs', [...PLAIN_COLUMNS, 'priority']) },
+  ]),
+) as Record<SqlDialect, { defaultPriority: RowInsert<NewJobRow>; withPriority: RowInsert<NewJobRow> }>;
 const isPlain = (row: NewJobRow) => row.timeout_ms === null && row.job_group === null && row.held_key === null && row.job_key === null && row.key_ttl_ms === null && row.trace === null;
 
 // Outcomes per UPDATE: 8 values each, 512 rows stay far below both dialects' limits.
 const FINISH_CHUNK = 512;
 
 export class SqlQueueStore {
-  /**
-   * The insert of plain new jobs (fresh ids, no options beyond attempts, backoff, delay and
-   * priority), with its SQL text built once per row count: Kysely's builder walked a node per
-   * value on every call, ~2 µs a job of the enqueue's main thread (POST /feedback/async's profile).
-   */
-  private readonly plainInsert: RowInsert<NewJobRow>;
-  private readonly plainInsertWithPriority: RowInsert<NewJobRow>;
-
   constructor(
     private readonly db: Kysely<QueueTables>,
     private readonly dialect: SqlDialect,
     /** told of jobs that ended for good, in the finishing transaction */
     private readonly onFinished?: FinishHook,
-  ) {
-    this.plainInsert = new RowInsert<NewJobRow>(dialect, 'queue_jobs', PLAIN_COLUMNS);
-    this.plainInsertWithPriority = new RowInsert<NewJobRow>(dialect, 'queue_jobs', [...PLAIN_COLUMNS, 'priority']);
-  }
+  ) {}
 
   /**
    * Inserts the rows, skipping ids that exist; returns the ids that were new. `idsAreNew` when no
@@ -175,7 +175,8 @@ export class SqlQueueStore {
     return insertReturningIds(rows, async (chunk) => {
       const defaultPriority = chunk.every((row) => row.priority === PRIORITY_DEFAULT);
       if (idsAreNew && chunk.every(isPlain)) {
-        await (defaultPriority ? this.plainInsert : this.plainInsertWithPriority).execute(this.db, chunk);
+        const plain = plainInserts[this.dialect];
+        await (defaultPriority ? plain.defaultPriority : plain.withPriority).execute(this.db, chunk);
         return chunk.map((row) => row.id);
       }
       const values = chunk.map((row) => withoutDefaults(row, defaultPriority));

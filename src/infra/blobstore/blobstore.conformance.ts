@@ -6,6 +6,7 @@ import { buffer as readAll } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
 import { BlobExistsError, type BlobStore } from './contract.js';
+import { THREAD_MIN_BYTES } from './digest-thread.js';
 
 export interface ConformanceTarget {
   store: BlobStore;
@@ -309,8 +310,11 @@ export function blobStoreConformance(name: string, open: () => Promise<Conforman
       const md5 = createHash('md5').update(bytes).digest();
       const wrongSha = [{ algorithm: 'sha256' as const, expected: createHash('sha256').update(old).digest(), header: 'repr-digest' }];
       const wrongMd5 = [{ algorithm: 'md5' as const, expected: createHash('md5').update(old).digest(), header: 'content-md5' }];
+      // past the size whose digests are computed on the digest thread (digest-thread.ts)
+      const large = randomBytes(THREAD_MIN_BYTES + 1);
       for (const [digests, header] of [[wrongSha, 'repr-digest'], [wrongMd5, 'content-md5']] as const) {
         await expectAppError(store.put('conf/digest', bytes, { digests: [...digests] }), 'validation_failed', header);
+        await expectAppError(store.put('conf/digest', large, { digests: [...digests] }), 'validation_failed', header);
         await expectAppError(store.put('conf/digest', chunked(bytes), { contentLength: bytes.length, digests: [...digests] }), 'validation_failed', header);
         await expectAppError(store.put('conf/digest', chunked(bytes), { digests: [...digests] }), 'validation_failed', header);
         if (target.atomicReplace === false) continue; // s3rver may keep what reached it of a cut PUT
@@ -324,6 +328,12 @@ export function blobStoreConformance(name: string, open: () => Promise<Conforman
       const meta = await store.put('conf/digest', chunked(bytes), { contentLength: bytes.length, digests: right });
       expect(meta.sha256).toBe(sha.toString('hex'));
       expect((await store.head('conf/digest'))!.etag).toBe(md5Etag(bytes));
+      const largeRight = [
+        { algorithm: 'sha256' as const, expected: createHash('sha256').update(large).digest(), header: 'x-amz-checksum-sha256' },
+        { algorithm: 'md5' as const, expected: createHash('md5').update(large).digest(), header: 'content-md5' },
+      ];
+      expect((await store.put('conf/digest', large, { digests: largeRight })).sha256).toBe(largeRight[0].expected.toString('hex'));
+      expect((await store.head('conf/digest'))!.etag).toBe(md5Etag(large));
     });
 
     it('keeps the expiry a put is given (serving the blob is the module\'s call) and lists it', async () => {

@@ -4,6 +4,7 @@ import { type Hash, createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { AppError, validationError } from '../../errors.js';
 import type { DigestCheck } from './contract.js';
+import { THREAD_MIN_BYTES, digestOnThread } from './digest-thread.js';
 
 export interface BodyDigests {
   /** present when asked for (the disk store's etag, a Content-MD5 check) */
@@ -104,11 +105,17 @@ export class VerifiedBody extends Transform {
   }
 }
 
-/** The digests of bytes already in memory, checked. */
-export function digestsOfBuffer(bytes: Buffer, checks: DigestCheck[] | undefined, options: { md5: boolean }): BodyDigests {
-  const hasher = new BodyHasher({ md5: options.md5 || needsMd5(checks) });
-  hasher.update(bytes);
-  const digests = hasher.digest();
+/** The digests of bytes already in memory, checked; a large body is hashed off the event loop's thread (digest-thread.ts). */
+export async function digestsOfBuffer(bytes: Buffer, checks: DigestCheck[] | undefined, options: { md5: boolean }): Promise<BodyDigests> {
+  const md5 = options.md5 || needsMd5(checks);
+  let digests: BodyDigests;
+  if (bytes.length >= THREAD_MIN_BYTES) {
+    digests = await digestOnThread(bytes, md5);
+  } else {
+    const hasher = new BodyHasher({ md5 });
+    hasher.update(bytes);
+    digests = hasher.digest();
+  }
   checkDigests(checks, digests);
   return digests;
 }

@@ -19,7 +19,7 @@ import {
   objectPath,
   sortTreeEntries,
 } from './disk-layout.js';
-import { BodyHasher, checkDigests } from './digests.js';
+import { type BodyDigests, BodyHasher, checkDigests, digestsOfBuffer } from './digests.js';
 import { DirectorySyncs } from './directory-syncs.js';
 import { assertValidKey } from './keys.js';
 import { splitStoredFields, withStoredFields } from './stored-fields.js';
@@ -61,24 +61,29 @@ export class DiskBlobStore implements BlobStore {
     const temp = path.join(this.tempDir, randomUUID());
     let handle: FileHandle | undefined;
     try {
-      handle = await fs.promises.open(temp, 'wx');
-      const hasher = new BodyHasher({ md5: true });
+      let size: number;
+      let digests: BodyDigests;
       if (Buffer.isBuffer(body)) {
-        // written with its trailer below, in one call
+        // checked before a file is made (a large body hashed off this thread); written with its trailer below, in one call
+        checkContentLength(options.contentLength, body.length);
+        digests = await digestsOfBuffer(body, options.digests, { md5: true });
+        size = body.length;
         options.signal?.throwIfAborted();
-        hasher.update(body);
+        handle = await fs.promises.open(temp, 'wx');
       } else {
+        handle = await fs.promises.open(temp, 'wx');
+        const hasher = new BodyHasher({ md5: true });
         for await (const chunk of body as AsyncIterable<Buffer>) {
           options.signal?.throwIfAborted();
           hasher.update(chunk);
           await writeAll(handle, chunk);
         }
+        size = hasher.size;
+        checkContentLength(options.contentLength, size);
+        digests = hasher.digest();
+        // before the rename: a body whose digest is wrong never replaces the version there
+        checkDigests(options.digests, digests);
       }
-      const size = hasher.size;
-      checkContentLength(options.contentLength, size);
-      const digests = hasher.digest();
-      // before the rename: a body whose digest is wrong never replaces the version there
-      checkDigests(options.digests, digests);
       const metadata = withStoredFields(options.metadata, { sha256: digests.sha256, expiresAt: options.expiresAt });
       const meta: StoredMeta = {
         key,

@@ -129,7 +129,7 @@ export class S3BlobStore implements BlobStore {
       let sha256: Buffer;
       if (Buffer.isBuffer(body)) {
         checkContentLength(options.contentLength, body.length);
-        sha256 = digestsOfBuffer(body, options.digests, { md5: false }).sha256;
+        sha256 = (await digestsOfBuffer(body, options.digests, { md5: false })).sha256;
         size = body.length;
         const Metadata = withStoredFields(options.metadata, { sha256, expiresAt: options.expiresAt });
         etag = (await client.send(new PutObjectCommand({ ...params, Metadata, Body: body, ContentLength: size }), { abortSignal: options.signal })).ETag;

@@ -203,9 +203,9 @@ export class BlobService {
     return { contentType: request.contentType, contentLength: request.contentLength, metadata: request.metadata, digests: request.digests, expiresAt: request.expiresAt };
   }
 
-  private putSmall(key: string, bytes: Buffer, request: PutRequest): Promise<BlobMeta> {
+  private async putSmall(key: string, bytes: Buffer, request: PutRequest): Promise<BlobMeta> {
     // checked before the fast tier acknowledges anything: a wrong body never becomes a version
-    const { md5, sha256 } = digestsOfBuffer(bytes, request.digests, { md5: true });
+    const { md5, sha256 } = await digestsOfBuffer(bytes, request.digests, { md5: true });
     const etag = `"${md5!.toString('hex')}"`;
     const metadata = withStoredFields(request.metadata, { sha256, expiresAt: request.expiresAt });
     return this.writeBehind!.put(key, bytes, { etag, contentType: request.contentType, metadata });

@@ -6,19 +6,28 @@ import fs from 'node:fs';
 import inspector from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { createHarvestModule } from '../src/modules/harvest/index.js';
 import { tasksModule } from '../src/modules/tasks/index.js';
-import { bytes, fakePng, html, startFixtureSite } from '../test/support/harvest-fixture-site.js';
+import { bytes, html, startFixtureSite } from '../test/support/harvest-fixture-site.js';
+import { paddedPng } from '../test/support/png.js';
 import { startTestWorkyard } from '../test/support/workyard.js';
 import { type BenchRow, quickMode, recordSection } from './lib/report.js';
 import { median } from './lib/median.js';
+import { type LeastHarvestLevel, leastHarvest, openLeastHarvestStore } from './lib/least-harvest.js';
 
 // --quick: a fifth of the page, for a check that the benchmark runs rather than for figures.
 const IMAGES = quickMode() ? 100 : 500;
 const IMAGE_BYTES = 20 * 1024;
 const CONCURRENCY = 8;
 const DEADLINE_MS = 180_000;
+
+const LEAST_LEVEL_NAMES: Record<LeastHarvestLevel, string> = {
+  hash: 'plain undici + sha256 of each body as it arrives',
+  pack: 'hashed + every body in one file, fsynced with its directory',
+  rows: 'hashed, packed + a SQLite row per image in one transaction',
+};
 
 const deadline = setTimeout(() => {
   console.error(`bench:harvest did not finish within ${DEADLINE_MS / 1000} s`);
@@ -28,19 +37,19 @@ const deadline = setTimeout(() => {
 // Each round harvests a page of images never seen before (a page seen before is only linked), so
 // the rounds are alike; each is paired with the ceiling measured just before it, and the medians
 // are reported, because one round on a shared machine swings by a third.
-const ROUNDS = quickMode() ? 1 : 3;
+const ROUNDS = quickMode() ? 1 : 5;
 const pathsOf = (round: number) => Array.from({ length: IMAGES }, (_, i) => `/img/${round}/${i}.png`);
 const site = await startFixtureSite();
 for (let round = 0; round < ROUNDS; round++) {
   const paths = pathsOf(round);
   site.route(`/page-${round}.html`, html(paths.map((p) => `<img src="${p}">`).join('\n')));
-  for (const [i, p] of paths.entries()) site.route(p, bytes(fakePng(`bench-${round}-${i}`, IMAGE_BYTES), 'image/png'));
+  for (const [i, p] of paths.entries()) site.route(p, bytes(paddedPng(`bench-${round}-${i}`, IMAGE_BYTES), 'image/png'));
 }
 // Workyard's warm-up, as the ceiling has one: a page of other images, so that the rounds measure a
 // running service rather than its first task's lazy imports and JIT (the first round took twice as long)
 const warmUpPaths = Array.from({ length: 50 }, (_, i) => `/img/warm-up/${i}.png`);
 site.route('/page-warm-up.html', html(warmUpPaths.map((p) => `<img src="${p}">`).join('\n')));
-for (const [i, p] of warmUpPaths.entries()) site.route(p, bytes(fakePng(`bench-warm-up-${i}`, IMAGE_BYTES), 'image/png'));
+for (const [i, p] of warmUpPaths.entries()) site.route(p, bytes(paddedPng(`bench-warm-up-${i}`, IMAGE_BYTES), 'image/png'));
 // the ceiling downloads the first round's images every time (plain undici keeps nothing)
 const paths = pathsOf(0);
 
@@ -108,8 +117,14 @@ try {
   if (warmUp.task.status !== 'done') throw new Error(`the warm-up harvest ended ${JSON.stringify(warmUp.task)}`);
   const ceilings: number[] = [];
   const harvests: number[] = [];
+  const leastStore = openLeastHarvestStore(Database, fs.mkdtempSync(path.join(dataDir, 'least-')));
+  const urls = paths.map((p) => `${site.url}${p}`);
+  const LEVELS: LeastHarvestLevel[] = ['hash', 'pack', 'rows'];
+  const leasts = new Map<LeastHarvestLevel, number[]>(LEVELS.map((level) => [level, []]));
+  for (const level of LEVELS) await leastHarvest(urls, CONCURRENCY, level, leastStore); // warm-up
   for (let round = 0; round < ROUNDS; round++) {
     ceilings.push(await plainUndici());
+    for (const level of LEVELS) leasts.get(level)!.push((await leastHarvest(urls, CONCURRENCY, level, leastStore)) / 1000);
     const fresh = round === 0 ? await profiled(() => harvestPage(round)) : await harvestPage(round);
     if (fresh.task.status !== 'done' || fresh.task.images_count !== IMAGES) throw new Error(`harvest ended ${JSON.stringify(fresh.task)}`);
     harvests.push(fresh.seconds);
@@ -118,7 +133,9 @@ try {
   const again = await harvestPage(0);
   const downloadsAgain = pathsOf(0).reduce((sum, p) => sum + site.hits(p), 0) - downloadsBefore;
   if (again.task.images_count !== IMAGES || downloadsAgain !== 0) throw new Error(`the second harvest downloaded ${downloadsAgain} images`);
-  console.log(`rounds: harvest ${harvests.map((s) => (s * 1000).toFixed(0)).join(', ')} ms; plain undici ${ceilings.map((s) => (s * 1000).toFixed(0)).join(', ')} ms`);
+  leastStore.db.close();
+  const ms = (seconds: number[]) => seconds.map((s) => (s * 1000).toFixed(0)).join(', ');
+  console.log(`rounds: harvest ${ms(harvests)} ms; plain undici ${ms(ceilings)} ms; least harvest ${LEVELS.map((level) => `${level} ${ms(leasts.get(level)!)}`).join('; ')} ms`);
 
   const ceilingSeconds = median(ceilings);
   const first = { seconds: median(harvests) };
@@ -140,6 +157,17 @@ try {
       unit: 'ms',
       ceiling: { name: `plain undici, ${CONCURRENCY} at a time`, value: ceilingSeconds * 1000 },
       ratio: first.seconds / ceilingSeconds,
+    },
+    ...LEVELS.map((level): BenchRow => {
+      const levelRate = IMAGES / median(leasts.get(level)!);
+      return { figure: `the least harvest, ${LEAST_LEVEL_NAMES[level]} (median of ${ROUNDS})`, value: levelRate, unit: 'images/s', ceiling: { name: `plain undici, ${CONCURRENCY} at a time`, value: ceilingRate }, ratio: levelRate / ceilingRate };
+    }),
+    {
+      figure: 'images task ÷ the least harvest with a row per image (the price of the guard, robots.txt, claims, dedupe and limits)',
+      value: rate,
+      unit: 'images/s',
+      ceiling: { name: 'the least harvest, hashed, packed and recorded', value: IMAGES / median(leasts.get('rows')!) },
+      ratio: rate / (IMAGES / median(leasts.get('rows')!)),
     },
     {
       figure: 'same page again (all stored: links only, no download)',

@@ -3,6 +3,7 @@
 // waited that long (bench:harvest profile: 31 ms of a 500-image page's main thread went to its
 // packs' digests). Small bodies are hashed in place: a message each way costs more than they do.
 import { Worker } from 'node:worker_threads';
+import { ThreadCalls } from '../thread-calls.js';
 
 /** Bodies from this size on are hashed on the thread (64 KiB: ~0.2 ms of hashing, against ~0.05 ms for the messages). */
 export const THREAD_MIN_BYTES = 64 * 1024;
@@ -27,55 +28,19 @@ interface Answer {
   error?: string;
 }
 
-interface Waiting {
-  resolve(digests: { sha256: Buffer; md5?: Buffer }): void;
-  reject(error: Error): void;
-}
-
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /** One thread per process, started with the first large body; it holds the process open only while it has work. */
 class DigestThread {
-  private worker: Worker | null = null;
-  private readonly waiting = new Map<number, Waiting>();
-  private nextId = 0;
+  // CommonJS whatever flags the process runs with (--input-type=module would make the source a module)
+  private readonly calls = new ThreadCalls<Answer>('the digest thread', () => new Worker(THREAD_SOURCE, { eval: true, execArgv: [] }));
 
-  digest(bytes: Buffer, md5: boolean): Promise<{ sha256: Buffer; md5?: Buffer }> {
-    const worker = this.started();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      if (this.waiting.size === 1) worker.ref();
-      // A message carries a view's whole ArrayBuffer: a view into a larger one (Node's pool) sends its own bytes only.
-      const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-      worker.postMessage({ id, bytes: whole ? bytes : new Uint8Array(bytes), md5 });
-    });
-  }
-
-  private started(): Worker {
-    if (this.worker) return this.worker;
-    // CommonJS whatever flags the process runs with (--input-type=module would make the source a module)
-    const worker = new Worker(THREAD_SOURCE, { eval: true, execArgv: [] });
-    worker.unref();
-    worker.on('message', (answer: Answer) => {
-      const waiting = this.waiting.get(answer.id);
-      if (!waiting) return;
-      this.waiting.delete(answer.id);
-      if (this.waiting.size === 0) worker.unref();
-      if (answer.error !== undefined || !answer.sha256) waiting.reject(new Error(`the digest thread failed: ${answer.error}`));
-      else waiting.resolve({ sha256: asBuffer(answer.sha256), ...(answer.md5 ? { md5: asBuffer(answer.md5) } : {}) });
-    });
-    // A thread that died fails what it held; the next body starts another.
-    const stopped = (error: Error) => {
-      if (this.worker !== worker) return;
-      this.worker = null;
-      for (const waiting of this.waiting.values()) waiting.reject(error);
-      this.waiting.clear();
-    };
-    worker.on('error', stopped);
-    worker.on('exit', (code) => stopped(new Error(`the digest thread stopped (exit code ${code})`)));
-    this.worker = worker;
-    return worker;
+  async digest(bytes: Buffer, md5: boolean): Promise<{ sha256: Buffer; md5?: Buffer }> {
+    // A message carries a view's whole ArrayBuffer: a view into a larger one (Node's pool) sends its own bytes only.
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const answer = await this.calls.call({ bytes: whole ? bytes : new Uint8Array(bytes), md5 });
+    if (answer.error !== undefined || !answer.sha256) throw new Error(`the digest thread failed: ${answer.error}`);
+    return { sha256: asBuffer(answer.sha256), ...(answer.md5 ? { md5: asBuffer(answer.md5) } : {}) };
   }
 }
 

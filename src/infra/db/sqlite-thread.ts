@@ -25,6 +25,7 @@ import {
   SqliteQueryCompiler,
 } from 'kysely';
 import { LOWER_THREAD_PRIORITY } from '../background-thread.js';
+import { ThreadCalls } from '../thread-calls.js';
 import { BUSY_TIMEOUT_MS, beginSqliteTransaction, runSqlite } from './sqlite-waits.js';
 
 export interface SqliteThreadOptions {
@@ -107,9 +108,11 @@ interface Answer {
 
 /** The thread and the statements it has been sent and not yet answered. */
 class StatementThread {
-  private worker: Worker | undefined;
-  private readonly waiting = new Map<number, { resolve: (answer: Answer) => void; reject: (error: Error) => void }>();
-  private nextId = 1;
+  // a thread that failed (its driver would not load, it ran out of memory) fails what it was sent;
+  // the next statement starts another
+  private readonly calls = new ThreadCalls<Answer>('the SQLite thread', () =>
+    new Worker(THREAD_SOURCE, { eval: true, workerData: { driver: this.driver, file: this.file, busyTimeoutMs: this.busyTimeoutMs } }),
+  );
 
   constructor(
     private readonly file: string,
@@ -117,48 +120,18 @@ class StatementThread {
     private readonly busyTimeoutMs: number,
   ) {}
 
-  run(sql: string, parameters: readonly unknown[]): Promise<Answer> {
-    const worker = this.worker ?? this.start();
-    const id = this.nextId++;
-    // a statement under way keeps the process alive, as one on a socket would; an idle thread does not
-    if (this.waiting.size === 0) worker.ref();
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, sql, parameters });
-    });
+  async run(sql: string, parameters: readonly unknown[]): Promise<Answer> {
+    const answer = await this.calls.call({ sql, parameters });
+    if (answer.error) throw Object.assign(new Error(answer.error.message), { name: 'SqliteError', code: answer.error.code });
+    return answer;
   }
 
   async close(): Promise<void> {
-    const worker = this.worker;
+    const worker = this.calls.detach();
     if (!worker) return;
-    this.worker = undefined;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage({ id: 0 });
     await exited;
-  }
-
-  private start(): Worker {
-    const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { driver: this.driver, file: this.file, busyTimeoutMs: this.busyTimeoutMs } });
-    worker.unref();
-    worker.on('message', (answer: Answer) => {
-      const waiter = this.waiting.get(answer.id);
-      if (!waiter) return;
-      this.waiting.delete(answer.id);
-      if (this.waiting.size === 0) worker.unref();
-      if (answer.error) waiter.reject(Object.assign(new Error(answer.error.message), { name: 'SqliteError', code: answer.error.code }));
-      else waiter.resolve(answer);
-    });
-    // a thread that failed (its driver would not load, it ran out of memory) fails what it was
-    // sent; the next statement starts another
-    const fail = (error: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const waiter of this.waiting.values()) waiter.reject(error);
-      this.waiting.clear();
-    };
-    worker.on('error', (error) => fail(new Error(`the SQLite thread failed: ${error.message}`, { cause: error })));
-    worker.on('exit', (code) => fail(new Error(`the SQLite thread ended (exit code ${code})`)));
-    this.worker = worker;
-    return worker;
   }
 }
 
